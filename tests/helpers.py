@@ -1,0 +1,26 @@
+"""Small builders shared by the tests."""
+
+import os
+from functools import cache
+from pathlib import Path
+
+from lxml import etree
+
+from edition.tei import TEI_NS, XML_ID
+
+SAMPLES = Path(os.environ.get("EMEND_SAMPLES_DIR", Path(__file__).resolve().parents[2] / "shared" / "samples"))
+EXCERPT = SAMPLES / "frus1958-60v18-excerpt.xml"
+D143_TEXT = SAMPLES / "frus1958-60v18-d143-plaintext.txt"
+
+
+@cache
+def _sample_tree() -> etree._ElementTree:
+    return etree.parse(str(EXCERPT))
+
+
+def sample_document(xml_id: str) -> etree._Element:
+    """A fresh copy of one document div of the sample excerpt."""
+    for element in _sample_tree().iter(f"{{{TEI_NS}}}div"):
+        if element.get(XML_ID) == xml_id:
+            return etree.fromstring(etree.tostring(element))
+    raise LookupError(xml_id)
