@@ -86,7 +86,12 @@ class Edition(models.Model):
 
 class DocumentQuerySet(models.QuerySet):
     def with_current(self) -> DocumentQuerySet:
-        return self.select_related("current_revision", "edition")
+        # The volume skeleton and the revision's TEI are large and rarely needed by a page
+        # (rendered HTML comes from the cache): they load on first access.
+        return self.select_related("current_revision", "edition").defer(
+            "edition__tei_skeleton", "edition__tei_header",
+            "current_revision__tei", "current_revision__text",
+        )
 
 
 class Document(models.Model):

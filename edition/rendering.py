@@ -1,0 +1,40 @@
+"""Rendered HTML and plain text of revisions, cached forever: both are pure functions of the TEI.
+
+The cache key holds the TEI's checksum, the edition's slug (links between documents) and the
+renderer's version, so a key can never name stale output, even in a cache shared by many hosts.
+"""
+
+from __future__ import annotations
+
+from django.core.cache import cache
+from django.urls import reverse
+
+from .models import Revision
+from .tei.plaintext import render_plaintext
+from .tei.render import render_html
+
+# Bump when the renderer's output changes, so cached pages of old revisions are rebuilt.
+RENDER_VERSION = 1
+ONE_YEAR = 365 * 24 * 3600
+
+
+def rendered_html(revision: Revision) -> str:
+    slug = revision.document.edition.slug
+    key = f"emend:html:{RENDER_VERSION}:{slug}:{revision.checksum}"
+    html = cache.get(key)
+    if html is None:
+        html = render_html(
+            revision.element,
+            doc_href=lambda xml_id: reverse("edition:document", args=[slug, xml_id]),
+        )
+        cache.set(key, html, ONE_YEAR)
+    return html
+
+
+def rendered_text(revision: Revision) -> str:
+    key = f"emend:txt:{RENDER_VERSION}:{revision.checksum}"
+    text = cache.get(key)
+    if text is None:
+        text = render_plaintext(revision.element)
+        cache.set(key, text, ONE_YEAR)
+    return text

@@ -1,0 +1,673 @@
+"""Render one FRUS document (`div type="document"`) as an HTML fragment for the reading view.
+
+The output is built from escaped strings only: TEI markup is never passed through, every text
+node and attribute value goes through `html.escape`, and links are made only from targets we
+recognise (documents of the edition, anchors of this document, http(s) URLs). The function is
+pure, so callers cache the result per revision.
+
+Ids in the output (the page templates and the CSS rely on them):
+- `<article class="tei-document" id="{doc id}">` wraps everything;
+- note markers `fnref-{note id}`, footnotes `fn-{note id}`, notes heading `notes-{doc id}`;
+- page markers keep the TEI id (`pg_276`); other TEI `xml:id`s are kept as they are.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from lxml import etree
+
+from . import XML_ID, XML_NS, local_name
+
+XML_LANG = f"{{{XML_NS}}}lang"
+
+_XML_SPACE = re.compile(r"[ \t\r\n]+")
+# A document of the same edition, optionally one of its notes: "d139", "d139fn2".
+_DOC_TARGET = re.compile(r"(?P<doc>d\d+[a-z]?)(?:fn\w+)?")
+_EXTERNAL = re.compile(r"https?://", re.IGNORECASE)
+_UNSAFE_CLASS = re.compile(r"[^A-Za-z0-9_-]+")
+
+SECTIONS = frozenset({"div", "attachment", "floatingText"})
+# Paragraph-like elements: HTML class of the `<p>` they become ("" for a plain `<p>`).
+PARAGRAPHS = {
+    "p": "",
+    "ab": "ab",
+    "dateline": "dateline",
+    "salute": "salute",
+    "signed": "signed",
+    "byline": "byline",
+    "trailer": "trailer",
+    "addrLine": "addrline",
+    "l": "l",
+    "speaker": "speaker",
+    "stage": "stage",
+}
+# Containers that become a `<div>` with this class.
+BOXES = {
+    "opener": "opener",
+    "closer": "closer",
+    "postscript": "postscript",
+    "address": "address",
+    "lg": "lg",
+    "sp": "sp",
+    "epigraph": "epigraph",
+    "argument": "argument",
+    "listBibl": "listbibl",
+}
+# Inline elements that are plain text to a reader; the class lets CSS or a side panel find them.
+SPANS = {
+    "placeName": "placename",
+    "geogName": "geogname",
+    "date": "date",
+    "time": "time",
+    "docDate": "date",
+    "persName": "persname",
+    "name": "name",
+    "orgName": "orgname",
+    "gloss": "gloss",
+    "rs": "rs",
+    "term": "term",
+    "seg": "seg",
+    "num": "num",
+    "foreign": "foreign",
+    "docAuthor": "docauthor",
+}
+# Attributes worth keeping as data-* on those spans (ids for a future side panel).
+DATA_ATTRIBUTES = {"persName": ("corresp",), "gloss": ("target",), "rs": ("corresp", "type")}
+HI_TAGS = {
+    "italic": "em",
+    "i": "em",
+    "strong": "strong",
+    "bold": "strong",
+    "b": "strong",
+    "superscript": "sup",
+    "sup": "sup",
+    "subscript": "sub",
+    "sub": "sub",
+}
+# Running heads and the like are not part of the text (the text layer excludes them too).
+SKIPPED = frozenset({"fw", "teiHeader"})
+# Elements whose HTML is block-level: a `<p>` holding one must become a `<div>`.
+BLOCK_TRIGGERS = frozenset(SECTIONS | set(BOXES) | {"p", "ab", "list", "table", "figure"})
+
+
+def collapse(text: str) -> str:
+    """One TEI text node as the reader sees it: XML whitespace runs → one space, NFC."""
+    return unicodedata.normalize("NFC", _XML_SPACE.sub(" ", text))
+
+
+def document_id(div: etree._Element) -> str:
+    doc_id = (div.get(XML_ID) or "").strip()
+    if doc_id:
+        return doc_id
+    n = (div.get("n") or "").strip()
+    return f"d{n}" if n.isdigit() else "document"
+
+
+@dataclass(frozen=True)
+class Footnote:
+    element: etree._Element
+    id: str  # the note's xml:id, or "{doc id}fn{n}" when the TEI gives none
+    label: str  # "Source" for the source note, else the TEI @n
+    is_source: bool
+
+
+def is_source_note(note: etree._Element) -> bool:
+    if note.get("type") == "source":
+        return True
+    return (note.get("n") or "").strip() == "0" and any(
+        local_name(a) == "head" for a in note.iterancestors()
+    )
+
+
+def collect_footnotes(div: etree._Element) -> list[Footnote]:
+    """The document's footnotes in display order: source note first, then document order.
+
+    Notes nested in another note are not listed: they are shown inside their parent's body.
+    """
+    doc_id = document_id(div)
+    taken = {el.get(XML_ID) for el in div.iter() if el.get(XML_ID)}
+    listed: list[Footnote] = []
+    ordinal = 0
+    for note in _top_level_notes(div):
+        source = is_source_note(note)
+        n = _XML_SPACE.sub(" ", note.get("n") or "").strip()
+        if not source:
+            ordinal += 1
+        label = "Source" if source else (n or str(ordinal))
+        note_id = (note.get(XML_ID) or "").strip()
+        if not note_id:
+            base = f"{doc_id}fn{(n or ('0' if source else str(ordinal))).replace(' ', '_')}"
+            note_id = _unique(base, taken)
+        listed.append(Footnote(note, note_id, label, source))
+    # sorted() is stable, so document order survives among the rest.
+    return sorted(listed, key=lambda fn: not fn.is_source)
+
+
+def _top_level_notes(div: etree._Element) -> Iterator[etree._Element]:
+    stack = list(reversed(div))
+    while stack:
+        el = stack.pop()
+        if local_name(el) == "note":
+            yield el
+        elif local_name(el) not in SKIPPED:
+            stack.extend(reversed(el))
+
+
+def _unique(base: str, taken: set[str]) -> str:
+    candidate, i = base, 1
+    while candidate in taken:
+        i += 1
+        candidate = f"{base}-{i}"
+    taken.add(candidate)
+    return candidate
+
+
+def _prefix(pending: list[str]) -> str:
+    """Floating pieces (labels, page markers, stray text) placed before an item's own content."""
+    return " ".join(pending) + " " if pending else ""
+
+
+def _attr(value: str) -> str:
+    return html.escape(value, quote=True)
+
+
+def _class(*names: str) -> str:
+    return " ".join(_UNSAFE_CLASS.sub("-", n).strip("-") for n in names if n)
+
+
+def render_html(div: etree._Element, *, doc_href: Callable[[str], str]) -> str:
+    """The document as one `<article>` HTML fragment, footnotes at its end."""
+    return _HTMLRenderer(div, doc_href).render()
+
+
+class _HTMLRenderer:
+    def __init__(self, div: etree._Element, doc_href: Callable[[str], str]) -> None:
+        self.root = div
+        self.doc_href = doc_href
+        self.doc_id = document_id(div)
+        self.footnotes = collect_footnotes(div)
+        self.note_of = {fn.element: fn for fn in self.footnotes}
+        self.marked: set[str] = set()  # notes whose marker made it into the text
+        self.link_depth = 0  # inside an <a>: anchors must wait until it closes
+        self.deferred: list[str] = []
+        self.block_cache: dict[etree._Element, bool] = {}
+        self._assign_ids()
+
+    def _assign_ids(self) -> None:
+        used = {self.doc_id, f"notes-{self.doc_id}"}
+        for fn in self.footnotes:
+            used |= {f"fn-{fn.id}", f"fnref-{fn.id}"}
+        # TEI id → fragment id in the output, for same-document refs.
+        self.anchors: dict[str, str] = {self.doc_id: self.doc_id}
+        for fn in self.footnotes:
+            self.anchors[fn.id] = f"fn-{fn.id}"
+        self.html_ids: dict[etree._Element, str] = {}
+        for el in self.root.iter():
+            name = local_name(el)
+            if not name or el is self.root or el in self.note_of:  # footnotes use fn-{id}
+                continue
+            if any(local_name(a) in SKIPPED for a in el.iterancestors()) or name in SKIPPED:
+                continue
+            xml_id = (el.get(XML_ID) or "").strip()
+            n = (el.get("n") or "").strip()
+            if name == "pb" and not xml_id and n:
+                xml_id = f"pg_{n}"
+            if not xml_id:
+                continue
+            html_id = _unique(xml_id.replace(" ", "_"), used)
+            self.html_ids[el] = html_id
+            self.anchors.setdefault(xml_id, html_id)
+
+    # -- the whole fragment ------------------------------------------------------------------
+
+    def render(self) -> str:
+        lang = (self.root.get(XML_LANG) or "en").strip() or "en"
+        body = self.content(self.root, phrasing=False, trim=True)
+        parts = [
+            f'<article class="tei-document" id="{_attr(self.doc_id)}" lang="{_attr(lang)}">',
+            body,
+        ]
+        if self.footnotes:
+            parts.append(self.footnote_section())
+        parts.append("</article>")
+        return "\n".join(p for p in parts if p) + "\n"
+
+    def footnote_section(self) -> str:
+        heading_id = _attr(f"notes-{self.doc_id}")
+        items = []
+        for fn in self.footnotes:
+            note_id = _attr(fn.id)
+            label = html.escape(fn.label)
+            body = self.content(fn.element, phrasing=False, trim=True)
+            back = ""
+            if fn.id in self.marked:  # a note inside skipped markup has no marker to go back to
+                back_label = (
+                    "Back to the text of the source note"
+                    if fn.is_source
+                    else f"Back to the text of note {fn.label}"
+                )
+                back = (
+                    f' <a class="fn-back" href="#fnref-{note_id}" '
+                    f'aria-label="{_attr(back_label)}">↩</a>'
+                )
+            cls = "footnote footnote-source" if fn.is_source else "footnote"
+            items.append(
+                f'<li id="fn-{note_id}" class="{cls}"><span class="fn-label">{label}.</span> '
+                f"{body}{back}</li>"
+            )
+        return (
+            f'<section class="footnotes" aria-labelledby="{heading_id}">\n'
+            f'<h2 id="{heading_id}">Notes</h2>\n<ol>\n' + "\n".join(items) + "\n</ol>\n</section>"
+        )
+
+    # -- content of a container --------------------------------------------------------------
+
+    def content(self, el: etree._Element, *, phrasing: bool, trim: bool) -> str:
+        """Children of `el` with their text; whitespace at block edges is dropped.
+
+        `phrasing`: the HTML parent only allows inline content. `trim`: the parent is a block,
+        so space at its start and end means nothing.
+        """
+        nodes: list[tuple[str, bool | None]] = []  # (html, is_block), or (raw text, None)
+
+        def add_text(raw: str | None) -> None:
+            if not raw:
+                return
+            text = collapse(raw)
+            if nodes and nodes[-1][1] is None:  # merge across skipped comments / empty output
+                text = _XML_SPACE.sub(" ", nodes[-1][0] + text)
+                nodes[-1] = (text, None)
+            else:
+                nodes.append((text, None))
+
+        add_text(el.text)
+        for child in el:
+            if local_name(child):
+                rendered, block = self.element(child, phrasing=phrasing)
+                if rendered:
+                    nodes.append((rendered, block))
+            add_text(child.tail)
+
+        def is_edge(i: int) -> bool:
+            if i < 0 or i >= len(nodes):
+                return trim
+            return bool(nodes[i][1])
+
+        out: list[str] = []
+        prev_block = False
+        for i, (value, block) in enumerate(nodes):
+            if block is None:
+                if is_edge(i - 1):
+                    value = value.lstrip(" ")
+                if is_edge(i + 1):
+                    value = value.rstrip(" ")
+                if not value:
+                    continue
+                value = html.escape(value, quote=False)
+            if out and (block or prev_block):
+                out.append("\n")  # one block per line keeps the fragment readable
+            out.append(value)
+            prev_block = bool(block)
+        return "".join(out)
+
+    def has_block(self, el: etree._Element) -> bool:
+        """Whether `el` holds block-level HTML (a list, a table, a paragraph…) outside notes."""
+        if el in self.block_cache:
+            return self.block_cache[el]
+        result = False
+        for child in el:
+            name = local_name(child)
+            if not name or name == "note" or name in SKIPPED:
+                continue
+            if name in BLOCK_TRIGGERS or self.is_block_quote(child) or self.has_block(child):
+                result = True
+                break
+        self.block_cache[el] = result
+        return result
+
+    def is_block_quote(self, el: etree._Element) -> bool:
+        return local_name(el) in ("quote", "q") and (
+            "block" in (el.get("rend") or "") or self.has_block(el)
+        )
+
+    # -- one element -------------------------------------------------------------------------
+
+    def open(self, tag: str, el: etree._Element, classes: str = "", **attrs: str) -> str:
+        """An opening tag carrying the element's id and language; every value escaped."""
+        parts = [tag]
+        if el in self.html_ids:
+            parts.append(f'id="{_attr(self.html_ids[el])}"')
+        if classes:
+            parts.append(f'class="{_attr(classes)}"')
+        lang = (el.get(XML_LANG) or "").strip()
+        if lang:
+            parts.append(f'lang="{_attr(lang)}"')
+        for key, value in attrs.items():
+            parts.append(f'{key.replace("_", "-")}="{_attr(value)}"')
+        return "<" + " ".join(parts) + ">"
+
+    def wrap(self, el: etree._Element, classes: str, *, phrasing: bool, **attrs: str):
+        """Generic rendering: a span, or a div when the element holds blocks."""
+        if not phrasing and self.has_block(el):
+            inner = self.content(el, phrasing=False, trim=True)
+            return f'{self.open("div", el, classes, **attrs)}{inner}</div>', True
+        inner = self.content(el, phrasing=True, trim=False)
+        return f'{self.open("span", el, classes, **attrs)}{inner}</span>', False
+
+    def element(self, el: etree._Element, *, phrasing: bool) -> tuple[str, bool]:
+        """HTML for `el` (its tail excluded) and whether that HTML is block-level."""
+        name = local_name(el)
+        if name in SKIPPED:
+            return "", False
+        if name == "note":
+            return self.note(el, phrasing=phrasing)
+        if name == "pb":
+            return self.page_break(el), False
+        if name == "lb":
+            return self.open("br", el), False
+        if name == "head":
+            return self.head(el, phrasing=phrasing)
+        if name in PARAGRAPHS:
+            cls = PARAGRAPHS[name]
+            if phrasing:
+                return self.wrap(el, cls or "p", phrasing=True)
+            if self.has_block(el):
+                inner = self.content(el, phrasing=False, trim=True)
+                return f'{self.open("div", el, cls or "p")}{inner}</div>', True
+            inner = self.content(el, phrasing=True, trim=True)
+            return f'{self.open("p", el, cls)}{inner}</p>', True
+        if name in BOXES and not phrasing:
+            inner = self.content(el, phrasing=False, trim=True)
+            return f'{self.open("div", el, BOXES[name])}{inner}</div>', True
+        if name in SECTIONS and not phrasing:
+            kind = el.get("type") or ("attachment" if name == "attachment" else "")
+            cls = _class("tei-div", f"tei-div-{kind}" if kind else "")
+            inner = self.content(el, phrasing=False, trim=True)
+            return f'{self.open("section", el, cls)}\n{inner}\n</section>', True
+        if name == "list" and not phrasing:
+            return self.listing(el), True
+        if name == "table" and not phrasing:
+            return self.table(el), True
+        if name == "figure" and not phrasing:
+            return self.figure(el), True
+        if name in ("quote", "q"):
+            if not phrasing and self.is_block_quote(el):
+                inner = self.content(el, phrasing=False, trim=True)
+                return f'{self.open("blockquote", el)}{inner}</blockquote>', True
+            return self.inline(el, "q", phrasing=phrasing)
+        if name == "ref":
+            return self.ref(el, phrasing=phrasing)
+        if name == "hi":
+            return self.hi(el, phrasing=phrasing)
+        if name == "emph":
+            return self.inline(el, "em", phrasing=phrasing)
+        if name == "title":
+            return self.inline(el, "cite", phrasing=phrasing, classes="title")
+        if name == "graphic":
+            return f'{self.open("span", el, "graphic")}[Image]</span>', False
+        if name in SPANS:
+            data = {
+                f"data_{attr}": el.get(attr)
+                for attr in DATA_ATTRIBUTES.get(name, ())
+                if el.get(attr)
+            }
+            return self.wrap(el, SPANS[name], phrasing=phrasing, **data)
+        # Unknown (or misplaced) markup: keep every word, say where it came from.
+        return self.wrap(el, _class(f"tei-{name}"), phrasing=phrasing)
+
+    def inline(self, el: etree._Element, tag: str, *, phrasing: bool, classes: str = ""):
+        if not phrasing and self.has_block(el):
+            return self.wrap(el, _class(f"tei-{local_name(el)}", classes), phrasing=False)
+        inner = self.content(el, phrasing=True, trim=False)
+        return f"{self.open(tag, el, classes)}{inner}</{tag}>", False
+
+    def hi(self, el: etree._Element, *, phrasing: bool) -> tuple[str, bool]:
+        tokens = (el.get("rend") or "").split()
+        if not phrasing and self.has_block(el):
+            return self.wrap(el, _class("hi", *(f"hi-{t}" for t in tokens)), phrasing=False)
+        inner = self.content(el, phrasing=True, trim=False)
+        tags = [HI_TAGS[t] for t in tokens if t in HI_TAGS]
+        classes = [t for t in tokens if t not in HI_TAGS]
+        # Several renditions nest ("italic strong" → <em><strong>); the outermost carries the id.
+        for tag in reversed(tags[1:]):
+            inner = f"<{tag}>{inner}</{tag}>"
+        if tags:
+            cls = _class(*classes)
+            return f"{self.open(tags[0], el, cls)}{inner}</{tags[0]}>", False
+        cls = _class(*classes) if classes else "hi"
+        return f'{self.open("span", el, cls)}{inner}</span>', False
+
+    def head(self, el: etree._Element, *, phrasing: bool) -> tuple[str, bool]:
+        parent = el.getparent()
+        if phrasing:
+            return self.wrap(el, "head", phrasing=True)
+        if parent is self.root:
+            first = next(c for c in parent if local_name(c) == "head")
+            if first is el:
+                inner = self.content(el, phrasing=True, trim=True)
+                return f'{self.open("h1", el)}{inner}</h1>', True
+        elif parent is not None and local_name(parent) in SECTIONS:
+            level = self.heading_level(el)
+            inner = self.content(el, phrasing=True, trim=True)
+            return f'{self.open(f"h{level}", el)}{inner}</h{level}>', True
+        inner = self.content(el, phrasing=True, trim=True)
+        return f'{self.open("p", el, "head")}{inner}</p>', True
+
+    def heading_level(self, el: etree._Element) -> int:
+        depth = 0
+        for ancestor in el.iterancestors():
+            if ancestor is self.root:
+                break
+            if local_name(ancestor) in SECTIONS:
+                depth += 1
+        # The document title is h1; sections and subject lists start at h2.
+        return min(6, 1 + max(depth, 1))
+
+    # -- anchors: notes, page breaks, links ----------------------------------------------------
+
+    def note(self, el: etree._Element, *, phrasing: bool) -> tuple[str, bool]:
+        fn = self.note_of.get(el)
+        if fn is None:
+            # A note inside a note: its words stay inside the parent's body.
+            return self.wrap(el, "inline-note", phrasing=phrasing)
+        note_id = _attr(fn.id)
+        aria = "Source note" if fn.is_source else f"Note {fn.label}"
+        cls = "fnref fnref-source" if fn.is_source else "fnref"
+        marker = (
+            f'<sup class="{cls}"><a href="#fn-{note_id}" id="fnref-{note_id}" '
+            f'aria-label="{_attr(aria)}">{html.escape(fn.label)}</a></sup>'
+        )
+        self.marked.add(fn.id)
+        return self.defer_if_in_link(marker), False
+
+    def page_break(self, el: etree._Element) -> str:
+        n = _XML_SPACE.sub(" ", el.get("n") or "").strip()
+        label = f"Page {n}" if n else "Page break"
+        if el in self.html_ids:
+            page_id = _attr(self.html_ids[el])
+            marker = (
+                f'<a class="pb" id="{page_id}" href="#{page_id}" aria-label="{_attr(label)}">'
+                f"[{html.escape(label)}]</a>"
+            )
+        else:
+            marker = f'<span class="pb">[{html.escape(label)}]</span>'
+        return self.defer_if_in_link(marker)
+
+    def defer_if_in_link(self, anchor: str) -> str:
+        # HTML forbids <a> inside <a>: a marker inside a ref moves just after the link.
+        if self.link_depth:
+            self.deferred.append(anchor)
+            return ""
+        return anchor
+
+    def ref_href(self, target: str) -> tuple[str, bool] | None:
+        """(href, external) for a TEI ref target, or None when it must not become a link."""
+        target = (target.split() or [""])[0]
+        if target.startswith("#"):
+            fragment = target[1:]
+            if fragment in self.anchors:
+                return "#" + self.anchors[fragment], False
+            match = _DOC_TARGET.fullmatch(fragment)
+            if match:
+                href = self.doc_href(match["doc"])
+                if fragment != match["doc"]:
+                    href += f"#fn-{fragment}"
+                return href, False
+            return None
+        if _EXTERNAL.match(target):
+            return target, True
+        return None  # other volumes, javascript:, relative paths: not ours to resolve
+
+    def ref(self, el: etree._Element, *, phrasing: bool) -> tuple[str, bool]:
+        resolved = self.ref_href(el.get("target") or "")
+        if resolved is None or self.link_depth or (not phrasing and self.has_block(el)):
+            return self.wrap(el, "ref", phrasing=phrasing)
+        href, external = resolved
+        rel = {"rel": "noopener"} if external else {}
+        self.link_depth += 1
+        outer_deferred, self.deferred = self.deferred, []
+        try:
+            inner = self.content(el, phrasing=True, trim=False)
+        finally:
+            self.link_depth -= 1
+        after, self.deferred = "".join(self.deferred), outer_deferred
+        return f'{self.open("a", el, href=href, **rel)}{inner}</a>{after}', False
+
+    # -- lists, tables, figures ----------------------------------------------------------------
+
+    def listing(self, el: etree._Element) -> str:
+        kind = (el.get("type") or "").strip()
+        heads = [c for c in el if local_name(c) == "head"]
+        items = self.list_items(el)
+        if kind in ("subject", "participants"):
+            level = self.heading_level(el)
+            parts = [self.open("section", el, _class("list", f"list-{kind}"))]
+            for head in heads:
+                inner = self.content(head, phrasing=True, trim=True)
+                parts.append(f'{self.open(f"h{level}", head, "list-head")}{inner}</h{level}>')
+            parts.append(f'<ul class="plain">\n{items}\n</ul>\n</section>')
+            return "\n".join(parts)
+        ordered = kind == "ordered" or (el.get("rend") or "") in ("numbered", "ordered")
+        tag = "ol" if ordered else "ul"
+        cls = _class("list", f"list-{kind}" if kind else "")
+        if not heads:
+            return f"{self.open(tag, el, cls)}\n{items}\n</{tag}>"
+        head_html = "\n".join(
+            f'{self.open("p", h, "list-head")}{self.content(h, phrasing=True, trim=True)}</p>'
+            for h in heads
+        )
+        return f'{self.open("div", el, cls)}\n{head_html}\n<{tag}>\n{items}\n</{tag}>\n</div>'
+
+    def list_items(self, el: etree._Element) -> str:
+        """`<li>`s for a list. Labels join the item they label; anything else that sits between
+        items (a page break, a note, stray text) moves into the next item, since only `<li>` may
+        stand in a `<ul>`."""
+        items: list[str] = []
+        pending: list[str] = []
+        for child, name in self.children_with_text(el):
+            if name == "head":
+                continue
+            if name == "item":
+                inner = self.content(child, phrasing=False, trim=True)
+                items.append(self.open("li", child) + _prefix(pending) + inner + "</li>")
+                pending = []
+            elif name == "label":
+                inner = self.content(child, phrasing=True, trim=True)
+                pending.append(f'{self.open("span", child, "label")}{inner}</span>')
+            elif name == "#text":
+                pending.append(html.escape(child, quote=False))
+            else:
+                rendered, block = self.element(child, phrasing=False)
+                if block:  # a nested list or paragraph straight in the list: give it an item
+                    items.append("<li>" + _prefix(pending) + rendered + "</li>")
+                    pending = []
+                elif rendered:
+                    pending.append(rendered)
+        if pending:
+            if items:
+                items[-1] = items[-1][: -len("</li>")] + " " + " ".join(pending) + "</li>"
+            else:
+                items.append("<li>" + " ".join(pending) + "</li>")
+        return "\n".join(items)
+
+    def children_with_text(self, el: etree._Element) -> Iterator[tuple[object, str]]:
+        """Child elements with their local names, plus non-blank stray text as ("…", "#text")."""
+        for raw in [el.text, *((c, c.tail) for c in el)]:
+            if isinstance(raw, tuple):
+                child, raw = raw
+                if local_name(child):
+                    yield child, local_name(child)
+            if raw and raw.strip(" \t\r\n"):
+                yield collapse(raw).strip(" "), "#text"
+
+    def table(self, el: etree._Element) -> str:
+        parts = [self.open("table", el, "tei-table")]
+        heads = [c for c in el if local_name(c) == "head"]
+        if heads:
+            caption = " ".join(self.content(h, phrasing=True, trim=True) for h in heads)
+            parts.append(f"<caption>{caption}</caption>")
+        pending: list[str] = []
+        for child, name in self.children_with_text(el):
+            if name == "head":
+                continue
+            if name == "row":
+                parts.append(self.row(child, pending))
+                pending = []
+            elif name == "#text":
+                pending.append(html.escape(child, quote=False))
+            else:
+                rendered, block = self.element(child, phrasing=False)
+                if block:
+                    parts.append(f"<tr><td>{_prefix(pending)}{rendered}</td></tr>")
+                    pending = []
+                elif rendered:
+                    pending.append(rendered)
+        if pending:
+            parts.append(f"<tr><td>{' '.join(pending)}</td></tr>")
+        parts.append("</table>")
+        return "\n".join(parts)
+
+    def row(self, row: etree._Element, pending: list[str]) -> str:
+        cells: list[str] = []
+        label_row = row.get("role") == "label"
+        for child, name in self.children_with_text(row):
+            if name == "cell":
+                tag = "th" if label_row or child.get("role") == "label" else "td"
+                spans = {}
+                for tei_attr, html_attr in (("cols", "colspan"), ("rows", "rowspan")):
+                    value = (child.get(tei_attr) or "").strip()
+                    if value.isdigit() and int(value) > 1:
+                        spans[html_attr] = value
+                inner = self.content(child, phrasing=False, trim=True)
+                cells.append(f"{self.open(tag, child, **spans)}{_prefix(pending)}{inner}</{tag}>")
+                pending = []
+            elif name == "#text":
+                pending.append(html.escape(child, quote=False))
+            else:
+                rendered, _ = self.element(child, phrasing=False)
+                if rendered:
+                    pending.append(rendered)
+        if pending:
+            cells.append(f"<td>{' '.join(pending)}</td>")
+        return self.open("tr", row) + "".join(cells) + "</tr>"
+
+    def figure(self, el: etree._Element) -> str:
+        captions: list[str] = []
+        body: list[str] = []
+        for child, name in self.children_with_text(el):
+            if name in ("head", "figDesc"):
+                inner = self.content(child, phrasing=True, trim=True)
+                cls = "figure-head" if name == "head" else "figdesc"
+                captions.append(f"{self.open('span', child, cls)}{inner}</span>")
+            elif name == "#text":
+                body.append(html.escape(child, quote=False))
+            else:
+                rendered, _ = self.element(child, phrasing=False)
+                body.append(rendered)
+        caption = f"<figcaption>{' '.join(captions)}</figcaption>" if captions else ""
+        return f'{self.open("figure", el, "tei-figure")}{"".join(body)}{caption}</figure>'

@@ -1,0 +1,27 @@
+from django.urls import path, register_converter
+
+from . import views
+
+
+class DocumentIdConverter:
+    regex = r"[A-Za-z_][\w.-]*?"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(DocumentIdConverter, "docid")
+
+app_name = "edition"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("<slug:edition>/", views.toc, name="toc"),
+    path("<slug:edition>/<docid:doc>.xml", views.document_tei, name="document_tei"),
+    path("<slug:edition>/<docid:doc>.txt", views.document_text, name="document_text"),
+    path("<slug:edition>/<docid:doc>/", views.document_detail, name="document"),
+    path("<slug:edition>/<docid:doc>/r/<int:number>/", views.revision_detail, name="revision"),
+    path("<slug:edition>/<docid:doc>/history/", views.document_history, name="history"),
+]

@@ -1,0 +1,162 @@
+"""The public reading site: editions, tables of contents, documents, revisions, history.
+
+Every view here is public (no account) and works without JavaScript. Responses carry an ETag and
+Last-Modified so browsers and proxies revalidate instead of downloading a page again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.contrib.auth.decorators import login_not_required
+from django.db.models import Count, Min, Max
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.http import http_date
+from django.views.decorators.http import require_safe
+
+from . import exports
+from .models import Document, Edition, Revision
+from .rendering import RENDER_VERSION, rendered_html, rendered_text
+
+
+@login_not_required
+@require_safe
+def home(request: HttpRequest) -> HttpResponse:
+    editions = Edition.objects.annotate(
+        document_count=Count("documents"),
+        first_date=Min("documents__date_min"),
+        last_date=Max("documents__date_max"),
+    )
+    return TemplateResponse(request, "edition/home.html", {"editions": editions})
+
+
+@login_not_required
+@require_safe
+def toc(request: HttpRequest, edition: str) -> HttpResponse:
+    edition = get_object_or_404(Edition, slug=edition)
+    documents = edition.documents.only(
+        "xml_id", "number", "title", "part", "date_min", "date_max", "order", "edition_id"
+    )
+    parts: list[tuple[str, list[Document]]] = []
+    for document in documents:
+        if not parts or parts[-1][0] != document.part:
+            parts.append((document.part, []))
+        parts[-1][1].append(document)
+    return TemplateResponse(
+        request, "edition/toc.html",
+        {"edition": edition, "parts": parts, "document_count": len(documents)},
+    )
+
+
+def _document(edition: str, doc: str) -> Document:
+    try:
+        return Document.objects.with_current().get(edition__slug=edition, xml_id=doc)
+    except Document.DoesNotExist:
+        raise Http404(f"No document {doc} in edition {edition}") from None
+
+
+def _conditional(request: HttpRequest, *parts, last_modified) -> tuple[str, HttpResponse | None]:
+    """An ETag over `parts` and the viewer, and a 304 response if the client has it already."""
+    viewer = request.user.pk if request.user.is_authenticated else "-"
+    etag = '"%s"' % hashlib.sha256(
+        "|".join(map(str, (*parts, viewer, RENDER_VERSION))).encode()
+    ).hexdigest()[:32]
+    timestamp = int(last_modified.timestamp())
+    return etag, get_conditional_response(request, etag=etag, last_modified=timestamp)
+
+
+def _finish(request: HttpRequest, response: HttpResponse, etag: str, last_modified) -> HttpResponse:
+    response["ETag"] = etag
+    response["Last-Modified"] = http_date(last_modified.timestamp())
+    # Always revalidate: the same address shows a new revision once one is approved.
+    patch_cache_control(response, no_cache=True, **(
+        {"private": True} if request.user.is_authenticated else {"public": True}
+    ))
+    patch_vary_headers(response, ["Cookie"])
+    return response
+
+
+def _reading_view(request: HttpRequest, document: Document, revision: Revision) -> HttpResponse:
+    revision.document = document  # spare a query: rendering reaches the edition through it
+    edition = document.edition
+    last_modified = max(revision.created_at, edition.updated_at)
+    etag, not_modified = _conditional(
+        request, revision.pk, revision.checksum, document.current_revision_id,
+        edition.updated_at.isoformat(), last_modified=last_modified,
+    )
+    if not_modified is not None:
+        return not_modified
+    siblings = edition.documents.only("xml_id", "number", "title", "order", "edition_id")
+    context = {
+        "edition": edition,
+        "document": document,
+        "revision": revision,
+        "is_current": revision.pk == document.current_revision_id,
+        "current": document.current_revision,
+        "html": rendered_html(revision),
+        "previous": siblings.filter(order__lt=document.order).order_by("-order").first(),
+        "next": siblings.filter(order__gt=document.order).order_by("order").first(),
+        "permalink": request.build_absolute_uri(revision.get_absolute_url()),
+    }
+    response = TemplateResponse(request, "edition/document_detail.html", context)
+    return _finish(request, response, etag, last_modified)
+
+
+@login_not_required
+@require_safe
+def document_detail(request: HttpRequest, edition: str, doc: str) -> HttpResponse:
+    document = _document(edition, doc)
+    return _reading_view(request, document, document.current_revision)
+
+
+@login_not_required
+@require_safe
+def revision_detail(request: HttpRequest, edition: str, doc: str, number: int) -> HttpResponse:
+    document = _document(edition, doc)
+    revision = get_object_or_404(document.revisions.defer("tei", "text"), number=number)
+    return _reading_view(request, document, revision)
+
+
+@login_not_required
+@require_safe
+def document_history(request: HttpRequest, edition: str, doc: str) -> HttpResponse:
+    document = _document(edition, doc)
+    revisions = document.revisions.select_related("author").defer("tei", "text").order_by("-number")
+    return TemplateResponse(
+        request, "edition/history.html",
+        {"edition": document.edition, "document": document, "revisions": revisions},
+    )
+
+
+@login_not_required
+@require_safe
+def document_tei(request: HttpRequest, edition: str, doc: str) -> HttpResponse:
+    document = _document(edition, doc)
+    revision = document.current_revision
+    etag, not_modified = _conditional(request, "xml", revision.checksum,
+                                      last_modified=revision.created_at)
+    if not_modified is not None:
+        return not_modified
+    response = HttpResponse(
+        exports.document_tei(document.edition, revision),
+        content_type="application/tei+xml; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'inline; filename="{edition}-{doc}.xml"'
+    return _finish(request, response, etag, revision.created_at)
+
+
+@login_not_required
+@require_safe
+def document_text(request: HttpRequest, edition: str, doc: str) -> HttpResponse:
+    document = _document(edition, doc)
+    revision = document.current_revision
+    etag, not_modified = _conditional(request, "txt", revision.checksum,
+                                      last_modified=revision.created_at)
+    if not_modified is not None:
+        return not_modified
+    response = HttpResponse(rendered_text(revision), content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'inline; filename="{edition}-{doc}.txt"'
+    return _finish(request, response, etag, revision.created_at)

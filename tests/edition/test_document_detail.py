@@ -1,0 +1,192 @@
+"""The public reading site: edition list, contents, reading view, revisions, history, downloads."""
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test.utils import CaptureQueriesContext
+from django.db import connection
+from lxml import etree, html
+
+from edition.imports import add_revision, import_text
+from edition.models import Document
+from tests.helpers import D143_TEXT
+
+pytestmark = pytest.mark.django_db
+
+URL = "/frus1958-60v18/d142/"
+
+
+def page(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, response.content[:500]
+    return response, html.fromstring(response.content)
+
+
+def text(element) -> str:
+    return " ".join(element.text_content().split())
+
+
+class TestHomeAndContents:
+    def test_home_lists_editions(self, client, sample_edition):
+        _, tree = page(client, "/")
+        assert "Japan; Korea, Volume XVIII" in text(tree)
+        assert tree.xpath("//a[@href='/frus1958-60v18/']")
+
+    def test_contents_lists_number_title_and_date(self, client, sample_edition):
+        import_text(D143_TEXT, edition=sample_edition)
+        _, tree = page(client, "/frus1958-60v18/")
+        rows = [[text(td) for td in tr.xpath("td")] for tr in tree.xpath("//table[@class='toc']/tbody/tr")]
+        assert [r[0] for r in rows] == ["142", "143", "144"]
+        assert rows[0][1] == "Memorandum of Conversation"
+        assert rows[0][2] == "January 19, 1960"
+        assert tree.xpath("//h3[text()='Japan']")
+
+    def test_unknown_edition_is_404(self, client, db):
+        assert client.get("/nope/").status_code == 404
+
+
+class TestReadingView:
+    def test_d142_paragraphs_notes_and_page_marker(self, client, sample_edition):
+        _, tree = page(client, URL)
+        [article] = tree.xpath("//article[@id='d142']")
+        paragraphs = article.xpath(".//p[not(@class)]")
+        assert len(paragraphs) == 2
+        assert text(paragraphs[0]).startswith("The Prime Minister expressed the appreciation")
+        assert text(paragraphs[1]).endswith("prospective membership applications.")
+        # Footnotes: the source note first, labelled Source, then note 1 with its text.
+        notes = article.xpath(".//section[contains(@class,'footnotes')]//li")
+        assert [n.get("id") for n in notes] == ["fn-d142fn0", "fn-d142fn1"]
+        assert text(notes[0]).startswith("Source. Source: Department of State")
+        assert "Telegram 515 from Seoul" in text(notes[1])
+        assert notes[1].xpath(".//a[@href='#fnref-d142fn1']")
+        [marker] = article.xpath(".//a[@id='fnref-d142fn1']")
+        assert marker.get("href") == "#fn-d142fn1"
+        # [Page 276] between "expressed appreciation" and "for the restrained manner".
+        body = text(paragraphs[0])
+        assert "expressed appreciation [Page 276] for the restrained manner" in body
+        assert article.xpath(".//*[@id='pg_276']")
+
+    def test_every_internal_link_has_a_target(self, client, sample_edition):
+        _, tree = page(client, URL)
+        ids = set(tree.xpath("//@id"))
+        for href in tree.xpath("//a/@href"):
+            if href.startswith("#"):
+                assert href[1:] in ids, href
+
+    def test_cross_references_link_to_documents_of_the_edition(self, client, sample_edition):
+        _, tree = page(client, URL)
+        assert tree.xpath("//a[@href='/frus1958-60v18/d139/']")
+
+    def test_previous_next_and_citation(self, client, sample_edition):
+        _, tree = page(client, URL)
+        assert tree.xpath("//a[@rel='next' and @href='/frus1958-60v18/d144/']")
+        assert not tree.xpath("//a[@rel='prev']")
+        cite = text(tree.xpath("//*[contains(@class,'citation')]")[0])
+        assert cite.startswith(
+            "Foreign Relations of the United States, 1958–1960, Japan; Korea, Volume XVIII, "
+            "eds. Madeline Chi and Louis J. Smith (Washington: Government Printing Office, 1994), "
+            "Document 142"
+        )
+        assert "http://testserver/frus1958-60v18/d142/r/1/" in cite
+
+    def test_page_has_landmarks_and_headings_in_order(self, client, sample_edition):
+        _, tree = page(client, URL)
+        assert tree.xpath("//header") and tree.xpath("//main[@id='main']") and tree.xpath("//footer")
+        assert tree.xpath("//a[@class='skip-link' and @href='#main']")
+        levels = [int(h.tag[1]) for h in tree.xpath("//main//*[self::h1 or self::h2 or self::h3]")]
+        assert levels[0] == 1 and levels.count(1) == 1
+        assert all(b - a <= 1 for a, b in zip(levels, levels[1:]))
+
+    def test_etag_revalidation_answers_304(self, client, sample_edition):
+        first = client.get(URL)
+        assert first["ETag"] and first["Last-Modified"]
+        again = client.get(URL, HTTP_IF_NONE_MATCH=first["ETag"])
+        assert again.status_code == 304
+        assert "no-cache" in first["Cache-Control"]
+
+    def test_new_revision_changes_the_etag_and_the_text(self, client, sample_edition):
+        first = client.get(URL)
+        document = Document.objects.with_current().get(xml_id="d142")
+        add_revision(document, document.current_revision.tei.replace("Parsons</persName> added",
+                     "Parsons</persName> noted"), by=None, summary="fix", change={})
+        second = client.get(URL, HTTP_IF_NONE_MATCH=first["ETag"])
+        assert second.status_code == 200
+        assert "Parsons noted" in text(html.fromstring(second.content))
+
+    def test_cached_view_makes_a_constant_number_of_queries(self, client, sample_edition):
+        client.get(URL)
+        with CaptureQueriesContext(connection) as queries:
+            client.get(URL)
+        assert len(queries) <= 4
+
+    def test_html_in_tei_is_escaped(self, client, sample_edition):
+        document = Document.objects.with_current().get(xml_id="d142")
+        add_revision(document, document.current_revision.tei.replace(
+            "Parsons</persName> added", "Parsons</persName> &lt;script&gt;alert(1)&lt;/script&gt;"),
+            by=None, summary="x", change={})
+        response = client.get(URL)
+        assert b"<script>alert(1)" not in response.content
+        assert b"&lt;script&gt;alert(1)" in response.content
+
+    def test_unknown_document_is_404(self, client, sample_edition):
+        assert client.get("/frus1958-60v18/d999/").status_code == 404
+
+
+class TestRevisionsAndHistory:
+    @pytest.fixture
+    def revised(self, sample_edition):
+        document = Document.objects.with_current().get(xml_id="d142")
+        add_revision(document, document.current_revision.tei.replace(
+            "Parsons</persName> added", "Parsons</persName> noted"), by=None,
+            summary="Corrected a verb", change={})
+        return document
+
+    def test_earlier_revision_is_marked_and_links_to_current(self, client, revised):
+        _, tree = page(client, "/frus1958-60v18/d142/r/1/")
+        banner = text(tree.xpath("//*[contains(@class,'revision-banner')]")[0])
+        assert "revision 1" in banner and "not the current text" in banner
+        assert tree.xpath("//div[contains(@class,'revision-banner')]//a[@href='/frus1958-60v18/d142/']")
+        assert "Parsons added" in text(tree)
+
+    def test_current_revision_page_has_no_banner(self, client, revised):
+        _, tree = page(client, "/frus1958-60v18/d142/r/2/")
+        assert not tree.xpath("//*[contains(@class,'revision-banner')]")
+
+    def test_missing_revision_is_404(self, client, revised):
+        assert client.get("/frus1958-60v18/d142/r/9/").status_code == 404
+
+    def test_history_lists_revisions_newest_first(self, client, revised):
+        _, tree = page(client, "/frus1958-60v18/d142/history/")
+        rows = [text(tr) for tr in tree.xpath("//table[@class='history']/tbody/tr")]
+        assert rows[0].startswith("Revision 2 (current)") and "Corrected a verb" in rows[0]
+        assert rows[1].startswith("Revision 1")
+
+
+class TestDownloads:
+    def test_tei_download(self, client, sample_edition):
+        response = client.get("/frus1958-60v18/d142.xml")
+        assert response["Content-Type"].startswith("application/tei+xml")
+        root = etree.fromstring(response.content)
+        assert root.find("{http://www.tei-c.org/ns/1.0}teiHeader") is not None
+        assert root.xpath("//t:div[@xml:id='d142']", namespaces={"t": "http://www.tei-c.org/ns/1.0"})
+        assert client.get("/frus1958-60v18/d142.xml",
+                          HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
+
+    def test_plain_text_download(self, client, sample_edition):
+        response = client.get("/frus1958-60v18/d142.txt")
+        assert response["Content-Type"] == "text/plain; charset=utf-8"
+        body = response.content.decode()
+        assert body.startswith("142. Memorandum of Conversation[Source]\n")
+        assert "\n[Page 276]\n" in body
+        assert re.search(r"^  \[Source\] Source: Department of State", body, re.M)
+        assert re.search(r"^  \[1\] Telegram 515", body, re.M)
+
+
+class TestSignedInReader:
+    def test_signed_in_page_names_the_user_and_is_private(self, client, sample_edition):
+        user = get_user_model().objects.create_user("ed", password="x-long-password")
+        client.force_login(user)
+        response, tree = page(client, URL)
+        assert "Signed in as ed" in text(tree)
+        assert "private" in response["Cache-Control"]
