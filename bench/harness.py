@@ -10,7 +10,6 @@ import os
 import platform
 import statistics
 import sqlite3
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +31,7 @@ def django_environ(var_dir: Path, **extra: str) -> dict[str, str]:
         "STATIC_MANIFEST": "0",
         "ALLOWED_HOSTS": "testserver,localhost",
         "CACHE_URL": "locmem://",
-        "CELERY_BROKER_URL": "memory://",
+        "CELERY_BROKER_URL": "memory://localhost/",
         "EMEND_VAR_DIR": str(var_dir),
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
@@ -109,12 +108,16 @@ def summary(values: list[float]) -> dict:
     }
 
 
-def print_table(headers: list[str], rows: list[list[str]]) -> None:
+def print_table(headers: list[str], rows: list[list[str]], align: str) -> None:
+    """A plain-text table; `align` holds "l" or "r" per column."""
     widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
-    line = lambda cells: "  ".join(  # noqa: E731
-        str(c).ljust(w) if i == 0 or i == len(cells) - 1 else str(c).rjust(w)
-        for i, (c, w) in enumerate(zip(cells, widths))
-    ).rstrip()
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            str(c).ljust(w) if a == "l" else str(c).rjust(w)
+            for c, w, a in zip(cells, widths, align)
+        ).rstrip()
+
     print(line(headers))
     print("  ".join("-" * w for w in widths))
     for row in rows:
@@ -136,8 +139,3 @@ def _read(path: str) -> str:
         return Path(path).read_text()
     except OSError:
         return ""
-
-
-def add_root_to_path() -> None:
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
