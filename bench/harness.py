@@ -81,13 +81,22 @@ def machine(pg: str | None = None) -> dict:
         "lxml": ".".join(map(str, lxml.etree.LXML_VERSION)),
         "sqlite": sqlite3.sqlite_version,
         "postgresql": pg,
+        "load": load(),
     }
+
+
+def load() -> str:
+    """The 1-, 5- and 15-minute load averages: other work on the machine skews the figures."""
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
 
 
 def print_machine(info: dict) -> None:
     print(
         f"machine: {info['nproc']} CPU ({info['cpu']}), {info['memory_gb']} GB, "
-        f"Linux {info['kernel']}"
+        f"Linux {info['kernel']}, load average {info['load']}"
     )
     print(
         f"software: Python {info['python']}, Django {info['django']}, lxml {info['lxml']}, "

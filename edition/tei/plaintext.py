@@ -295,8 +295,7 @@ class _PlainRenderer:
                 self.inline(child, lines)
             lines.text(child.tail)
         add(lines.take())
-        if not started:
-            result.append(("text", first.rstrip()))
+        # An empty item (a list whose entries were lost, kept as TEI requires) prints nothing.
         return result
 
     def table_blocks(self, el: etree._Element) -> list[Block]:

@@ -14,7 +14,7 @@ def test_reading_view_shows_footnotes_and_page_markers(live_server, tmp_path):
     import_text(D143_TEXT, edition=edition)
     with chromium_page() as page:
         page.goto(f"{live_server.url}/frus1958-60v18/")
-        page.get_by_role("link", name="Memorandum of Conversation").first.click()
+        page.get_by_role("link", name="Document 142: Memorandum of Conversation").click()
         page.wait_for_url("**/d142/")
         assert page.locator("h1").first.inner_text().startswith("142. Memorandum of Conversation")
 

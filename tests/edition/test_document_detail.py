@@ -39,6 +39,9 @@ class TestHomeAndContents:
         rows = [[text(td) for td in tr.xpath("td")] for tr in tree.xpath("//table[@class='toc']/tbody/tr")]
         assert [r[0] for r in rows] == ["142", "143", "144"]
         assert rows[0][1] == "Memorandum of Conversation"
+        # Three links read the same; their accessible names tell them apart.
+        assert tree.xpath("//table[@class='toc']//a/@aria-label")[0] == (
+            "Document 142: Memorandum of Conversation")
         assert rows[0][2] == "January 19, 1960"
         assert tree.xpath("//h3[text()='Japan']")
 

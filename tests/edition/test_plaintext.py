@@ -173,3 +173,16 @@ def test_nested_lists_labels_tables_and_quotes():
 
 def test_document_without_notes_has_no_note_block():
     assert render_plaintext(tei_div("<head>1. T</head><p>Plain.</p>")) == "1. T\n\nPlain.\n"
+
+
+def test_empty_item_prints_no_bullet():
+    from lxml import etree
+
+    from edition.tei import TEI_NS
+    from edition.tei.plaintext import render_plaintext
+
+    div = etree.fromstring(
+        f'<div xmlns="{TEI_NS}" type="document"><head>1. T</head>'
+        '<list type="participants"><head>PARTICIPANTS</head><item/></list><p>Text.</p></div>'
+    )
+    assert render_plaintext(div) == "1. T\n\nPARTICIPANTS\n\nText.\n"
