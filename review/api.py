@@ -1,0 +1,2 @@
+"""(being written)"""
+from rest_framework.views import exception_handler  # noqa: F401
