@@ -118,7 +118,8 @@ def _cache(url: str) -> dict:
     if url.startswith(("redis://", "rediss://", "unix://")):
         return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
     if url == "locmem://":
-        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                "OPTIONS": {"MAX_ENTRIES": 20000}}
     if url.startswith("file://"):
         return {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
@@ -173,6 +174,8 @@ REST_FRAMEWORK = {
 }
 
 # Emend's own settings.
+EMEND_SIGNIN_ATTEMPTS = env_int("EMEND_SIGNIN_ATTEMPTS", 5)  # failures per account and address
+EMEND_SIGNIN_WINDOW = env_int("EMEND_SIGNIN_WINDOW", 15 * 60)  # seconds
 EMEND_MAX_IMPORT_BYTES = env_int("EMEND_MAX_IMPORT_BYTES", 64 * 1024 * 1024)
 EMEND_SAMPLES_DIR = Path(env("EMEND_SAMPLES_DIR", str(BASE_DIR.parent / "shared" / "samples")))
 
