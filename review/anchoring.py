@@ -163,11 +163,15 @@ def _common_suffix(a: str, b: str) -> int:
 
 def utf16_to_code_points(text: str, offset: int) -> int:
     """Convert a UTF-16 offset into `text` (as browsers count) to a code-point offset."""
+    if offset < 0:
+        raise ValueError("a UTF-16 offset cannot be negative")
     units = 0
     for index, char in enumerate(text):
-        if units >= offset:
+        if units == offset:
             return index
+        if units > offset:
+            raise ValueError(f"UTF-16 offset {offset} falls inside a surrogate pair")
         units += 2 if ord(char) > 0xFFFF else 1
-    if units < offset:
-        raise ValueError(f"UTF-16 offset {offset} is past the end of the text")
+    if units != offset:
+        raise ValueError(f"UTF-16 offset {offset} is not a character boundary of the text")
     return len(text)

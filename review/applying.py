@@ -18,7 +18,7 @@ from lxml import etree
 from edition.imports import add_revision
 from edition.models import Document, Revision
 from edition.tei import textlayer
-from edition.tei.edits import (FragmentError, edit_note, insert_note, remove_note,
+from edition.tei.edits import (edit_note, insert_note, note_body_xml, remove_note,
                                replace_blocks)
 from edition.tei.parsing import TEIError
 
@@ -195,18 +195,23 @@ def resubmit(proposal: Proposal, *, by, changes: list[ChangeSpec], base_revision
 
 
 def _map_from(document: Document, base: int, head: Revision, specs: list[ChangeSpec]):
-    """Map offsets made on revision `base` to `head` through the recorded step maps."""
+    """Map offsets (and footnote ids) made on revision `base` to `head` through the step maps
+    and footnote renames recorded since. Raises ProposalError(code="stale") where an approved
+    change overlaps a change, or edited or removed the footnote it edits."""
     later = list(document.revisions.filter(number__gt=base, number__lte=head.number)
                  .order_by("number").values_list("number", "change"))
     if base < 1 or base > head.number or len(later) != head.number - base:
         raise ProposalError(f"revision {base} does not exist", code="stale")
-    steps = []
+    steps: list[Step] = []
+    renamed: dict[str, str] = {}
     for number, change in later:
         if "steps" not in change:
             raise ProposalError(
                 f"the text changed in revision {number} without a step map; reload the "
                 f"document (now revision {head.number}) and select again", code="stale")
         steps.extend(Step(*s) for s in change["steps"])
+        renamed = _compose_renames(renamed, change.get("renamed_notes", {}))
+    base_revision = None
     mapped = []
     for spec in specs:
         result = map_through(spec.start, spec.end, steps,
@@ -215,9 +220,24 @@ def _map_from(document: Document, base: int, head: Revision, specs: list[ChangeS
             raise ProposalError(
                 f"stale revision: {result.conflict} since revision {base} (now revision "
                 f"{head.number}); reload and select again", code="stale")
+        note_id = renamed.get(spec.note_id, spec.note_id)
+        if spec.kind in (Kind.NOTE_EDIT, Kind.NOTE_REMOVE):
+            base_revision = base_revision or document.revisions.get(number=base)
+            if _note_body(base_revision, spec.note_id) != _note_body(head, note_id):
+                raise ProposalError(
+                    f"stale revision: footnote {spec.note_id} was edited or removed since "
+                    f"revision {base} (now revision {head.number}); reload and try again",
+                    code="stale")
         mapped.append(ChangeSpec(spec.kind, result.start, result.end, spec.content,
-                                 spec.exact, spec.note_id))
+                                 spec.exact, note_id))
     return mapped
+
+
+def _note_body(revision: Revision, note_id: str) -> str | None:
+    for anchor in revision.layer.notes:
+        if anchor.element.get("{http://www.w3.org/XML/1998/namespace}id") == note_id:
+            return note_body_xml(anchor.element)
+    return None
 
 
 def _prepare(head: Revision, element, spec: ChangeSpec) -> Change:

@@ -128,8 +128,13 @@ class Proposal(models.Model):
         withdraw(self, by=by)
 
     def comment(self, *, by, body: str) -> Event:
+        """Add to the thread. Callers check that `by` is a member of the edition."""
+        from .applying import ProposalError
+
+        if not body.strip():
+            raise ProposalError("the comment is empty", code="invalid")
         return Event.objects.create(proposal=self, actor=by, kind=Event.Kind.COMMENTED,
-                                    body=body)
+                                    body=body.strip())
 
 
 class Change(models.Model):
