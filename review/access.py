@@ -77,7 +77,11 @@ def get_proposal_for(user, pk: int, *, queryset=None) -> Proposal:
     """A proposal the user may see (a member of its edition); 404 for everyone else."""
     queryset = queryset if queryset is not None else Proposal.objects.all()
     try:
-        proposal = queryset.select_related("document__edition", "author", "revision").get(pk=pk)
+        proposal = (
+            queryset.select_related("document__edition", "author", "revision")
+            .defer("document__edition__tei_skeleton", "document__edition__tei_header")
+            .get(pk=pk)
+        )
     except Proposal.DoesNotExist:
         raise Http404("No such proposal") from None
     require_member(user, proposal.document.edition)

@@ -24,7 +24,7 @@ from edition.tei.parsing import TEIError
 
 from . import access, notifications
 from .anchoring import CONTEXT, Step, map_through, selector
-from .models import Change, Event, Proposal
+from .models import Change, Event, Proposal, approvers_since_submission
 
 log = logging.getLogger(__name__)
 Kind = Change.Kind
@@ -290,16 +290,10 @@ def _check_no_overlap(changes: list[Change]) -> None:
 
 
 def approvals_since_submission(proposal: Proposal) -> set[int]:
-    events = list(proposal.events.filter(kind__in=[Event.Kind.APPROVED, Event.Kind.RESUBMITTED,
-                                                   Event.Kind.CHANGES_REQUESTED])
-                  .values_list("kind", "actor_id"))
-    approvers: set[int] = set()
-    for kind, actor in events:
-        if kind == Event.Kind.APPROVED:
-            approvers.add(actor)
-        else:  # a resubmission or a request for changes starts the count again
-            approvers.clear()
-    return approvers
+    return approvers_since_submission(
+        proposal.events.filter(kind__in=[Event.Kind.APPROVED, Event.Kind.RESUBMITTED,
+                                         Event.Kind.CHANGES_REQUESTED]).only("kind", "actor_id")
+    )
 
 
 def approve(proposal: Proposal, *, by) -> Revision | None:

@@ -175,6 +175,18 @@ class Change(models.Model):
         return self.kind in self.NOTE_KINDS
 
 
+def approvers_since_submission(events) -> set[int]:
+    """Ids of the reviewers who approved since the last (re)submission, from events in timeline
+    order. A resubmission or a request for changes starts the count again."""
+    approvers: set[int] = set()
+    for event in events:
+        if event.kind == Event.Kind.APPROVED:
+            approvers.add(event.actor_id)
+        elif event.kind in (Event.Kind.RESUBMITTED, Event.Kind.CHANGES_REQUESTED):
+            approvers.clear()
+    return approvers
+
+
 class Event(models.Model):
     """The timeline of a proposal: created, comments, decisions, conflicts, re-targeting."""
 

@@ -17,11 +17,6 @@ from tests.helpers import make_member, text_spec
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # make_member hashes a password per persona; PBKDF2 would dominate these tests' time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 EDITION = "frus1958-60v18"
 DOC = f"/api/editions/{EDITION}/documents/d142/"
 PROPOSE = DOC + "proposals/"

@@ -23,11 +23,6 @@ from tests.helpers import D143_TEXT, EXCERPT, make_member
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # make_member hashes a password per persona; PBKDF2 would dominate these tests' time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 EDITION = "frus1958-60v18"
 DOC_URL = f"/api/editions/{EDITION}/documents/d143/"
 PROPOSALS_URL = DOC_URL + "proposals/"
