@@ -93,9 +93,8 @@ def apply_changes(element: etree._Element, changes) -> Applied:
             result.element, renamed = remove_note(result.element, note_id)
             result.removed_notes.add(note_id)
         elif change.kind == Kind.STRUCTURE:
-            result.element = replace_blocks(result.element, change.start, change.end,
-                                            change.content)
-            renamed = {}
+            result.element, renamed = replace_blocks(result.element, change.start, change.end,
+                                                     change.content)
             from .anchoring import step_between
 
             step = step_between(before, textlayer.text_of(result.element))
@@ -323,10 +322,15 @@ def approve(proposal: Proposal, *, by) -> Revision | None:
         approvers.add(by.pk)
         if len(approvers) < document.edition.required_approvals:
             return None
-        return _apply(document, proposal, approvers)
+        outcome = _apply(document, proposal, approvers)
+    # Raised only after the commit: the conflict found at approval must stay recorded.
+    if isinstance(outcome, str):
+        raise ProposalError(f"the proposal cannot be applied: {outcome}", code="conflicted")
+    return outcome
 
 
-def _apply(document: Document, proposal: Proposal, approvers: set[int]) -> Revision:
+def _apply(document: Document, proposal: Proposal, approvers: set[int]) -> Revision | str:
+    """Apply and rebase; or mark the proposal conflicted and return the reason."""
     head = Revision.objects.get(pk=document.current_revision_id)
     changes = list(proposal.changes.all())
     problem = ""
@@ -344,7 +348,7 @@ def _apply(document: Document, proposal: Proposal, approvers: set[int]) -> Revis
         problem = str(exc)
     if problem:
         _mark_conflicted(proposal, problem)
-        raise ProposalError(f"the proposal cannot be applied: {problem}", code="conflicted")
+        return problem
     tei = etree.tostring(applied.element, encoding="unicode")
     revision = add_revision(
         document, tei, by=proposal.author, summary=proposal.rationale[:500],

@@ -221,7 +221,7 @@ def target_blocks(div: etree._Element, start: int, end: int) -> list[etree._Elem
     A zero-width range at the start of a block targets nothing (an insertion before it).
     """
     layer = build(div)
-    spans = _child_spans(div, layer)
+    spans = child_spans(div, layer)
     if start == end:
         return []
     chosen = [child for child, (a, b) in spans if a is not None and start <= a and b <= end]
@@ -242,7 +242,7 @@ def spans_index(spans, element) -> int:
     return next(i for i, (child, _) in enumerate(spans) if child is element)
 
 
-def _child_spans(div: etree._Element, layer: TextLayer):
+def child_spans(div: etree._Element, layer: TextLayer):
     """(child, (start, end)) for each element child of the div; (None, None) without text."""
     owner: dict[int, tuple[int, int]] = {}
     children = [c for c in div if isinstance(c.tag, str)]
@@ -267,9 +267,10 @@ def _child_spans(div: etree._Element, layer: TextLayer):
 
 
 def replace_blocks(div: etree._Element, start: int, end: int, fragment_xml: str,
-                   ) -> etree._Element:
+                   ) -> tuple[etree._Element, dict[str, str]]:
     """Replace the blocks spanning [start, end) — or insert before the block at `start` when the
-    range is empty — with the blocks of `fragment_xml`; notes are renumbered afterwards."""
+    range is empty — with the blocks of `fragment_xml`. Notes are renumbered afterwards;
+    returns the copy and the footnote ids that changed (old → new)."""
     tree = copy.deepcopy(div)
     text, elements = parse_fragment_list(fragment_xml, allowed=set(ALLOWED))
     if (text or "").strip():
@@ -284,7 +285,7 @@ def replace_blocks(div: etree._Element, start: int, end: int, fragment_xml: str,
         anchor = run[0]
         tail = run[-1].tail
     else:
-        spans = _child_spans(tree, layer)
+        spans = child_spans(tree, layer)
         following = [c for c, (a, _) in spans if a is not None and a >= start]
         if start == len(layer.text):
             anchor, tail = None, "\n"
@@ -300,8 +301,7 @@ def replace_blocks(div: etree._Element, start: int, end: int, fragment_xml: str,
         element.tail = "\n" if i < len(elements) - 1 or tail is None else tail
         parent.insert(position + i, element)
     _check_ids_unique(tree)
-    tree, _ = renumber_notes(tree)
-    return tree
+    return renumber_notes(tree)
 
 
 def block_xml(div: etree._Element, start: int, end: int) -> str:
