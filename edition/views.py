@@ -17,6 +17,9 @@ from django.utils.cache import get_conditional_response, patch_cache_control, pa
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
+from review.access import can_propose
+from review.corrections import history_context
+
 from . import exports
 from .models import Document, Edition, Revision
 from .rendering import RENDER_VERSION, rendered_html, rendered_text
@@ -82,10 +85,14 @@ def _finish(request: HttpRequest, response: HttpResponse, etag: str, last_modifi
 def _reading_view(request: HttpRequest, document: Document, revision: Revision) -> HttpResponse:
     revision.document = document  # spare a query: rendering reaches the edition through it
     edition = document.edition
+    is_current = revision.pk == document.current_revision_id
+    # Members who may propose get the proposing tools, on the current revision only (offsets
+    # refer to the text shown). Anonymous readers never reach the membership query.
+    proposer = is_current and request.user.is_authenticated and can_propose(request.user, edition)
     last_modified = max(revision.created_at, edition.updated_at)
     etag, not_modified = _conditional(
         request, revision.pk, revision.checksum, document.current_revision_id,
-        edition.updated_at.isoformat(), last_modified=last_modified,
+        edition.updated_at.isoformat(), proposer, last_modified=last_modified,
     )
     if not_modified is not None:
         return not_modified
@@ -94,7 +101,8 @@ def _reading_view(request: HttpRequest, document: Document, revision: Revision) 
         "edition": edition,
         "document": document,
         "revision": revision,
-        "is_current": revision.pk == document.current_revision_id,
+        "is_current": is_current,
+        "can_propose": proposer,
         "current": document.current_revision,
         "html": rendered_html(revision),
         "previous": siblings.filter(order__lt=document.order).order_by("-order").first(),
@@ -124,10 +132,10 @@ def revision_detail(request: HttpRequest, edition: str, doc: str, number: int) -
 @require_safe
 def document_history(request: HttpRequest, edition: str, doc: str) -> HttpResponse:
     document = _document(edition, doc)
-    revisions = document.revisions.select_related("author").defer("tei", "text").order_by("-number")
     return TemplateResponse(
         request, "edition/history.html",
-        {"edition": document.edition, "document": document, "revisions": revisions},
+        {"edition": document.edition, "document": document,
+         **history_context(document, request.user)},
     )
 
 
