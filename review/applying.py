@@ -23,7 +23,7 @@ from edition.tei.edits import (edit_note, insert_note, note_body_xml, remove_not
 from edition.tei.parsing import TEIError
 
 from . import access, notifications
-from .anchoring import CONTEXT, Step, map_through, selector
+from .anchoring import CONTEXT, Step, map_through, selector, step_between
 from .models import Change, Event, Proposal, approvers_since_submission
 
 log = logging.getLogger(__name__)
@@ -93,17 +93,38 @@ def apply_changes(element: etree._Element, changes) -> Applied:
             result.element, renamed = remove_note(result.element, note_id)
             result.removed_notes.add(note_id)
         elif change.kind == Kind.STRUCTURE:
+            notes_before = _note_bodies(result.element)
             result.element, renamed = replace_blocks(result.element, change.start, change.end,
                                                      change.content)
-            from .anchoring import step_between
-
-            step = step_between(before, textlayer.text_of(result.element))
-            if step is not None:
-                result.steps.append(step)
+            result.steps.append(_block_step(before, textlayer.text_of(result.element),
+                                            change.start, change.end))
+            notes_after = _note_bodies(result.element)
+            for old_id, body in notes_before.items():
+                new_id = renamed.get(old_id, old_id)
+                if new_id not in notes_after:
+                    result.removed_notes.add(old_id)
+                elif notes_after[new_id] != body:
+                    result.edited_notes.add(old_id)
         else:
             raise ValueError(f"unknown change kind {change.kind}")
         result.renamed = _compose_renames(result.renamed, renamed)
     return result
+
+
+def _block_step(old: str, new: str, start: int, end: int) -> Step:
+    """The step of a structural fix: what changed, widened to the whole blocks replaced.
+
+    A structural fix may leave the text alone (a page break moved), yet it rewrites the TEI of
+    its blocks: any pending change inside them must conflict rather than be overwritten later.
+    """
+    step = step_between(old, new) or Step(start, 0, 0)
+    lo, hi = min(step.pos, start), max(step.end, end)
+    return Step(lo, hi - lo, step.new_len + (step.pos - lo) + (hi - step.end))
+
+
+def _note_bodies(element: etree._Element) -> dict[str, str]:
+    return {note.get("{http://www.w3.org/XML/1998/namespace}id"): note_body_xml(note)
+            for note in element.iter("{http://www.tei-c.org/ns/1.0}note")}
 
 
 def _renamed(renamed: dict[str, str], note_id: str) -> str:
@@ -456,6 +477,16 @@ def rebase(document: Document, revision: Revision, applied: Applied, *, exclude:
         _rebase_one(proposal, revision, text, applied)
 
 
+def note_anchors(revision: Revision) -> dict[str, int]:
+    """Footnote id → anchor offset in the revision's text layer (parsed once per revision)."""
+    if not hasattr(revision, "_note_anchors"):
+        revision._note_anchors = {
+            a.element.get("{http://www.w3.org/XML/1998/namespace}id"): a.offset
+            for a in revision.layer.notes
+        }
+    return revision._note_anchors
+
+
 def _rebase_one(proposal: Proposal, revision: Revision, text: str, applied: Applied) -> None:
     changed, conflict, updates = False, "", []
     for change in proposal.changes.all():
@@ -468,6 +499,12 @@ def _rebase_one(proposal: Proposal, revision: Revision, text: str, applied: Appl
         if change.kind == Kind.NOTE_ADD and change.start in applied.added_note_points:
             conflict = "another footnote was approved at the same point"
             break
+        if change.kind == Kind.STRUCTURE and change.start < change.end and any(
+            step.pos <= change.end and step.end >= change.start for step in applied.steps
+        ):
+            # Its fragment holds the blocks' old TEI: applying it would undo the change.
+            conflict = "the blocks this structural fix replaces were changed"
+            break
         mapped = map_through(change.start, change.end, applied.steps,
                              footnote=change.is_footnote)
         if mapped.conflict:
@@ -475,6 +512,14 @@ def _rebase_one(proposal: Proposal, revision: Revision, text: str, applied: Appl
             break
         change.start, change.end = mapped.start, mapped.end
         change.note_id = applied.renamed.get(change.note_id, change.note_id)
+        if change.kind in (Kind.NOTE_EDIT, Kind.NOTE_REMOVE):
+            # An existing note's place is a fact of the new TEI (text inserted at its anchor
+            # goes into the word before it); read it rather than predict it.
+            anchor = note_anchors(revision).get(change.note_id)
+            if anchor is None:
+                conflict = f"footnote {change.note_id} no longer exists"
+                break
+            change.start = change.end = anchor
         quote = selector(text, change.start, change.end)
         if change.kind not in (Kind.NOTE_EDIT, Kind.NOTE_REMOVE) and quote["exact"] != change.exact:
             conflict = "the selected text changed"
