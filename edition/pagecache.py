@@ -37,14 +37,16 @@ def edition_stamp(slug: str) -> str | None:
 
 
 def touch(edition: Edition) -> None:
-    """Mark the edition changed: new stamp now, cached stamp dropped once the change commits.
+    """Mark the edition changed: a new stamp in the database, the cached one dropped.
 
-    Dropping (not setting) after commit means a reader never pins a stamp from a transaction
-    that rolled back, and a stale stamp cannot outlive the commit that replaced it.
+    Dropped now and again once the change commits: a reader between the two may have cached
+    the old stamp from the database, and dropping (never setting) it means a stamp from a
+    transaction that rolled back is never pinned.
     """
     Edition.objects.filter(pk=edition.pk).update(updated_at=timezone.now())
-    slug = edition.slug
-    transaction.on_commit(lambda: cache.delete(_stamp_key(slug)))
+    key = _stamp_key(edition.slug)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
 
 
 @dataclass(frozen=True)

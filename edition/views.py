@@ -14,13 +14,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
-from django.utils.http import http_date
+from django.utils.http import http_date, parse_http_date
 from django.views.decorators.http import require_safe
 
 from review.access import can_propose
 from review.corrections import history_context
 
-from . import exports
+from . import exports, pagecache
 from .models import Document, Edition, Revision
 from .rendering import RENDER_VERSION, rendered_html, rendered_text
 
@@ -116,8 +116,32 @@ def _reading_view(request: HttpRequest, document: Document, revision: Revision) 
 @login_not_required
 @require_safe
 def document_detail(request: HttpRequest, edition: str, doc: str) -> HttpResponse:
+    # Anonymous readers share one rendering of the page per edition stamp (pagecache): no query.
+    if pagecache.cacheable(request) and (stamp := pagecache.edition_stamp(edition)):
+        key = pagecache.page_key(request, edition, doc, stamp, RENDER_VERSION)
+        if (page := pagecache.get(key)) is not None:
+            return _serve_cached(request, page)
+        document = _document(edition, doc)
+        response = _reading_view(request, document, document.current_revision)
+        if response.status_code == 200:
+            response.render()
+            pagecache.put(key, pagecache.CachedPage(
+                response.content, response["ETag"], response["Last-Modified"],
+                response["Content-Type"]))
+        return response
     document = _document(edition, doc)
     return _reading_view(request, document, document.current_revision)
+
+
+def _serve_cached(request: HttpRequest, page: pagecache.CachedPage) -> HttpResponse:
+    not_modified = get_conditional_response(
+        request, etag=page.etag, last_modified=int(parse_http_date(page.last_modified)))
+    response = not_modified or HttpResponse(page.content, content_type=page.content_type)
+    response["ETag"] = page.etag
+    response["Last-Modified"] = page.last_modified
+    patch_cache_control(response, no_cache=True, public=True)
+    patch_vary_headers(response, ["Cookie"])
+    return response
 
 
 @login_not_required
