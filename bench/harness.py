@@ -71,8 +71,9 @@ def machine(pg: str | None = None) -> dict:
     import django
     import lxml.etree
 
+    affinity = getattr(os, "sched_getaffinity", None)
     return {
-        "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "nproc": len(affinity(0)) if affinity else os.cpu_count(),
         "cpu": cpu,
         "memory_gb": round(mem_kb / 1024 / 1024, 1),
         "kernel": platform.release(),
@@ -100,7 +101,7 @@ def print_machine(info: dict) -> None:
     )
     print(
         f"software: Python {info['python']}, Django {info['django']}, lxml {info['lxml']}, "
-        f"SQLite {info['sqlite']}, PostgreSQL {info['postgresql'] or '(not reached)'}"
+        f"SQLite {info['sqlite']}, PostgreSQL {info['postgresql'] or '(not measured)'}"
     )
 
 

@@ -125,18 +125,19 @@ def main() -> int:
     print()
     rows = []
     for vendor, r in results.items():
-        t, m = r["seconds"], r["peak_rss_mb"]
-        rows.append([vendor, "import wall time, s", f"{t['median']:.2f}",
-                     f"{t['min']:.2f}–{t['max']:.2f}", verdict(t["median"], TARGET_SECONDS)])
-        rows.append([vendor, "  of which CPU in the process, s", f"{r['cpu_seconds']['median']:.2f}",
-                     f"{r['cpu_seconds']['min']:.2f}–{r['cpu_seconds']['max']:.2f}", ""])
-        rows.append([vendor, "  whole process (startup+setup), s",
-                     f"{r['process_seconds']['median']:.2f}",
-                     f"{r['process_seconds']['min']:.2f}–{r['process_seconds']['max']:.2f}", ""])
-        rows.append([vendor, "peak RSS, MB", f"{m['median']:.0f}",
-                     f"{m['min']:.0f}–{m['max']:.0f}", verdict(m["median"], TARGET_MB)])
-        rows.append([vendor, "  RSS after django.setup(), MB", f"{r['baseline_rss_mb']:.0f}", "", ""])
-        rows.append([vendor, "database size after import, MB", f"{r['database_mb']:.1f}", "", ""])
+        def row(label, figures, digits, target=None):
+            spread = f"{figures['min']:.{digits}f}–{figures['max']:.{digits}f}"
+            mark = verdict(figures["median"], target) if target else ""
+            return [vendor, label, f"{figures['median']:.{digits}f}", spread, mark]
+
+        rows += [
+            row("import wall time, s", r["seconds"], 2, TARGET_SECONDS),
+            row("  of which CPU in the process, s", r["cpu_seconds"], 2),
+            row("  whole process (startup+setup), s", r["process_seconds"], 2),
+            row("peak RSS, MB", r["peak_rss_mb"], 0, TARGET_MB),
+            [vendor, "  RSS after django.setup(), MB", f"{r['baseline_rss_mb']:.0f}", "", ""],
+            [vendor, "database size after import, MB", f"{r['database_mb']:.1f}", "", ""],
+        ]
     print(f"import_tei of {args.docs} documents ({size / 1e6:.2f} MB), "
           f"{args.repeat} run(s) per database")
     print_table(["database", "figure", "median", "min–max", "target"], rows, "llrrl")
@@ -159,7 +160,7 @@ def _run(vendor: str, volume: Path, tmp: Path, base_pg: str, i: int) -> dict:
         db_file = tmp / f"import-{i}.sqlite3"
         url = f"sqlite:///{db_file}"
     else:
-        dbname = f"emend_bench_import_{os.getpid()}"
+        dbname = "emend_bench_import"  # fixed: a run that died leaves nothing the next keeps
         url = pg_url(base_pg, dbname)
         _pg_admin(base_pg, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)',
                   f'CREATE DATABASE "{dbname}"')

@@ -8,6 +8,7 @@ paragraphs, and renumbers every xml:id so the importer (which refuses duplicates
 from __future__ import annotations
 
 import copy
+import os
 import re
 import sys
 from collections import Counter
@@ -30,14 +31,12 @@ def _tei(name: str) -> str:
 
 def sample_path() -> Path:
     """The excerpt in settings.EMEND_SAMPLES_DIR, found the way settings.py finds it."""
-    import os
-
     default = ROOT.parent / "shared" / "samples"
     return Path(os.environ.get("EMEND_SAMPLES_DIR", str(default))) / SAMPLE
 
 
 def synthetic_volume(n_docs: int = 400, *, sample: Path | None = None) -> bytes:
-    """The sample's TEI header, then `n_docs` documents d1..dN in a few compilations (~10 KB each)."""
+    """The sample's TEI header, then documents d1..dN (~10 KB each) in a few compilations."""
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
     source = etree.parse(str(sample or sample_path()), parser).getroot()
     templates = [
@@ -120,5 +119,5 @@ if __name__ == "__main__":
     out = Path(sys.argv[2]) if len(sys.argv) > 2 else None
     if out:
         out.write_bytes(data)
-    print(f"synthetic volume: {n} documents, {len(data):,} bytes ({len(data) / n:,.0f} per document)"
-          + (f" -> {out}" if out else ""))
+    print(f"synthetic volume: {n} documents, {len(data):,} bytes "
+          f"({len(data) / n:,.0f} per document)" + (f" -> {out}" if out else ""))

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Max
 from lxml import etree
 
-from . import tasks
+from . import pagecache, tasks
 from .models import Document, Edition, Revision
 from .tei import FRUS_NS, TEI_NS, XML_ID, local_name, tei
 from .tei.fromtext import parse_plaintext
@@ -219,6 +219,7 @@ class _Importer:
             skeleton = _keep_placeholders(skeleton, self.edition.tei_skeleton, self.result.kept)
         self.edition.tei_skeleton = skeleton
         self.edition.save(update_fields=["tei_skeleton", "updated_at"])
+        pagecache.touch(self.edition)
         revisions = Revision.objects.filter(
             document__edition=self.edition,
             document__xml_id__in=self.result.created + self.result.updated,
@@ -247,6 +248,7 @@ def add_revision(document: Document, tei_xml: str, *, by, summary: str, change: 
     )
     document.current_revision = revision
     document.save(update_fields=["current_revision"])
+    pagecache.touch(document.edition)
     return revision
 
 
@@ -378,6 +380,7 @@ def import_text(
             before=following.xml_id if following else None,
         )
         edition.save(update_fields=["tei_skeleton", "updated_at"])
+        pagecache.touch(edition)
         tasks.enqueue_on_commit(tasks.warm_rendering, [document.current_revision_id])
     return document, parsed.report
 

@@ -53,11 +53,18 @@ class Edition(models.Model):
     # The volume's TEI with every document div replaced by <?emend-document dNNN?>: front matter,
     # compilation heads and page breaks between documents survive for the volume export.
     tei_skeleton = models.TextField()
+    required_approvals = models.PositiveSmallIntegerField(
+        default=1, help_text="Approvals from distinct reviewers before a proposal applies"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["slug"]
+        constraints = [
+            models.CheckConstraint(condition=Q(required_approvals__gte=1),
+                                   name="edition_required_approvals_positive"),
+        ]
 
     def __str__(self) -> str:
         return self.title or self.slug

@@ -14,10 +14,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
-from django.utils.http import http_date
+from django.utils.http import http_date, parse_http_date
 from django.views.decorators.http import require_safe
 
-from . import exports
+from review.access import can_propose
+from review.corrections import history_context
+
+from . import exports, pagecache
 from .models import Document, Edition, Revision
 from .rendering import RENDER_VERSION, rendered_html, rendered_text
 
@@ -82,10 +85,14 @@ def _finish(request: HttpRequest, response: HttpResponse, etag: str, last_modifi
 def _reading_view(request: HttpRequest, document: Document, revision: Revision) -> HttpResponse:
     revision.document = document  # spare a query: rendering reaches the edition through it
     edition = document.edition
+    is_current = revision.pk == document.current_revision_id
+    # Members who may propose get the proposing tools, on the current revision only (offsets
+    # refer to the text shown). Anonymous readers never reach the membership query.
+    proposer = is_current and request.user.is_authenticated and can_propose(request.user, edition)
     last_modified = max(revision.created_at, edition.updated_at)
     etag, not_modified = _conditional(
         request, revision.pk, revision.checksum, document.current_revision_id,
-        edition.updated_at.isoformat(), last_modified=last_modified,
+        edition.updated_at.isoformat(), proposer, last_modified=last_modified,
     )
     if not_modified is not None:
         return not_modified
@@ -94,7 +101,8 @@ def _reading_view(request: HttpRequest, document: Document, revision: Revision) 
         "edition": edition,
         "document": document,
         "revision": revision,
-        "is_current": revision.pk == document.current_revision_id,
+        "is_current": is_current,
+        "can_propose": proposer,
         "current": document.current_revision,
         "html": rendered_html(revision),
         "previous": siblings.filter(order__lt=document.order).order_by("-order").first(),
@@ -108,8 +116,32 @@ def _reading_view(request: HttpRequest, document: Document, revision: Revision) 
 @login_not_required
 @require_safe
 def document_detail(request: HttpRequest, edition: str, doc: str) -> HttpResponse:
+    # Anonymous readers share one rendering of the page per edition stamp (pagecache): no query.
+    if pagecache.cacheable(request) and (stamp := pagecache.edition_stamp(edition)):
+        key = pagecache.page_key(request, edition, doc, stamp, RENDER_VERSION)
+        if (page := pagecache.get(key)) is not None:
+            return _serve_cached(request, page)
+        document = _document(edition, doc)
+        response = _reading_view(request, document, document.current_revision)
+        if response.status_code == 200:
+            response.render()
+            pagecache.put(key, pagecache.CachedPage(
+                response.content, response["ETag"], response["Last-Modified"],
+                response["Content-Type"]))
+        return response
     document = _document(edition, doc)
     return _reading_view(request, document, document.current_revision)
+
+
+def _serve_cached(request: HttpRequest, page: pagecache.CachedPage) -> HttpResponse:
+    not_modified = get_conditional_response(
+        request, etag=page.etag, last_modified=int(parse_http_date(page.last_modified)))
+    response = not_modified or HttpResponse(page.content, content_type=page.content_type)
+    response["ETag"] = page.etag
+    response["Last-Modified"] = page.last_modified
+    patch_cache_control(response, no_cache=True, public=True)
+    patch_vary_headers(response, ["Cookie"])
+    return response
 
 
 @login_not_required
@@ -124,10 +156,10 @@ def revision_detail(request: HttpRequest, edition: str, doc: str, number: int) -
 @require_safe
 def document_history(request: HttpRequest, edition: str, doc: str) -> HttpResponse:
     document = _document(edition, doc)
-    revisions = document.revisions.select_related("author").defer("tei", "text").order_by("-number")
     return TemplateResponse(
         request, "edition/history.html",
-        {"edition": document.edition, "document": document, "revisions": revisions},
+        {"edition": document.edition, "document": document,
+         **history_context(document, request.user)},
     )
 
 

@@ -1,1 +1,219 @@
-"""Proposals, decisions and comments live here (the review capability builds on edition/)."""
+"""Proposals, their changes and their timeline (comments and decisions).
+
+A proposal groups one or more changes to one document, anchored on the text layer of
+`proposal.revision`. Invariant, held by `review.applying` under a row lock on the document:
+for every open proposal, `revision` is the document's current revision and each change satisfies
+`revision.text[start:end] == exact`.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+
+from edition.models import Document, Revision
+
+
+class ProposalQuerySet(models.QuerySet):
+    def open(self) -> ProposalQuerySet:
+        return self.filter(status__in=Proposal.OPEN)
+
+    def pending(self) -> ProposalQuerySet:
+        return self.filter(status=Proposal.Status.PENDING)
+
+    def for_document(self, document: Document) -> ProposalQuerySet:
+        return self.filter(document=document)
+
+    def visible_to(self, user) -> ProposalQuerySet:
+        """Proposals of the editions `user` belongs to (all of them for a superuser)."""
+        if user.is_superuser:
+            return self
+        return self.filter(document__edition__memberships__user=user)
+
+
+
+class Proposal(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        CHANGES_REQUESTED = "changes", "Changes requested"
+        CONFLICTED = "conflicted", "Conflicted"
+        NEEDS_REVIEW = "needs-review", "Needs re-anchoring"
+        ORPHANED = "orphaned", "Orphaned"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    # Anchored on the current revision and rebased on every approval.
+    OPEN = (Status.PENDING, Status.CHANGES_REQUESTED)
+    # Waiting for the author: the anchor no longer holds; the author re-targets.
+    STUCK = (Status.CONFLICTED, Status.NEEDS_REVIEW, Status.ORPHANED)
+    CLOSED = (Status.APPROVED, Status.REJECTED, Status.WITHDRAWN)
+
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="proposals")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                               related_name="proposals")
+    revision = models.ForeignKey(Revision, on_delete=models.PROTECT, related_name="+",
+                                 help_text="The revision the offsets refer to")
+    rationale = models.TextField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    status_reason = models.TextField(blank=True)
+    context_changed = models.BooleanField(
+        default=False, help_text="An approved change touched this proposal's text"
+    )
+    applied_revision = models.OneToOneField(Revision, on_delete=models.PROTECT, null=True,
+                                            blank=True, related_name="applied_proposal")
+    reverts = models.ForeignKey(Revision, on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="reverted_by",
+                                help_text="The revision whose change this proposal undoes")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ProposalQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["status", "created_at", "id"], name="proposal_queue"),
+            models.Index(fields=["document", "status"], name="proposal_document_status"),
+            models.Index(fields=["author", "status"], name="proposal_author_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="approved", applied_revision__isnull=False)
+                | (~Q(status="approved") & Q(applied_revision__isnull=True)),
+                name="proposal_applied_iff_approved",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Proposal {self.pk} on {self.document.xml_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("review:proposal", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+    @property
+    def is_stuck(self) -> bool:
+        return self.status in self.STUCK
+
+    @property
+    def kinds(self) -> list[str]:
+        return sorted({c.get_kind_display() for c in self.changes.all()})
+
+    # State changes: each owns its transaction (see review.applying for the locking).
+    def approve(self, *, by) -> Revision | None:
+        from .applying import approve
+
+        return approve(self, by=by)
+
+    def reject(self, *, by, reason: str) -> None:
+        from .applying import decide
+
+        decide(self, by=by, kind=Event.Kind.REJECTED, body=reason)
+
+    def request_changes(self, *, by, reason: str) -> None:
+        from .applying import decide
+
+        decide(self, by=by, kind=Event.Kind.CHANGES_REQUESTED, body=reason)
+
+    def withdraw(self, *, by) -> None:
+        from .applying import withdraw
+
+        withdraw(self, by=by)
+
+    def comment(self, *, by, body: str) -> Event:
+        """Add to the thread. Callers check that `by` is a member of the edition."""
+        from .applying import ProposalError
+
+        if not body.strip():
+            raise ProposalError("the comment is empty", code="invalid")
+        return Event.objects.create(proposal=self, actor=by, kind=Event.Kind.COMMENTED,
+                                    body=body.strip())
+
+
+class Change(models.Model):
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text correction"
+        NOTE_ADD = "note-add", "Footnote added"
+        NOTE_EDIT = "note-edit", "Footnote edited"
+        NOTE_REMOVE = "note-remove", "Footnote removed"
+        STRUCTURE = "structure", "Structural fix"
+
+    NOTE_KINDS = (Kind.NOTE_ADD, Kind.NOTE_EDIT, Kind.NOTE_REMOVE)
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    # W3C TextQuoteSelector: exact == revision.text[start:end] while the proposal is open.
+    exact = models.TextField(blank=True)
+    prefix = models.CharField(max_length=64, blank=True)
+    suffix = models.CharField(max_length=64, blank=True)
+    content = models.TextField(
+        blank=True, help_text="Replacement text, footnote body (TEI) or block fragment (TEI)"
+    )
+    note_id = models.CharField(max_length=100, blank=True, help_text="The footnote edited")
+
+    class Meta:
+        ordering = ["proposal", "start", "id"]
+        indexes = [models.Index(fields=["proposal", "start"], name="change_position")]
+        constraints = [
+            models.CheckConstraint(condition=Q(start__lte=F("end")), name="change_range_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.start}–{self.end}"
+
+    @property
+    def is_footnote(self) -> bool:
+        return self.kind in self.NOTE_KINDS
+
+
+def approvers_since_submission(events) -> set[int]:
+    """Ids of the reviewers who approved since the last (re)submission, from events in timeline
+    order. A resubmission or a request for changes starts the count again."""
+    approvers: set[int] = set()
+    for event in events:
+        if event.kind == Event.Kind.APPROVED:
+            approvers.add(event.actor_id)
+        elif event.kind in (Event.Kind.RESUBMITTED, Event.Kind.CHANGES_REQUESTED):
+            approvers.clear()
+    return approvers
+
+
+class Event(models.Model):
+    """The timeline of a proposal: created, comments, decisions, conflicts, re-targeting."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "proposed"
+        COMMENTED = "commented", "commented"
+        APPROVED = "approved", "approved"
+        APPLIED = "applied", "applied as a new revision"
+        REJECTED = "rejected", "rejected"
+        CHANGES_REQUESTED = "changes", "asked for changes"
+        RESUBMITTED = "resubmitted", "re-targeted and resubmitted"
+        WITHDRAWN = "withdrawn", "withdrew"
+        CONFLICTED = "conflicted", "conflict"
+        CONTEXT_CHANGED = "context", "context changed"
+
+    DECISIONS = (Kind.APPROVED, Kind.REJECTED, Kind.CHANGES_REQUESTED)
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                              blank=True, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    body = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["proposal", "kind"], name="event_proposal_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.get_kind_display()} #{self.proposal_id}"

@@ -24,3 +24,27 @@ def sample_document(xml_id: str) -> etree._Element:
         if element.get(XML_ID) == xml_id:
             return etree.fromstring(etree.tostring(element))
     raise LookupError(xml_id)
+
+
+def make_member(edition, username: str, role: str | None, **extra):
+    """A user with `role` in `edition` (None: an account outside the edition)."""
+    from django.contrib.auth import get_user_model
+
+    from edition.models import Membership
+
+    user = get_user_model().objects.create_user(
+        username, email=f"{username}@example.org", password="pw-" + username * 2, **extra
+    )
+    if role:
+        Membership.objects.create(edition=edition, user=user, role=role)
+    return user
+
+
+def text_spec(revision, exact: str, replacement: str, *, occurrence: int = 0, kind: str = "text"):
+    """A ChangeSpec replacing the `occurrence`-th `exact` in the revision's text layer."""
+    from review.applying import ChangeSpec
+
+    start = -1
+    for _ in range(occurrence + 1):
+        start = revision.text.index(exact, start + 1)
+    return ChangeSpec(kind, start, start + len(exact), replacement, exact=exact)

@@ -9,6 +9,12 @@ Ids in the output (the page templates and the CSS rely on them):
 - `<article class="tei-document" id="{doc id}">` wraps everything;
 - note markers `fnref-{note id}`, footnotes `fn-{note id}`, notes heading `notes-{doc id}`;
 - page markers keep the TEI id (`pg_276`); other TEI `xml:id`s are kept as they are.
+
+Offsets for proposing (review/static/review/propose.js): every HTML element that starts a block
+of the text layer carries `data-o`, the code-point offset of that block's first character in
+`textlayer.build(div).text`. What the layer leaves out is marked so a script can skip it: note
+markers (`.fnref`), page markers (`.pb`), the notes section (`.footnotes`) and stand-ins such as
+"[Image]" (`.layer-skip`).
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from dataclasses import dataclass
 from lxml import etree
 
 from . import XML_ID, XML_NS, local_name
+from .textlayer import BLOCK_ELEMENTS
+from .textlayer import build as build_layer
 
 XML_LANG = f"{{{XML_NS}}}lang"
 
@@ -180,6 +188,30 @@ def _class(*names: str) -> str:
     return " ".join(_UNSAFE_CLASS.sub("-", n).strip("-") for n in names if n)
 
 
+def block_offsets(div: etree._Element) -> dict[etree._Element, int]:
+    """TEI block element → offset of its first character in the text layer.
+
+    Only blocks whose first character is their own text get one: a block that opens with a
+    nested block (a `p` starting with a `list`) has no text of its own at its start, so the
+    offset would belong to the nested block's element instead.
+    """
+    offsets: dict[etree._Element, int] = {}
+    seen: set[etree._Element] = set()  # blocks whose first text has gone by (segments in order)
+    for segment in build_layer(div).segments:
+        if not segment.content:
+            continue
+        host = segment.element if segment.slot == "text" else segment.element.getparent()
+        chain = [host, *host.iterancestors()]
+        blocks = [element for element in chain if local_name(element) in BLOCK_ELEMENTS]
+        for element in blocks:
+            if element not in seen:
+                seen.add(element)
+                if element is blocks[0]:
+                    offsets[element] = segment.start
+    offsets.pop(div, None)  # the <article> stands for the div; its text is in its children
+    return offsets
+
+
 def render_html(div: etree._Element, *, doc_href: Callable[[str], str]) -> str:
     """The document as one `<article>` HTML fragment, footnotes at its end."""
     return _HTMLRenderer(div, doc_href).render()
@@ -196,6 +228,7 @@ class _HTMLRenderer:
         self.link_depth = 0  # inside an <a>: anchors must wait until it closes
         self.deferred: list[str] = []
         self.block_cache: dict[etree._Element, bool] = {}
+        self.offsets = block_offsets(div)
         self._assign_ids()
 
     def _assign_ids(self) -> None:
@@ -337,11 +370,15 @@ class _HTMLRenderer:
 
     # -- one element -------------------------------------------------------------------------
 
-    def open(self, tag: str, el: etree._Element, classes: str = "", **attrs: str) -> str:
-        """An opening tag carrying the element's id and language; every value escaped."""
+    def open(self, tag: str, el: etree._Element, classes: str = "", *, offset: bool = True,
+             **attrs: str) -> str:
+        """An opening tag carrying the element's id, language and text-layer offset; every
+        value escaped. `offset=False` when the tag's first text is not the element's own."""
         parts = [tag]
         if el in self.html_ids:
             parts.append(f'id="{_attr(self.html_ids[el])}"')
+        if offset and el in self.offsets:
+            parts.append(f'data-o="{self.offsets[el]}"')
         if classes:
             parts.append(f'class="{_attr(classes)}"')
         lang = (el.get(XML_LANG) or "").strip()
@@ -409,7 +446,7 @@ class _HTMLRenderer:
         if name == "title":
             return self.inline(el, "cite", phrasing=phrasing, classes="title")
         if name == "graphic":
-            return f'{self.open("span", el, "graphic")}[Image]</span>', False
+            return f'{self.open("span", el, "graphic layer-skip")}[Image]</span>', False
         if name in SPANS:
             data = {
                 f"data_{attr}": el.get(attr)
@@ -574,7 +611,13 @@ class _HTMLRenderer:
                 continue
             if name == "item":
                 inner = self.content(child, phrasing=False, trim=True)
-                items.append(self.open("li", child) + _prefix(pending) + inner + "</li>")
+                if pending and child in self.offsets:
+                    # Labels and markers come first in the <li>: the item's offset moves to a
+                    # wrapper of its own text, where that text starts.
+                    tag = "div" if self.has_block(child) else "span"
+                    inner = f'<{tag} data-o="{self.offsets[child]}">{inner}</{tag}>'
+                items.append(self.open("li", child, offset=not pending) + _prefix(pending)
+                             + inner + "</li>")
                 pending = []
             elif name == "label":
                 inner = self.content(child, phrasing=True, trim=True)
@@ -608,8 +651,13 @@ class _HTMLRenderer:
     def table(self, el: etree._Element) -> str:
         parts = [self.open("table", el, "tei-table")]
         heads = [c for c in el if local_name(c) == "head"]
-        if heads:
-            caption = " ".join(self.content(h, phrasing=True, trim=True) for h in heads)
+        if len(heads) == 1:
+            caption = self.content(heads[0], phrasing=True, trim=True)
+            parts.append(f'{self.open("caption", heads[0])}{caption}</caption>')
+        elif heads:  # each head is a block of the text layer: each keeps its own offset
+            caption = " ".join(f'{self.open("span", h, "table-head")}'
+                               f'{self.content(h, phrasing=True, trim=True)}</span>'
+                               for h in heads)
             parts.append(f"<caption>{caption}</caption>")
         pending: list[str] = []
         for child, name in self.children_with_text(el):

@@ -234,6 +234,8 @@ def apply_change(
             f"no text node carries offsets {start}–{end}: the range touches only a block "
             "boundary or a line break"
         )
+    if start == end and (notes := [a.element for a in layer.notes if a.offset == start]):
+        segments = [_tail_of(notes[-1], builder, segments[0])]
     first, last = segments[0], segments[-1]
     block_id = next(b for el, slot, b, seg in builder.slots if seg is first)
     head = first.content[: max(start - first.start, 0)]
@@ -307,6 +309,22 @@ def _touched_segments(layer: TextLayer, start: int, end: int) -> list[Segment]:
                 return [segment]
         return []
     return [s for s in layer.segments if s.start < end and s.end > start]
+
+
+def _tail_of(note: etree._Element, builder: _Builder, before: Segment) -> Segment:
+    """The text node after a note, for an insertion at the note's anchor.
+
+    Footnotes stay with the word before them: text inserted where a note is anchored goes after
+    the note, never between the word and its note. Creates the (empty) tail segment if the note
+    has none, in the block of the text before it.
+    """
+    for segment in builder.segments:
+        if segment.element is note and segment.slot == "tail":
+            return segment
+    block_id = next(b for el, slot, b, seg in builder.slots if seg is before)
+    segment = Segment(note, "tail", before.end, "")
+    builder.slots.append((note, "tail", block_id, segment))
+    return segment
 
 
 def _write(segment: Segment, content: str) -> None:

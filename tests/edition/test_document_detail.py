@@ -193,3 +193,28 @@ class TestSignedInReader:
         response, tree = page(client, URL)
         assert "Signed in as ed" in text(tree)
         assert "private" in response["Cache-Control"]
+
+
+class TestPageCache:
+    def test_anonymous_page_is_served_without_queries(self, client, sample_edition):
+        first = client.get(URL)
+        with CaptureQueriesContext(connection) as queries:
+            again = client.get(URL)
+        assert len(queries) == 0
+        assert again.content == first.content and again["ETag"] == first["ETag"]
+        assert client.get(URL, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+
+    def test_a_new_revision_anywhere_in_the_edition_retires_cached_pages(self, client,
+                                                                          sample_edition):
+        client.get(URL)
+        d144 = Document.objects.with_current().get(xml_id="d144")
+        add_revision(d144, d144.current_revision.tei.replace("Kishi</persName> mentioned",
+                     "Kishi</persName> noted"), by=None, summary="x", change={})
+        with CaptureQueriesContext(connection) as queries:
+            client.get(URL)
+        assert len(queries) > 0  # rebuilt, because the edition changed
+
+    def test_signed_in_readers_are_not_served_the_shared_page(self, client, sample_edition):
+        client.get(URL)
+        client.force_login(get_user_model().objects.create_user("ed", password="x-long-pass"))
+        assert "Signed in as ed" in text(html.fromstring(client.get(URL).content))

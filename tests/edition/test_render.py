@@ -309,4 +309,97 @@ def test_rendering_is_pure():
 def test_document_without_notes_has_no_footnote_section():
     html = render_html(tei_div("<head>1. T</head><p>Plain.</p>"), doc_href=doc_href)
     assert "footnotes" not in html
-    assert re.fullmatch(r'<article [^>]+>\n<h1>1\. T</h1>\n<p>Plain\.</p>\n</article>\n', html)
+    assert re.fullmatch(
+        r'<article [^>]+>\n<h1 data-o="0">1\. T</h1>\n<p data-o="6">Plain\.</p>\n</article>\n', html
+    )
+
+
+# -- text-layer offsets (data-o) for proposing in the reading view ---------------------------
+
+SKIPPED_CLASSES = {"fnref", "pb", "footnotes", "layer-skip"}
+
+
+class _NestedBlock(Exception):
+    pass
+
+
+def own_text(block: lxml.html.HtmlElement) -> str:
+    """The block's text as the layer has it: skipped markers out, `<br>` a space, whitespace
+    collapsed, up to the first nested element with an offset of its own (a new block)."""
+    parts: list[str] = []
+
+    def walk(node) -> None:
+        parts.append(node.text or "")
+        for child in node:
+            if not isinstance(child.tag, str):
+                pass
+            elif SKIPPED_CLASSES & set((child.get("class") or "").split()):
+                pass
+            elif child.get("data-o") is not None:
+                raise _NestedBlock
+            elif child.tag == "br":
+                parts.append(" ")
+            else:
+                walk(child)
+            parts.append(child.tail or "")
+
+    try:
+        walk(block)
+    except _NestedBlock:
+        pass
+    return re.sub(r"[ \t\r\n]+", " ", "".join(parts)).strip(" ")
+
+
+def layer_blocks(div: etree._Element) -> dict[int, str]:
+    from edition.tei import textlayer
+
+    text = textlayer.build(div).text
+    return {start: text[start:end] for start, end in textlayer.build(div).block_spans()}
+
+
+def assert_offsets_match_layer(div: etree._Element, *, every_block: bool = True) -> None:
+    blocks = layer_blocks(div)
+    root = html_tree(render_html(div, doc_href=doc_href))
+    marked = root.xpath("//*[@data-o]")
+    assert marked, "no element carries an offset"
+    for element in marked:
+        assert not element.xpath("ancestor::*[contains(@class, 'footnotes')]")
+        o = int(element.get("data-o"))
+        assert o in blocks, f"data-o={o} on <{element.tag}> is not the start of a layer block"
+        assert own_text(element) == blocks[o], f"<{element.tag} data-o={o}>"
+    if every_block:
+        assert {int(e.get("data-o")) for e in marked} == set(blocks)
+
+
+@pytest.mark.parametrize("doc_id", ["d142", "d144"])
+def test_block_offsets_point_at_the_text_layer(doc_id):
+    assert_offsets_match_layer(sample_document(doc_id))
+
+
+def test_block_offsets_of_a_plain_text_import():
+    from edition.tei.fromtext import parse_plaintext
+
+    text = Path("/work/shared/samples/frus1958-60v18-d143-plaintext.txt").read_text()
+    assert_offsets_match_layer(parse_document_div(parse_plaintext(text).tei))
+
+
+def test_block_offsets_with_inline_markup_lists_tables_and_odd_characters():
+    div = tei_div(
+        "<head>150. A <hi rend='italic'>T</hi>itle<note n='0' type='source'>Src.</note></head>"
+        "<opener><dateline><placeName>Tokyo</placeName>,\n  <date>May 1</date></dateline></opener>"
+        "<pb n='5'/><p>  First\u00a0line<lb/>second \U0001d504 line, cafe\u0301 and q\u0307"
+        "<note n='1'>A <hi>note</hi>.</note> end.<pb n='6'/> <quote>Inline quote</quote> tail"
+        " text</p>"
+        "<list type='ordered'><head>Items</head><label>a.</label><item>Alpha</item>"
+        "<label>b.</label><item>Beta <pb n='7'/>item</item></list>"
+        "<table><head>Figures</head><row><cell>1</cell><cell>One</cell></row></table>"
+        "<p><figure><graphic url='x.png'/><head>Fig</head></figure></p>"
+        "<closer><salute>Sincerely,</salute><signed>A. Person</signed></closer>"
+    )
+    assert_offsets_match_layer(div, every_block=False)
+    blocks = layer_blocks(div)
+    root = html_tree(render_html(div, doc_href=doc_href))
+    offsets = {int(e.get("data-o")) for e in root.xpath("//*[@data-o]")}
+    # The tail after the inline quote has no element of its own; every other block has one.
+    assert set(blocks) - offsets == {next(o for o, t in blocks.items() if t == "tail text")}
+    assert root.xpath("//span[contains(@class, 'layer-skip')]")[0].text == "[Image]"

@@ -96,6 +96,20 @@ class TestApplyChange:
         new = apply_change(element, 6, 6, " Jr.")
         assert new.find(f".//{tei('persName')}").text == "Herter Jr."
 
+    def test_insertion_at_a_footnote_anchor_goes_after_the_note(self):
+        # Footnotes stay with the word before them.
+        element = div('<p>from Seoul<note n="1">Body.</note> setting</p>')
+        new = apply_change(element, 10, 10, ", Korea,")
+        assert text_of(new) == "from Seoul, Korea, setting"
+        note = new.find(f".//{tei('note')}")
+        assert note.getparent().text == "from Seoul" and note.tail == ", Korea, setting"
+
+    def test_insertion_after_a_note_at_the_end_of_a_block(self):
+        element = div('<head>1. Memo<note n="0" type="source">S.</note></head><p>x</p>')
+        new = apply_change(element, 7, 7, "randum")
+        assert text_of(new) == "1. Memorandum\n\nx"
+        assert new.find(f".//{tei('note')}").tail == "randum"
+
     def test_insertion_at_block_start_goes_into_that_block(self):
         element = div("<p>One.</p><p>Two.</p>")
         assert change(element, 6, 6, "Then ") == "One.\n\nThen Two."

@@ -1,0 +1,81 @@
+"""Whole-page cache for anonymous readers of the reading view.
+
+A page depends on its revision, its neighbours in the table of contents and the edition's
+metadata: all of it changes only when the edition changes. Each edition has a *stamp* (its
+`updated_at`, bumped by every import and every new revision); a cached page is keyed by that
+stamp, so a change anywhere in the edition retires every page of it at once, on every host
+sharing the cache. Serving a cached page costs two cache reads and no database query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Edition
+
+PAGE_TTL = 24 * 3600
+
+
+def _stamp_key(slug: str) -> str:
+    return f"emend:stamp:{slug}"
+
+
+def edition_stamp(slug: str) -> str | None:
+    """The edition's current stamp, or None when there is no such edition."""
+    stamp = cache.get(_stamp_key(slug))
+    if stamp is None:
+        updated = Edition.objects.filter(slug=slug).values_list("updated_at", flat=True).first()
+        if updated is None:
+            return None
+        stamp = updated.isoformat()
+        cache.set(_stamp_key(slug), stamp, PAGE_TTL)
+    return stamp
+
+
+def touch(edition: Edition) -> None:
+    """Mark the edition changed: a new stamp in the database, the cached one dropped.
+
+    Dropped now and again once the change commits: a reader between the two may have cached
+    the old stamp from the database, and dropping (never setting) it means a stamp from a
+    transaction that rolled back is never pinned.
+    """
+    Edition.objects.filter(pk=edition.pk).update(updated_at=timezone.now())
+    key = _stamp_key(edition.slug)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
+
+
+@dataclass(frozen=True)
+class CachedPage:
+    content: bytes
+    etag: str
+    last_modified: str
+    content_type: str
+
+
+def page_key(request, slug: str, doc: str, stamp: str, version: int) -> str:
+    # The page holds absolute links (the citation's permalink): they depend on scheme and host.
+    origin = f"{request.scheme}://{request.get_host()}"
+    return f"emend:page:{version}:{origin}:{slug}:{doc}:{stamp}"
+
+
+def cacheable(request) -> bool:
+    """Anonymous GETs without pending messages: the page is the same for all of them."""
+    return (
+        request.method == "GET"
+        and not request.user.is_authenticated
+        and "messages" not in request.COOKIES
+        and not request.GET
+    )
+
+
+def get(key: str) -> CachedPage | None:
+    return cache.get(key)
+
+
+def put(key: str, page: CachedPage) -> None:
+    cache.set(key, page, PAGE_TTL)

@@ -1,0 +1,338 @@
+"""The JSON API (docs/API.md): the published text for anyone, proposals and decisions for members.
+
+Same rules as the pages (review/access.py): outsiders get 404 for an edition's review objects,
+a role too small gets 403. Anonymous requests to anything but the document endpoint get 401.
+Token authentication is tried first so that 401 carries `WWW-Authenticate: Token`; session
+authentication makes DRF enforce CSRF on unsafe methods. Every error is
+`{"error": {"code": …, "message": …}}`; `exception_handler` is the one place that shapes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.contrib.auth.decorators import login_not_required
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from rest_framework import exceptions, status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.decorators import (api_view, authentication_classes, parser_classes,
+                                       permission_classes)
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from edition.models import Document, Edition, Revision
+
+from . import access
+from .applying import ProposalError, create_proposal, resubmit
+from .models import Proposal
+from .serializers import (ApiError, base_revision, change_specs, document_json, event_json,
+                          invalid, parse_body, proposal_json, rationale)
+
+AUTHENTICATION = [TokenAuthentication, SessionAuthentication]
+
+# review.applying's error codes → HTTP status. Codes naming a proposal status ("approved",
+# "changes", …) come from deciding on a proposal that is no longer pending: 409, code "state".
+PROPOSAL_ERROR_STATUS = {
+    "invalid": 400, "reason": 400,
+    "quote": 422, "offsets": 422, "unapplicable": 422, "note": 422, "overlap": 422,
+    "stale": 409, "conflicted": 409, "closed": 409, "duplicate": 409,
+}
+
+
+def api(methods: list[str], *, public: bool = False):
+    """A JSON-only DRF function view; `public` lets anonymous callers in."""
+
+    def decorate(view):
+        view = parser_classes([JSONParser])(view)
+        view = authentication_classes(AUTHENTICATION)(view)
+        view = permission_classes([AllowAny] if public else [IsAuthenticated])(view)
+        return login_not_required(api_view(methods)(view))
+
+    return decorate
+
+
+# ------------------------------------------------------------------------------------------
+# Errors
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    """Shape every error as {"error": {"code", "message", …}}; None lets a bug be a 500."""
+    if isinstance(exc, ApiError):
+        return _error(exc.status, exc.code, exc.message, **exc.extra)
+    if isinstance(exc, ProposalError):
+        return _proposal_error(exc)
+    if isinstance(exc, Http404):
+        return _error(404, "not_found", _message(exc, "not found"))
+    if isinstance(exc, PermissionDenied):
+        return _error(403, "forbidden", _message(exc, "you may not do this"))
+    if isinstance(exc, exceptions.APIException):
+        return _api_exception(exc)
+    return None
+
+
+def _proposal_error(exc: ProposalError) -> Response:
+    if exc.code in PROPOSAL_ERROR_STATUS:
+        return _error(PROPOSAL_ERROR_STATUS[exc.code], exc.code, exc.message)
+    if exc.code in Proposal.Status.values:
+        return _error(409, "state", exc.message, status=exc.code)
+    return _error(400, exc.code, exc.message)
+
+
+def _api_exception(exc: exceptions.APIException) -> Response:
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = f"{exc.wait:d}"
+    detail = exc.detail
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        code, message = "not_authenticated", str(detail)
+    elif isinstance(exc, exceptions.PermissionDenied):
+        # DRF raises PermissionDenied for a missing CSRF token; say so in the code.
+        message = str(detail)
+        code = "csrf" if message.startswith("CSRF Failed") else "forbidden"
+    elif isinstance(exc, exceptions.NotFound):
+        code, message = "not_found", str(detail)
+    elif isinstance(exc, exceptions.ParseError):
+        code, message = "invalid", f"the body is not valid JSON: {detail}"
+    else:
+        code = getattr(detail, "code", None) or exc.default_code
+        message = str(detail) if not isinstance(detail, list | dict) else str(exc.default_detail)
+    response = _error(exc.status_code, str(code), message)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def _error(status_code: int, code: str, message: str, **extra) -> Response:
+    return Response({"error": {"code": code, "message": message, **extra}}, status=status_code)
+
+
+def _message(exc: Exception, default: str) -> str:
+    return str(exc.args[0]) if exc.args and exc.args[0] else default
+
+
+# ------------------------------------------------------------------------------------------
+# Documents (public)
+
+
+def _document(edition: str, doc: str) -> Document:
+    return get_object_or_404(
+        Document.objects.select_related("edition", "current_revision").defer(
+            "edition__tei_skeleton", "edition__tei_header"),
+        edition__slug=edition, xml_id=doc,
+    )
+
+
+@api(["GET"], public=True)
+def document(request: Request, edition: str, doc: str) -> Response:
+    """The published text of a document: `?revision=n` for an earlier revision."""
+    document = _document(edition, doc)
+    revision = document.current_revision
+    if "revision" in request.query_params:
+        number = request.query_params["revision"]
+        if not (number.isascii() and number.isdigit()):
+            raise invalid("revision", "must be a revision number")
+        revision = get_object_or_404(Revision, document=document, number=int(number))
+    # Revisions are immutable: the payload of one is cached forever, keyed by its id.
+    key = f"emend:api:revision:{revision.pk}"
+    data = cache.get(key)
+    if data is None:
+        data = document_json(document, revision)
+        cache.set(key, data, None)
+    return Response({**data, "current_revision": document.current_revision.number})
+
+
+# ------------------------------------------------------------------------------------------
+# Proposals
+
+
+class ProposalPagination(CursorPagination):
+    """Keyset pagination on the primary key: constant queries and time at any depth."""
+
+    ordering = "id"
+    page_size = 50
+    page_size_query_param = "limit"
+    max_page_size = 200
+
+
+def _listing(user) -> QuerySet[Proposal]:
+    return (
+        Proposal.objects.visible_to(user)
+        .select_related("document__edition", "author", "revision", "applied_revision")
+        .defer("document__edition__tei_skeleton", "document__edition__tei_header",
+               "revision__tei", "revision__text", "applied_revision__tei",
+               "applied_revision__text")
+        .prefetch_related("changes")
+    )
+
+
+def _filtered(request: Request, proposals: QuerySet[Proposal]) -> QuerySet[Proposal]:
+    params = request.query_params
+    if statuses := params.get("status"):
+        wanted: set[str] = set()
+        groups = {"open": Proposal.OPEN, "stuck": Proposal.STUCK, "closed": Proposal.CLOSED}
+        for value in statuses.split(","):
+            if value in groups:
+                wanted.update(groups[value])
+            elif value in Proposal.Status.values:
+                wanted.add(value)
+            else:
+                raise invalid("status", f"unknown status “{value}”: use "
+                                        f"{', '.join(Proposal.Status.values)}, open, stuck "
+                                        "or closed (comma-separated)")
+        proposals = proposals.filter(status__in=wanted)
+    if slug := params.get("edition"):
+        edition = get_object_or_404(Edition, slug=slug)
+        access.require_member(request.user, edition)
+        proposals = proposals.filter(document__edition=edition)
+    if doc := params.get("document"):
+        proposals = proposals.filter(document__xml_id=doc)
+    if author := params.get("author"):
+        proposals = proposals.filter(author__username=author)
+    return proposals
+
+
+def _page(request: Request, proposals: QuerySet[Proposal]) -> Response:
+    paginator = ProposalPagination()
+    try:
+        page = paginator.paginate_queryset(proposals, request)
+    except exceptions.NotFound:
+        raise invalid("cursor", "not a cursor this API gave out") from None
+    return paginator.get_paginated_response([proposal_json(p) for p in page])
+
+
+@api(["GET"])
+def proposals(request: Request) -> Response:
+    """Proposals of the editions the user belongs to, oldest first: ?status= &edition= …"""
+    return _page(request, _filtered(request, _listing(request.user)))
+
+
+@api(["GET", "POST"])
+def document_proposals(request: Request, edition: str, doc: str) -> Response:
+    """GET: the document's proposals (members). POST: propose a change (editors and up)."""
+    document = _document(edition, doc)
+    if request.method == "GET":
+        access.require_member(request.user, document.edition)
+        return _page(request, _filtered(request, _listing(request.user).filter(document=document)))
+    access.require_proposer(request.user, document.edition)
+    data = parse_body(request.data)
+    base = base_revision(document, data)
+    with _stale_names_head(document):
+        proposal = create_proposal(document, author=request.user, base_revision=base.number,
+                                   changes=change_specs(data, base), rationale=rationale(data))
+    return Response(proposal_json(_reload(request.user, proposal.pk), detail=True),
+                    status=status.HTTP_201_CREATED)
+
+
+@contextmanager
+def _stale_names_head(document: Document) -> Iterator[None]:
+    """A stale proposal's error tells the client which revision to reload."""
+    try:
+        yield
+    except ProposalError as exc:
+        if exc.code != "stale":
+            raise
+        current = Revision.objects.filter(current_of=document.pk).values_list(
+            "number", flat=True).get()
+        raise ApiError(409, "stale", exc.message, current_revision=current) from exc
+
+
+def _reload(user, pk: int) -> Proposal:
+    return access.get_proposal_for(user, pk, queryset=Proposal.objects.prefetch_related("changes"))
+
+
+@api(["GET"])
+def proposal(request: Request, pk: int) -> Response:
+    return Response(proposal_json(_reload(request.user, pk), detail=True))
+
+
+def _for_decision(request: Request, pk: int) -> Proposal:
+    """404 for outsiders, 403 for editors and for the author (review.applying checks again)."""
+    proposal = access.get_proposal_for(request.user, pk)
+    access.require_reviewer(request.user, proposal.document.edition)
+    if proposal.author_id == request.user.pk:
+        raise PermissionDenied("Reviewers cannot decide on their own proposals; withdraw it")
+    return proposal
+
+
+@api(["POST"])
+def approve(request: Request, pk: int) -> Response:
+    """200 with the new revision once applied, or the approvals still needed."""
+    proposal = _for_decision(request, pk)
+    revision = proposal.approve(by=request.user)
+    proposal = _reload(request.user, pk)
+    data = proposal_json(proposal, detail=True)
+    if revision is None:
+        return Response({"status": "pending", "approvals": data["approvals"],
+                         "required": data["required_approvals"], "proposal": data})
+    return Response({"status": "approved", "revision": revision.number, "proposal": data})
+
+
+@api(["POST"])
+def reject(request: Request, pk: int) -> Response:
+    proposal = _for_decision(request, pk)
+    proposal.reject(by=request.user, reason=_text(request, "reason"))
+    return Response(proposal_json(_reload(request.user, pk), detail=True))
+
+
+@api(["POST"])
+def request_changes(request: Request, pk: int) -> Response:
+    proposal = _for_decision(request, pk)
+    proposal.request_changes(by=request.user, reason=_text(request, "reason"))
+    return Response(proposal_json(_reload(request.user, pk), detail=True))
+
+
+@api(["POST"])
+def withdraw(request: Request, pk: int) -> Response:
+    proposal = access.get_proposal_for(request.user, pk)
+    proposal.withdraw(by=request.user)
+    return Response(proposal_json(_reload(request.user, pk), detail=True))
+
+
+@api(["POST"])
+def comment(request: Request, pk: int) -> Response:
+    """Any member may comment, on any proposal they can see."""
+    proposal = access.get_proposal_for(request.user, pk)
+    event = proposal.comment(by=request.user, body=_text(request, "body"))
+    return Response(event_json(event), status=status.HTTP_201_CREATED)
+
+
+@api(["POST"])
+def retarget(request: Request, pk: int) -> Response:
+    """The author re-targets a conflicted proposal or revises one: same body as proposing."""
+    proposal = access.get_proposal_for(request.user, pk)
+    access.require_proposer(request.user, proposal.document.edition)
+    if proposal.author_id != request.user.pk:
+        raise PermissionDenied("Only the author may re-target a proposal")
+    data = parse_body(request.data)
+    base = base_revision(proposal.document, data)
+    new_rationale = data.get("rationale")
+    if new_rationale is not None and not isinstance(new_rationale, str):
+        raise invalid("rationale", "must be a string")
+    with _stale_names_head(proposal.document):
+        resubmit(proposal, by=request.user, changes=change_specs(data, base),
+                 base_revision=base.number, rationale=new_rationale)
+    return Response(proposal_json(_reload(request.user, pk), detail=True))
+
+
+@api(["GET", "POST", "PUT", "PATCH", "DELETE"], public=True)
+def not_found(request: Request, path: str = "") -> Response:
+    """Unknown addresses under /api/ answer in JSON too, for anyone."""
+    raise Http404(f"no API endpoint at /api/{path}; see docs/API.md")
+
+
+def _text(request: Request, field: str) -> str:
+    value = parse_body(request.data).get(field)
+    if not isinstance(value, str) or not value.strip():
+        raise invalid(field, "required (a non-empty string)")
+    return value
+

@@ -1,0 +1,25 @@
+"""The JSON API, mounted at /api/ (docs/API.md). Names: review:api:<name>."""
+
+from django.urls import path, re_path
+
+from edition.urls import DocumentIdConverter  # noqa: F401  (registers the docid converter)
+
+from . import api
+
+app_name = "api"
+# Actions answer with or without a trailing slash (APPEND_SLASH cannot redirect a POST).
+urlpatterns = [
+    path("editions/<slug:edition>/documents/<docid:doc>/", api.document, name="document"),
+    path("editions/<slug:edition>/documents/<docid:doc>/proposals/", api.document_proposals,
+         name="document_proposals"),
+    path("proposals/", api.proposals, name="proposals"),
+    path("proposals/<int:pk>/", api.proposal, name="proposal"),
+    re_path(r"^proposals/(?P<pk>[0-9]+)/approve/?$", api.approve, name="approve"),
+    re_path(r"^proposals/(?P<pk>[0-9]+)/reject/?$", api.reject, name="reject"),
+    re_path(r"^proposals/(?P<pk>[0-9]+)/request-changes/?$", api.request_changes,
+            name="request_changes"),
+    re_path(r"^proposals/(?P<pk>[0-9]+)/comment/?$", api.comment, name="comment"),
+    re_path(r"^proposals/(?P<pk>[0-9]+)/withdraw/?$", api.withdraw, name="withdraw"),
+    re_path(r"^proposals/(?P<pk>[0-9]+)/retarget/?$", api.retarget, name="retarget"),
+    re_path(r"^(?P<path>.*)$", api.not_found),
+]

@@ -1,0 +1,47 @@
+"""Telling authors what happened to their proposals (e-mail; the console backend by default).
+
+Mail goes out after the transaction commits, so a rolled-back decision sends nothing, and a
+mail failure is logged, never raised into the decision.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+
+
+def _send(proposal, subject: str, body: str) -> None:
+    recipient = proposal.author.email
+    if not recipient:
+        return
+    url = f"{settings.EMEND_SITE_URL}{proposal.get_absolute_url()}"
+
+    def send() -> None:
+        try:
+            send_mail(f"[Emend] {subject}", f"{body}\n\n{url}\n", None, [recipient])
+        except Exception:  # SMTP failures of every kind: the decision stands regardless
+            log.warning("could not mail %s about proposal %s", recipient, proposal.pk,
+                        exc_info=True)
+
+    transaction.on_commit(send)
+
+
+def decided(proposal) -> None:
+    doc = proposal.document
+    status = proposal.get_status_display().lower()
+    reason = f"\n\nReason: {proposal.status_reason}" if proposal.status_reason else ""
+    _send(proposal, f"Your proposal on {doc.label} was {status}",
+          f"Your proposal {proposal.pk} on {doc.label} ({doc.edition.slug}) is now {status}."
+          f"{reason}")
+
+
+def conflicted(proposal) -> None:
+    doc = proposal.document
+    _send(proposal, f"Your proposal on {doc.label} needs re-targeting",
+          f"An approved change to {doc.label} ({doc.edition.slug}) conflicts with your "
+          f"proposal {proposal.pk}: {proposal.status_reason}.\nOpen it to re-target it.")

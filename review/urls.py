@@ -1,0 +1,25 @@
+from django.urls import include, path
+
+from edition.urls import DocumentIdConverter  # noqa: F401  (registers the docid converter)
+
+from .views import history, proposal, propose, queue
+
+app_name = "review"
+urlpatterns = [
+    # Reviewers and editors (signed in).
+    path("review/", queue.dashboard, name="dashboard"),
+    path("review/queue/", queue.queue, name="queue"),
+    path("review/batch-approve/", queue.batch_approve, name="batch_approve"),
+    path("review/mine/", queue.my_proposals, name="mine"),
+    path("review/proposals/<int:pk>/", proposal.proposal_detail, name="proposal"),
+    path("review/proposals/<int:pk>/retarget/", proposal.proposal_retarget, name="retarget"),
+    # Proposing, from the reading view (HTMX) or the form without JavaScript.
+    path("<slug:edition>/<docid:doc>/propose/", propose.propose, name="propose"),
+    # History: diffs, reverts, corrections (public except revert).
+    path("<slug:edition>/<docid:doc>/diff/<int:a>/<int:b>/", history.revision_diff, name="diff"),
+    path("<slug:edition>/<docid:doc>/r/<int:number>/revert/", history.revert, name="revert"),
+    path("<slug:edition>/<docid:doc>/corrections/", history.document_corrections,
+         name="document_corrections"),
+    path("<slug:edition>/corrections/", history.edition_corrections, name="edition_corrections"),
+    path("api/", include("review.api_urls")),
+]

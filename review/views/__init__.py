@@ -1,0 +1,1 @@
+"""Review pages, split by topic: queue and decisions, proposing, history, the JSON API."""

@@ -1,0 +1,184 @@
+"""History pages: the diff between two revisions, reverting a change, the corrections logs.
+
+Everything here is public except `revert`, which proposes (members who may propose only). The
+diff of two revisions never changes (revisions are immutable), so it is cached for long; the
+logs change with every approval and revalidate like the reading view.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.http import http_date
+from django.views.decorators.http import require_POST, require_safe
+
+from edition.models import Document, Edition
+
+from .. import access, corrections, diffs
+from ..applying import ProposalError
+from ..reverting import propose_revert
+
+# Part of every ETag here: bump it when these templates change what they show.
+PAGE_VERSION = 1
+PAGE_SIZE = 25
+DIFF_MAX_AGE = 24 * 3600
+MAX_REASON = 5000
+
+
+def _document(edition: str, doc: str) -> Document:
+    try:
+        return Document.objects.with_current().get(edition__slug=edition, xml_id=doc)
+    except Document.DoesNotExist:
+        raise Http404(f"No document {doc} in edition {edition}") from None
+
+
+def _conditional(request: HttpRequest, *parts, last_modified) -> tuple[str, HttpResponse | None]:
+    """An ETag over `parts` and the viewer (the page chrome names who is signed in)."""
+    viewer = request.user.pk if request.user.is_authenticated else "-"
+    etag = '"%s"' % hashlib.sha256(
+        "|".join(map(str, (*parts, viewer, PAGE_VERSION))).encode()).hexdigest()[:32]
+    not_modified = get_conditional_response(request, etag=etag,
+                                            last_modified=int(last_modified.timestamp()))
+    return etag, not_modified
+
+
+def _finish(request: HttpRequest, response: HttpResponse, etag: str, last_modified, *,
+            max_age: int = 0) -> HttpResponse:
+    response["ETag"] = etag
+    response["Last-Modified"] = http_date(last_modified.timestamp())
+    private = request.user.is_authenticated
+    if max_age:
+        patch_cache_control(response, max_age=max_age, **({"private": True} if private
+                                                           else {"public": True}))
+    else:
+        patch_cache_control(response, no_cache=True, **({"private": True} if private
+                                                         else {"public": True}))
+    patch_vary_headers(response, ["Cookie"])
+    return response
+
+
+def _number(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and 0 < int(value) < 10**9 else None
+
+
+# ------------------------------------------------------------------------------------------
+# The diff between two revisions
+
+
+@login_not_required
+@require_safe
+def revision_diff(request: HttpRequest, edition: str, doc: str, a: int, b: int) -> HttpResponse:
+    if "a" in request.GET or "b" in request.GET:
+        # The history page's compare form (GET, no JavaScript): send it to the canonical URL.
+        chosen_a, chosen_b = _number(request.GET.get("a")), _number(request.GET.get("b"))
+        if chosen_a is None or chosen_b is None:
+            return HttpResponseBadRequest("Choose two revisions to compare")
+        return redirect("review:diff", edition, doc, chosen_a, chosen_b)
+    document = _document(edition, doc)
+    pair = corrections.revisions_for_diff(document, a, b)
+    if pair is None:
+        raise Http404(f"{document.label} has no revision {a} or {b}")
+    old, new = pair
+    last_modified = max(old.created_at, new.created_at)
+    # Immutable revisions: only the edition's title (breadcrumbs) could change this page.
+    etag, not_modified = _conditional(request, old.checksum, new.checksum, edition, doc,
+                                      document.edition.short_title, last_modified=last_modified)
+    if not_modified is not None:
+        return not_modified
+    renamed = corrections.renames_between(document, a, b)
+    context = {
+        "edition": document.edition,
+        "document": document,
+        "old": old,
+        "new": new,
+        "identical": old.checksum == new.checksum,
+        "diff": diffs.diff_html(old.text, new.text) if old.text != new.text else "",
+        "notes": corrections.note_changes(corrections.notes_of(old.element),
+                                          corrections.notes_of(new.element), renamed),
+    }
+    response = TemplateResponse(request, "review/history_diff.html", context)
+    return _finish(request, response, etag, last_modified, max_age=DIFF_MAX_AGE)
+
+
+# ------------------------------------------------------------------------------------------
+# Reverting a change
+
+
+@require_POST
+def revert(request: HttpRequest, edition: str, doc: str, number: int) -> HttpResponse:
+    document = _document(edition, doc)
+    access.require_proposer(request.user, document.edition)  # 404 outsiders, 403 small roles
+    revision = get_object_or_404(document.revisions.defer("tei", "text"), number=number)
+    history = reverse("edition:history", args=[edition, doc])
+    reason = request.POST.get("reason", "").strip()
+    if not reason or len(reason) > MAX_REASON:
+        messages.error(request, f"Revision {number} was not reverted: give a reason (up to "
+                                f"{MAX_REASON} characters); reviewers read it.")
+        return redirect(f"{history}#r{number}")
+    if (existing := corrections.open_revert_of(revision)) is not None:
+        messages.info(request, f"A proposal to revert revision {number} is already open.")
+        return redirect(existing)
+    try:
+        proposal = propose_revert(document, revision, by=request.user, reason=reason)
+    except ProposalError as exc:
+        messages.error(request, f"Revision {number} was not reverted: {exc.message}")
+        return redirect(f"{history}#r{number}")
+    messages.success(request, f"Proposed reverting revision {number}; it waits for review "
+                              "like any other proposal.")
+    return redirect(proposal)
+
+
+# ------------------------------------------------------------------------------------------
+# Corrections logs
+
+
+@login_not_required
+@require_safe
+def document_corrections(request: HttpRequest, edition: str, doc: str) -> HttpResponse:
+    document = _document(edition, doc)
+    raw_since = request.GET.get("since", "").strip()
+    since = _number(raw_since)
+    last_modified = document.edition.updated_at  # moves with every new revision
+    etag, not_modified = _conditional(request, document.pk, document.current_revision_id,
+                                      since, raw_since[:20], last_modified.isoformat(),
+                                      last_modified=last_modified)
+    if not_modified is not None:
+        return not_modified
+    context = {
+        "edition": document.edition,
+        "document": document,
+        "entries": corrections.document_log(document, since=since),
+        "since": since,
+        "since_invalid": bool(raw_since) and since is None,
+        "current": document.current_revision,
+    }
+    response = TemplateResponse(request, "review/corrections_document.html", context)
+    return _finish(request, response, etag, last_modified)
+
+
+@login_not_required
+@require_safe
+def edition_corrections(request: HttpRequest, edition: str) -> HttpResponse:
+    edition = get_object_or_404(Edition.objects.defer("tei_skeleton", "tei_header"), slug=edition)
+    page_number = request.GET.get("page", "1")
+    # The edition's stamp moves with every new revision: it stands for the whole log.
+    etag, not_modified = _conditional(request, edition.pk, edition.updated_at, page_number[:20],
+                                      last_modified=edition.updated_at)
+    if not_modified is not None:
+        return not_modified
+    page = Paginator(corrections.edition_log(edition), PAGE_SIZE).get_page(page_number)
+    context = {
+        "edition": edition,
+        "page": page,
+        "entries": corrections.corrections(page.object_list),
+    }
+    response = TemplateResponse(request, "review/corrections_edition.html", context)
+    return _finish(request, response, etag, edition.updated_at)

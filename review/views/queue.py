@@ -1,0 +1,352 @@
+"""The review queue, batch approval, the dashboard and "my proposals".
+
+The queue pages by keyset ("seek") on (created_at, id), oldest first: the cost of a page does
+not depend on how deep it is, and every page takes the same handful of queries (the rows with
+their document, edition and author joined; revisions, changes and approval events prefetched;
+one grouped count), however many proposals wait.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django_htmx.http import trigger_client_event
+
+from edition.models import Edition, Revision
+
+from .. import access
+from ..applying import ProposalError
+from ..forms import ANY_STATUS, ProposalFilterForm, ReasonForm
+from ..models import Event, Proposal, ProposalQuerySet
+from .proposal import approvers_from, short_diff
+
+PAGE_SIZE = 25
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+COUNTED_EVENTS = (Event.Kind.APPROVED, Event.Kind.RESUBMITTED, Event.Kind.CHANGES_REQUESTED)
+QUEUE_TEMPLATE = "review/queue.html"
+
+
+# ------------------------------------------------------------------------------------------
+# Rows and keyset pages
+
+
+@dataclass
+class Row:
+    proposal: Proposal
+    diffs: list[tuple[str, str]]  # (kind label, escaped HTML)
+    approvers: set[int]
+    required: int
+    viewer_id: int
+    outcome: str = ""
+    failed: bool = False
+
+    @property
+    def approvals(self) -> int:
+        return len(self.approvers)
+
+    @property
+    def own(self) -> bool:
+        return self.proposal.author_id == self.viewer_id
+
+    @property
+    def approved_by_viewer(self) -> bool:
+        return self.viewer_id in self.approvers
+
+    # What the row offers; the POST handlers check again, these only spare useless buttons.
+    @property
+    def settled(self) -> bool:
+        return bool(self.outcome) and not self.failed
+
+    @property
+    def can_approve(self) -> bool:
+        return (not self.own and not self.settled and not self.approved_by_viewer
+                and self.proposal.status == Proposal.Status.PENDING)
+
+    @property
+    def can_reject(self) -> bool:
+        return not self.own and not self.settled and self.proposal.status not in Proposal.CLOSED
+
+
+def with_row_data(queryset):
+    """Everything a row shows, in a constant number of queries whatever the page size."""
+    return queryset.select_related("document__edition", "author").defer(
+        # The volume's skeleton and header are large and no row needs them.
+        "document__edition__tei_skeleton", "document__edition__tei_header",
+    ).prefetch_related(
+        # Rows of one document share its revision: prefetching loads each text once.
+        Prefetch("revision", queryset=Revision.objects.only("id", "number", "text")),
+        "changes",
+        Prefetch("events", queryset=Event.objects.filter(kind__in=COUNTED_EVENTS)
+                 .only("id", "kind", "actor_id", "proposal_id", "created_at"),
+                 to_attr="counted_events"),
+    )
+
+
+def make_rows(proposals, viewer) -> list[Row]:
+    rows = []
+    for p in proposals:
+        text = p.revision.text
+        rows.append(Row(
+            proposal=p,
+            diffs=[(c.get_kind_display(), mark_safe(short_diff(c, text)))
+                   for c in p.changes.all()],
+            approvers=approvers_from(p.counted_events),
+            required=p.document.edition.required_approvals,
+            viewer_id=viewer.pk,
+        ))
+    return rows
+
+
+def encode_cursor(proposal: Proposal) -> str:
+    micros = (proposal.created_at - EPOCH) // timedelta(microseconds=1)
+    return f"{micros}-{proposal.pk}"
+
+
+def decode_cursor(value: str) -> tuple[datetime, int] | None:
+    try:
+        micros, pk = (int(part) for part in value.split("-"))
+    except ValueError:
+        return None
+    return EPOCH + timedelta(microseconds=micros), pk
+
+
+@dataclass
+class Page:
+    items: list = field(default_factory=list)
+    next_cursor: str = ""
+    previous_cursor: str = ""
+    first: bool = True
+
+
+def seek(queryset, *, after: str = "", before: str = "", size: int = PAGE_SIZE) -> Page:
+    """One page of `queryset` in (created_at, id) order, after or before a cursor."""
+    if before and (cursor := decode_cursor(before)):
+        at, pk = cursor
+        items = list(queryset.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=pk))
+                     .order_by("-created_at", "-pk")[: size + 1])
+        more_before = len(items) > size
+        items = items[:size][::-1]
+        return Page(items, encode_cursor(items[-1]) if items else after,
+                    encode_cursor(items[0]) if more_before and items else "", not more_before)
+    cursor = decode_cursor(after) if after else None
+    if cursor:
+        at, pk = cursor
+        queryset = queryset.filter(Q(created_at__gt=at) | Q(created_at=at, pk__gt=pk))
+    items = list(queryset.order_by("created_at", "pk")[: size + 1])
+    more = len(items) > size
+    items = items[:size]
+    return Page(items, encode_cursor(items[-1]) if more else "",
+                encode_cursor(items[0]) if cursor and items else "", cursor is None)
+
+
+def _without_cursor(request: HttpRequest, **changes):
+    query = request.GET.copy()
+    for key in ("after", "before"):
+        query.pop(key, None)
+    for key, value in changes.items():
+        query[key] = value
+    return query
+
+
+def _status_counts(request: HttpRequest, queryset) -> dict:
+    """Proposals per status under the other filters, each with the link that selects it."""
+    counted = dict(queryset.order_by().values_list("status").annotate(n=Count("id")))
+    counts = [{"value": value, "label": label, "n": counted.get(value, 0),
+               "url": "?" + _without_cursor(request, status=value).urlencode()}
+              for value, label in Proposal.Status.choices]
+    return {"counts": counts, "total": sum(counted.values()),
+            "all_url": "?" + _without_cursor(request, status=ANY_STATUS).urlencode()}
+
+
+def _back(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, {request.get_host()},
+                                       require_https=request.is_secure()):
+        return target
+    return default
+
+
+def _reviewed(user) -> list[Edition]:
+    editions = list(access.reviewed_editions(user).defer("tei_skeleton", "tei_header"))
+    if not editions:
+        raise PermissionDenied("The review queue is for reviewers and edition admins.")
+    return editions
+
+
+# ------------------------------------------------------------------------------------------
+# Views
+
+
+@require_http_methods(["GET", "POST"])
+def queue(request: HttpRequest) -> HttpResponse:
+    editions = _reviewed(request.user)  # 403 for editors and strangers
+    if request.method == "POST":
+        return _decide_row(request)
+    form = ProposalFilterForm(request.GET, editions=editions,
+                              default_status=Proposal.Status.PENDING)
+    base = form.filter(Proposal.objects.filter(document__edition__in=[e.pk for e in editions]))
+    page = seek(with_row_data(form.filter_status(base)),
+                after=request.GET.get("after", ""), before=request.GET.get("before", ""))
+    context = {
+        "form": form, "status": form.chosen_status, "page": page,
+        "query": _without_cursor(request).urlencode(),
+        "rows": make_rows(page.items, request.user), "any_status": ANY_STATUS,
+        **_status_counts(request, base),
+    }
+    template = QUEUE_TEMPLATE
+    if request.htmx and not request.htmx.boosted:
+        template += "#queue-results"
+    return TemplateResponse(request, template, context)
+
+
+def _decide_row(request: HttpRequest) -> HttpResponse:
+    """Approve or reject one row of the queue; HTMX gets the row back, with the outcome."""
+    action = request.POST.get("action")
+    if action not in ("approve", "reject"):
+        return HttpResponseBadRequest("Unknown action")
+    try:
+        pk = int(request.POST.get("proposal", ""))
+    except ValueError:
+        return HttpResponseBadRequest("No proposal")
+    proposal = access.get_proposal_for(request.user, pk)  # 404 outside the user's editions
+    access.require_reviewer(request.user, proposal.document.edition)
+    if proposal.author_id == request.user.pk:
+        raise PermissionDenied("You proposed this: another reviewer must decide.")
+    status, failed = 200, False
+    try:
+        if action == "approve":
+            revision = proposal.approve(by=request.user)
+            outcome = (f"Approved as revision {revision.number}." if revision else
+                       "Approval recorded; more approvals are needed.")
+        else:
+            form = ReasonForm(request.POST)
+            if not form.is_valid():
+                raise ProposalError("Give a reason: the author is told why.", code="reason")
+            proposal.reject(by=request.user, reason=form.cleaned_data["reason"])
+            outcome = "Rejected."
+    except ProposalError as exc:
+        outcome, failed, status = exc.message, True, 400 if exc.code == "reason" else 409
+    if not request.htmx:
+        (messages.error if failed else messages.success)(request, f"#{pk}: {outcome}")
+        return redirect(_back(request, reverse("review:queue")))
+    [row] = make_rows(with_row_data(Proposal.objects.filter(pk=pk)), request.user)
+    row.outcome, row.failed = outcome, failed
+    response = TemplateResponse(request, QUEUE_TEMPLATE + "#queue-row", {"row": row},
+                                status=status)
+    if not failed:
+        trigger_client_event(response, "proposalDecided", {"id": pk, "action": action})
+    return response
+
+
+@require_POST
+def batch_approve(request: HttpRequest) -> HttpResponse:
+    """Approve the ticked proposals one by one, each in its own transaction; an error (a
+    conflict created by an earlier approval of the batch, say) is reported and the rest go on."""
+    editions = _reviewed(request.user)
+    ids = {int(v) for v in request.POST.getlist("proposal") if v.isdigit()}
+    found = {p.pk: p for p in Proposal.objects.filter(
+        pk__in=ids, document__edition__in=[e.pk for e in editions]).select_related("document")}
+    report = []
+    for pk in sorted(ids, key=lambda i: (found[i].created_at, i) if i in found else (EPOCH, i)):
+        proposal = found.get(pk)
+        if proposal is None:
+            report.append((pk, "not found among the proposals you review", True))
+            continue
+        try:
+            revision = proposal.approve(by=request.user)
+        except (ProposalError, PermissionDenied) as exc:
+            report.append((pk, getattr(exc, "message", None) or str(exc), True))
+            continue
+        report.append((pk, f"applied as revision {revision.number}" if revision
+                       else "approval recorded; more approvals are needed", False))
+    if not request.htmx:
+        if not report:
+            messages.warning(request, "No proposals were selected.")
+        for pk, text, failed in report:
+            (messages.error if failed else messages.success)(request, f"#{pk}: {text}")
+        return redirect(_back(request, reverse("review:queue")))
+    response = TemplateResponse(request, QUEUE_TEMPLATE + "#batch-report", {"report": report})
+    trigger_client_event(response, "proposalsApproved", {"ids": sorted(ids)})
+    return response
+
+
+def waiting_for(user, editions) -> ProposalQuerySet:
+    """Pending proposals of `editions` the user did not write and has not approved since
+    their last (re)submission."""
+    last_submission = Event.objects.filter(
+        proposal=OuterRef("pk"),
+        kind__in=[Event.Kind.CREATED, Event.Kind.RESUBMITTED, Event.Kind.CHANGES_REQUESTED],
+    ).order_by("-id").values("id")[:1]
+    approved = Event.objects.filter(proposal=OuterRef("pk"), actor=user,
+                                    kind=Event.Kind.APPROVED, id__gt=OuterRef("submitted"))
+    return (Proposal.objects.pending().filter(document__edition__in=editions)
+            .exclude(author=user).annotate(submitted=Subquery(last_submission))
+            .exclude(Exists(approved)))
+
+
+@require_safe
+def dashboard(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    editions = list(access.reviewed_editions(user).values_list("pk", flat=True))
+    waiting, waiting_by_edition = [], []
+    if editions:
+        pending = waiting_for(user, editions)
+        waiting_by_edition = list(pending.order_by().values(
+            "document__edition__slug", "document__edition__title").annotate(n=Count("id"))
+            .order_by("document__edition__slug"))
+        waiting = make_rows(with_row_data(pending).order_by("created_at", "pk")[:10], user)
+    mine = Proposal.objects.filter(author=user)
+    # Conflicted and other stuck proposals first: they wait for the author, not a reviewer.
+    urgency = Case(When(status__in=Proposal.STUCK, then=Value(0)),
+                   When(status=Proposal.Status.CHANGES_REQUESTED, then=Value(1)),
+                   When(status=Proposal.Status.PENDING, then=Value(2)),
+                   default=Value(3), output_field=IntegerField())
+    recent = list(mine.select_related("document__edition").defer(
+        "document__edition__tei_skeleton", "document__edition__tei_header")
+        .annotate(urgency=urgency).order_by("urgency", "-updated_at", "-pk")[:20])
+    context = {
+        "is_reviewer": bool(editions),
+        "waiting": waiting,
+        "waiting_total": sum(e["n"] for e in waiting_by_edition),
+        "waiting_by_edition": waiting_by_edition,
+        "mine": recent,
+        **_status_counts(request, mine),
+    }
+    return TemplateResponse(request, "review/dashboard.html", context)
+
+
+@require_safe
+def my_proposals(request: HttpRequest) -> HttpResponse:
+    editions = list(access.member_editions(request.user).defer("tei_skeleton", "tei_header"))
+    form = ProposalFilterForm(request.GET, editions=editions, default_status=ANY_STATUS,
+                              with_author=False)
+    base = form.filter(Proposal.objects.filter(author=request.user))
+    page = seek(with_row_data(form.filter_status(base)),
+                after=request.GET.get("after", ""), before=request.GET.get("before", ""))
+    context = {"form": form, "status": form.chosen_status, "page": page,
+               "query": _without_cursor(request).urlencode(),
+               "rows": make_rows(page.items, request.user), "any_status": ANY_STATUS,
+               **_status_counts(request, base)}
+    return TemplateResponse(request, "review/mine.html", context)

@@ -1,0 +1,146 @@
+"""The dashboard (/review/): what waits for a reviewer, one's own proposals; "my proposals"."""
+
+from types import SimpleNamespace
+
+import pytest
+from lxml import html
+
+from edition.models import Document
+from review.applying import create_proposal, resubmit
+from review.models import Proposal
+from tests.helpers import make_member, text_spec
+
+pytestmark = pytest.mark.django_db
+DASHBOARD = "/review/"
+MINE = "/review/mine/"
+XSS = "<script>alert('x')</script>"
+
+
+@pytest.fixture
+def people(sample_edition):
+    ed = sample_edition
+    return SimpleNamespace(
+        editor=make_member(ed, "editor", "editor"),
+        reviewer=make_member(ed, "reviewer", "reviewer"),
+        reviewer2=make_member(ed, "reviewer2", "reviewer"),
+        admin=make_member(ed, "admin", "admin"),
+        stranger=make_member(ed, "stranger", None),
+    )
+
+
+def propose(edition, author, exact, replacement, *, rationale="Typo", doc="d142"):
+    d = Document.objects.select_related("current_revision").get(edition=edition, xml_id=doc)
+    return create_proposal(d, author=author, base_revision=d.current_revision.number,
+                           changes=[text_spec(d.current_revision, exact, replacement)],
+                           rationale=rationale)
+
+
+def waiting_ids(response) -> list[int]:
+    return [row.proposal.pk for row in response.context["waiting"]]
+
+
+class TestPermissions:
+    @pytest.mark.parametrize("url", [DASHBOARD, MINE])
+    def test_anonymous_is_sent_to_sign_in(self, client, people, url):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+    def test_stranger_sees_an_empty_dashboard(self, client, people, sample_edition):
+        propose(sample_edition, people.editor, "Secretary Herter", "Mr. Herter")
+        client.force_login(people.stranger)
+        response = client.get(DASHBOARD)
+        assert response.status_code == 200
+        assert b"Waiting for you" not in response.content
+        assert b"You have not proposed anything yet" in response.content
+        assert client.get(MINE).context["rows"] == []
+
+    def test_editor_is_not_shown_a_review_list(self, client, people, sample_edition):
+        propose(sample_edition, people.reviewer, "Secretary Herter", "Mr. Herter")
+        client.force_login(people.editor)
+        assert b"Waiting for you" not in client.get(DASHBOARD).content
+
+    def test_post_is_not_allowed(self, client, people):
+        client.force_login(people.reviewer)
+        assert client.post(DASHBOARD).status_code == 405
+        assert client.post(MINE).status_code == 405
+
+
+class TestWaitingForYou:
+    def test_lists_others_pending_not_own(self, client, people, sample_edition):
+        others = propose(sample_edition, people.editor, "Secretary Herter", "Mr. Herter")
+        propose(sample_edition, people.reviewer, "Prime Minister Kishi", "Kishi", doc="d144")
+        client.force_login(people.reviewer)
+        response = client.get(DASHBOARD)
+        assert waiting_ids(response) == [others.pk]
+        assert response.context["waiting_total"] == 1
+        tree = html.fromstring(response.content)
+        assert tree.xpath(f"//a[@href='/review/proposals/{others.pk}/']")
+        assert tree.xpath("//a[@href='/review/queue/?edition=frus1958-60v18']")
+
+    def test_own_approval_removes_it_until_resubmitted(self, client, people, sample_edition):
+        sample_edition.required_approvals = 2
+        sample_edition.save()
+        p = propose(sample_edition, people.editor, "Secretary Herter", "Mr. Herter")
+        p.approve(by=people.reviewer)
+        client.force_login(people.reviewer)
+        assert waiting_ids(client.get(DASHBOARD)) == []
+        client.force_login(people.reviewer2)
+        assert waiting_ids(client.get(DASHBOARD)) == [p.pk]
+        p.request_changes(by=people.reviewer2, reason="Cite it")
+        assert waiting_ids(client.get(DASHBOARD)) == []
+        head = Document.objects.get(pk=p.document_id).current_revision
+        resubmit(p, by=people.editor, changes=[text_spec(head, "Secretary Herter", "Mr. Herter")],
+                 base_revision=head.number)
+        client.force_login(people.reviewer)  # a resubmission starts the count again
+        assert waiting_ids(client.get(DASHBOARD)) == [p.pk]
+
+    def test_user_text_is_escaped(self, client, people, sample_edition):
+        propose(sample_edition, people.editor, "Secretary Herter", f"Herter {XSS}",
+                rationale=f"Why {XSS}")
+        client.force_login(people.reviewer)
+        body = client.get(DASHBOARD).content.decode()
+        assert "<script>alert" not in body and body.count("&lt;script&gt;") == 2
+        client.force_login(people.editor)
+        for url in (DASHBOARD, MINE):
+            body = client.get(url).content.decode()
+            assert "<script>alert" not in body and "&lt;script&gt;" in body
+
+
+class TestOwnProposals:
+    @pytest.fixture
+    def mine(self, sample_edition, people):
+        first = propose(sample_edition, people.reviewer, "efforts on the part of the U.S.",
+                        "efforts of the United States")
+        conflicted = propose(sample_edition, people.editor, "the U.S. in the course",
+                             "the U.S. during the course")
+        pending = propose(sample_edition, people.editor, "Prime Minister Kishi", "Kishi",
+                          doc="d144")
+        rejected = propose(sample_edition, people.editor, "Secretary Herter", "Herter", doc="d144")
+        rejected.reject(by=people.reviewer, reason=f"No {XSS}")
+        first.approve(by=people.admin)
+        return SimpleNamespace(conflicted=conflicted, pending=pending, rejected=rejected)
+
+    def test_conflicted_first_with_a_retarget_link(self, client, people, mine):
+        client.force_login(people.editor)
+        response = client.get(DASHBOARD)
+        listed = [p.pk for p in response.context["mine"]]
+        assert listed[0] == mine.conflicted.pk and set(listed) == {
+            mine.conflicted.pk, mine.pending.pk, mine.rejected.pk}
+        counts = {c["value"]: c["n"] for c in response.context["counts"]}
+        assert counts == {**counts, "conflicted": 1, "pending": 1, "rejected": 1}
+        tree = html.fromstring(response.content)
+        assert tree.xpath(f"//a[@href='/review/proposals/{mine.conflicted.pk}/retarget/']")
+        assert tree.xpath("//a[@href='/review/mine/?status=conflicted']")
+
+    def test_my_proposals_filters_by_status(self, client, people, mine):
+        client.force_login(people.editor)
+
+        def ids(response):
+            return [row.proposal.pk for row in response.context["rows"]]
+
+        assert ids(client.get(MINE)) == [mine.conflicted.pk, mine.pending.pk, mine.rejected.pk]
+        assert ids(client.get(MINE + "?status=rejected")) == [mine.rejected.pk]
+        assert ids(client.get(MINE + "?document=d142")) == [mine.conflicted.pk]
+        # Only one's own: the reviewer's approved proposal is not the editor's.
+        client.force_login(people.reviewer)
+        assert [Proposal.objects.get(pk=i).status for i in ids(client.get(MINE))] == ["approved"]

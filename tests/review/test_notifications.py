@@ -1,0 +1,160 @@
+"""Authors are told by e-mail when their proposal is decided or conflicted, once it commits.
+
+pytest-django's `mailoutbox` collects what Django's locmem backend sends; mail goes out in
+`transaction.on_commit`, which `django_capture_on_commit_callbacks(execute=True)` runs.
+"""
+
+from types import SimpleNamespace
+
+import pytest
+from django.db import transaction
+
+from edition.models import Document
+from review.applying import ProposalError, create_proposal
+from review.models import Proposal
+from tests.helpers import make_member, text_spec
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.EMEND_SITE_URL = "https://emend.example"
+
+
+@pytest.fixture
+def people(sample_edition):
+    ed = sample_edition
+    return SimpleNamespace(editor=make_member(ed, "editor", "editor"),
+                           editor2=make_member(ed, "editor2", "editor"),
+                           reviewer=make_member(ed, "reviewer", "reviewer"),
+                           reviewer2=make_member(ed, "reviewer2", "reviewer"))
+
+
+def propose(author, exact, replacement, doc="d142") -> Proposal:
+    document = Document.objects.select_related("current_revision").get(xml_id=doc)
+    revision = document.current_revision
+    return create_proposal(document, author=author, base_revision=revision.number,
+                           changes=[text_spec(revision, exact, replacement)],
+                           rationale="Typo")
+
+
+@pytest.fixture
+def proposal(people):
+    return propose(people.editor, "Secretary Herter", "Mr. Herter")
+
+
+def test_author_is_told_of_approval(people, proposal, mailoutbox,
+                                    django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        proposal.approve(by=people.reviewer)
+    [mail] = mailoutbox
+    assert mail.to == ["editor@example.org"]
+    assert mail.subject == "[Emend] Your proposal on Document 142 was approved"
+    assert f"https://emend.example/review/proposals/{proposal.pk}/" in mail.body
+
+
+def test_author_is_told_of_rejection_with_the_reason(people, proposal, mailoutbox,
+                                                     django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        proposal.reject(by=people.reviewer, reason="The original reads “Secretary”.")
+    [mail] = mailoutbox
+    assert mail.subject == "[Emend] Your proposal on Document 142 was rejected"
+    assert "Reason: The original reads “Secretary”." in mail.body
+
+
+def test_author_is_told_when_changes_are_requested(people, proposal, mailoutbox,
+                                                   django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        proposal.request_changes(by=people.reviewer, reason="Cite the source.")
+    [mail] = mailoutbox
+    assert mail.subject == "[Emend] Your proposal on Document 142 was changes requested"
+    assert "Reason: Cite the source." in mail.body
+
+
+def test_author_is_told_when_another_approval_conflicts(people, proposal, mailoutbox,
+                                                        django_capture_on_commit_callbacks):
+    overlapping = propose(people.editor2, "Secretary Herter expressed", "Herter said")
+    with django_capture_on_commit_callbacks(execute=True):
+        proposal.approve(by=people.reviewer)
+    overlapping.refresh_from_db()
+    assert overlapping.status == "conflicted"
+    by_recipient = {m.to[0]: m for m in mailoutbox}
+    assert set(by_recipient) == {"editor@example.org", "editor2@example.org"}
+    mail = by_recipient["editor2@example.org"]
+    assert mail.subject == "[Emend] Your proposal on Document 142 needs re-targeting"
+    assert overlapping.status_reason in mail.body
+    assert f"/review/proposals/{overlapping.pk}/" in mail.body
+
+
+def test_conflict_found_at_approval_is_told(people, proposal, mailoutbox,
+                                            django_capture_on_commit_callbacks):
+    # A proposal whose offsets went stale outside rebase: approving it finds the conflict,
+    # marks it conflicted and tells its author.
+    other = propose(people.editor2, "Mr. Parsons", "Parsons")
+    with django_capture_on_commit_callbacks(execute=True):
+        proposal.approve(by=people.reviewer)
+    Proposal.objects.filter(pk=other.pk).update(revision=proposal.revision)
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(ProposalError):
+            other.approve(by=people.reviewer)
+    assert Proposal.objects.get(pk=other.pk).status == "conflicted"
+    [mail] = mailoutbox
+    assert mail.to == ["editor2@example.org"] and "re-targeting" in mail.subject
+
+
+def test_nothing_is_sent_when_the_transaction_rolls_back(people, proposal, mailoutbox,
+                                                         django_capture_on_commit_callbacks):
+    overlapping = propose(people.editor2, "Secretary Herter expressed", "Herter said")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            proposal.approve(by=people.reviewer)
+            raise RuntimeError("something later in the request failed")
+    assert callbacks == [] and mailoutbox == []
+    assert Proposal.objects.get(pk=proposal.pk).status == "pending"
+    assert Proposal.objects.get(pk=overlapping.pk).status == "pending"
+
+
+def test_first_of_two_required_approvals_sends_nothing(people, proposal, mailoutbox,
+                                                       django_capture_on_commit_callbacks):
+    edition = proposal.document.edition
+    edition.required_approvals = 2
+    edition.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert proposal.approve(by=people.reviewer) is None
+    assert mailoutbox == []
+    with django_capture_on_commit_callbacks(execute=True):
+        proposal.approve(by=people.reviewer2)
+    assert [m.subject for m in mailoutbox] == [
+        "[Emend] Your proposal on Document 142 was approved"]
+
+
+def test_withdrawing_sends_nothing(people, proposal, mailoutbox,
+                                   django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        proposal.withdraw(by=people.editor)
+    assert mailoutbox == []
+
+
+def test_author_without_address_is_skipped(people, proposal, mailoutbox,
+                                           django_capture_on_commit_callbacks):
+    people.editor.email = ""
+    people.editor.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        proposal.approve(by=people.reviewer)
+    assert mailoutbox == []
+    assert Proposal.objects.get(pk=proposal.pk).status == "approved"
+
+
+def test_mail_failure_does_not_undo_the_decision(people, proposal, mailoutbox, monkeypatch,
+                                                 django_capture_on_commit_callbacks, caplog):
+    def broken(*args, **kwargs):
+        raise OSError("SMTP server unreachable")
+
+    monkeypatch.setattr("review.notifications.send_mail", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        proposal.approve(by=people.reviewer)
+    assert Proposal.objects.get(pk=proposal.pk).status == "approved"
+    assert "could not mail editor@example.org" in caplog.text
