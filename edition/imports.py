@@ -22,7 +22,7 @@ from lxml import etree
 
 from . import pagecache, tasks
 from .models import Document, Edition, Revision
-from .tei import FRUS_NS, TEI_NS, XML_ID, local_name, tei
+from .tei import FRUS_NS, TEI_NS, XML_ID, tei
 from .tei.fromtext import parse_plaintext
 from .tei.parsing import TEIError, parse_document_div, refuse_doctype, safe_parser
 from .tei.textlayer import text_of

@@ -159,16 +159,7 @@ def create_proposal(document: Document, *, author, base_revision: int, changes: 
             pk=document.pk)
         if not access.can_propose(author, document.edition):
             raise PermissionDenied("Only members of this edition may propose")
-        head = Revision.objects.get(pk=document.current_revision_id)
-        if base_revision != head.number:
-            changes = _map_from(document, base_revision, head, changes)
-        element = head.element
-        prepared = [_prepare(head, element, spec) for spec in changes]
-        _check_no_overlap(prepared)
-        try:
-            apply_changes(element, prepared)
-        except (ValueError, TEIError) as exc:
-            raise ProposalError(str(exc), code="unapplicable") from exc
+        head, prepared = _validated(document, base_revision, changes)
         proposal = Proposal.objects.create(document=document, author=author, revision=head,
                                            rationale=rationale.strip(), reverts=reverts)
         for change in prepared:
@@ -189,16 +180,7 @@ def resubmit(proposal: Proposal, *, by, changes: list[ChangeSpec], base_revision
         if proposal.status in Proposal.CLOSED:
             raise ProposalError(f"this proposal is {proposal.get_status_display().lower()}",
                                 code="closed")
-        head = Revision.objects.get(pk=document.current_revision_id)
-        if base_revision != head.number:
-            changes = _map_from(document, base_revision, head, changes)
-        element = head.element
-        prepared = [_prepare(head, element, spec) for spec in changes]
-        _check_no_overlap(prepared)
-        try:
-            apply_changes(element, prepared)
-        except (ValueError, TEIError) as exc:
-            raise ProposalError(str(exc), code="unapplicable") from exc
+        head, prepared = _validated(document, base_revision, changes)
         proposal.changes.all().delete()
         for change in prepared:
             change.proposal = proposal
@@ -212,6 +194,21 @@ def resubmit(proposal: Proposal, *, by, changes: list[ChangeSpec], base_revision
         proposal.save()
         Event.objects.create(proposal=proposal, actor=by, kind=Event.Kind.RESUBMITTED)
     return proposal
+
+
+def _validated(document: Document, base_revision: int, changes: list[ChangeSpec]):
+    """The head revision and the changes as rows anchored on it, checked to apply together."""
+    head = Revision.objects.get(pk=document.current_revision_id)
+    if base_revision != head.number:
+        changes = _map_from(document, base_revision, head, changes)
+    element = head.element
+    prepared = [_prepare(head, element, spec) for spec in changes]
+    _check_no_overlap(prepared)
+    try:
+        apply_changes(element, prepared)
+    except (ValueError, TEIError) as exc:
+        raise ProposalError(str(exc), code="unapplicable") from exc
+    return head, prepared
 
 
 def _map_from(document: Document, base: int, head: Revision, specs: list[ChangeSpec]):

@@ -35,7 +35,7 @@ from .. import access, diffs
 from ..anchoring import find_quote
 from ..applying import ChangeSpec, ProposalError, apply_changes, resubmit
 from ..forms import CommentForm, RationaleForm, ReasonForm, RetargetChangeForm
-from ..models import Change, Event, Proposal, approvers_since_submission
+from ..models import Change, Proposal, approvers_since_submission
 
 Kind = Change.Kind
 DECISIONS = {"approve", "reject", "changes"}

@@ -11,7 +11,7 @@ from lxml import etree
 from edition.exports import document_tei
 from edition.imports import import_tei, import_text
 from edition.models import Document, Edition, Revision
-from edition.tei import FRUS_NS, TEI_NS, XML_ID, tei
+from edition.tei import FRUS_NS, TEI_NS, tei
 from edition.tei.parsing import TEIError
 from edition.tei.textlayer import build, text_of
 from tests.helpers import D143_TEXT, EXCERPT

@@ -8,24 +8,12 @@ from lxml import html
 from edition.models import Document
 from review.applying import create_proposal, resubmit
 from review.models import Proposal
-from tests.helpers import make_member, text_spec
+from tests.helpers import text_spec
 
 pytestmark = pytest.mark.django_db
 DASHBOARD = "/review/"
 MINE = "/review/mine/"
 XSS = "<script>alert('x')</script>"
-
-
-@pytest.fixture
-def people(sample_edition):
-    ed = sample_edition
-    return SimpleNamespace(
-        editor=make_member(ed, "editor", "editor"),
-        reviewer=make_member(ed, "reviewer", "reviewer"),
-        reviewer2=make_member(ed, "reviewer2", "reviewer"),
-        admin=make_member(ed, "admin", "admin"),
-        stranger=make_member(ed, "stranger", None),
-    )
 
 
 def propose(edition, author, exact, replacement, *, rationale="Typo", doc="d142"):

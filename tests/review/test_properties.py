@@ -22,7 +22,7 @@ from edition.imports import create_document
 from edition.models import Document, Edition
 from edition.tei import XML_ID
 from review.anchoring import Step, map_range, selector
-from review.applying import ChangeSpec, ProposalError, apply_changes, create_proposal
+from review.applying import ChangeSpec, ProposalError, create_proposal
 from review.models import Change, Proposal
 from tests.helpers import make_member
 

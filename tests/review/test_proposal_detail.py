@@ -5,7 +5,6 @@ questions on their own proposals and discuss others'); only reviewers and admins
 their own proposal; only the author withdraws or re-targets.
 """
 
-from types import SimpleNamespace
 
 import pytest
 from lxml import html
@@ -13,23 +12,11 @@ from lxml import html
 from edition.models import Document
 from review.applying import ChangeSpec, create_proposal
 from review.models import Change, Event, Proposal
-from tests.helpers import make_member, text_spec
+from tests.helpers import text_spec
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
 XSS = "<script>alert('x')</script>"
-
-
-@pytest.fixture
-def people(sample_edition):
-    ed = sample_edition
-    return SimpleNamespace(
-        editor=make_member(ed, "editor", "editor"),
-        reviewer=make_member(ed, "reviewer", "reviewer"),
-        reviewer2=make_member(ed, "reviewer2", "reviewer"),
-        admin=make_member(ed, "admin", "admin"),
-        stranger=make_member(ed, "stranger", None),
-    )
 
 
 def document(edition, xml_id="d142") -> Document:

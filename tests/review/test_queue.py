@@ -6,7 +6,6 @@ of no edition gets 403 (the queue lists editions, not one object whose existence
 
 import re
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 from django.db import connection
@@ -26,18 +25,6 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 XSS = "<script>alert('x')</script>"
 QUEUE = "/review/queue/"
 BATCH = "/review/batch-approve/"
-
-
-@pytest.fixture
-def people(sample_edition):
-    ed = sample_edition
-    return SimpleNamespace(
-        editor=make_member(ed, "editor", "editor"),
-        reviewer=make_member(ed, "reviewer", "reviewer"),
-        reviewer2=make_member(ed, "reviewer2", "reviewer"),
-        admin=make_member(ed, "admin", "admin"),
-        stranger=make_member(ed, "stranger", None),
-    )
 
 
 def document(edition, xml_id="d142") -> Document:
