@@ -163,32 +163,29 @@ def document_history(request: HttpRequest, edition: str, doc: str) -> HttpRespon
     )
 
 
-@login_not_required
-@require_safe
-def document_tei(request: HttpRequest, edition: str, doc: str) -> HttpResponse:
+def _download(request: HttpRequest, edition: str, doc: str, suffix: str, content_type: str,
+              body) -> HttpResponse:
+    """The current revision as a file: `body(document, revision)` gives its content."""
     document = _document(edition, doc)
     revision = document.current_revision
-    etag, not_modified = _conditional(request, "xml", revision.checksum,
+    etag, not_modified = _conditional(request, suffix, revision.checksum,
                                       last_modified=revision.created_at)
     if not_modified is not None:
         return not_modified
-    response = HttpResponse(
-        exports.document_tei(document.edition, revision),
-        content_type="application/tei+xml; charset=utf-8",
-    )
-    response["Content-Disposition"] = f'inline; filename="{edition}-{doc}.xml"'
+    response = HttpResponse(body(document, revision), content_type=content_type)
+    response["Content-Disposition"] = f'inline; filename="{edition}-{doc}.{suffix}"'
     return _finish(request, response, etag, revision.created_at)
+
+
+@login_not_required
+@require_safe
+def document_tei(request: HttpRequest, edition: str, doc: str) -> HttpResponse:
+    return _download(request, edition, doc, "xml", "application/tei+xml; charset=utf-8",
+                     lambda document, revision: exports.document_tei(document.edition, revision))
 
 
 @login_not_required
 @require_safe
 def document_text(request: HttpRequest, edition: str, doc: str) -> HttpResponse:
-    document = _document(edition, doc)
-    revision = document.current_revision
-    etag, not_modified = _conditional(request, "txt", revision.checksum,
-                                      last_modified=revision.created_at)
-    if not_modified is not None:
-        return not_modified
-    response = HttpResponse(rendered_text(revision), content_type="text/plain; charset=utf-8")
-    response["Content-Disposition"] = f'inline; filename="{edition}-{doc}.txt"'
-    return _finish(request, response, etag, revision.created_at)
+    return _download(request, edition, doc, "txt", "text/plain; charset=utf-8",
+                     lambda document, revision: rendered_text(revision))

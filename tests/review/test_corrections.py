@@ -24,11 +24,6 @@ LOG = f"{D142}/corrections/"
 EDITION_LOG = "/frus1958-60v18/corrections/"
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def people(sample_edition):
     return SimpleNamespace(editor=make_member(sample_edition, "editor", "editor"),

@@ -20,11 +20,6 @@ XSS = "<script>alert('x')</script>"
 URL = "/frus1958-60v18/{}/propose/"
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def people(sample_edition):
     ed = sample_edition

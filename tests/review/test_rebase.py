@@ -26,11 +26,6 @@ pytestmark = pytest.mark.django_db
 Status = Proposal.Status
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def people(sample_edition):
     ed = sample_edition
