@@ -167,10 +167,12 @@ class ProposalPagination(CursorPagination):
 def _listing(user) -> QuerySet[Proposal]:
     return (
         Proposal.objects.visible_to(user)
-        .select_related("document__edition", "author", "revision", "applied_revision")
+        .select_related("document__edition", "document__current_revision", "author", "revision",
+                        "applied_revision")
         .defer("document__edition__tei_skeleton", "document__edition__tei_header",
                "revision__tei", "revision__text", "applied_revision__tei",
-               "applied_revision__text")
+               "applied_revision__text", "document__current_revision__tei",
+               "document__current_revision__text")
         .prefetch_related("changes")
     )
 

@@ -352,20 +352,18 @@ def _apply(document: Document, proposal: Proposal, approvers: set[int]) -> Revis
     head = Revision.objects.get(pk=document.current_revision_id)
     changes = list(proposal.changes.all())
     problem = ""
-    if proposal.revision_id != head.pk:
-        problem = f"its offsets refer to an older revision than {head.number}"
-    else:
-        for change in changes:
-            if change.kind in Change.NOTE_KINDS and change.kind != Kind.NOTE_ADD:
-                continue
-            if head.text[change.start:change.end] != change.exact:
-                problem = f"the text at {change.start}–{change.end} is no longer “{change.exact}”"
+    # Open proposals are anchored on the head (Proposal.anchor_revision): check the quotes.
+    for change in changes:
+        if change.kind in Change.NOTE_KINDS and change.kind != Kind.NOTE_ADD:
+            continue
+        if head.text[change.start:change.end] != change.exact:
+            problem = f"the text at {change.start}–{change.end} is no longer “{change.exact}”"
     try:
         applied = None if problem else apply_changes(head.element, changes)
     except (ValueError, TEIError) as exc:
         problem = str(exc)
     if problem:
-        _mark_conflicted(proposal, problem)
+        _mark_conflicted(proposal, problem, anchored_on=head)
         return problem
     tei = etree.tostring(applied.element, encoding="unicode")
     revision = add_revision(
@@ -430,10 +428,12 @@ def withdraw(proposal: Proposal, *, by) -> None:
         Event.objects.create(proposal=proposal, actor=by, kind=Event.Kind.WITHDRAWN)
 
 
-def _mark_conflicted(proposal: Proposal, reason: str) -> None:
+def _mark_conflicted(proposal: Proposal, reason: str, *, anchored_on: Revision) -> None:
+    """Conflicted, with `revision` pinned to where its offsets are still true for the author."""
     proposal.status = Status.CONFLICTED
     proposal.status_reason = reason
-    proposal.save(update_fields=["status", "status_reason", "updated_at"])
+    proposal.revision = anchored_on
+    proposal.save(update_fields=["status", "status_reason", "revision", "updated_at"])
     Event.objects.create(proposal=proposal, kind=Event.Kind.CONFLICTED, body=reason)
     notifications.conflicted(proposal)
 
@@ -466,9 +466,9 @@ def rebase(document: Document, revision: Revision, applied: Applied, *, exclude:
     far = open_proposals.exclude(pk__in=near_ids)
     if steps:
         delta = sum(s.delta for s in steps)
-        Change.objects.filter(proposal__in=far, start__gt=hi).update(
-            start=F("start") + delta, end=F("end") + delta)
-    far.update(revision=revision, updated_at=timezone.now())
+        if delta:
+            Change.objects.filter(proposal__in=far, start__gt=hi).update(
+                start=F("start") + delta, end=F("end") + delta)
     text = revision.text
     for proposal in Proposal.objects.filter(pk__in=near_ids).prefetch_related("changes"):
         _rebase_one(proposal, revision, text, applied)
@@ -525,7 +525,8 @@ def _rebase_one(proposal: Proposal, revision: Revision, text: str, applied: Appl
         change.prefix, change.suffix = quote["prefix"], quote["suffix"]
         updates.append(change)
     if conflict:
-        _mark_conflicted(proposal, conflict)
+        # Its offsets were true on the revision before this approval.
+        _mark_conflicted(proposal, conflict, anchored_on=revision.parent)
         return
     Change.objects.bulk_update(updates, ["start", "end", "prefix", "suffix", "note_id"])
     proposal.revision = revision

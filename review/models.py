@@ -1,9 +1,11 @@
 """Proposals, their changes and their timeline (comments and decisions).
 
 A proposal groups one or more changes to one document, anchored on the text layer of
-`proposal.revision`. Invariant, held by `review.applying` under a row lock on the document:
-for every open proposal, `revision` is the document's current revision and each change satisfies
-`revision.text[start:end] == exact`.
+`proposal.anchor_revision`. Invariant, held by `review.applying` under a row lock on the
+document: for every open proposal each change satisfies `head.text[start:end] == exact`, head
+being the document's current revision. `revision` records where the offsets were last mapped
+explicitly (creation, re-targeting, a nearby rebase, a conflict); far-away proposals are carried
+over by shifting their offsets alone, so an approval does not rewrite every open proposal.
 """
 
 from __future__ import annotations
@@ -97,6 +99,15 @@ class Proposal(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN
+
+    @property
+    def anchor_revision(self) -> Revision:
+        """The revision the offsets refer to: the document's current one while the proposal is
+        open (the rebase keeps them there without rewriting every proposal's `revision`);
+        otherwise `revision`, where they were last valid."""
+        if self.is_open:
+            return self.document.current_revision
+        return self.revision
 
     @property
     def is_stuck(self) -> bool:

@@ -251,7 +251,7 @@ def proposal_json(proposal: Proposal, *, detail: bool = False) -> dict:
         "status": proposal.status,
         "status_reason": proposal.status_reason,
         "context_changed": proposal.context_changed,
-        "revision": proposal.revision.number,
+        "revision": proposal.anchor_revision.number,
         "applied_revision": proposal.applied_revision.number if proposal.applied_revision else None,
         "rationale": proposal.rationale,
         "changes": [change_json(c) for c in proposal.changes.all()],

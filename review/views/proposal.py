@@ -144,7 +144,7 @@ def rendered_result(proposal: Proposal, changes: list[Change]) -> tuple[str, str
     """(HTML of the document as it would read after the change, or the reason it cannot)."""
     slug = proposal.document.edition.slug
     try:
-        applied = apply_changes(proposal.revision.element, changes)
+        applied = apply_changes(proposal.anchor_revision.element, changes)
     except ValueError as exc:  # TextChangeError, FragmentError, TEIError
         return "", str(exc)
     # render_html escapes every text node and attribute: safe by construction.
@@ -268,7 +268,7 @@ def _panel_context(user, proposal: Proposal, role: str) -> dict:
 
 
 def _page_context(proposal: Proposal) -> dict:
-    revision = proposal.revision
+    revision = proposal.anchor_revision
     revision.document = proposal.document  # its URL needs the edition: spare the queries
     changes = list(proposal.changes.all())
     rendered, render_error = "", ""
@@ -394,9 +394,10 @@ def proposal_retarget(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect(proposal)
         else:
             status = 400
-    rows = [{"change": c, "form": f, "was": describe(c, proposal.revision),
+    anchor = proposal.anchor_revision
+    rows = [{"change": c, "form": f, "was": describe(c, anchor),
              "now": _where_now(c, head.text)} for c, f in zip(changes, change_forms, strict=True)]
-    proposal.revision.document = proposal.document
-    context = {"proposal": proposal, "head": head, "rows": rows, "error": error,
+    anchor.document = proposal.document
+    context = {"proposal": proposal, "anchor": anchor, "head": head, "rows": rows, "error": error,
                "rationale_form": rationale_form, "document": proposal.document}
     return TemplateResponse(request, "review/retarget.html", context, status=status)

@@ -95,8 +95,6 @@ def with_row_data(queryset):
         # The volume's skeleton and header are large and no row needs them.
         "document__edition__tei_skeleton", "document__edition__tei_header",
     ).prefetch_related(
-        # Rows of one document share its revision: prefetching loads each text once.
-        Prefetch("revision", queryset=Revision.objects.only("id", "number", "text")),
         "changes",
         Prefetch("events", queryset=Event.objects.filter(kind__in=COUNTED_EVENTS)
                  .only("id", "kind", "actor_id", "proposal_id", "created_at"),
@@ -105,9 +103,16 @@ def with_row_data(queryset):
 
 
 def make_rows(proposals, viewer) -> list[Row]:
+    # Open proposals are anchored on their document's current revision, closed ones on
+    # `revision`: load each text the page needs once, in one query.
+    proposals = list(proposals)
+    anchor_ids = {p.pk: p.document.current_revision_id if p.is_open else p.revision_id
+                  for p in proposals}
+    texts = dict(Revision.objects.filter(pk__in=set(anchor_ids.values()))
+                 .values_list("pk", "text"))
     rows = []
     for p in proposals:
-        text = p.revision.text
+        text = texts[anchor_ids[p.pk]]
         rows.append(Row(
             proposal=p,
             diffs=[(c.get_kind_display(), mark_safe(short_diff(c, text)))

@@ -8,10 +8,11 @@ from types import SimpleNamespace
 
 import pytest
 from django.db import transaction
+from django.db.models import F
 
 from edition.models import Document
 from review.applying import ProposalError, create_proposal
-from review.models import Proposal
+from review.models import Change, Proposal
 from tests.helpers import make_member, text_spec
 
 pytestmark = pytest.mark.django_db
@@ -94,7 +95,8 @@ def test_conflict_found_at_approval_is_told(people, proposal, mailoutbox,
     other = propose(people.editor2, "Mr. Parsons", "Parsons")
     with django_capture_on_commit_callbacks(execute=True):
         proposal.approve(by=people.reviewer)
-    Proposal.objects.filter(pk=other.pk).update(revision=proposal.revision)
+    # Offsets that no longer hold the quote (as a re-import without a step map leaves them).
+    Change.objects.filter(proposal=other).update(start=F("start") + 3, end=F("end") + 3)
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         with pytest.raises(ProposalError):

@@ -120,7 +120,7 @@ def check_invariant(document) -> None:
     current = head(document)
     notes = {a.element.get(XML_ID): a.offset for a in current.layer.notes}
     for proposal in Proposal.objects.open().filter(document=document):
-        assert proposal.revision_id == current.pk
+        assert proposal.anchor_revision == current
         for c in proposal.changes.all():
             if c.kind in (Change.Kind.NOTE_EDIT, Change.Kind.NOTE_REMOVE):
                 assert notes.get(c.note_id) == c.start == c.end

@@ -119,7 +119,7 @@ def assert_invariant(document: Document) -> None:
     current = head(document)
     anchors = note_anchors(current)
     for proposal in Proposal.objects.open().filter(document=document):
-        assert proposal.revision_id == current.pk, f"proposal {proposal.pk} not rebased"
+        assert proposal.anchor_revision == current, f"proposal {proposal.pk} not rebased"
         for c in proposal.changes.all():
             if c.kind in (Change.Kind.NOTE_EDIT, Change.Kind.NOTE_REMOVE):
                 assert c.note_id in anchors, f"proposal {proposal.pk}: no footnote {c.note_id}"
