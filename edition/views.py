@@ -54,18 +54,20 @@ def toc(request: HttpRequest, edition: str) -> HttpResponse:
     )
 
 
-def _document(edition: str, doc: str) -> Document:
+def document_or_404(edition: str, doc: str) -> Document:
     try:
         return Document.objects.with_current().get(edition__slug=edition, xml_id=doc)
     except Document.DoesNotExist:
         raise Http404(f"No document {doc} in edition {edition}") from None
 
 
-def _conditional(request: HttpRequest, *parts, last_modified) -> tuple[str, HttpResponse | None]:
-    """An ETag over `parts` and the viewer, and a 304 response if the client has it already."""
+def conditional(request: HttpRequest, *parts, last_modified,
+                version: int = RENDER_VERSION) -> tuple[str, HttpResponse | None]:
+    """An ETag over `parts`, the viewer and the page `version`, and a 304 response if the
+    client has it already."""
     viewer = request.user.pk if request.user.is_authenticated else "-"
     etag = '"%s"' % hashlib.sha256(
-        "|".join(map(str, (*parts, viewer, RENDER_VERSION))).encode()
+        "|".join(map(str, (*parts, viewer, version))).encode()
     ).hexdigest()[:32]
     timestamp = int(last_modified.timestamp())
     return etag, get_conditional_response(request, etag=etag, last_modified=timestamp)
@@ -90,7 +92,7 @@ def _reading_view(request: HttpRequest, document: Document, revision: Revision) 
     # refer to the text shown). Anonymous readers never reach the membership query.
     proposer = is_current and request.user.is_authenticated and can_propose(request.user, edition)
     last_modified = max(revision.created_at, edition.updated_at)
-    etag, not_modified = _conditional(
+    etag, not_modified = conditional(
         request, revision.pk, revision.checksum, document.current_revision_id,
         edition.updated_at.isoformat(), proposer, last_modified=last_modified,
     )
@@ -121,7 +123,7 @@ def document_detail(request: HttpRequest, edition: str, doc: str) -> HttpRespons
         key = pagecache.page_key(request, edition, doc, stamp, RENDER_VERSION)
         if (page := pagecache.get(key)) is not None:
             return _serve_cached(request, page)
-        document = _document(edition, doc)
+        document = document_or_404(edition, doc)
         response = _reading_view(request, document, document.current_revision)
         if response.status_code == 200:
             response.render()
@@ -129,7 +131,7 @@ def document_detail(request: HttpRequest, edition: str, doc: str) -> HttpRespons
                 response.content, response["ETag"], response["Last-Modified"],
                 response["Content-Type"]))
         return response
-    document = _document(edition, doc)
+    document = document_or_404(edition, doc)
     return _reading_view(request, document, document.current_revision)
 
 
@@ -147,7 +149,7 @@ def _serve_cached(request: HttpRequest, page: pagecache.CachedPage) -> HttpRespo
 @login_not_required
 @require_safe
 def revision_detail(request: HttpRequest, edition: str, doc: str, number: int) -> HttpResponse:
-    document = _document(edition, doc)
+    document = document_or_404(edition, doc)
     revision = get_object_or_404(document.revisions.defer("tei", "text"), number=number)
     return _reading_view(request, document, revision)
 
@@ -155,7 +157,7 @@ def revision_detail(request: HttpRequest, edition: str, doc: str, number: int) -
 @login_not_required
 @require_safe
 def document_history(request: HttpRequest, edition: str, doc: str) -> HttpResponse:
-    document = _document(edition, doc)
+    document = document_or_404(edition, doc)
     return TemplateResponse(
         request, "edition/history.html",
         {"edition": document.edition, "document": document,
@@ -166,9 +168,9 @@ def document_history(request: HttpRequest, edition: str, doc: str) -> HttpRespon
 def _download(request: HttpRequest, edition: str, doc: str, suffix: str, content_type: str,
               body) -> HttpResponse:
     """The current revision as a file: `body(document, revision)` gives its content."""
-    document = _document(edition, doc)
+    document = document_or_404(edition, doc)
     revision = document.current_revision
-    etag, not_modified = _conditional(request, suffix, revision.checksum,
+    etag, not_modified = conditional(request, suffix, revision.checksum,
                                       last_modified=revision.created_at)
     if not_modified is not None:
         return not_modified

@@ -7,7 +7,6 @@ logs change with every approval and revalidate like the reading view.
 
 from __future__ import annotations
 
-import hashlib
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -16,11 +15,12 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import http_date
 from django.views.decorators.http import require_POST, require_safe
 
-from edition.models import Document, Edition
+from edition.models import Edition
+from edition.views import conditional, document_or_404
 
 from .. import access, corrections, diffs
 from ..applying import ProposalError
@@ -33,21 +33,8 @@ DIFF_MAX_AGE = 24 * 3600
 MAX_REASON = 5000
 
 
-def _document(edition: str, doc: str) -> Document:
-    try:
-        return Document.objects.with_current().get(edition__slug=edition, xml_id=doc)
-    except Document.DoesNotExist:
-        raise Http404(f"No document {doc} in edition {edition}") from None
-
-
-def _conditional(request: HttpRequest, *parts, last_modified) -> tuple[str, HttpResponse | None]:
-    """An ETag over `parts` and the viewer (the page chrome names who is signed in)."""
-    viewer = request.user.pk if request.user.is_authenticated else "-"
-    etag = '"%s"' % hashlib.sha256(
-        "|".join(map(str, (*parts, viewer, PAGE_VERSION))).encode()).hexdigest()[:32]
-    not_modified = get_conditional_response(request, etag=etag,
-                                            last_modified=int(last_modified.timestamp()))
-    return etag, not_modified
+def _conditional(request: HttpRequest, *parts, last_modified):
+    return conditional(request, *parts, last_modified=last_modified, version=PAGE_VERSION)
 
 
 def _finish(request: HttpRequest, response: HttpResponse, etag: str, last_modified, *,
@@ -82,7 +69,7 @@ def revision_diff(request: HttpRequest, edition: str, doc: str, a: int, b: int) 
         if chosen_a is None or chosen_b is None:
             return HttpResponseBadRequest("Choose two revisions to compare")
         return redirect("review:diff", edition, doc, chosen_a, chosen_b)
-    document = _document(edition, doc)
+    document = document_or_404(edition, doc)
     pair = corrections.revisions_for_diff(document, a, b)
     if pair is None:
         raise Http404(f"{document.label} has no revision {a} or {b}")
@@ -114,7 +101,7 @@ def revision_diff(request: HttpRequest, edition: str, doc: str, a: int, b: int) 
 
 @require_POST
 def revert(request: HttpRequest, edition: str, doc: str, number: int) -> HttpResponse:
-    document = _document(edition, doc)
+    document = document_or_404(edition, doc)
     access.require_proposer(request.user, document.edition)  # 404 outsiders, 403 small roles
     revision = get_object_or_404(document.revisions.defer("tei", "text"), number=number)
     history = reverse("edition:history", args=[edition, doc])
@@ -143,7 +130,7 @@ def revert(request: HttpRequest, edition: str, doc: str, number: int) -> HttpRes
 @login_not_required
 @require_safe
 def document_corrections(request: HttpRequest, edition: str, doc: str) -> HttpResponse:
-    document = _document(edition, doc)
+    document = document_or_404(edition, doc)
     raw_since = request.GET.get("since", "").strip()
     since = _number(raw_since)
     last_modified = document.edition.updated_at  # moves with every new revision
