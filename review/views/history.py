@@ -7,7 +7,6 @@ logs change with every approval and revalidate like the reading view.
 
 from __future__ import annotations
 
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
