@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from . import local_name
-from .render import SKIPPED, collect_footnotes
+from .notes import SKIPPED, collect_footnotes
 
 _XML_SPACE = re.compile(r"[ \t\r\n]+")
 _SPACES = re.compile(" {2,}")

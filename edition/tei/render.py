@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 
 from lxml import etree
 
 from . import XML_ID, XML_NS, local_name
+from .notes import SKIPPED, collapse, collect_footnotes, document_id, unique_id
+from .render_blocks import ListsTablesFigures
+from .render_blocks import attr as _attr
+from .render_blocks import css_class as _class
 from .textlayer import BLOCK_ELEMENTS
 from .textlayer import build as build_layer
 
@@ -37,7 +39,6 @@ _XML_SPACE = re.compile(r"[ \t\r\n]+")
 # A document of the same edition, optionally one of its notes: "d139", "d139fn2".
 _DOC_TARGET = re.compile(r"(?P<doc>d\d+[a-z]?)(?:fn\w+)?")
 _EXTERNAL = re.compile(r"https?://", re.IGNORECASE)
-_UNSAFE_CLASS = re.compile(r"[^A-Za-z0-9_-]+")
 
 SECTIONS = frozenset({"div", "attachment", "floatingText"})
 # Paragraph-like elements: HTML class of the `<p>` they become ("" for a plain `<p>`).
@@ -97,95 +98,8 @@ HI_TAGS = {
     "subscript": "sub",
     "sub": "sub",
 }
-# Running heads and the like are not part of the text (the text layer excludes them too).
-SKIPPED = frozenset({"fw", "teiHeader"})
 # Elements whose HTML is block-level: a `<p>` holding one must become a `<div>`.
 BLOCK_TRIGGERS = frozenset(SECTIONS | set(BOXES) | {"p", "ab", "list", "table", "figure"})
-
-
-def collapse(text: str) -> str:
-    """One TEI text node as the reader sees it: XML whitespace runs → one space, NFC."""
-    return unicodedata.normalize("NFC", _XML_SPACE.sub(" ", text))
-
-
-def document_id(div: etree._Element) -> str:
-    doc_id = (div.get(XML_ID) or "").strip()
-    if doc_id:
-        return doc_id
-    n = (div.get("n") or "").strip()
-    return f"d{n}" if n.isdigit() else "document"
-
-
-@dataclass(frozen=True)
-class Footnote:
-    element: etree._Element
-    id: str  # the note's xml:id, or "{doc id}fn{n}" when the TEI gives none
-    label: str  # "Source" for the source note, else the TEI @n
-    is_source: bool
-
-
-def is_source_note(note: etree._Element) -> bool:
-    if note.get("type") == "source":
-        return True
-    return (note.get("n") or "").strip() == "0" and any(
-        local_name(a) == "head" for a in note.iterancestors()
-    )
-
-
-def collect_footnotes(div: etree._Element) -> list[Footnote]:
-    """The document's footnotes in display order: source note first, then document order.
-
-    Notes nested in another note are not listed: they are shown inside their parent's body.
-    """
-    doc_id = document_id(div)
-    taken = {el.get(XML_ID) for el in div.iter() if el.get(XML_ID)}
-    listed: list[Footnote] = []
-    ordinal = 0
-    for note in _top_level_notes(div):
-        source = is_source_note(note)
-        n = _XML_SPACE.sub(" ", note.get("n") or "").strip()
-        if not source:
-            ordinal += 1
-        label = "Source" if source else (n or str(ordinal))
-        note_id = (note.get(XML_ID) or "").strip()
-        if not note_id:
-            base = f"{doc_id}fn{(n or ('0' if source else str(ordinal))).replace(' ', '_')}"
-            note_id = _unique(base, taken)
-        listed.append(Footnote(note, note_id, label, source))
-    # sorted() is stable, so document order survives among the rest.
-    return sorted(listed, key=lambda fn: not fn.is_source)
-
-
-def _top_level_notes(div: etree._Element) -> Iterator[etree._Element]:
-    stack = list(reversed(div))
-    while stack:
-        el = stack.pop()
-        if local_name(el) == "note":
-            yield el
-        elif local_name(el) not in SKIPPED:
-            stack.extend(reversed(el))
-
-
-def _unique(base: str, taken: set[str]) -> str:
-    candidate, i = base, 1
-    while candidate in taken:
-        i += 1
-        candidate = f"{base}-{i}"
-    taken.add(candidate)
-    return candidate
-
-
-def _prefix(pending: list[str]) -> str:
-    """Floating pieces (labels, page markers, stray text) placed before an item's own content."""
-    return " ".join(pending) + " " if pending else ""
-
-
-def _attr(value: str) -> str:
-    return html.escape(value, quote=True)
-
-
-def _class(*names: str) -> str:
-    return " ".join(_UNSAFE_CLASS.sub("-", n).strip("-") for n in names if n)
 
 
 def block_offsets(div: etree._Element) -> dict[etree._Element, int]:
@@ -217,7 +131,7 @@ def render_html(div: etree._Element, *, doc_href: Callable[[str], str]) -> str:
     return _HTMLRenderer(div, doc_href).render()
 
 
-class _HTMLRenderer:
+class _HTMLRenderer(ListsTablesFigures):
     def __init__(self, div: etree._Element, doc_href: Callable[[str], str]) -> None:
         self.root = div
         self.doc_href = doc_href
@@ -252,7 +166,7 @@ class _HTMLRenderer:
                 xml_id = f"pg_{n}"
             if not xml_id:
                 continue
-            html_id = _unique(xml_id.replace(" ", "_"), used)
+            html_id = unique_id(xml_id.replace(" ", "_"), used)
             self.html_ids[el] = html_id
             self.anchors.setdefault(xml_id, html_id)
 
@@ -576,146 +490,3 @@ class _HTMLRenderer:
         return f'{self.open("a", el, href=href, **rel)}{inner}</a>{after}', False
 
     # -- lists, tables, figures ----------------------------------------------------------------
-
-    def listing(self, el: etree._Element) -> str:
-        kind = (el.get("type") or "").strip()
-        heads = [c for c in el if local_name(c) == "head"]
-        items = self.list_items(el)
-        if kind in ("subject", "participants"):
-            level = self.heading_level(el)
-            parts = [self.open("section", el, _class("list", f"list-{kind}"))]
-            for head in heads:
-                inner = self.content(head, phrasing=True, trim=True)
-                parts.append(f'{self.open(f"h{level}", head, "list-head")}{inner}</h{level}>')
-            parts.append(f'<ul class="plain">\n{items}\n</ul>\n</section>')
-            return "\n".join(parts)
-        ordered = kind == "ordered" or (el.get("rend") or "") in ("numbered", "ordered")
-        tag = "ol" if ordered else "ul"
-        cls = _class("list", f"list-{kind}" if kind else "")
-        if not heads:
-            return f"{self.open(tag, el, cls)}\n{items}\n</{tag}>"
-        head_html = "\n".join(
-            f'{self.open("p", h, "list-head")}{self.content(h, phrasing=True, trim=True)}</p>'
-            for h in heads
-        )
-        return f'{self.open("div", el, cls)}\n{head_html}\n<{tag}>\n{items}\n</{tag}>\n</div>'
-
-    def list_items(self, el: etree._Element) -> str:
-        """`<li>`s for a list. Labels join the item they label; anything else that sits between
-        items (a page break, a note, stray text) moves into the next item, since only `<li>` may
-        stand in a `<ul>`."""
-        items: list[str] = []
-        pending: list[str] = []
-        for child, name in self.children_with_text(el):
-            if name == "head":
-                continue
-            if name == "item":
-                inner = self.content(child, phrasing=False, trim=True)
-                if pending and child in self.offsets:
-                    # Labels and markers come first in the <li>: the item's offset moves to a
-                    # wrapper of its own text, where that text starts.
-                    tag = "div" if self.has_block(child) else "span"
-                    inner = f'<{tag} data-o="{self.offsets[child]}">{inner}</{tag}>'
-                items.append(self.open("li", child, offset=not pending) + _prefix(pending)
-                             + inner + "</li>")
-                pending = []
-            elif name == "label":
-                inner = self.content(child, phrasing=True, trim=True)
-                pending.append(f'{self.open("span", child, "label")}{inner}</span>')
-            elif name == "#text":
-                pending.append(html.escape(child, quote=False))
-            else:
-                rendered, block = self.element(child, phrasing=False)
-                if block:  # a nested list or paragraph straight in the list: give it an item
-                    items.append("<li>" + _prefix(pending) + rendered + "</li>")
-                    pending = []
-                elif rendered:
-                    pending.append(rendered)
-        if pending:
-            if items:
-                items[-1] = items[-1][: -len("</li>")] + " " + " ".join(pending) + "</li>"
-            else:
-                items.append("<li>" + " ".join(pending) + "</li>")
-        return "\n".join(items)
-
-    def children_with_text(self, el: etree._Element) -> Iterator[tuple[object, str]]:
-        """Child elements with their local names, plus non-blank stray text as ("…", "#text")."""
-        for raw in [el.text, *((c, c.tail) for c in el)]:
-            if isinstance(raw, tuple):
-                child, raw = raw
-                if local_name(child):
-                    yield child, local_name(child)
-            if raw and raw.strip(" \t\r\n"):
-                yield collapse(raw).strip(" "), "#text"
-
-    def table(self, el: etree._Element) -> str:
-        parts = [self.open("table", el, "tei-table")]
-        heads = [c for c in el if local_name(c) == "head"]
-        if len(heads) == 1:
-            caption = self.content(heads[0], phrasing=True, trim=True)
-            parts.append(f'{self.open("caption", heads[0])}{caption}</caption>')
-        elif heads:  # each head is a block of the text layer: each keeps its own offset
-            caption = " ".join(f'{self.open("span", h, "table-head")}'
-                               f'{self.content(h, phrasing=True, trim=True)}</span>'
-                               for h in heads)
-            parts.append(f"<caption>{caption}</caption>")
-        pending: list[str] = []
-        for child, name in self.children_with_text(el):
-            if name == "head":
-                continue
-            if name == "row":
-                parts.append(self.row(child, pending))
-                pending = []
-            elif name == "#text":
-                pending.append(html.escape(child, quote=False))
-            else:
-                rendered, block = self.element(child, phrasing=False)
-                if block:
-                    parts.append(f"<tr><td>{_prefix(pending)}{rendered}</td></tr>")
-                    pending = []
-                elif rendered:
-                    pending.append(rendered)
-        if pending:
-            parts.append(f"<tr><td>{' '.join(pending)}</td></tr>")
-        parts.append("</table>")
-        return "\n".join(parts)
-
-    def row(self, row: etree._Element, pending: list[str]) -> str:
-        cells: list[str] = []
-        label_row = row.get("role") == "label"
-        for child, name in self.children_with_text(row):
-            if name == "cell":
-                tag = "th" if label_row or child.get("role") == "label" else "td"
-                spans = {}
-                for tei_attr, html_attr in (("cols", "colspan"), ("rows", "rowspan")):
-                    value = (child.get(tei_attr) or "").strip()
-                    if value.isdigit() and int(value) > 1:
-                        spans[html_attr] = value
-                inner = self.content(child, phrasing=False, trim=True)
-                cells.append(f"{self.open(tag, child, **spans)}{_prefix(pending)}{inner}</{tag}>")
-                pending = []
-            elif name == "#text":
-                pending.append(html.escape(child, quote=False))
-            else:
-                rendered, _ = self.element(child, phrasing=False)
-                if rendered:
-                    pending.append(rendered)
-        if pending:
-            cells.append(f"<td>{' '.join(pending)}</td>")
-        return self.open("tr", row) + "".join(cells) + "</tr>"
-
-    def figure(self, el: etree._Element) -> str:
-        captions: list[str] = []
-        body: list[str] = []
-        for child, name in self.children_with_text(el):
-            if name in ("head", "figDesc"):
-                inner = self.content(child, phrasing=True, trim=True)
-                cls = "figure-head" if name == "head" else "figdesc"
-                captions.append(f"{self.open('span', child, cls)}{inner}</span>")
-            elif name == "#text":
-                body.append(html.escape(child, quote=False))
-            else:
-                rendered, _ = self.element(child, phrasing=False)
-                body.append(rendered)
-        caption = f"<figcaption>{' '.join(captions)}</figcaption>" if captions else ""
-        return f'{self.open("figure", el, "tei-figure")}{"".join(body)}{caption}</figure>'

@@ -12,7 +12,8 @@ from lxml import etree
 
 from edition.tei import TEI_NS
 from edition.tei.parsing import parse_document_div
-from edition.tei.render import collect_footnotes, render_html
+from edition.tei.notes import collect_footnotes
+from edition.tei.render import render_html
 
 SAMPLE = Path("/work/shared/samples/frus1958-60v18-excerpt.xml")
 NS = {"tei": TEI_NS}
