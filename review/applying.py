@@ -1,4 +1,5 @@
-"""Creating, approving and rebasing proposals: every write holds a row lock on the document.
+"""Creating, approving, rejecting and withdrawing proposals: every write holds a row lock on
+the document. Applying to TEI is in `transform`, carrying the others over in `rebasing`.
 
 Locking order is always document, then proposal, so two approvals of one document serialise:
 the second sees the first's revision and its own proposal already rebased (or conflicted).
@@ -7,24 +8,23 @@ the second sees the first's revision and its own proposal already rebased (or co
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 from lxml import etree
 
 from edition.imports import add_revision
 from edition.models import Document, Revision
-from edition.tei import textlayer
-from edition.tei.edits import (edit_note, insert_note, note_body_xml, remove_note,
-                               replace_blocks)
+from edition.tei.edits import note_body_xml
 from edition.tei.parsing import TEIError
 
 from . import access, notifications
-from .anchoring import CONTEXT, Step, map_through, selector, step_between
+from .anchoring import Step, map_through, selector
 from .models import Change, Event, Proposal, approvers_since_submission
+from .rebasing import mark_conflicted, rebase
+from .transform import apply_changes, compose_renames
 
 log = logging.getLogger(__name__)
 Kind = Change.Kind
@@ -49,94 +49,6 @@ class ChangeSpec:
     note_id: str = ""
     prefix: str = ""
     suffix: str = ""
-
-
-@dataclass
-class Applied:
-    element: etree._Element
-    steps: list[Step] = field(default_factory=list)
-    renamed: dict[str, str] = field(default_factory=dict)  # footnote ids renumbered
-    removed_notes: set[str] = field(default_factory=set)
-    edited_notes: set[str] = field(default_factory=set)
-    added_note_points: set[int] = field(default_factory=set)
-
-
-# ------------------------------------------------------------------------------------------
-# Applying changes to TEI (no database)
-
-
-def apply_changes(element: etree._Element, changes) -> Applied:
-    """Apply the changes of one proposal, last position first so earlier offsets stay valid.
-
-    Raises TextChangeError / FragmentError (both ValueError) when the TEI cannot carry them.
-    """
-    result = Applied(element)
-    ordered = sorted(changes, key=lambda c: (c.start, c.end), reverse=True)
-    for change in ordered:
-        before = textlayer.text_of(result.element)
-        note_id = _renamed(result.renamed, change.note_id)
-        if change.kind == Kind.TEXT:
-            result.element = textlayer.apply_change(result.element, change.start, change.end,
-                                                    change.content)
-            result.steps.append(Step(change.start, change.end - change.start,
-                                     len(change.content)))
-            continue
-        if change.kind == Kind.NOTE_ADD:
-            result.element, _, renamed = insert_note(result.element, change.start,
-                                                     change.content)
-            result.added_note_points.add(change.start)
-        elif change.kind == Kind.NOTE_EDIT:
-            result.element = edit_note(result.element, note_id, change.content)
-            result.edited_notes.add(note_id)
-            renamed = {}
-        elif change.kind == Kind.NOTE_REMOVE:
-            result.element, renamed = remove_note(result.element, note_id)
-            result.removed_notes.add(note_id)
-        elif change.kind == Kind.STRUCTURE:
-            notes_before = _note_bodies(result.element)
-            result.element, renamed = replace_blocks(result.element, change.start, change.end,
-                                                     change.content)
-            result.steps.append(_block_step(before, textlayer.text_of(result.element),
-                                            change.start, change.end))
-            notes_after = _note_bodies(result.element)
-            for old_id, body in notes_before.items():
-                new_id = renamed.get(old_id, old_id)
-                if new_id not in notes_after:
-                    result.removed_notes.add(old_id)
-                elif notes_after[new_id] != body:
-                    result.edited_notes.add(old_id)
-        else:
-            raise ValueError(f"unknown change kind {change.kind}")
-        result.renamed = _compose_renames(result.renamed, renamed)
-    return result
-
-
-def _block_step(old: str, new: str, start: int, end: int) -> Step:
-    """The step of a structural fix: what changed, widened to the whole blocks replaced.
-
-    A structural fix may leave the text alone (a page break moved), yet it rewrites the TEI of
-    its blocks: any pending change inside them must conflict rather than be overwritten later.
-    """
-    step = step_between(old, new) or Step(start, 0, 0)
-    lo, hi = min(step.pos, start), max(step.end, end)
-    return Step(lo, hi - lo, step.new_len + (step.pos - lo) + (hi - step.end))
-
-
-def _note_bodies(element: etree._Element) -> dict[str, str]:
-    return {note.get("{http://www.w3.org/XML/1998/namespace}id"): note_body_xml(note)
-            for note in element.iter("{http://www.tei-c.org/ns/1.0}note")}
-
-
-def _renamed(renamed: dict[str, str], note_id: str) -> str:
-    return renamed.get(note_id, note_id)
-
-
-def _compose_renames(first: dict[str, str], second: dict[str, str]) -> dict[str, str]:
-    composed = {old: second.get(new, new) for old, new in first.items()}
-    for old, new in second.items():
-        if old not in first.values():
-            composed.setdefault(old, new)
-    return {old: new for old, new in composed.items() if old != new}
 
 
 # ------------------------------------------------------------------------------------------
@@ -227,7 +139,7 @@ def _map_from(document: Document, base: int, head: Revision, specs: list[ChangeS
                 f"the text changed in revision {number} without a step map; reload the "
                 f"document (now revision {head.number}) and select again", code="stale")
         steps.extend(Step(*s) for s in change["steps"])
-        renamed = _compose_renames(renamed, change.get("renamed_notes", {}))
+        renamed = compose_renames(renamed, change.get("renamed_notes", {}))
     base_revision = None
     mapped = []
     for spec in specs:
@@ -363,7 +275,7 @@ def _apply(document: Document, proposal: Proposal, approvers: set[int]) -> Revis
     except (ValueError, TEIError) as exc:
         problem = str(exc)
     if problem:
-        _mark_conflicted(proposal, problem, anchored_on=head)
+        mark_conflicted(proposal, problem, anchored_on=head)
         return problem
     tei = etree.tostring(applied.element, encoding="unicode")
     revision = add_revision(
@@ -428,111 +340,3 @@ def withdraw(proposal: Proposal, *, by) -> None:
         Event.objects.create(proposal=proposal, actor=by, kind=Event.Kind.WITHDRAWN)
 
 
-def _mark_conflicted(proposal: Proposal, reason: str, *, anchored_on: Revision) -> None:
-    """Conflicted, with `revision` pinned to where its offsets are still true for the author."""
-    proposal.status = Status.CONFLICTED
-    proposal.status_reason = reason
-    proposal.revision = anchored_on
-    proposal.save(update_fields=["status", "status_reason", "revision", "updated_at"])
-    Event.objects.create(proposal=proposal, kind=Event.Kind.CONFLICTED, body=reason)
-    notifications.conflicted(proposal)
-
-
-# ------------------------------------------------------------------------------------------
-# Rebase
-
-
-def rebase(document: Document, revision: Revision, applied: Applied, *, exclude: Proposal) -> None:
-    """Carry every other open proposal of `document` over to `revision`.
-
-    Proposals far from the change move with two UPDATEs; those within CONTEXT code points of
-    it (or touching an affected footnote) are mapped one by one: shifted, flagged "context
-    changed", or conflicted. Cost: O(open proposals) rows, O(1 + nearby) queries.
-    """
-    open_proposals = Proposal.objects.open().filter(document=document).exclude(pk=exclude.pk)
-    steps = applied.steps
-    near_filter = Q(pk__in=[])
-    if steps:
-        lo = min(s.pos for s in steps) - CONTEXT
-        hi = max(s.end for s in steps) + CONTEXT
-        near_filter |= Q(start__lte=hi, end__gte=lo)
-    touched_notes = set(applied.renamed) | applied.removed_notes | applied.edited_notes
-    if touched_notes:
-        near_filter |= Q(note_id__in=touched_notes)
-    if applied.added_note_points:
-        near_filter |= Q(kind=Kind.NOTE_ADD, start__in=applied.added_note_points)
-    near_ids = set(Change.objects.filter(near_filter, proposal__in=open_proposals)
-                   .values_list("proposal_id", flat=True))
-    far = open_proposals.exclude(pk__in=near_ids)
-    if steps:
-        delta = sum(s.delta for s in steps)
-        if delta:
-            Change.objects.filter(proposal__in=far, start__gt=hi).update(
-                start=F("start") + delta, end=F("end") + delta)
-    text = revision.text
-    for proposal in Proposal.objects.filter(pk__in=near_ids).prefetch_related("changes"):
-        _rebase_one(proposal, revision, text, applied)
-
-
-def note_anchors(revision: Revision) -> dict[str, int]:
-    """Footnote id → anchor offset in the revision's text layer (parsed once per revision)."""
-    if not hasattr(revision, "_note_anchors"):
-        revision._note_anchors = {
-            a.element.get("{http://www.w3.org/XML/1998/namespace}id"): a.offset
-            for a in revision.layer.notes
-        }
-    return revision._note_anchors
-
-
-def _rebase_one(proposal: Proposal, revision: Revision, text: str, applied: Applied) -> None:
-    changed, conflict, updates = False, "", []
-    for change in proposal.changes.all():
-        if change.note_id in applied.removed_notes:
-            conflict = f"footnote {change.note_id} was removed by an approved change"
-            break
-        if change.note_id in applied.edited_notes:
-            conflict = f"footnote {change.note_id} was edited by an approved change"
-            break
-        if change.kind == Kind.NOTE_ADD and change.start in applied.added_note_points:
-            conflict = "another footnote was approved at the same point"
-            break
-        if change.kind == Kind.STRUCTURE and change.start < change.end and any(
-            step.pos <= change.end and step.end >= change.start for step in applied.steps
-        ):
-            # Its fragment holds the blocks' old TEI: applying it would undo the change.
-            conflict = "the blocks this structural fix replaces were changed"
-            break
-        mapped = map_through(change.start, change.end, applied.steps,
-                             footnote=change.is_footnote)
-        if mapped.conflict:
-            conflict = mapped.conflict
-            break
-        change.start, change.end = mapped.start, mapped.end
-        change.note_id = applied.renamed.get(change.note_id, change.note_id)
-        if change.kind in (Kind.NOTE_EDIT, Kind.NOTE_REMOVE):
-            # An existing note's place is a fact of the new TEI (text inserted at its anchor
-            # goes into the word before it); read it rather than predict it.
-            anchor = note_anchors(revision).get(change.note_id)
-            if anchor is None:
-                conflict = f"footnote {change.note_id} no longer exists"
-                break
-            change.start = change.end = anchor
-        quote = selector(text, change.start, change.end)
-        if change.kind not in (Kind.NOTE_EDIT, Kind.NOTE_REMOVE) and quote["exact"] != change.exact:
-            conflict = "the selected text changed"
-            break
-        changed = changed or mapped.context_changed
-        change.prefix, change.suffix = quote["prefix"], quote["suffix"]
-        updates.append(change)
-    if conflict:
-        # Its offsets were true on the revision before this approval.
-        _mark_conflicted(proposal, conflict, anchored_on=revision.parent)
-        return
-    Change.objects.bulk_update(updates, ["start", "end", "prefix", "suffix", "note_id"])
-    proposal.revision = revision
-    if changed and not proposal.context_changed:
-        proposal.context_changed = True
-        Event.objects.create(proposal=proposal, kind=Event.Kind.CONTEXT_CHANGED,
-                             body=f"An approved change (revision {revision.number}) touched "
-                                  "the text around this proposal")
-    proposal.save(update_fields=["revision", "context_changed", "updated_at"])

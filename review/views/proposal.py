@@ -33,7 +33,8 @@ from edition.tei.render import render_html
 
 from .. import access, diffs
 from ..anchoring import find_quote
-from ..applying import ChangeSpec, ProposalError, apply_changes, resubmit
+from ..applying import ChangeSpec, ProposalError, resubmit
+from ..transform import apply_changes
 from ..forms import CommentForm, RationaleForm, ReasonForm, RetargetChangeForm
 from ..models import Change, Proposal, approvers_since_submission
 

@@ -30,7 +30,8 @@ from edition.tei.parsing import TEIError
 
 from .. import access
 from ..anchoring import find_quote, selector
-from ..applying import ChangeSpec, ProposalError, apply_changes, create_proposal
+from ..applying import ChangeSpec, ProposalError, create_proposal
+from ..transform import apply_changes
 from ..models import Change
 
 Kind = Change.Kind

@@ -15,7 +15,8 @@ from edition.tei import TEI_NS, XML_ID, tei
 from edition.tei.textlayer import build, text_of
 from review.anchoring import (CONTEXT, Mapped, Step, find_quote, map_range, map_through,
                               selector, step_between, utf16_to_code_points)
-from review.applying import ChangeSpec, ProposalError, apply_changes, create_proposal
+from review.applying import ChangeSpec, ProposalError, create_proposal
+from review.transform import apply_changes
 from review.models import Change
 from tests.helpers import make_member, text_spec
 

@@ -1,0 +1,121 @@
+"""Carrying open proposals over to a new revision after an approval (DESIGN: rebase)."""
+
+from __future__ import annotations
+
+from django.db.models import F, Q
+
+from edition.models import Document, Revision
+
+from . import notifications
+from .anchoring import CONTEXT, map_through, selector
+from .models import Change, Event, Proposal
+from .transform import Applied
+
+Kind = Change.Kind
+Status = Proposal.Status
+
+
+def mark_conflicted(proposal: Proposal, reason: str, *, anchored_on: Revision) -> None:
+    """Conflicted, with `revision` pinned to where its offsets are still true for the author."""
+    proposal.status = Status.CONFLICTED
+    proposal.status_reason = reason
+    proposal.revision = anchored_on
+    proposal.save(update_fields=["status", "status_reason", "revision", "updated_at"])
+    Event.objects.create(proposal=proposal, kind=Event.Kind.CONFLICTED, body=reason)
+    notifications.conflicted(proposal)
+
+
+def rebase(document: Document, revision: Revision, applied: Applied, *, exclude: Proposal) -> None:
+    """Carry every other open proposal of `document` over to `revision`.
+
+    Proposals far from the change move with two UPDATEs; those within CONTEXT code points of
+    it (or touching an affected footnote) are mapped one by one: shifted, flagged "context
+    changed", or conflicted. Cost: O(open proposals) rows, O(1 + nearby) queries.
+    """
+    open_proposals = Proposal.objects.open().filter(document=document).exclude(pk=exclude.pk)
+    steps = applied.steps
+    near_filter = Q(pk__in=[])
+    if steps:
+        lo = min(s.pos for s in steps) - CONTEXT
+        hi = max(s.end for s in steps) + CONTEXT
+        near_filter |= Q(start__lte=hi, end__gte=lo)
+    touched_notes = set(applied.renamed) | applied.removed_notes | applied.edited_notes
+    if touched_notes:
+        near_filter |= Q(note_id__in=touched_notes)
+    if applied.added_note_points:
+        near_filter |= Q(kind=Kind.NOTE_ADD, start__in=applied.added_note_points)
+    near_ids = set(Change.objects.filter(near_filter, proposal__in=open_proposals)
+                   .values_list("proposal_id", flat=True))
+    far = open_proposals.exclude(pk__in=near_ids)
+    if steps:
+        delta = sum(s.delta for s in steps)
+        if delta:
+            Change.objects.filter(proposal__in=far, start__gt=hi).update(
+                start=F("start") + delta, end=F("end") + delta)
+    text = revision.text
+    for proposal in Proposal.objects.filter(pk__in=near_ids).prefetch_related("changes"):
+        _rebase_one(proposal, revision, text, applied)
+
+
+def note_anchors(revision: Revision) -> dict[str, int]:
+    """Footnote id → anchor offset in the revision's text layer (parsed once per revision)."""
+    if not hasattr(revision, "_note_anchors"):
+        revision._note_anchors = {
+            a.element.get("{http://www.w3.org/XML/1998/namespace}id"): a.offset
+            for a in revision.layer.notes
+        }
+    return revision._note_anchors
+
+
+def _rebase_one(proposal: Proposal, revision: Revision, text: str, applied: Applied) -> None:
+    changed, conflict, updates = False, "", []
+    for change in proposal.changes.all():
+        if change.note_id in applied.removed_notes:
+            conflict = f"footnote {change.note_id} was removed by an approved change"
+            break
+        if change.note_id in applied.edited_notes:
+            conflict = f"footnote {change.note_id} was edited by an approved change"
+            break
+        if change.kind == Kind.NOTE_ADD and change.start in applied.added_note_points:
+            conflict = "another footnote was approved at the same point"
+            break
+        if change.kind == Kind.STRUCTURE and change.start < change.end and any(
+            step.pos <= change.end and step.end >= change.start for step in applied.steps
+        ):
+            # Its fragment holds the blocks' old TEI: applying it would undo the change.
+            conflict = "the blocks this structural fix replaces were changed"
+            break
+        mapped = map_through(change.start, change.end, applied.steps,
+                             footnote=change.is_footnote)
+        if mapped.conflict:
+            conflict = mapped.conflict
+            break
+        change.start, change.end = mapped.start, mapped.end
+        change.note_id = applied.renamed.get(change.note_id, change.note_id)
+        if change.kind in (Kind.NOTE_EDIT, Kind.NOTE_REMOVE):
+            # An existing note's place is a fact of the new TEI (text inserted at its anchor
+            # goes into the word before it); read it rather than predict it.
+            anchor = note_anchors(revision).get(change.note_id)
+            if anchor is None:
+                conflict = f"footnote {change.note_id} no longer exists"
+                break
+            change.start = change.end = anchor
+        quote = selector(text, change.start, change.end)
+        if change.kind not in (Kind.NOTE_EDIT, Kind.NOTE_REMOVE) and quote["exact"] != change.exact:
+            conflict = "the selected text changed"
+            break
+        changed = changed or mapped.context_changed
+        change.prefix, change.suffix = quote["prefix"], quote["suffix"]
+        updates.append(change)
+    if conflict:
+        # Its offsets were true on the revision before this approval.
+        mark_conflicted(proposal, conflict, anchored_on=revision.parent)
+        return
+    Change.objects.bulk_update(updates, ["start", "end", "prefix", "suffix", "note_id"])
+    proposal.revision = revision
+    if changed and not proposal.context_changed:
+        proposal.context_changed = True
+        Event.objects.create(proposal=proposal, kind=Event.Kind.CONTEXT_CHANGED,
+                             body=f"An approved change (revision {revision.number}) touched "
+                                  "the text around this proposal")
+    proposal.save(update_fields=["revision", "context_changed", "updated_at"])

@@ -1,0 +1,102 @@
+"""Applying a proposal's changes to a document's TEI, and what that did: the text steps, the
+footnotes renumbered, removed, edited or added. No database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from edition.tei import textlayer
+from edition.tei.edits import edit_note, insert_note, note_body_xml, remove_note, replace_blocks
+
+from .anchoring import Step, step_between
+from .models import Change
+
+Kind = Change.Kind
+
+
+@dataclass
+class Applied:
+    element: etree._Element
+    steps: list[Step] = field(default_factory=list)
+    renamed: dict[str, str] = field(default_factory=dict)  # footnote ids renumbered
+    removed_notes: set[str] = field(default_factory=set)
+    edited_notes: set[str] = field(default_factory=set)
+    added_note_points: set[int] = field(default_factory=set)
+
+
+def apply_changes(element: etree._Element, changes) -> Applied:
+    """Apply the changes of one proposal, last position first so earlier offsets stay valid.
+
+    Raises TextChangeError / FragmentError (both ValueError) when the TEI cannot carry them.
+    """
+    result = Applied(element)
+    ordered = sorted(changes, key=lambda c: (c.start, c.end), reverse=True)
+    for change in ordered:
+        before = textlayer.text_of(result.element)
+        note_id = _renamed(result.renamed, change.note_id)
+        if change.kind == Kind.TEXT:
+            result.element = textlayer.apply_change(result.element, change.start, change.end,
+                                                    change.content)
+            result.steps.append(Step(change.start, change.end - change.start,
+                                     len(change.content)))
+            continue
+        if change.kind == Kind.NOTE_ADD:
+            result.element, _, renamed = insert_note(result.element, change.start,
+                                                     change.content)
+            result.added_note_points.add(change.start)
+        elif change.kind == Kind.NOTE_EDIT:
+            result.element = edit_note(result.element, note_id, change.content)
+            result.edited_notes.add(note_id)
+            renamed = {}
+        elif change.kind == Kind.NOTE_REMOVE:
+            result.element, renamed = remove_note(result.element, note_id)
+            result.removed_notes.add(note_id)
+        elif change.kind == Kind.STRUCTURE:
+            notes_before = _note_bodies(result.element)
+            result.element, renamed = replace_blocks(result.element, change.start, change.end,
+                                                     change.content)
+            result.steps.append(_block_step(before, textlayer.text_of(result.element),
+                                            change.start, change.end))
+            notes_after = _note_bodies(result.element)
+            for old_id, body in notes_before.items():
+                new_id = renamed.get(old_id, old_id)
+                if new_id not in notes_after:
+                    result.removed_notes.add(old_id)
+                elif notes_after[new_id] != body:
+                    result.edited_notes.add(old_id)
+        else:
+            raise ValueError(f"unknown change kind {change.kind}")
+        result.renamed = compose_renames(result.renamed, renamed)
+    return result
+
+
+def _block_step(old: str, new: str, start: int, end: int) -> Step:
+    """The step of a structural fix: what changed, widened to the whole blocks replaced.
+
+    A structural fix may leave the text alone (a page break moved), yet it rewrites the TEI of
+    its blocks: any pending change inside them must conflict rather than be overwritten later.
+    """
+    step = step_between(old, new) or Step(start, 0, 0)
+    lo, hi = min(step.pos, start), max(step.end, end)
+    return Step(lo, hi - lo, step.new_len + (step.pos - lo) + (hi - step.end))
+
+
+def _note_bodies(element: etree._Element) -> dict[str, str]:
+    return {note.get("{http://www.w3.org/XML/1998/namespace}id"): note_body_xml(note)
+            for note in element.iter("{http://www.tei-c.org/ns/1.0}note")}
+
+
+def _renamed(renamed: dict[str, str], note_id: str) -> str:
+    return renamed.get(note_id, note_id)
+
+
+def compose_renames(first: dict[str, str], second: dict[str, str]) -> dict[str, str]:
+    composed = {old: second.get(new, new) for old, new in first.items()}
+    for old, new in second.items():
+        if old not in first.values():
+            composed.setdefault(old, new)
+    return {old: new for old, new in composed.items() if old != new}
+
+
