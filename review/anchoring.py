@@ -175,3 +175,32 @@ def utf16_to_code_points(text: str, offset: int) -> int:
     if units != offset:
         raise ValueError(f"UTF-16 offset {offset} is not a character boundary of the text")
     return len(text)
+
+
+def against_added_note(kind: str, start: int, end: int, deletes: bool, point: int) -> Mapped:
+    """How a pending change fares against a footnote approved at `point` (both offsets in the
+    same revision). Footnotes add no text, so no step records them; without this check a pending
+    change would carry the old TEI or the old words over the new note:
+
+    - a structural fix whose blocks hold the point would rewrite them without the note;
+    - a text change around the point would replace the words the note is anchored in;
+    - a deletion ending at the point would move the note onto earlier words.
+
+    `kind` is a Change.Kind value: "text", "structure", "note-add", "note-edit", "note-remove".
+    """
+    if kind == "note-add":
+        if start == point:
+            return Mapped(start, end, conflict="another footnote was approved at the same point")
+        return Mapped(start, end)
+    if kind in ("note-edit", "note-remove"):
+        return Mapped(start, end)
+    if kind == "structure" and start <= point <= end:
+        return Mapped(start, end,
+                      conflict="a footnote was approved in the blocks this structural fix replaces")
+    if start < point < end:
+        return Mapped(start, end,
+                      conflict="a footnote was approved inside the text this change replaces")
+    if deletes and start < point == end:
+        return Mapped(start, end,
+                      conflict="a footnote was approved on the words this change deletes")
+    return Mapped(start, end, context_changed=point in (start, end))

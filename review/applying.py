@@ -21,7 +21,7 @@ from edition.tei.edits import note_body_xml
 from edition.tei.parsing import TEIError
 
 from . import access, notifications
-from .anchoring import Step, map_through, selector
+from .anchoring import Mapped, Step, against_added_note, map_through, selector
 from .models import Change, Event, Proposal, approvers_since_submission
 from .rebasing import mark_conflicted, rebase
 from .transform import apply_changes, compose_renames
@@ -131,20 +131,33 @@ def _map_from(document: Document, base: int, head: Revision, specs: list[ChangeS
                  .order_by("number").values_list("number", "change"))
     if base < 1 or base > head.number or len(later) != head.number - base:
         raise ProposalError(f"revision {base} does not exist", code="stale")
-    steps: list[Step] = []
+    # Each approval's footnote points are in its parent's offsets: map revision by revision.
+    approvals: list[tuple[list[Step], list[int]]] = []
     renamed: dict[str, str] = {}
     for number, change in later:
         if "steps" not in change:
             raise ProposalError(
                 f"the text changed in revision {number} without a step map; reload the "
                 f"document (now revision {head.number}) and select again", code="stale")
-        steps.extend(Step(*s) for s in change["steps"])
+        approvals.append(([Step(*s) for s in change["steps"]], change.get("added_notes", [])))
         renamed = compose_renames(renamed, change.get("renamed_notes", {}))
     base_revision = None
     mapped = []
     for spec in specs:
-        result = map_through(spec.start, spec.end, steps,
-                             footnote=spec.kind in Change.NOTE_KINDS)
+        result = Mapped(spec.start, spec.end)
+        for steps, added_notes in approvals:
+            for point in added_notes:
+                beside = against_added_note(spec.kind, result.start, result.end,
+                                            not spec.content, point)
+                if beside.conflict:
+                    result = beside
+                    break
+            if result.conflict:
+                break
+            result = map_through(result.start, result.end, steps,
+                                 footnote=spec.kind in Change.NOTE_KINDS)
+            if result.conflict:
+                break
         if result.conflict:
             raise ProposalError(
                 f"stale revision: {result.conflict} since revision {base} (now revision "
@@ -284,6 +297,7 @@ def _apply(document: Document, proposal: Proposal, approvers: set[int]) -> Revis
             "kind": "proposal", "proposal": proposal.pk,
             "steps": [s.as_list() for s in applied.steps],
             "approvers": sorted(approvers), "renamed_notes": applied.renamed,
+            "added_notes": sorted(applied.added_note_points),
         },
     )
     proposal.status = Status.APPROVED

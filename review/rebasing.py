@@ -7,7 +7,7 @@ from django.db.models import F, Q
 from edition.models import Document, Revision
 
 from . import notifications
-from .anchoring import CONTEXT, map_through, selector
+from .anchoring import CONTEXT, against_added_note, map_through, selector
 from .models import Change, Event, Proposal
 from .transform import Applied
 
@@ -42,8 +42,9 @@ def rebase(document: Document, revision: Revision, applied: Applied, *, exclude:
     touched_notes = set(applied.renamed) | applied.removed_notes | applied.edited_notes
     if touched_notes:
         near_filter |= Q(note_id__in=touched_notes)
-    if applied.added_note_points:
-        near_filter |= Q(kind=Kind.NOTE_ADD, start__in=applied.added_note_points)
+    for point in applied.added_note_points:
+        # A new footnote adds no text, so no step covers it: every change around it is near.
+        near_filter |= Q(start__lte=point, end__gte=point)
     near_ids = set(Change.objects.filter(near_filter, proposal__in=open_proposals)
                    .values_list("proposal_id", flat=True))
     far = open_proposals.exclude(pk__in=near_ids)
@@ -76,9 +77,13 @@ def _rebase_one(proposal: Proposal, revision: Revision, text: str, applied: Appl
         if change.note_id in applied.edited_notes:
             conflict = f"footnote {change.note_id} was edited by an approved change"
             break
-        if change.kind == Kind.NOTE_ADD and change.start in applied.added_note_points:
-            conflict = "another footnote was approved at the same point"
+        beside_notes = [against_added_note(change.kind, change.start, change.end,
+                                           not change.content, point)
+                        for point in applied.added_note_points]
+        conflict = next((b.conflict for b in beside_notes if b.conflict), "")
+        if conflict:
             break
+        changed = changed or any(b.context_changed for b in beside_notes)
         if change.kind == Kind.STRUCTURE and change.start < change.end and any(
             step.pos <= change.end and step.end >= change.start for step in applied.steps
         ):

@@ -356,6 +356,71 @@ class TestFootnotes:
         propose(d142, people.editor, text(d142, " very difficult", "")).approve(by=people.reviewer)
         assert reload(mine).status == Status.CONFLICTED
 
+    # A footnote adds no text, so no step map records it: these cases are checked against
+    # the approved footnote's point itself (review.anchoring.against_added_note).
+
+    def test_deleting_the_words_an_approved_note_follows_conflicts(self, d142, people):
+        deletion = propose(d142, people.editor2, text(d142, " very difficult", ""))
+        propose(d142, people.editor, point(d142, "very difficult", "Why?", kind="note-add")
+                ).approve(by=people.reviewer)
+        deletion = reload(deletion)
+        assert deletion.status == Status.CONFLICTED
+        assert deletion.status_reason == "a footnote was approved on the words this change deletes"
+        assert "Why?" in note_bodies(head(d142)).values()
+
+    def test_replacing_text_around_an_approved_note_conflicts(self, d142, people):
+        replacement = propose(d142, people.editor2, text(d142, "very difficult talks", "hard negotiations"))
+        propose(d142, people.editor, point(d142, "very difficult", "Why?", kind="note-add")
+                ).approve(by=people.reviewer)
+        replacement = reload(replacement)
+        assert replacement.status == Status.CONFLICTED
+        assert replacement.status_reason == (
+            "a footnote was approved inside the text this change replaces")
+
+    def test_replacing_the_words_an_approved_note_follows_keeps_the_note(self, d142, people):
+        replacement = propose(d142, people.editor2, text(d142, "very difficult", "very hard"))
+        propose(d142, people.editor, point(d142, "very difficult", "Why?", kind="note-add")
+                ).approve(by=people.reviewer)
+        replacement = reload(replacement)
+        assert replacement.status == Status.PENDING and replacement.context_changed
+        assert_invariant(d142)
+        revision = replacement.approve(by=people.reviewer)
+        anchors, bodies = note_anchors(revision), note_bodies(revision)
+        [note_id] = [i for i, body in bodies.items() if body == "Why?"]
+        assert revision.text[:anchors[note_id]].endswith("very hard")
+
+    def test_structural_fix_of_the_block_of_an_approved_note_conflicts(self, d142, people):
+        xml = current_block_xml(d142, "The Prime Minister expressed the appreciation", "to any part of Korea.")
+        fix = propose(d142, people.editor2, structure(
+            d142, "The Prime Minister expressed the appreciation", "to any part of Korea.", xml.replace("<p", '<p rend="x"', 1)))
+        propose(d142, people.editor, point(d142, "very difficult", "Why?", kind="note-add")
+                ).approve(by=people.reviewer)
+        fix = reload(fix)
+        assert fix.status == Status.CONFLICTED
+        assert fix.status_reason == (
+            "a footnote was approved in the blocks this structural fix replaces")
+        assert "Why?" in note_bodies(head(d142)).values()
+
+    def test_a_proposal_made_before_an_approved_note_is_checked_against_it(self, d142, people):
+        stale_base = head(d142).number
+        deletion = text(d142, " very difficult", "")
+        propose(d142, people.editor, point(d142, "very difficult", "Why?", kind="note-add")
+                ).approve(by=people.reviewer)
+        with pytest.raises(ProposalError) as raised:
+            create_proposal(d142, author=people.editor2, base_revision=stale_base,
+                            changes=[deletion], rationale="x")
+        assert raised.value.code == "stale"
+        assert "a footnote was approved on the words this change deletes" in str(raised.value)
+
+    def test_a_proposal_made_before_an_approved_note_elsewhere_is_mapped(self, d142, people):
+        stale_base = head(d142).number
+        deletion = text(d142, " talks", "")
+        propose(d142, people.editor, point(d142, "very difficult", "Why?", kind="note-add")
+                ).approve(by=people.reviewer)
+        proposal = create_proposal(d142, author=people.editor2, base_revision=stale_base,
+                                   changes=[deletion], rationale="x")
+        assert only_change(proposal).exact == " talks"
+
     def test_note_edit_of_a_removed_note_conflicts(self, d142, people):
         mine = propose(d142, people.editor2, note_edit("d142fn1", "A better note."))
         propose(d142, people.editor, note_remove("d142fn1")).approve(by=people.reviewer)
