@@ -20,7 +20,8 @@ from django.views.decorators.http import require_safe
 from review.access import can_propose
 from review.corrections import history_context
 
-from . import exports, pagecache
+from . import pagecache
+from .exporting import tei as tei_export
 from .models import Document, Edition, Revision
 from .rendering import RENDER_VERSION, rendered_html, rendered_text
 
@@ -183,7 +184,7 @@ def _download(request: HttpRequest, edition: str, doc: str, suffix: str, content
 @require_safe
 def document_tei(request: HttpRequest, edition: str, doc: str) -> HttpResponse:
     return _download(request, edition, doc, "xml", "application/tei+xml; charset=utf-8",
-                     lambda document, revision: exports.document_tei(document.edition, revision))
+                     lambda document, revision: tei_export.document_tei(document.edition, revision))
 
 
 @login_not_required

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 from lxml import etree
 
-from edition.exports import document_tei
+from edition.exporting.tei import document_tei
 from edition.imports import import_tei, import_text
 from edition.models import Document, Edition, Revision
 from edition.tei import FRUS_NS, TEI_NS, tei

@@ -11,7 +11,7 @@ from lxml import etree
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from edition.exports import document_tei
+from edition.exporting.tei import document_tei
 from edition.imports import import_tei, import_text
 from edition.models import Document
 from edition.tei import FRUS_NS, TEI_NS, XML_ID, tei

@@ -1,0 +1,37 @@
+"""The export formats: file extension, content type and the module that writes each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import import_module
+from types import ModuleType
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str  # as in URLs and --format: tei, html, txt, json, epub, pdf
+    label: str
+    extension: str
+    content_type: str
+    module_name: str
+
+    @property
+    def module(self) -> ModuleType:
+        """Imported on first use: WeasyPrint and EbookLib load only where PDF/EPUB are built."""
+        return import_module(f"edition.exporting.{self.module_name}")
+
+    def volume(self, vol) -> bytes:
+        return self.module.volume(vol)
+
+    def document(self, vol, part) -> bytes:
+        return self.module.document(vol, part)
+
+
+FORMATS: dict[str, Format] = {f.name: f for f in [
+    Format("tei", "TEI XML", "xml", "application/tei+xml", "tei"),
+    Format("html", "HTML", "html", "text/html; charset=utf-8", "html"),
+    Format("txt", "Plain text", "txt", "text/plain; charset=utf-8", "text"),
+    Format("json", "JSON (W3C Web Annotations)", "json", "application/json", "annotations"),
+    Format("epub", "EPUB 3", "epub", "application/epub+zip", "epub"),
+    Format("pdf", "PDF", "pdf", "application/pdf", "pdf"),
+]}

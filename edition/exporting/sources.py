@@ -1,0 +1,90 @@
+"""What an export is built from: an edition and its documents' current revisions, in order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.urls import reverse
+from django.utils import timezone
+
+from ..models import Document, Edition, Revision
+
+ONE_YEAR = 365 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Part:
+    """One document of a build at the revision it is built from."""
+
+    document: Document
+    revision: Revision
+
+    @property
+    def xml_id(self) -> str:
+        return self.document.xml_id
+
+    @property
+    def label(self) -> str:
+        """"Document 142" (or the title when the document has no number)."""
+        if self.document.number is not None:
+            return f"Document {self.document.number}"
+        return self.document.title
+
+
+@dataclass
+class Volume:
+    """An edition and the parts a build holds: all documents, or one for a document export."""
+
+    edition: Edition
+    parts: list[Part]
+    built_at: datetime = field(default_factory=timezone.now)
+    whole: bool = True  # the whole volume, or a single document's export
+
+    def doc_href(self, xml_id: str) -> str:
+        """Where a `ref` to another document points: inside the file when it is there, else
+        the document's page on the public site (EMEND_SITE_URL)."""
+        if self.whole and any(p.xml_id == xml_id for p in self.parts):
+            return f"#{xml_id}"
+        return settings.EMEND_SITE_URL + reverse("edition:document",
+                                                 args=[self.edition.slug, xml_id])
+
+    def site_url(self, part: Part | None = None) -> str:
+        if part is None:
+            return settings.EMEND_SITE_URL + self.edition.get_absolute_url()
+        return settings.EMEND_SITE_URL + reverse(
+            "edition:revision", args=[self.edition.slug, part.xml_id, part.revision.number])
+
+    def sources(self) -> dict[str, int]:
+        """Document id → revision number: what a download names as its source."""
+        return {p.xml_id: p.revision.number for p in self.parts}
+
+
+def load_volume(edition: Edition, *, documents: list[Document] | None = None) -> Volume:
+    """The edition's documents (or `documents`) at their current revisions, in volume order."""
+    queryset = (Document.objects.filter(edition=edition).select_related("current_revision")
+                .order_by("order"))
+    if documents is not None:
+        queryset = queryset.filter(pk__in=[d.pk for d in documents])
+    parts = [Part(doc, doc.current_revision) for doc in queryset if doc.current_revision_id]
+    for part in parts:
+        part.document.edition = edition  # spare a query per document in the renderers
+        part.revision.document = part.document
+    return Volume(edition, parts, whole=documents is None)
+
+
+def fragment(fmt: str, version: int, part: Part, build: Callable[[], str], *,
+             whole: bool = True) -> str:
+    """A part's piece of a format, cached by the revision's checksum: an incremental rebuild
+    re-renders only the documents whose revision changed. `whole` is in the key because
+    links between documents differ in a volume and in a single document's file."""
+    key = (f"emend:export:{fmt}:{version}:{part.document.edition.slug}:"
+           f"{int(whole)}:{part.revision.checksum}")
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        cache.set(key, value, ONE_YEAR)
+    return value

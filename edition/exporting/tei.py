@@ -1,0 +1,58 @@
+"""TEI exports: the volume (its skeleton with every document's current revision put back in
+place) and a single document (the volume's header with that document in `text/body`).
+
+FRUS ids and `frus:` attributes are kept as imported; without the `frus:` attributes the files
+validate against TEI P5 `tei_all.rng` (tests/edition/test_exports.py).
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from ..imports import PLACEHOLDER
+from ..models import Edition, Revision
+from ..tei import FRUS_NS, TEI_NS, XML_ID, tei
+from ..tei.parsing import parse_fragment, safe_parser
+from .sources import Part, Volume
+
+PLACEHOLDER_RE = re.compile(rf"<\?{PLACEHOLDER} ([^?\s]+)\s*\?>")
+XML_DECLARATION = b"<?xml version='1.0' encoding='UTF-8'?>\n"
+
+
+def volume(vol: Volume) -> bytes:
+    """The whole volume. Each document's TEI is spliced in as stored (a string substitution,
+    so a 400-document volume costs one parse, for the well-formedness check at the end)."""
+    by_id = {p.xml_id: p.revision.tei for p in vol.parts}
+    skeleton = vol.edition.tei_skeleton
+    placed: set[str] = set()
+
+    def put_back(match: re.Match) -> str:
+        placed.add(match.group(1))
+        return by_id.get(match.group(1), "")  # a document deleted since: its place is empty
+
+    xml = PLACEHOLDER_RE.sub(put_back, skeleton)
+    missing = [p for p in vol.parts if p.xml_id not in placed]
+    if missing:  # documents without a place in the skeleton go at the end of the body
+        xml = xml.replace("</body>", "".join(p.revision.tei for p in missing) + "</body>", 1)
+    data = xml.encode("utf-8")
+    root = etree.fromstring(data, parser=safe_parser())  # raises if anything went wrong
+    if root.find(tei("teiHeader")) is None:
+        root.insert(0, parse_fragment(vol.edition.tei_header))
+        data = etree.tostring(root, encoding="utf-8")
+    return XML_DECLARATION + data
+
+
+def document(vol: Volume, part: Part) -> bytes:
+    return document_tei(vol.edition, part.revision)
+
+
+def document_tei(edition: Edition, revision: Revision) -> bytes:
+    """A standalone TEI file: the volume's header and one document's revision in `text/body`."""
+    root = etree.Element(tei("TEI"), nsmap={None: TEI_NS, "frus": FRUS_NS})
+    root.set(XML_ID, f"{edition.slug}-{revision.document.xml_id}")
+    root.append(parse_fragment(edition.tei_header))
+    body = etree.SubElement(etree.SubElement(root, tei("text")), tei("body"))
+    body.append(parse_fragment(revision.tei))
+    return etree.tostring(root, encoding="utf-8", xml_declaration=True, pretty_print=False)
