@@ -154,6 +154,12 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 EXPORT_ROOT = Path(env("EXPORT_ROOT", str(VAR_DIR / "exports")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Built exports. Any Django storage works (shared storage lets workers on other hosts
+    # write them): set EXPORT_STORAGE_BACKEND, e.g. storages.backends.s3.S3Storage.
+    "exports": {"BACKEND": env("EXPORT_STORAGE_BACKEND")} if env("EXPORT_STORAGE_BACKEND") else {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(EXPORT_ROOT)},
+    },
     "staticfiles": {
         # Hashed names need `collectstatic`; tests and DEBUG serve files from the apps.
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -193,6 +199,13 @@ if CELERY_BROKER_URL == "filesystem://":
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
+# The periodic sweep (run beat: `celery -A config beat`, or a worker with -B) re-sends export
+# requests whose message was lost, takes over builds whose worker died, and prunes old builds.
+CELERY_BEAT_SCHEDULE = {
+    "sweep-exports": {"task": "edition.tasks.sweep_exports",
+                      "schedule": float(env("EMEND_EXPORT_SWEEP_SECONDS", "60"))},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
@@ -212,6 +225,15 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIN
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Exports: builds older than this are pruned unless current (cited downloads keep working
+# meanwhile); a build whose worker shows no sign of life for STALE seconds is taken over; an
+# export request waits DEBOUNCE seconds so a burst of approvals makes one build.
+EMEND_EXPORT_KEEP_DAYS = float(env("EMEND_EXPORT_KEEP_DAYS", "30"))
+EMEND_EXPORT_STALE_SECONDS = float(env("EMEND_EXPORT_STALE_SECONDS", "300"))
+EMEND_EXPORT_DEBOUNCE_SECONDS = float(env("EMEND_EXPORT_DEBOUNCE_SECONDS", "2"))
+# Which formats builds write, comma-separated (tei,html,txt,json,epub,pdf); empty: all.
+EMEND_EXPORT_FORMATS = [f.strip() for f in env("EMEND_EXPORT_FORMATS").split(",") if f.strip()]
 
 # Absolute address of the site, for links in e-mail.
 EMEND_SITE_URL = env("EMEND_SITE_URL", "http://127.0.0.1:8000").rstrip("/")

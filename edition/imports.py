@@ -21,6 +21,7 @@ from django.db.models import Max
 from lxml import etree
 
 from . import pagecache, tasks
+from .exporting.builds import request_export
 from .models import Document, Edition, Revision
 from .tei import FRUS_NS, TEI_NS, XML_ID, tei
 from .tei.fromtext import parse_plaintext
@@ -226,6 +227,8 @@ class _Importer:
             current_of__isnull=False,
         ).values_list("pk", flat=True)
         tasks.enqueue_on_commit(tasks.warm_rendering, list(revisions))
+        if self.result.created or self.result.updated or not self.edition.current_export_id:
+            request_export(self.edition, f"Imported {self.filename}")
 
 
 def create_document(edition, xml_id, tei_xml, fields, *, order, by, summary) -> Document:
@@ -382,6 +385,7 @@ def import_text(
         edition.save(update_fields=["tei_skeleton", "updated_at"])
         pagecache.touch(edition)
         tasks.enqueue_on_commit(tasks.warm_rendering, [document.current_revision_id])
+        request_export(edition, f"Imported {path.name} as {parsed.xml_id}")
     return document, parsed.report
 
 

@@ -56,6 +56,10 @@ class Edition(models.Model):
     required_approvals = models.PositiveSmallIntegerField(
         default=1, help_text="Approvals from distinct reviewers before a proposal applies"
     )
+    # The export build readers download: switched in one UPDATE once all its files are written.
+    current_export = models.ForeignKey(
+        "ExportBuild", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -243,3 +247,79 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()} of {self.edition.slug}"
+
+
+class ExportRequest(models.Model):
+    """The outbox: written in the transaction that changes an edition's text (an approval, an
+    import), so no change can commit without its export being asked for. A build takes every
+    pending request of its edition at once (coalescing); the sweep re-sends lost messages."""
+
+    edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="export_requests")
+    reason = models.CharField(max_length=300)
+    full = models.BooleanField(default=False, help_text="Re-render every document's fragments")
+    created_at = models.DateTimeField(auto_now_add=True)
+    build = models.ForeignKey("ExportBuild", null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="requests", help_text="The build that took it")
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["edition", "build"], name="export_request_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.edition.slug}: {self.reason}"
+
+
+class ExportBuild(models.Model):
+    """One build of all of an edition's export files. Files go beside the previous build's;
+    the edition's `current_export` points at the newest complete build."""
+
+    class Status(models.TextChoices):
+        BUILDING = "building", "Building"
+        COMPLETE = "complete", "Complete"
+        FAILED = "failed", "Failed"
+
+    edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="export_builds")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.BUILDING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    heartbeat_at = models.DateTimeField(auto_now_add=True,
+                                        help_text="Last sign of life of the worker building it")
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    # Document id → revision number: what every file of the build was made from.
+    sources = models.JSONField(default=dict, blank=True)
+    rendered = models.PositiveIntegerField(default=0,
+                                           help_text="Document files written (the rest reused)")
+    reused = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-pk"]
+        indexes = [models.Index(fields=["edition", "status"], name="export_build_status")]
+
+    def __str__(self) -> str:
+        return f"{self.edition.slug} build {self.pk} ({self.status})"
+
+
+class ExportFile(models.Model):
+    """A file of a build, in storage under `name`. A document file whose revision did not
+    change is not rewritten: the new build's row names the earlier build's file."""
+
+    build = models.ForeignKey(ExportBuild, on_delete=models.CASCADE, related_name="files")
+    format = models.CharField(max_length=10)
+    document = models.ForeignKey(Document, null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="export_files", help_text="Empty: the volume")
+    revision = models.PositiveIntegerField(null=True, blank=True)
+    name = models.CharField(max_length=500, help_text="Storage name")
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    format_version = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["build", "format", "document"],
+                                    name="export_file_unique"),
+            models.UniqueConstraint(fields=["build", "format"], condition=Q(document=None),
+                                    name="export_volume_file_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

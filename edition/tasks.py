@@ -24,17 +24,43 @@ def warm_rendering(revision_ids: list[int]) -> int:
     return count
 
 
-def enqueue_on_commit(task, *args) -> None:
+@shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=(Exception,),
+             retry_backoff=5, retry_backoff_max=300, retry_jitter=True, max_retries=8)
+def build_exports(edition_id: int) -> str:
+    """Rebuild the edition's exports if any request is pending (see exporting/builds.py).
+
+    Safe to run twice or late: a message with nothing pending does nothing. A failure is
+    retried with backoff; after the last retry the sweep tries again.
+    """
+    from .exporting import builds
+
+    return builds.run(edition_id).status
+
+
+@shared_task(acks_late=True)
+def sweep_exports() -> list[int]:
+    """Periodic (Celery beat): re-send export requests whose message was lost (the broker was
+    down, a worker died), take over builds whose worker stopped, prune old builds."""
+    from .exporting import builds
+
+    editions = builds.editions_needing_a_build()
+    for edition_id in editions:
+        _send(build_exports, (edition_id,), {})
+    builds.prune()
+    return editions
+
+
+def enqueue_on_commit(task, *args, countdown: float | None = None) -> None:
     """Send `task` once the transaction commits; a broker outage is logged, never raised.
 
-    Nothing enqueued here is essential: the work it does is redone on demand.
+    Nothing enqueued here is essential: what it does is redone on demand, and export requests
+    are rows the periodic sweep re-sends.
     """
+    transaction.on_commit(lambda: _send(task, args, {"countdown": countdown} if countdown else {}))
 
-    def send() -> None:
-        try:
-            task.apply_async(args=args, retry=False)
-        except Exception:  # the broker's many failure types: connection, timeout, auth
-            log.warning("could not enqueue %s; it will be done on demand", task.name,
-                        exc_info=True)
 
-    transaction.on_commit(send)
+def _send(task, args, options) -> None:
+    try:
+        task.apply_async(args=args, retry=False, **options)
+    except Exception:  # the broker's many failure types: connection, timeout, auth
+        log.warning("could not enqueue %s; it will be done later", task.name, exc_info=True)

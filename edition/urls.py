@@ -1,6 +1,7 @@
 from django.urls import path, register_converter
 
 from . import views
+from .exporting import views as exports
 
 
 class DocumentIdConverter:
@@ -19,6 +20,11 @@ app_name = "edition"
 urlpatterns = [
     path("", views.home, name="home"),
     path("<slug:edition>/", views.toc, name="toc"),
+    path("<slug:edition>/exports/", exports.exports_page, name="exports"),
+    path("<slug:edition>/exports/status/", exports.export_status, name="export_status"),
+    path("<slug:edition>/exports/<int:build>/<str:filename>", exports.download,
+         name="export_build_file"),
+    path("<slug:edition>/exports/<str:filename>", exports.download, name="export_file"),
     path("<slug:edition>/<docid:doc>.xml", views.document_tei, name="document_tei"),
     path("<slug:edition>/<docid:doc>.txt", views.document_text, name="document_text"),
     path("<slug:edition>/<docid:doc>/", views.document_detail, name="document"),

@@ -22,6 +22,7 @@ from review.corrections import history_context
 
 from . import pagecache
 from .exporting import tei as tei_export
+from .exporting.formats import enabled as enabled_formats
 from .models import Document, Edition, Revision
 from .rendering import RENDER_VERSION, rendered_html, rendered_text
 
@@ -101,6 +102,7 @@ def _reading_view(request: HttpRequest, document: Document, revision: Revision) 
         return not_modified
     siblings = edition.documents.only("xml_id", "number", "title", "order", "edition_id")
     context = {
+        "export_formats": enabled_formats(),
         "edition": edition,
         "document": document,
         "revision": revision,

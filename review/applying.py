@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from lxml import etree
 
+from edition.exporting.builds import request_export
 from edition.imports import add_revision
 from edition.models import Document, Revision
 from edition.tei.edits import note_body_xml
@@ -308,6 +309,9 @@ def _apply(document: Document, proposal: Proposal, approvers: set[int]) -> Revis
     Event.objects.create(proposal=proposal, kind=Event.Kind.APPLIED,
                          body=f"Revision {revision.number}")
     rebase(document, revision, applied, exclude=proposal)
+    # The outbox row commits with the revision: the exports catch up even if the broker is down.
+    request_export(document.edition, f"{document.xml_id} revision {revision.number} "
+                                     f"(proposal {proposal.pk})")
     notifications.decided(proposal)
     return revision
 

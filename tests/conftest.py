@@ -25,10 +25,30 @@ def sample_edition(db):
     return import_tei(EXCERPT).edition
 
 
+@pytest.fixture
+def sample_volume(sample_edition):
+    """The sample edition as `make run` loads it: d142 and d144 from TEI, d143 from its plain
+    text, in volume order."""
+    from edition.imports import import_text
+    from tests.helpers import D143_TEXT
+
+    import_text(D143_TEXT, edition=sample_edition)
+    return sample_edition
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness buys nothing in tests and costs minutes across personas.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _export_storage(settings, tmp_path_factory):
+    """Exports built by a test go to a folder of its own, never var/exports."""
+    settings.STORAGES = {**settings.STORAGES, "exports": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(tmp_path_factory.mktemp("exports"))},
+    }}
 
 
 @pytest.fixture(autouse=True)

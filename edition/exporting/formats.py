@@ -35,3 +35,11 @@ FORMATS: dict[str, Format] = {f.name: f for f in [
     Format("epub", "EPUB 3", "epub", "application/epub+zip", "epub"),
     Format("pdf", "PDF", "pdf", "application/pdf", "pdf"),
 ]}
+
+
+def enabled() -> list[Format]:
+    """The formats builds write (EMEND_EXPORT_FORMATS; all by default), cheapest first."""
+    from django.conf import settings
+
+    names = settings.EMEND_EXPORT_FORMATS or list(FORMATS)
+    return [FORMATS[name] for name in FORMATS if name in names]

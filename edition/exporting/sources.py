@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -14,6 +16,17 @@ from django.utils import timezone
 from ..models import Document, Edition, Revision
 
 ONE_YEAR = 365 * 24 * 3600
+_refresh: ContextVar[bool] = ContextVar("refresh", default=False)
+
+
+@contextmanager
+def refreshing(refresh: bool = True) -> Iterator[None]:
+    """Within it, `fragment` re-renders instead of reading the cache (a full rebuild)."""
+    token = _refresh.set(refresh)
+    try:
+        yield
+    finally:
+        _refresh.reset(token)
 
 
 @dataclass(frozen=True)
@@ -83,7 +96,7 @@ def fragment(fmt: str, version: int, part: Part, build: Callable[[], str], *,
     links between documents differ in a volume and in a single document's file."""
     key = (f"emend:export:{fmt}:{version}:{part.document.edition.slug}:"
            f"{int(whole)}:{part.revision.checksum}")
-    value = cache.get(key)
+    value = None if _refresh.get() else cache.get(key)
     if value is None:
         value = build()
         cache.set(key, value, ONE_YEAR)

@@ -1,0 +1,116 @@
+"""The exports page, downloads and the live status panel.
+
+Downloads are public and streamed from the export storage with an ETag (the file's SHA-256,
+which never changes under a name) so a reader's cache or a proxy revalidates cheaply. Files of
+earlier builds stay at their own address (`/<edition>/exports/<build>/<file>`) until pruned,
+so a cited download keeps working after the next approval.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.views.decorators.http import require_safe
+
+from review.access import can_review, require_reviewer
+
+from ..models import Document, Edition, ExportBuild, ExportFile
+from . import builds
+from . import formats
+from .formats import FORMATS
+
+BY_EXTENSION = {f.extension: f for f in FORMATS.values()}
+
+
+@login_not_required
+@require_safe
+def exports_page(request: HttpRequest, edition: str) -> HttpResponse:
+    edition = get_object_or_404(Edition, slug=edition)
+    build = edition.current_export
+    files = []
+    if build is not None:
+        rows = {f.format: f for f in build.files.filter(document=None)}
+        files = [(fmt, rows[fmt.name]) for fmt in FORMATS.values() if fmt.name in rows]
+    documents = list(edition.documents.only("xml_id", "number", "title", "order", "edition_id"))
+    for document in documents:
+        document.export_revision = build.sources.get(document.xml_id) if build else None
+    return TemplateResponse(request, "edition/exports.html", {
+        "edition": edition, "build": build, "files": files, "documents": documents,
+        "formats": formats.enabled(), "show_status": can_review(request.user, edition),
+        "state": builds.state(edition) if can_review(request.user, edition) else None,
+        "sources": _sources(edition, build),
+    })
+
+
+@require_safe
+def export_status(request: HttpRequest, edition: str) -> HttpResponse:
+    """The reviewers' HTMX panel: it asks to be polled again only while work is waiting."""
+    edition = get_object_or_404(Edition, slug=edition)
+    require_reviewer(request.user, edition)
+    response = TemplateResponse(request, "edition/_export_status.html",
+                                {"edition": edition, "state": builds.state(edition)})
+    patch_cache_control(response, no_store=True)
+    return response
+
+
+@login_not_required
+@require_safe
+def download(request: HttpRequest, edition: str, filename: str,
+             build: int | None = None) -> HttpResponse:
+    """`<slug>.<ext>` is the volume, `<document id>.<ext>` a document; of the current build,
+    or of build `build` while it is kept."""
+    edition = get_object_or_404(Edition, slug=edition)
+    stem, _, extension = filename.rpartition(".")
+    fmt = BY_EXTENSION.get(extension)
+    build_id = build if build is not None else edition.current_export_id
+    if fmt is None or build_id is None:
+        raise Http404("No such export (yet)")
+    files = ExportFile.objects.filter(build_id=build_id, build__edition=edition, format=fmt.name,
+                                      build__status=ExportBuild.Status.COMPLETE)
+    if stem == edition.slug:
+        row = files.filter(document=None).first()
+    else:
+        row = files.filter(document__xml_id=stem).first()
+    if row is None:
+        raise Http404("No such export")
+    etag = f'"{row.sha256}"'
+    not_modified = get_conditional_response(request, etag=etag)
+    if not_modified is not None:
+        return not_modified
+    try:
+        handle = builds.storage().open(row.name, "rb")
+    except FileNotFoundError:
+        raise Http404("This export was pruned") from None
+    response = FileResponse(handle, as_attachment=True, filename=f"{stem}.{fmt.extension}",
+                            content_type=fmt.content_type)
+    response["Content-Length"] = str(row.size)
+    response["ETag"] = etag
+    response["X-Emend-Sources"] = _sources_header(row)
+    response["X-Emend-SHA256"] = row.sha256
+    # The current address changes content when a build lands; a build's own never does.
+    patch_cache_control(response, **({"public": True, "max_age": 31536000, "immutable": True}
+                                     if build is not None else {"public": True, "no_cache": True}))
+    return response
+
+
+def document_files(document: Document) -> list[tuple]:
+    """(format, file) of the document in the edition's current build, for the document page."""
+    build_id = document.edition.current_export_id
+    if build_id is None:
+        return []
+    rows = {f.format: f for f in ExportFile.objects.filter(build_id=build_id, document=document)}
+    return [(fmt, rows[fmt.name]) for fmt in FORMATS.values() if fmt.name in rows]
+
+
+def _sources(edition: Edition, build: ExportBuild | None) -> list[tuple[str, int]]:
+    """(document id, revision number) in volume order, as the build recorded them."""
+    return list(build.sources.items()) if build is not None else []
+
+
+def _sources_header(row: ExportFile) -> str:
+    if row.document_id is not None:
+        return f"{row.document.xml_id} r{row.revision}"
+    return " ".join(f"{doc} r{n}" for doc, n in row.build.sources.items())

@@ -1,0 +1,33 @@
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from edition.exporting import builds
+from edition.models import Edition
+
+
+class Command(BaseCommand):
+    help = ("Ask for a full rebuild of an edition's exports (every document re-rendered): a "
+            "worker does it. With --now it is built here, synchronously.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("edition", help="the edition's slug")
+        parser.add_argument("--now", action="store_true", help="build here instead of a worker")
+
+    def handle(self, *args, edition, now, **options):
+        try:
+            target = Edition.objects.get(slug=edition)
+        except Edition.DoesNotExist:
+            raise CommandError(f"no edition {edition}") from None
+        with transaction.atomic():
+            builds.request_export(target, "Full rebuild asked for (rebuild_exports)", full=True)
+        if not now:
+            self.stdout.write(f"{edition}: a full rebuild was queued; a worker will build it "
+                              f"(see /{edition}/exports/).")
+            return
+        outcome = builds.run(target.pk)
+        for build in outcome.builds:
+            self.stdout.write(self.style.SUCCESS(
+                f"{edition}: build {build.pk} complete ({build.rendered} document files "
+                f"rendered, {build.reused} reused)"))
+        if outcome.status == "busy":
+            self.stdout.write(f"{edition}: another worker is building it now")

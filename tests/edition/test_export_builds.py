@@ -1,0 +1,324 @@
+"""Export builds (edition/exporting/builds.py): the outbox, coalescing, incremental files, the
+atomic switch, takeover of abandoned builds, failures, pruning; and the pages that serve them.
+
+Most tests build TEI only (EMEND_EXPORT_FORMATS) to stay fast: the machinery does not depend
+on the format, and every format is checked with its own tools in test_export_*.py.
+"""
+
+import hashlib
+from datetime import timedelta
+
+import pytest
+from django.core.files.storage import storages
+from django.core.management import call_command
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from lxml import etree
+
+from edition.exporting import builds
+from edition.imports import add_revision
+from edition.models import Document, ExportBuild, ExportFile, ExportRequest
+from review.applying import create_proposal
+from tests.helpers import make_member, text_spec
+
+pytestmark = pytest.mark.django_db
+Status = ExportBuild.Status
+
+
+@pytest.fixture(autouse=True)
+def tei_only(settings):
+    settings.EMEND_EXPORT_FORMATS = ["tei"]
+
+
+@pytest.fixture
+def sample_edition(sample_volume):
+    return sample_volume
+
+
+def edit(document: Document, old: str, new: str):
+    """A new revision of `document` with `old` replaced in its TEI (as an approval would)."""
+    document.refresh_from_db()
+    tei = document.current_revision.tei
+    assert old in tei
+    return add_revision(document, tei.replace(old, new, 1), by=None, summary="test", change={})
+
+
+def read(row: ExportFile) -> bytes:
+    with storages["exports"].open(row.name, "rb") as handle:
+        return handle.read()
+
+
+def volume_file(edition, fmt="tei") -> ExportFile:
+    edition.refresh_from_db()
+    return ExportFile.objects.get(build_id=edition.current_export_id, format=fmt, document=None)
+
+
+class TestOutbox:
+    def test_an_import_asks_for_an_export(self, sample_edition):
+        reasons = ExportRequest.objects.filter(edition=sample_edition, build=None).values_list(
+            "reason", flat=True)
+        assert [r.split(" ")[0] for r in reasons] == ["Imported", "Imported"]  # TEI, text
+
+    def test_an_approval_writes_a_request_in_its_transaction(self, sample_edition):
+        ExportRequest.objects.all().delete()
+        editor = make_member(sample_edition, "editor", "editor")
+        reviewer = make_member(sample_edition, "reviewer", "reviewer")
+        d142 = sample_edition.documents.get(xml_id="d142")
+        proposal = create_proposal(d142, author=editor, base_revision=1, rationale="x",
+                                   changes=[text_spec(d142.current_revision, "north Korea",
+                                                      "North Korea")])
+        proposal.approve(by=reviewer)
+        [request] = ExportRequest.objects.all()
+        assert request.build is None and "d142 revision 2" in request.reason
+
+    def test_a_rolled_back_approval_leaves_no_request(self, sample_edition):
+        ExportRequest.objects.all().delete()
+        with pytest.raises(RuntimeError), transaction.atomic():
+            builds.request_export(sample_edition, "doomed")
+            raise RuntimeError
+        assert not ExportRequest.objects.exists()
+
+    def test_a_broker_outage_loses_nothing(self, sample_edition, monkeypatch, caplog,
+                                           django_capture_on_commit_callbacks):
+        # The real outage, with a real broker and worker, is in test_export_worker.py.
+        from edition import tasks
+
+        def refuse(*args, **kwargs):
+            raise ConnectionRefusedError("[Errno 111] Connection refused")
+
+        monkeypatch.setattr(tasks.build_exports, "apply_async", refuse)
+        with django_capture_on_commit_callbacks(execute=True):
+            builds.request_export(sample_edition, "during an outage")
+        assert "could not enqueue edition.tasks.build_exports" in caplog.text
+        assert ExportRequest.objects.filter(reason="during an outage", build=None).exists()
+        assert sample_edition.pk in builds.editions_needing_a_build()
+
+
+class TestBuild:
+    def test_builds_every_file_and_switches_the_pointer(self, sample_edition):
+        outcome = builds.run(sample_edition.pk)
+        assert outcome.status == "built" and len(outcome.builds) == 1
+        sample_edition.refresh_from_db()
+        build = sample_edition.current_export
+        assert build.status == Status.COMPLETE and build.finished_at
+        assert build.sources == {"d142": 1, "d143": 1, "d144": 1}
+        files = list(build.files.all())
+        assert sorted((f.document.xml_id if f.document else "") for f in files) == [
+            "", "d142", "d143", "d144"]
+        for row in files:
+            data = read(row)
+            assert len(data) == row.size and hashlib.sha256(data).hexdigest() == row.sha256
+        assert not ExportRequest.objects.filter(build=None).exists()
+
+    def test_nothing_pending_means_nothing_built(self, sample_edition):
+        builds.run(sample_edition.pk)
+        assert builds.run(sample_edition.pk).status == "idle"
+        assert ExportBuild.objects.count() == 1
+
+    def test_requests_coalesce_into_one_build(self, sample_edition):
+        for n in range(50):
+            builds.request_export(sample_edition, f"approval {n}")
+        outcome = builds.run(sample_edition.pk)
+        assert len(outcome.builds) == 1
+        assert outcome.builds[0].requests.count() == 52  # the two imports' and the 50
+
+    def test_one_changed_document_rerenders_one_file(self, sample_edition):
+        builds.run(sample_edition.pk)
+        first = volume_file(sample_edition).build
+        d143 = sample_edition.documents.get(xml_id="d143")
+        edit(d143, "Conversation", "Conversation (corrected)")
+        builds.request_export(sample_edition, "approval")
+        [second] = builds.run(sample_edition.pk).builds
+        assert (second.rendered, second.reused) == (1, 2)
+        old = {f.document_id: f.name for f in first.files.exclude(document=None)}
+        new = {f.document_id: f.name for f in second.files.exclude(document=None)}
+        assert new[d143.pk] != old[d143.pk]
+        assert all(new[k] == old[k] for k in old if k != d143.pk)
+        assert b"Conversation (corrected)" in read(volume_file(sample_edition))
+        # The earlier build's files stay where they were: a cited download keeps working.
+        assert b"(corrected)" not in read(first.files.get(document=None))
+
+    def test_volume_tei_keeps_the_skeleton_and_validates(self, sample_edition, tei_all):
+        builds.run(sample_edition.pk)
+        root = etree.fromstring(read(volume_file(sample_edition)))
+        assert root.find("{http://www.tei-c.org/ns/1.0}teiHeader") is not None
+        ids = [d.get("{http://www.w3.org/XML/1998/namespace}id")
+               for d in root.iter("{http://www.tei-c.org/ns/1.0}div") if d.get("type") == "document"]
+        assert ids == ["d142", "d143", "d144"]
+        for el in root.iter():
+            for name in [n for n in el.attrib if n.startswith("{http://history.state.gov/frus")]:
+                del el.attrib[name]
+        assert tei_all.validate(etree.ElementTree(root)), tei_all.error_log.last_error
+
+    def test_a_failed_build_keeps_the_previous_export_and_its_requests(self, sample_edition,
+                                                                        monkeypatch):
+        builds.run(sample_edition.pk)
+        good = volume_file(sample_edition)
+        builds.request_export(sample_edition, "rebuild", full=True)
+        from edition.exporting import tei
+
+        def broken(vol):
+            raise OSError("disk full")
+
+        monkeypatch.setattr(tei, "volume", broken)
+        with pytest.raises(OSError):
+            builds.run(sample_edition.pk)
+        failed = ExportBuild.objects.first()
+        assert failed.status == Status.FAILED and "disk full" in failed.error
+        assert volume_file(sample_edition) == good
+        state = builds.state(sample_edition)
+        assert state.failed == failed and state.pending == 1
+        monkeypatch.undo()
+        assert builds.run(sample_edition.pk).status == "built"
+        assert builds.state(sample_edition).failed is None
+
+    def test_a_running_build_makes_others_wait(self, sample_edition):
+        claim = builds._claim(sample_edition.pk)
+        assert isinstance(claim, tuple)
+        builds.request_export(sample_edition, "meanwhile")
+        assert builds.run(sample_edition.pk).status == "busy"
+
+    def test_an_abandoned_build_is_taken_over_and_cannot_switch_later(self, sample_edition,
+                                                                        settings):
+        abandoned, _ = builds._claim(sample_edition.pk)
+        ExportBuild.objects.filter(pk=abandoned.pk).update(
+            heartbeat_at=timezone.now() - timedelta(seconds=settings.EMEND_EXPORT_STALE_SECONDS + 1))
+        assert builds.editions_needing_a_build() == [sample_edition.pk]
+        [winner] = builds.run(sample_edition.pk).builds
+        abandoned.refresh_from_db()
+        assert abandoned.status == Status.FAILED and "taken over" in abandoned.error
+        # The presumed-dead worker wakes up and finishes: its result is thrown away.
+        with pytest.raises(builds.Superseded):
+            builds._build(abandoned, full=False)
+        assert volume_file(sample_edition).build == winner
+
+    def test_full_rebuild_rerenders_everything(self, sample_edition):
+        builds.run(sample_edition.pk)
+        call_command("rebuild_exports", sample_edition.slug, "--now")
+        build = ExportBuild.objects.first()
+        assert (build.rendered, build.reused) == (3, 0)
+
+    def test_prune_keeps_current_and_recent_builds(self, sample_edition, settings):
+        builds.run(sample_edition.pk)
+        first = ExportBuild.objects.get()
+        first_only = [f.name for f in first.files.all()]
+        d143 = sample_edition.documents.get(xml_id="d143")
+        edit(d143, "Conversation", "Conversation (corrected)")
+        builds.request_export(sample_edition, "approval")
+        builds.run(sample_edition.pk)
+        assert builds.prune() == 0
+        ExportBuild.objects.filter(pk=first.pk).update(
+            started_at=timezone.now() - timedelta(days=settings.EMEND_EXPORT_KEEP_DAYS + 1))
+        assert builds.prune() == 1
+        storage = storages["exports"]
+        still_used = set(ExportFile.objects.values_list("name", flat=True))
+        for name in first_only:
+            assert storage.exists(name) == (name in still_used)
+
+
+class TestPages:
+    def test_exports_page_lists_the_files(self, client, sample_edition):
+        builds.run(sample_edition.pk)
+        page = client.get(reverse("edition:exports", args=[sample_edition.slug]))
+        assert page.status_code == 200
+        html = page.content.decode()
+        row = volume_file(sample_edition)
+        assert row.sha256 in html and "Last updated" in html
+        assert f"/{sample_edition.slug}/exports/{sample_edition.slug}.xml" in html
+        assert "d143 revision 1" in html
+        assert 'id="export-status"' not in html  # the status panel is for reviewers
+
+    def test_exports_page_before_any_build(self, client, sample_edition):
+        page = client.get(reverse("edition:exports", args=[sample_edition.slug]))
+        assert "have not been built yet" in page.content.decode()
+
+    def test_download_the_volume(self, client, sample_edition):
+        builds.run(sample_edition.pk)
+        row = volume_file(sample_edition)
+        url = reverse("edition:export_file", args=[sample_edition.slug,
+                                                   f"{sample_edition.slug}.xml"])
+        response = client.get(url)
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/tei+xml"
+        assert response["Content-Disposition"] == (
+            f'attachment; filename="{sample_edition.slug}.xml"')
+        assert response["ETag"] == f'"{row.sha256}"'
+        assert response["X-Emend-Sources"] == "d142 r1 d143 r1 d144 r1"
+        assert b"".join(response.streaming_content) == read(row)
+        again = client.get(url, HTTP_IF_NONE_MATCH=f'"{row.sha256}"')
+        assert again.status_code == 304
+
+    def test_download_a_document_and_an_earlier_build(self, client, sample_edition):
+        builds.run(sample_edition.pk)
+        first = volume_file(sample_edition).build
+        edit(sample_edition.documents.get(xml_id="d143"), "Conversation", "Talk")
+        builds.request_export(sample_edition, "approval")
+        builds.run(sample_edition.pk)
+        current = client.get(reverse("edition:export_file",
+                                     args=[sample_edition.slug, "d143.xml"]))
+        assert b"Talk" in b"".join(current.streaming_content)
+        assert current["X-Emend-Sources"] == "d143 r2"
+        cited = client.get(reverse("edition:export_build_file",
+                                   args=[sample_edition.slug, first.pk, "d143.xml"]))
+        assert b"Talk" not in b"".join(cited.streaming_content)
+        assert "immutable" in cited["Cache-Control"]
+
+    @pytest.mark.parametrize("name", ["d999.xml", "d143.doc", "d143", "../d143.xml"])
+    def test_unknown_files_are_404(self, client, sample_edition, name):
+        builds.run(sample_edition.pk)
+        assert client.get(f"/{sample_edition.slug}/exports/{name}").status_code == 404
+
+    def test_status_panel_permissions(self, client, sample_edition):
+        url = reverse("edition:export_status", args=[sample_edition.slug])
+        assert client.get(url).status_code == 302  # to sign in
+        for username, role, expected in [("stranger", None, 404), ("editor", "editor", 403),
+                                         ("reviewer", "reviewer", 200), ("admin", "admin", 200)]:
+            user = make_member(sample_edition, username, role)
+            client.force_login(user)
+            assert client.get(url).status_code == expected, username
+
+    def test_status_panel_polls_only_while_busy(self, client, sample_edition):
+        client.force_login(make_member(sample_edition, "reviewer", "reviewer"))
+        url = reverse("edition:export_status", args=[sample_edition.slug])
+        waiting = client.get(url).content.decode()
+        assert "waiting for a build" in waiting and 'hx-trigger="every 2s"' in waiting
+        builds._claim(sample_edition.pk)
+        running = client.get(url).content.decode()
+        assert "rebuilding since" in running and 'hx-trigger="every 2s"' in running
+        ExportBuild.objects.all().delete()
+        ExportRequest.objects.all().delete()
+        builds.request_export(sample_edition, "again")
+        builds.run(sample_edition.pk)
+        idle = client.get(url).content.decode()
+        assert "up to date" in idle and "hx-trigger" not in idle
+        page = client.get(reverse("edition:exports", args=[sample_edition.slug])).content
+        assert b'id="export-status"' in page
+
+    def test_document_page_links_its_exports(self, client, sample_edition):
+        page = client.get(reverse("edition:document", args=[sample_edition.slug, "d142"]))
+        assert f'/{sample_edition.slug}/exports/d142.xml"'.encode() in page.content
+
+
+class TestCommands:
+    def test_export_writes_one_file(self, sample_edition, tmp_path, capsys):
+        out = tmp_path / "d143.xml"
+        call_command("export", sample_edition.slug, "--format", "tei", "--document", "d143",
+                     "--out", str(out))
+        root = etree.parse(str(out)).getroot()
+        assert root.find(".//{http://www.tei-c.org/ns/1.0}div").get(
+            "{http://www.w3.org/XML/1998/namespace}id") == "d143"
+        assert "from d143 r1" in capsys.readouterr().err
+
+    def test_export_refuses_unknown_things(self, sample_edition, tmp_path):
+        from django.core.management.base import CommandError
+
+        with pytest.raises(CommandError, match="no document d999"):
+            call_command("export", sample_edition.slug, "--format", "tei", "--document", "d999",
+                         "--out", str(tmp_path / "x"))
+        with pytest.raises(CommandError, match="no edition"):
+            call_command("export", "nope", "--format", "tei", "--out", str(tmp_path / "x"))
+
+    def test_rebuild_exports_queues_a_full_build(self, sample_edition):
+        call_command("rebuild_exports", sample_edition.slug)
+        assert ExportRequest.objects.filter(full=True, build=None).count() == 1
