@@ -35,7 +35,7 @@ run: install
 	@echo
 	@echo "Emend is starting at http://$(HOST):$(PORT)/  (Ctrl-C stops the web server and the worker)"
 	@echo
-	DEBUG=1 $(BIN)/celery -A config worker --pool=solo --loglevel=INFO & worker=$$!; \
+	DEBUG=1 $(BIN)/celery -A config worker -B -s var/celerybeat-schedule --pool=solo --loglevel=INFO & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
@@ -50,11 +50,15 @@ $(SCHEMA):
 
 schema: install $(SCHEMA)
 
-# Browser tests drive Debian's Chromium. As root on Debian it is installed here; elsewhere the
-# browser tests say they were skipped and why (EMEND_REQUIRE_BROWSER=1 makes that a failure).
+# Browser tests drive Debian's Chromium; export tests check files with epubcheck and
+# poppler's pdftotext; WeasyPrint needs Pango. As root on Debian they are installed here;
+# elsewhere those tests say they were skipped and why (EMEND_REQUIRE_BROWSER=1 and
+# EMEND_REQUIRE_SERVICES=1 make that a failure).
+DEBIAN_TOOLS := chromium epubcheck poppler-utils libpango-1.0-0 libpangoft2-1.0-0
 browser:
-	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		! dpkg -s $(DEBIAN_TOOLS) >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_TOOLS) >/dev/null; \
 	fi
 
 test: install schema browser
