@@ -1,0 +1,51 @@
+"""The exports page in a real browser: the reviewers' status panel follows a build without a
+reload and stops polling when idle; the downloads arrive whole and named."""
+
+import time
+
+import pytest
+
+from edition.exporting import builds
+from edition.models import Edition
+from tests.browser import chromium_page
+from tests.helpers import make_member
+from tests.review.test_browser_story import sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_status_panel_follows_the_build_and_downloads_work(live_server, sample_volume,
+                                                           settings, tmp_path):
+    settings.EMEND_EXPORT_FORMATS = ["tei", "txt"]
+    edition: Edition = sample_volume
+    make_member(edition, "reviewer", "reviewer")
+    path = f"/{edition.slug}/exports/"
+    with chromium_page() as page:
+        polls = []
+        page.on("request", lambda r: polls.append(r.url) if "/exports/status/" in r.url else None)
+        sign_in(page, live_server.url, "reviewer", path)
+        panel = page.locator("#export-status")
+        assert "waiting for a build" in panel.inner_text()
+        assert "have not been built yet" in page.content()
+
+        builds.run(edition.pk)  # what the worker does
+        page.wait_for_function(
+            "document.querySelector('#export-status').innerText.includes('up to date')",
+            timeout=10_000)
+        settled = len(polls)
+        assert settled >= 1
+        time.sleep(4.5)  # two poll intervals: an idle panel asks nothing more
+        assert len(polls) == settled
+
+        page.reload()
+        assert "Last updated" in page.content()
+        with page.expect_download() as info:
+            page.get_by_role("link", name=f"{edition.slug}.xml", exact=True).click()
+        download = info.value
+        assert download.suggested_filename == f"{edition.slug}.xml"
+        data = download.path().read_bytes()
+        assert data.startswith(b"<?xml") and b'xml:id="d143"' in data
+        with page.expect_download() as info:
+            page.get_by_role("link", name="Document 143 as Plain text").click()
+        assert "Memorandum of Conversation" in info.value.path().read_text()
+        page.screenshot(path=str(tmp_path / "exports.png"), full_page=True)
