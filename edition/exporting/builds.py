@@ -84,7 +84,10 @@ def _claim(edition_id: int) -> tuple[ExportBuild, bool] | str:
     now = timezone.now()
     with transaction.atomic():
         # The edition row lock makes claiming exclusive: two workers never build one edition.
-        edition = Edition.objects.select_for_update().filter(pk=edition_id).first()
+        # FOR NO KEY UPDATE, not FOR UPDATE: an approval inserting its ExportRequest takes a
+        # KEY SHARE lock on the edition while holding its document's lock, and the switch
+        # inserts ExportFile rows referencing documents; FOR UPDATE would deadlock the two.
+        edition = Edition.objects.select_for_update(no_key=True).filter(pk=edition_id).first()
         if edition is None:
             return "gone"
         running = ExportBuild.objects.filter(edition=edition, status=Status.BUILDING).first()
@@ -182,7 +185,7 @@ class _Heartbeat:
 
 def _switch(build: ExportBuild, files: list[ExportFile]) -> None:
     with transaction.atomic():
-        Edition.objects.select_for_update().filter(pk=build.edition_id).first()
+        Edition.objects.select_for_update(no_key=True).filter(pk=build.edition_id).first()
         if not ExportBuild.objects.filter(pk=build.pk, status=Status.BUILDING).exists():
             raise Superseded  # another worker took over: its build is the one that counts
         ExportFile.objects.bulk_create(files, batch_size=500)
