@@ -21,7 +21,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -116,8 +116,9 @@ def _build(build: ExportBuild, *, full: bool) -> None:
     vol = load_volume(edition)
     build.sources = vol.sources()
     build.save(update_fields=["sources"])
-    previous = _reusable_files(edition, full=full)
-    files: list[ExportFile] = []
+    previous, previous_sources = _reusable_files(edition, full=full)
+    files: list[ExportFile] = []  # written by this build
+    reused: list[int] = []  # rows of the current build whose files this build shares
     beat = _Heartbeat(build)
     with sources.refreshing(full):
         for fmt in formats.enabled():
@@ -125,7 +126,7 @@ def _build(build: ExportBuild, *, full: bool) -> None:
             for part in vol.parts:
                 old = previous.get((fmt.name, part.document.pk, part.revision.number, version))
                 if old is not None:
-                    files.append(_copy_row(old, build))
+                    reused.append(old)
                     build.reused += 1
                 else:
                     single = Volume(edition, [part], built_at=vol.built_at, whole=False)
@@ -133,26 +134,37 @@ def _build(build: ExportBuild, *, full: bool) -> None:
                     build.rendered += 1
                 beat()
             old = previous.get((fmt.name, None, None, version))
-            if old is not None and old.build.sources == build.sources:
-                files.append(_copy_row(old, build))
+            if old is not None and previous_sources == build.sources:
+                reused.append(old)
             else:
                 files.append(_write(build, fmt, version, None, fmt.volume(vol)))
             beat()
-    _switch(build, files)
+    _switch(build, files, reused)
 
 
-def _reusable_files(edition: Edition, *, full: bool) -> dict[tuple, ExportFile]:
-    """The current build's files by (format, document, revision, format version)."""
+def _reusable_files(edition: Edition, *, full: bool) -> tuple[dict[tuple, ExportFile], dict]:
+    """The current build's files by (format, document, revision, format version), and the
+    sources of that build (its volume files are reused only when nothing changed)."""
     if full or edition.current_export_id is None:
-        return {}
-    rows = ExportFile.objects.filter(build_id=edition.current_export_id).select_related("build")
-    return {(f.format, f.document_id, f.revision, f.format_version): f for f in rows}
+        return {}, {}
+    sources = (ExportBuild.objects.filter(pk=edition.current_export_id)
+               .values_list("sources", flat=True).first())
+    rows = ExportFile.objects.filter(build_id=edition.current_export_id).values_list(
+        "pk", "format", "document_id", "revision", "format_version")
+    return {tuple(key): pk for pk, *key in rows}, sources
 
 
-def _copy_row(old: ExportFile, build: ExportBuild) -> ExportFile:
-    return ExportFile(build=build, format=old.format, document_id=old.document_id,
-                      revision=old.revision, name=old.name, size=old.size, sha256=old.sha256,
-                      format_version=old.format_version)
+def _copy_rows(ids: list[int], build: ExportBuild) -> None:
+    """Give `build` rows naming the same files as rows `ids`, copied inside the database: a
+    400-document volume shares some 2,000 of them from one build to the next."""
+    table = connection.ops.quote_name(ExportFile._meta.db_table)
+    columns = "format, document_id, revision, name, size, sha256, format_version"
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            cursor.execute(
+                f"INSERT INTO {table} (build_id, {columns}) SELECT %s, {columns} FROM {table} "
+                f"WHERE id IN ({', '.join(['%s'] * len(chunk))})", [build.pk, *chunk])
 
 
 def _write(build: ExportBuild, fmt: Format, version: int, part: Part | None,
@@ -183,12 +195,13 @@ class _Heartbeat:
             raise Superseded
 
 
-def _switch(build: ExportBuild, files: list[ExportFile]) -> None:
+def _switch(build: ExportBuild, files: list[ExportFile], reused: list[int]) -> None:
     with transaction.atomic():
         Edition.objects.select_for_update(no_key=True).filter(pk=build.edition_id).first()
         if not ExportBuild.objects.filter(pk=build.pk, status=Status.BUILDING).exists():
             raise Superseded  # another worker took over: its build is the one that counts
         ExportFile.objects.bulk_create(files, batch_size=500)
+        _copy_rows(reused, build)
         ExportBuild.objects.filter(pk=build.pk).update(
             status=Status.COMPLETE, finished_at=timezone.now(), rendered=build.rendered,
             reused=build.reused)
