@@ -68,8 +68,12 @@ def create_proposal(document: Document, *, author, base_revision: int, changes: 
     if not changes:
         raise ProposalError("a proposal needs at least one change")
     with transaction.atomic():
-        document = Document.objects.select_for_update().select_related("edition").get(
-            pk=document.pk)
+        # The document's lock serialises proposals and approvals on it. FOR NO KEY UPDATE OF
+        # the document only: an export build commits rows referencing documents (KEY SHARE)
+        # while holding the edition row, which approvals touch too; FOR UPDATE, or locking the
+        # joined edition, deadlocks the two.
+        document = (Document.objects.select_for_update(of=("self",), no_key=True)
+                    .select_related("edition").get(pk=document.pk))
         if not access.can_propose(author, document.edition):
             raise PermissionDenied("Only members of this edition may propose")
         head, prepared = _validated(document, base_revision, changes)
@@ -86,7 +90,7 @@ def resubmit(proposal: Proposal, *, by, changes: list[ChangeSpec], base_revision
              rationale: str | None = None) -> Proposal:
     """The author re-targets a conflicted proposal, or revises one after changes were asked."""
     with transaction.atomic():
-        document = Document.objects.select_for_update().get(pk=proposal.document_id)
+        document = Document.objects.select_for_update(no_key=True).get(pk=proposal.document_id)
         proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
         if proposal.author_id != by.pk:
             raise PermissionDenied("Only the author may re-target a proposal")
@@ -246,8 +250,8 @@ def approve(proposal: Proposal, *, by) -> Revision | None:
     for a non-reviewer or the author, ProposalError when the proposal is not pending.
     """
     with transaction.atomic():
-        document = Document.objects.select_for_update().select_related("edition").get(
-            pk=proposal.document_id)
+        document = (Document.objects.select_for_update(of=("self",), no_key=True)
+                    .select_related("edition").get(pk=proposal.document_id))
         proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
         proposal.document = document
         if not access.can_review(by, document.edition):
@@ -321,8 +325,8 @@ def decide(proposal: Proposal, *, by, kind: str, body: str) -> None:
     if not body.strip():
         raise ProposalError("a reason is required", code="reason")
     with transaction.atomic():
-        document = Document.objects.select_for_update().select_related("edition").get(
-            pk=proposal.document_id)
+        document = (Document.objects.select_for_update(of=("self",), no_key=True)
+                    .select_related("edition").get(pk=proposal.document_id))
         proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
         if not access.can_review(by, document.edition):
             raise PermissionDenied("Only reviewers and admins of this edition may decide")
@@ -345,7 +349,7 @@ def decide(proposal: Proposal, *, by, kind: str, body: str) -> None:
 
 def withdraw(proposal: Proposal, *, by) -> None:
     with transaction.atomic():
-        Document.objects.select_for_update().filter(pk=proposal.document_id).exists()
+        Document.objects.select_for_update(no_key=True).filter(pk=proposal.document_id).exists()
         proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
         if proposal.author_id != by.pk:
             raise PermissionDenied("Only the author may withdraw a proposal")

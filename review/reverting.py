@@ -43,7 +43,7 @@ def propose_revert(document: Document, revision: Revision, *, by, reason: str) -
     if not reason.strip():
         raise ProposalError("say why the change should be reverted", code="reason")
     with transaction.atomic():
-        document = Document.objects.select_for_update().get(pk=document.pk)
+        document = Document.objects.select_for_update(no_key=True).get(pk=document.pk)
         head = Revision.objects.get(pk=document.current_revision_id)
         specs = inverse(document, revision, head)
         return create_proposal(document, author=by, base_revision=head.number, changes=specs,

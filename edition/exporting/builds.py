@@ -197,11 +197,17 @@ class _Heartbeat:
 
 def _switch(build: ExportBuild, files: list[ExportFile], reused: list[int]) -> None:
     with transaction.atomic():
-        Edition.objects.select_for_update(no_key=True).filter(pk=build.edition_id).first()
-        if not ExportBuild.objects.filter(pk=build.pk, status=Status.BUILDING).exists():
+        # The build's row lock orders this against a takeover in _claim. The edition row is
+        # touched only by the last statement: approvals update it while holding their
+        # document's lock, and this transaction's foreign-key checks on documents are made
+        # before it (check_constraints), so neither waits for the other while holding a lock
+        # the other needs.
+        if not ExportBuild.objects.select_for_update().filter(
+                pk=build.pk, status=Status.BUILDING).exists():
             raise Superseded  # another worker took over: its build is the one that counts
         ExportFile.objects.bulk_create(files, batch_size=500)
         _copy_rows(reused, build)
+        connection.check_constraints(table_names=[ExportFile._meta.db_table])
         ExportBuild.objects.filter(pk=build.pk).update(
             status=Status.COMPLETE, finished_at=timezone.now(), rendered=build.rendered,
             reused=build.reused)
