@@ -246,4 +246,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    # WeasyPrint logs every page it lays out at INFO: 800 lines per volume PDF.
+    "loggers": {"weasyprint.progress": {"level": "WARNING"}},
 }

@@ -1,0 +1,228 @@
+"""PDF exports (edition/exporting/pdf.py), read back with poppler: pdftotext finds every
+paragraph of every document, the page markers, the contents with right page numbers, the
+running heads and the footnotes on their call's page; pdftohtml -xml gives the bookmarks."""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+
+import pytest
+from lxml import etree
+
+from edition.exporting import pdf
+from edition.exporting.sources import load_volume
+from edition.imports import add_revision
+from edition.tei import local_name
+from edition.tei.notes import SKIPPED, collect_footnotes
+
+pytestmark = pytest.mark.django_db
+
+
+def poppler(tool: str, *args: str) -> str:
+    if not shutil.which(tool):
+        if os.environ.get("EMEND_REQUIRE_SERVICES"):
+            pytest.fail(f"EMEND_REQUIRE_SERVICES is set but {tool} is missing (poppler-utils)")
+        pytest.skip(f"{tool} is not installed (apt-get install poppler-utils)")
+    result = subprocess.run([tool, *args], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def pages_of(data: bytes, tmp_path) -> list[str]:
+    """The text of each page, whitespace-normalised."""
+    path = tmp_path / "out.pdf"
+    path.write_bytes(data)
+    text = poppler("pdftotext", "-enc", "UTF-8", str(path), "-")
+    pages = [normalize(page) for page in text.split("\f")]
+    if pages and not pages[-1]:
+        pages.pop()  # pdftotext ends every page with a form feed
+    assert int(re.search(r"Pages:\s+(\d+)", poppler("pdfinfo", str(path)))[1]) == len(pages)
+    return pages
+
+
+def normalize(text: str) -> str:
+    return " ".join(text.replace("\u00ad", "").split())
+
+
+def printed_text(element: etree._Element, labels: dict) -> str:
+    """A TEI block's text as the PDF sets it in the body: a note is its call (the source note
+    has none), a page break its "[Page N]" marker."""
+    out = [element.text or ""]
+    for child in element:
+        name = local_name(child)
+        if name == "note":
+            out.append(labels.get(child, ""))
+        elif name == "pb":
+            out.append(f" [Page {child.get('n')}] ")
+        elif name == "lb":
+            out.append(" ")
+        elif name and name not in SKIPPED:
+            out.append(printed_text(child, labels))
+        out.append(child.tail or "")
+    return "".join(out)
+
+
+def paragraphs(part) -> list[str]:
+    div = part.revision.element
+    labels = {fn.element: "" if fn.is_source else fn.label for fn in collect_footnotes(div)}
+    found = []
+    for p in div.iter("{*}p"):
+        if not any(local_name(a) in ("note", *SKIPPED) for a in p.iterancestors()):
+            found.append(normalize(printed_text(p, labels)))
+    return [p for p in found if p]
+
+
+def find_in_pieces(expected: str, text: str, start: int = 0, max_pieces: int = 3) -> int:
+    """Where `expected` ends in `text`, found after `start` whole and in order, in at most
+    `max_pieces` pieces: a paragraph split by a page break has the page's footnotes, folio
+    and next running head between its pieces. Case-insensitive (small caps)."""
+    expected, text = expected.casefold(), text.casefold()
+    rest, pieces = expected, 0
+    while rest:
+        low, high = 0, len(rest)  # the longest prefix of `rest` found after `start`
+        while low < high:
+            middle = (low + high + 1) // 2
+            if text.find(rest[:middle], start) >= 0:
+                low = middle
+            else:
+                high = middle - 1
+        assert low >= min(len(rest), 20), f"not in the PDF: {rest[:100]!r}\n(of {expected!r})"
+        start = text.find(rest[:low], start) + low
+        rest, pieces = rest[low:].lstrip(), pieces + 1
+    assert pieces <= max_pieces, f"cut in {pieces} pieces: {expected!r}"
+    return start
+
+
+def test_volume(sample_volume, tmp_path):
+    vol = load_volume(sample_volume)
+    data = pdf.volume(vol)
+    assert data.startswith(b"%PDF-")
+    pages = pages_of(data, tmp_path)
+    assert 5 <= len(pages) <= 12  # title, contents, three documents of one or two pages
+    text = " ".join(pages)
+
+    # Every paragraph of every document, whole and in volume order.
+    position = 0
+    for part in vol.parts:
+        expected = paragraphs(part)
+        assert expected, part.xml_id
+        for paragraph in expected:
+            position = find_in_pieces(paragraph, text, position)
+    assert "[Page 276]" in pages[2] and "[Page 279]" in text
+
+    # Contents: every document with the page its heading is on; bookmarks to the same pages.
+    title = sample_volume.title
+    assert title in pages[0] and "Madeline Chi and Louis J. Smith" in pages[0]
+    assert pages[1].split()[-1] == "2" and "Contents" in pages[1]
+    outline = poppler("pdftohtml", "-xml", "-stdout", "-i", "-q", str(tmp_path / "out.pdf"))
+    for part in vol.parts:
+        heading = str(part.document)
+        match = re.search(re.escape(heading) + r" [. ]+ (\d+)", pages[1])
+        assert match, f"{heading} is not in the contents: {pages[1]}"
+        page = int(match[1])
+        assert heading in pages[page - 1] and heading not in " ".join(pages[2:page - 1])
+        assert f'<item page="{page}">{heading}</item>' in outline
+    assert '<item page="2">Contents</item>' in outline
+
+    # Running heads (after the title page): the volume on left-hand (even) pages, the
+    # document on right-hand ones; folios at the foot.
+    short = sample_volume.short_title
+    assert pages[0].startswith(sample_volume.series_title.upper())  # no head, no folio
+    assert not pages[0].endswith(" 1")
+    assert pages[1].startswith(short) and pages[3].startswith(short)
+    assert pages[2].startswith("142. Memorandum of Conversation")
+    assert pages[4].startswith("143. Memorandum of Conversation")
+    assert pages[3].endswith(" 4")
+
+    # Footnotes at the foot of their call's page, with their labels; the source note too.
+    [page] = [p for p in pages if "from Seoul1 setting forth" in p]  # the call, in the text
+    assert "1. Telegram 515 from Seoul, January 18" in page
+    assert "Source: Department of State, Conference Files: Lot 64 D 559, CF 1584" in page
+    assert text.count("Telegram 515 from Seoul") == 1
+    assert "Notes" not in text  # no notes section is left at a document's end
+
+
+def test_single_document(sample_volume, tmp_path, settings):
+    d142 = sample_volume.documents.get(xml_id="d142")
+    one = load_volume(sample_volume, documents=[d142])
+    assert not one.whole
+    data = pdf.document(one, one.parts[0])
+    pages = pages_of(data, tmp_path)
+    assert 1 <= len(pages) <= 3
+    text = " ".join(pages)
+    position = 0
+    for paragraph in paragraphs(one.parts[0]):
+        position = find_in_pieces(paragraph, text, position)
+    assert sample_volume.title in pages[0] and "Contents" not in text
+    assert "Outer Space and Other Scientific Cooperation" not in text  # d144 is not in it
+    assert "1. Telegram 515 from Seoul" in text and "[Page 276]" in text
+    if len(pages) > 1:
+        assert pages[1].startswith(sample_volume.short_title)
+    # Document 143 is not in this file: its reference links to the public site.
+    links = poppler("pdftohtml", "-xml", "-stdout", "-i", "-q", str(tmp_path / "out.pdf"))
+    assert f'href="{settings.EMEND_SITE_URL}/frus1958-60v18/d143/"' in links
+
+
+def test_markup_stays_text_blocks_stay_in_notes_and_nothing_is_fetched(sample_volume, tmp_path,
+                                                                       monkeypatch):
+    d142 = sample_volume.documents.get(xml_id="d142")
+    tei = d142.current_revision.tei
+    assert ">Telegram 515 from Seoul" in tei and "294.9522/1–1860)" in tei
+    # A note of several paragraphs with a list: blocks an HTML parser would end a <p> at.
+    tei = tei.replace(">Telegram 515 from Seoul", "><p>First of the note.</p><p>Second:</p>"
+                      "<list><item>an item</item></list><p>Telegram 515 from Seoul", 1)
+    tei = tei.replace("294.9522/1–1860)", "294.9522/1–1860)</p>", 1)
+    tei = tei.replace(
+        "north Korea.",
+        "north Korea &lt;script&gt;alert(1)&lt;/script&gt;<script>alert(2)</script> "
+        '(<ref target="https://example.org/x.css">see</ref><graphic url="https://example.org/'
+        'map.png"/> &lt;img src="https://example.org/y.png"&gt;&lt;link rel="stylesheet" '
+        'href="https://example.org/z.css"&gt;).', 1)
+    add_revision(d142, tei, by=None, summary="x", change={})
+
+    fetched, connected = [], []
+    real_fetch = pdf.OfflineFetcher.fetch
+    monkeypatch.setattr(pdf.OfflineFetcher, "fetch",
+                        lambda self, url, headers=None: fetched.append(url) or
+                        real_fetch(self, url, headers))
+    monkeypatch.setattr(socket.socket, "connect", lambda *a: connected.append(a))
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: connected.append(a))
+    vol = load_volume(sample_volume)
+    pages = pages_of(pdf.volume(vol), tmp_path)
+    assert connected == [] and all(url.startswith("data:") for url in fetched)
+
+    text = " ".join(pages)
+    assert "north Korea <script>alert(1)</script>alert(2) (see[Image] " in text
+    assert '<img src="https://example.org/y.png"><link rel="stylesheet"' in text
+    printed = pdf.print_html(vol.parts[0])
+    assert "<script" not in printed and "<img" not in printed and "<link" not in printed
+    [page] = [p for p in pages if "from Seoul1 setting forth" in p]
+    assert ("1. First of the note. Second: • an item Telegram 515 from Seoul, January 18"
+            in page)
+
+    with pytest.raises(ValueError):
+        pdf.OfflineFetcher().fetch("https://example.org/x.css")
+    with pytest.raises(ValueError):
+        pdf.OfflineFetcher().fetch("file:///etc/passwd")
+    assert pdf.OfflineFetcher().fetch("data:text/plain,ok").read() == b"ok"
+
+
+def test_fragments_are_cached_per_revision(sample_volume, monkeypatch):
+    vol = load_volume(sample_volume)
+    first = pdf.print_html(vol.parts[0])
+    pdf.volume(vol)
+    rendered = []
+    real = pdf.render_html
+    monkeypatch.setattr(pdf, "render_html", lambda div, **kw: rendered.append(div) or
+                        real(div, **kw))
+    pdf.volume(vol)
+    assert rendered == []  # every document's print HTML came from the cache
+
+    d142 = sample_volume.documents.get(xml_id="d142")
+    add_revision(d142, d142.current_revision.tei.replace("north Korea", "North Korea", 1),
+                 by=None, summary="x", change={})
+    pdf.volume(load_volume(sample_volume))
+    assert len(rendered) == 1  # only the changed document
+    assert 'id="fn-d142fn1"' in first and 'class="footnote"' in first
