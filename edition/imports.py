@@ -227,7 +227,8 @@ class _Importer:
             current_of__isnull=False,
         ).values_list("pk", flat=True)
         tasks.enqueue_on_commit(tasks.warm_rendering, list(revisions))
-        if self.result.created or self.result.updated or not self.edition.current_export_id:
+        if (self.result.created or self.result.updated
+                or not self.edition.export_builds.filter(current=True).exists()):
             request_export(self.edition, f"Imported {self.filename}")
 
 

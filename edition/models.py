@@ -56,10 +56,6 @@ class Edition(models.Model):
     required_approvals = models.PositiveSmallIntegerField(
         default=1, help_text="Approvals from distinct reviewers before a proposal applies"
     )
-    # The export build readers download: switched in one UPDATE once all its files are written.
-    current_export = models.ForeignKey(
-        "ExportBuild", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -255,6 +251,7 @@ class ExportRequest(models.Model):
     pending request of its edition at once (coalescing); the sweep re-sends lost messages."""
 
     edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="export_requests")
+    group = models.CharField(max_length=20, default="text", help_text="Which formats")
     reason = models.CharField(max_length=300)
     full = models.BooleanField(default=False, help_text="Re-render every document's fragments")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -263,15 +260,18 @@ class ExportRequest(models.Model):
 
     class Meta:
         ordering = ["pk"]
-        indexes = [models.Index(fields=["edition", "build"], name="export_request_pending")]
+        indexes = [models.Index(fields=["edition", "group", "build"],
+                                name="export_request_pending")]
 
     def __str__(self) -> str:
         return f"{self.edition.slug}: {self.reason}"
 
 
 class ExportBuild(models.Model):
-    """One build of all of an edition's export files. Files go beside the previous build's;
-    the edition's `current_export` points at the newest complete build."""
+    """One build of an edition's export files of one group of formats ("text": TEI, HTML,
+    plain text, JSON, EPUB, seconds for a volume; "print": PDF, minutes), so a slow PDF never
+    holds back the others. Files go beside the previous build's; `current` marks the build of
+    each group that readers download, switched in one transaction once all its files exist."""
 
     class Status(models.TextChoices):
         BUILDING = "building", "Building"
@@ -279,7 +279,9 @@ class ExportBuild(models.Model):
         FAILED = "failed", "Failed"
 
     edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="export_builds")
+    group = models.CharField(max_length=20, default="text")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.BUILDING)
+    current = models.BooleanField(default=False)
     started_at = models.DateTimeField(auto_now_add=True)
     heartbeat_at = models.DateTimeField(auto_now_add=True,
                                         help_text="Last sign of life of the worker building it")
@@ -293,7 +295,14 @@ class ExportBuild(models.Model):
 
     class Meta:
         ordering = ["-pk"]
-        indexes = [models.Index(fields=["edition", "status"], name="export_build_status")]
+        indexes = [models.Index(fields=["edition", "group", "status"],
+                                name="export_build_status")]
+        constraints = [
+            models.UniqueConstraint(fields=["edition", "group"], condition=Q(current=True),
+                                    name="export_build_one_current"),
+            models.CheckConstraint(condition=~Q(current=True) | Q(status="complete"),
+                                   name="export_build_current_is_complete"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.edition.slug} build {self.pk} ({self.status})"

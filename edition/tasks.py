@@ -26,7 +26,7 @@ def warm_rendering(revision_ids: list[int]) -> int:
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=(Exception,),
              retry_backoff=5, retry_backoff_max=300, retry_jitter=True, max_retries=8)
-def build_exports(edition_id: int) -> str:
+def build_exports(edition_id: int, group: str = "text") -> str:
     """Rebuild the edition's exports if any request is pending (see exporting/builds.py).
 
     Safe to run twice or late: a message with nothing pending does nothing. A failure is
@@ -34,20 +34,20 @@ def build_exports(edition_id: int) -> str:
     """
     from .exporting import builds
 
-    return builds.run(edition_id).status
+    return builds.run(edition_id, group).status
 
 
 @shared_task(acks_late=True)
-def sweep_exports() -> list[int]:
+def sweep_exports() -> list[tuple[int, str]]:
     """Periodic (Celery beat): re-send export requests whose message was lost (the broker was
     down, a worker died), take over builds whose worker stopped, prune old builds."""
     from .exporting import builds
 
-    editions = builds.editions_needing_a_build()
-    for edition_id in editions:
-        _send(build_exports, (edition_id,), {})
+    needed = builds.editions_needing_a_build()
+    for edition_id, group in needed:
+        _send(build_exports, (edition_id, group), {})
     builds.prune()
-    return editions
+    return needed
 
 
 def enqueue_on_commit(task, *args, countdown: float | None = None) -> None:

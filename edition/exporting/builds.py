@@ -1,5 +1,8 @@
 """Export builds: the outbox, coalescing, incremental files and the atomic switch.
 
+Each group of formats (formats.GROUPS: "text", the quick ones; "print", the PDF) has its own
+requests, builds and current build, so the minutes a volume PDF takes never delay the rest.
+
 An approval or an import calls `request_export` inside its transaction: the request row commits
 with the change or not at all, and the Celery task is sent only after the commit. A build
 (`run`) takes *every* pending request of the edition at once, so a burst of approvals makes
@@ -44,15 +47,16 @@ def storage():
     return storages["exports"]
 
 
-def request_export(edition: Edition, reason: str, *, full: bool = False) -> ExportRequest:
+def request_export(edition: Edition, reason: str, *, full: bool = False) -> None:
     """Ask for the edition's exports to be rebuilt once the current transaction commits."""
     from ..tasks import build_exports, enqueue_on_commit
 
-    request = ExportRequest.objects.create(edition=edition, reason=reason[:300], full=full)
-    # The delay lets a burst of approvals land before the build starts: one build for all.
-    enqueue_on_commit(build_exports, edition.pk,
-                      countdown=settings.EMEND_EXPORT_DEBOUNCE_SECONDS)
-    return request
+    for group in formats.enabled_groups():
+        ExportRequest.objects.create(edition=edition, group=group, reason=reason[:300],
+                                     full=full)
+        # The delay lets a burst of approvals land before the build starts: one build for all.
+        enqueue_on_commit(build_exports, edition.pk, group,
+                          countdown=settings.EMEND_EXPORT_DEBOUNCE_SECONDS)
 
 
 @dataclass
@@ -61,12 +65,22 @@ class Outcome:
     builds: list[ExportBuild]
 
 
-def run(edition_id: int) -> Outcome:
-    """Build the edition's exports while requests are pending. Idempotent: with nothing
-    pending it does nothing, so a duplicate or redelivered message is harmless."""
+def run(edition_id: int, group: str | None = None) -> Outcome:
+    """Build the edition's exports of `group` (every group if None) while requests are
+    pending. Idempotent: with nothing pending it does nothing, so a duplicate or redelivered
+    message is harmless."""
+    if group is None:
+        outcomes = [run(edition_id, g) for g in formats.enabled_groups()]
+        statuses = [o.status for o in outcomes]
+        status = next((s for s in ("built", "busy", "gone") if s in statuses), "idle")
+        return Outcome(status, [b for o in outcomes for b in o.builds])
+    if group not in formats.enabled_groups():
+        # EMEND_EXPORT_FORMATS leaves these formats out: nothing will build them.
+        ExportRequest.objects.filter(edition_id=edition_id, group=group, build=None).delete()
+        return Outcome("idle", [])
     built: list[ExportBuild] = []
     while True:
-        claim = _claim(edition_id)
+        claim = _claim(edition_id, group)
         if isinstance(claim, str):
             return Outcome(claim if not built or claim != "idle" else "built", built)
         build, full = claim
@@ -80,7 +94,7 @@ def run(edition_id: int) -> Outcome:
         built.append(build)
 
 
-def _claim(edition_id: int) -> tuple[ExportBuild, bool] | str:
+def _claim(edition_id: int, group: str) -> tuple[ExportBuild, bool] | str:
     now = timezone.now()
     with transaction.atomic():
         # The edition row lock makes claiming exclusive: two workers never build one edition.
@@ -90,7 +104,8 @@ def _claim(edition_id: int) -> tuple[ExportBuild, bool] | str:
         edition = Edition.objects.select_for_update(no_key=True).filter(pk=edition_id).first()
         if edition is None:
             return "gone"
-        running = ExportBuild.objects.filter(edition=edition, status=Status.BUILDING).first()
+        running = ExportBuild.objects.filter(edition=edition, group=group,
+                                             status=Status.BUILDING).first()
         if running is not None:
             if running.heartbeat_at > now - timedelta(seconds=settings.EMEND_EXPORT_STALE_SECONDS):
                 return "busy"  # it takes whatever arrives meanwhile when it finishes
@@ -101,12 +116,12 @@ def _claim(edition_id: int) -> tuple[ExportBuild, bool] | str:
             running.save(update_fields=["status", "finished_at", "error"])
             ExportRequest.objects.filter(build=running).update(build=None)
             log.warning("export build %s of %s abandoned; taking over", running.pk, edition.slug)
-        pending = ExportRequest.objects.filter(edition=edition, build=None)
+        pending = ExportRequest.objects.filter(edition=edition, group=group, build=None)
         ids = list(pending.values_list("pk", flat=True))
         if not ids:
             return "idle"
         full = pending.filter(full=True).exists()
-        build = ExportBuild.objects.create(edition=edition)
+        build = ExportBuild.objects.create(edition=edition, group=group)
         ExportRequest.objects.filter(pk__in=ids).update(build=build)
     return build, full
 
@@ -116,12 +131,12 @@ def _build(build: ExportBuild, *, full: bool) -> None:
     vol = load_volume(edition)
     build.sources = vol.sources()
     build.save(update_fields=["sources"])
-    previous, previous_sources = _reusable_files(edition, full=full)
+    previous, previous_sources = _reusable_files(edition, build.group, full=full)
     files: list[ExportFile] = []  # written by this build
     reused: list[int] = []  # rows of the current build whose files this build shares
     beat = _Heartbeat(build)
     with sources.refreshing(full):
-        for fmt in formats.enabled():
+        for fmt in formats.enabled(build.group):
             version = getattr(fmt.module, "VERSION", 1)
             for part in vol.parts:
                 old = previous.get((fmt.name, part.document.pk, part.revision.number, version))
@@ -142,14 +157,16 @@ def _build(build: ExportBuild, *, full: bool) -> None:
     _switch(build, files, reused)
 
 
-def _reusable_files(edition: Edition, *, full: bool) -> tuple[dict[tuple, ExportFile], dict]:
-    """The current build's files by (format, document, revision, format version), and the
+def _reusable_files(edition: Edition, group: str, *,
+                    full: bool) -> tuple[dict[tuple, int], dict]:
+    """The current build's file rows by (format, document, revision, format version), and the
     sources of that build (its volume files are reused only when nothing changed)."""
-    if full or edition.current_export_id is None:
+    current = (ExportBuild.objects.filter(edition=edition, group=group, current=True)
+               .values_list("pk", "sources").first())
+    if full or current is None:
         return {}, {}
-    sources = (ExportBuild.objects.filter(pk=edition.current_export_id)
-               .values_list("sources", flat=True).first())
-    rows = ExportFile.objects.filter(build_id=edition.current_export_id).values_list(
+    current_id, sources = current
+    rows = ExportFile.objects.filter(build_id=current_id).values_list(
         "pk", "format", "document_id", "revision", "format_version")
     return {tuple(key): pk for pk, *key in rows}, sources
 
@@ -198,20 +215,20 @@ class _Heartbeat:
 def _switch(build: ExportBuild, files: list[ExportFile], reused: list[int]) -> None:
     with transaction.atomic():
         # The build's row lock orders this against a takeover in _claim. The edition row is
-        # touched only by the last statement: approvals update it while holding their
-        # document's lock, and this transaction's foreign-key checks on documents are made
-        # before it (check_constraints), so neither waits for the other while holding a lock
-        # the other needs.
+        # not locked here: approvals update it while holding their document's lock, and this
+        # transaction checks foreign keys to documents (made immediate by check_constraints,
+        # so not at COMMIT behind other locks); locking both ways round would deadlock.
         if not ExportBuild.objects.select_for_update().filter(
                 pk=build.pk, status=Status.BUILDING).exists():
             raise Superseded  # another worker took over: its build is the one that counts
         ExportFile.objects.bulk_create(files, batch_size=500)
         _copy_rows(reused, build)
         connection.check_constraints(table_names=[ExportFile._meta.db_table])
+        ExportBuild.objects.filter(edition_id=build.edition_id, group=build.group,
+                                   current=True).update(current=False)
         ExportBuild.objects.filter(pk=build.pk).update(
             status=Status.COMPLETE, finished_at=timezone.now(), rendered=build.rendered,
-            reused=build.reused)
-        Edition.objects.filter(pk=build.edition_id).update(current_export=build)
+            reused=build.reused, current=True)
     log.info("exports of %s: build %s complete (%d document files rendered, %d reused)",
              build.edition.slug, build.pk, build.rendered, build.reused)
 
@@ -228,13 +245,13 @@ def _fail(build: ExportBuild, exc: BaseException) -> None:
 # -- the periodic sweep ---------------------------------------------------------------------
 
 
-def editions_needing_a_build() -> list[int]:
-    """Editions with requests no build has taken (a lost message, a failed build) or with a
-    build whose worker stopped."""
+def editions_needing_a_build() -> list[tuple[int, str]]:
+    """(edition, group) with requests no build has taken (a lost message, a failed build) or
+    with a build whose worker stopped."""
     stale = timezone.now() - timedelta(seconds=settings.EMEND_EXPORT_STALE_SECONDS)
-    pending = set(ExportRequest.objects.filter(build=None).values_list("edition_id", flat=True))
+    pending = set(ExportRequest.objects.filter(build=None).values_list("edition_id", "group"))
     abandoned = set(ExportBuild.objects.filter(status=Status.BUILDING, heartbeat_at__lt=stale)
-                    .values_list("edition_id", flat=True))
+                    .values_list("edition_id", "group"))
     return sorted(pending | abandoned)
 
 
@@ -242,9 +259,7 @@ def prune() -> int:
     """Delete builds older than EMEND_EXPORT_KEEP_DAYS (never an edition's current one) and
     failed ones older than a day, with the files no remaining build names."""
     now = timezone.now()
-    current = Edition.objects.exclude(current_export=None).values_list("current_export_id",
-                                                                       flat=True)
-    old = ExportBuild.objects.exclude(pk__in=list(current)).filter(
+    old = ExportBuild.objects.filter(current=False).filter(
         Q(started_at__lt=now - timedelta(days=settings.EMEND_EXPORT_KEEP_DAYS))
         | Q(status=Status.FAILED, started_at__lt=now - timedelta(days=1)))
     doomed = list(old.values_list("pk", flat=True))
@@ -264,8 +279,10 @@ def prune() -> int:
 
 @dataclass
 class State:
-    """What the status panel shows."""
+    """What the status panel shows for one group of formats."""
 
+    group: str
+    label: str
     current: ExportBuild | None
     running: ExportBuild | None
     failed: ExportBuild | None  # the newest build, when it failed and requests still wait
@@ -276,11 +293,20 @@ class State:
         return bool(self.running or self.pending)
 
 
-def state(edition: Edition) -> State:
-    current = (ExportBuild.objects.filter(pk=edition.current_export_id).first()
-               if edition.current_export_id else None)
-    running = ExportBuild.objects.filter(edition=edition, status=Status.BUILDING).first()
-    pending = ExportRequest.objects.filter(edition=edition, build=None).count()
-    newest = ExportBuild.objects.filter(edition=edition).exclude(status=Status.BUILDING).first()
-    failed = newest if newest and newest.status == Status.FAILED and pending else None
-    return State(current, running, failed, pending)
+def current_builds(edition: Edition) -> dict[str, ExportBuild]:
+    """Group → the build readers download now."""
+    return {b.group: b for b in ExportBuild.objects.filter(edition=edition, current=True)}
+
+
+def states(edition: Edition) -> list[State]:
+    current = current_builds(edition)
+    result = []
+    for group in formats.enabled_groups():
+        builds = ExportBuild.objects.filter(edition=edition, group=group)
+        running = builds.filter(status=Status.BUILDING).first()
+        pending = ExportRequest.objects.filter(edition=edition, group=group, build=None).count()
+        newest = builds.exclude(status=Status.BUILDING).first()
+        failed = newest if newest and newest.status == Status.FAILED and pending else None
+        result.append(State(group, formats.GROUPS[group], current.get(group), running, failed,
+                            pending))
+    return result

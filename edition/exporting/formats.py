@@ -14,6 +14,7 @@ class Format:
     extension: str
     content_type: str
     module_name: str
+    group: str = "text"  # formats of a group are built together (see ExportBuild)
 
     @property
     def module(self) -> ModuleType:
@@ -33,13 +34,19 @@ FORMATS: dict[str, Format] = {f.name: f for f in [
     Format("txt", "Plain text", "txt", "text/plain; charset=utf-8", "text"),
     Format("json", "JSON (W3C Web Annotations)", "json", "application/json", "annotations"),
     Format("epub", "EPUB 3", "epub", "application/epub+zip", "epub"),
-    Format("pdf", "PDF", "pdf", "application/pdf", "pdf"),
+    Format("pdf", "PDF", "pdf", "application/pdf", "pdf", group="print"),
 ]}
+GROUPS = {"text": "TEI, HTML, plain text, JSON and EPUB", "print": "PDF"}
 
 
-def enabled() -> list[Format]:
-    """The formats builds write (EMEND_EXPORT_FORMATS; all by default), cheapest first."""
+def enabled(group: str | None = None) -> list[Format]:
+    """The formats builds write (EMEND_EXPORT_FORMATS; all by default), of `group` if given."""
     from django.conf import settings
 
     names = settings.EMEND_EXPORT_FORMATS or list(FORMATS)
-    return [FORMATS[name] for name in FORMATS if name in names]
+    return [f for name, f in FORMATS.items()
+            if name in names and (group is None or f.group == group)]
+
+
+def enabled_groups() -> list[str]:
+    return [g for g in GROUPS if enabled(g)]

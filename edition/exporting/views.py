@@ -17,7 +17,7 @@ from django.views.decorators.http import require_safe
 
 from review.access import can_review, require_reviewer
 
-from ..models import Document, Edition, ExportBuild, ExportFile
+from ..models import Edition, ExportBuild, ExportFile
 from . import builds
 from . import formats
 from .formats import FORMATS
@@ -29,19 +29,23 @@ BY_EXTENSION = {f.extension: f for f in FORMATS.values()}
 @require_safe
 def exports_page(request: HttpRequest, edition: str) -> HttpResponse:
     edition = get_object_or_404(Edition, slug=edition)
-    build = edition.current_export
-    files = []
-    if build is not None:
-        rows = {f.format: f for f in build.files.filter(document=None)}
-        files = [(fmt, rows[fmt.name]) for fmt in FORMATS.values() if fmt.name in rows]
+    current = builds.current_builds(edition)
+    rows = {f.format: f for f in ExportFile.objects.filter(
+        build__in=current.values(), document=None).select_related("build")}
+    files = [(fmt, rows[fmt.name]) for fmt in formats.enabled() if fmt.name in rows]
+    text = current.get("text")
     documents = list(edition.documents.only("xml_id", "number", "title", "order", "edition_id"))
     for document in documents:
-        document.export_revision = build.sources.get(document.xml_id) if build else None
+        document.export_revision = text.sources.get(document.xml_id) if text else None
+    for group, build in current.items():
+        build.group_label = formats.GROUPS.get(group, group)
+    reviewer = can_review(request.user, edition)
     return TemplateResponse(request, "edition/exports.html", {
-        "edition": edition, "build": build, "files": files, "documents": documents,
-        "formats": formats.enabled(), "show_status": can_review(request.user, edition),
-        "state": builds.state(edition) if can_review(request.user, edition) else None,
-        "sources": _sources(edition, build),
+        "edition": edition, "files": files, "documents": documents,
+        "formats": formats.enabled(), "builds": [current[g] for g in formats.GROUPS
+                                                 if g in current],
+        "last_updated": max((b.finished_at for b in current.values()), default=None),
+        "show_status": reviewer, **(_status(edition) if reviewer else {}),
     })
 
 
@@ -51,7 +55,7 @@ def export_status(request: HttpRequest, edition: str) -> HttpResponse:
     edition = get_object_or_404(Edition, slug=edition)
     require_reviewer(request.user, edition)
     response = TemplateResponse(request, "edition/_export_status.html",
-                                {"edition": edition, "state": builds.state(edition)})
+                                {"edition": edition, **_status(edition)})
     patch_cache_control(response, no_store=True)
     return response
 
@@ -65,15 +69,16 @@ def download(request: HttpRequest, edition: str, filename: str,
     edition = get_object_or_404(Edition, slug=edition)
     stem, _, extension = filename.rpartition(".")
     fmt = BY_EXTENSION.get(extension)
-    build_id = build if build is not None else edition.current_export_id
-    if fmt is None or build_id is None:
-        raise Http404("No such export (yet)")
-    files = ExportFile.objects.filter(build_id=build_id, build__edition=edition, format=fmt.name,
+    if fmt is None:
+        raise Http404("No such export")
+    files = ExportFile.objects.filter(build__edition=edition, format=fmt.name,
                                       build__status=ExportBuild.Status.COMPLETE)
+    files = files.filter(build_id=build) if build is not None else files.filter(
+        build__current=True)
     if stem == edition.slug:
-        row = files.filter(document=None).first()
+        row = files.filter(document=None).select_related("build").first()
     else:
-        row = files.filter(document__xml_id=stem).first()
+        row = files.filter(document__xml_id=stem).select_related("document").first()
     if row is None:
         raise Http404("No such export")
     etag = f'"{row.sha256}"'
@@ -96,18 +101,9 @@ def download(request: HttpRequest, edition: str, filename: str,
     return response
 
 
-def document_files(document: Document) -> list[tuple]:
-    """(format, file) of the document in the edition's current build, for the document page."""
-    build_id = document.edition.current_export_id
-    if build_id is None:
-        return []
-    rows = {f.format: f for f in ExportFile.objects.filter(build_id=build_id, document=document)}
-    return [(fmt, rows[fmt.name]) for fmt in FORMATS.values() if fmt.name in rows]
-
-
-def _sources(edition: Edition, build: ExportBuild | None) -> list[tuple[str, int]]:
-    """(document id, revision number) in volume order, as the build recorded them."""
-    return list(build.sources.items()) if build is not None else []
+def _status(edition: Edition) -> dict:
+    states = builds.states(edition)
+    return {"states": states, "busy": any(s.busy for s in states)}
 
 
 def _sources_header(row: ExportFile) -> str:

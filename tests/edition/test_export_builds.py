@@ -50,8 +50,8 @@ def read(row: ExportFile) -> bytes:
 
 
 def volume_file(edition, fmt="tei") -> ExportFile:
-    edition.refresh_from_db()
-    return ExportFile.objects.get(build_id=edition.current_export_id, format=fmt, document=None)
+    return ExportFile.objects.get(build__edition=edition, build__current=True, format=fmt,
+                                  document=None)
 
 
 class TestOutbox:
@@ -92,15 +92,14 @@ class TestOutbox:
             builds.request_export(sample_edition, "during an outage")
         assert "could not enqueue edition.tasks.build_exports" in caplog.text
         assert ExportRequest.objects.filter(reason="during an outage", build=None).exists()
-        assert sample_edition.pk in builds.editions_needing_a_build()
+        assert (sample_edition.pk, "text") in builds.editions_needing_a_build()
 
 
 class TestBuild:
     def test_builds_every_file_and_switches_the_pointer(self, sample_edition):
         outcome = builds.run(sample_edition.pk)
         assert outcome.status == "built" and len(outcome.builds) == 1
-        sample_edition.refresh_from_db()
-        build = sample_edition.current_export
+        build = builds.current_builds(sample_edition)["text"]
         assert build.status == Status.COMPLETE and build.finished_at
         assert build.sources == {"d142": 1, "d143": 1, "d144": 1}
         files = list(build.files.all())
@@ -167,24 +166,24 @@ class TestBuild:
         failed = ExportBuild.objects.first()
         assert failed.status == Status.FAILED and "disk full" in failed.error
         assert volume_file(sample_edition) == good
-        state = builds.state(sample_edition)
+        [state] = builds.states(sample_edition)
         assert state.failed == failed and state.pending == 1
         monkeypatch.undo()
         assert builds.run(sample_edition.pk).status == "built"
-        assert builds.state(sample_edition).failed is None
+        assert builds.states(sample_edition)[0].failed is None
 
     def test_a_running_build_makes_others_wait(self, sample_edition):
-        claim = builds._claim(sample_edition.pk)
+        claim = builds._claim(sample_edition.pk, "text")
         assert isinstance(claim, tuple)
         builds.request_export(sample_edition, "meanwhile")
         assert builds.run(sample_edition.pk).status == "busy"
 
     def test_an_abandoned_build_is_taken_over_and_cannot_switch_later(self, sample_edition,
                                                                         settings):
-        abandoned, _ = builds._claim(sample_edition.pk)
+        abandoned, _ = builds._claim(sample_edition.pk, "text")
         ExportBuild.objects.filter(pk=abandoned.pk).update(
             heartbeat_at=timezone.now() - timedelta(seconds=settings.EMEND_EXPORT_STALE_SECONDS + 1))
-        assert builds.editions_needing_a_build() == [sample_edition.pk]
+        assert builds.editions_needing_a_build() == [(sample_edition.pk, "text")]
         [winner] = builds.run(sample_edition.pk).builds
         abandoned.refresh_from_db()
         assert abandoned.status == Status.FAILED and "taken over" in abandoned.error
@@ -283,7 +282,7 @@ class TestPages:
         url = reverse("edition:export_status", args=[sample_edition.slug])
         waiting = client.get(url).content.decode()
         assert "waiting for a build" in waiting and 'hx-trigger="every 2s"' in waiting
-        builds._claim(sample_edition.pk)
+        builds._claim(sample_edition.pk, "text")
         running = client.get(url).content.decode()
         assert "rebuilding since" in running and 'hx-trigger="every 2s"' in running
         ExportBuild.objects.all().delete()
