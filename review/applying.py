@@ -121,6 +121,7 @@ def _validated(document: Document, base_revision: int, changes: list[ChangeSpec]
     element = head.element
     prepared = [_prepare(head, element, spec) for spec in changes]
     _check_no_overlap(prepared)
+    _check_notes_kept(head, prepared)
     try:
         apply_changes(element, prepared)
     except (ValueError, TEIError) as exc:
@@ -216,6 +217,22 @@ def _note_anchor(head: Revision, note_id: str) -> int:
         if anchor.element.get("{http://www.w3.org/XML/1998/namespace}id") == note_id:
             return anchor.offset
     raise ProposalError(f"revision {head.number} has no footnote “{note_id}”", code="note")
+
+
+def _check_notes_kept(head: Revision, changes: list[Change]) -> None:
+    """Refuse a deletion of the words a footnote follows: the note would silently move onto
+    the words before them and annotate something else. Removing the note in the same proposal
+    makes it fine."""
+    removed = {c.note_id for c in changes if c.kind == Kind.NOTE_REMOVE}
+    deletions = [c for c in changes if c.kind == Kind.TEXT and c.start < c.end and not c.content]
+    for anchor in head.layer.notes if deletions else ():
+        note_id = anchor.element.get("{http://www.w3.org/XML/1998/namespace}id")
+        for change in deletions:
+            if change.start < anchor.offset <= change.end and note_id not in removed:
+                label = anchor.element.get("n") or note_id
+                raise ProposalError(
+                    f"this deletion takes away the words footnote {label} follows; delete less, "
+                    f"or remove the footnote in the same proposal", code="note")
 
 
 def _check_no_overlap(changes: list[Change]) -> None:

@@ -175,7 +175,7 @@ class TestShift:
     def test_proposals_on_both_sides_of_a_long_deletion(self, d142, people):
         first = propose(d142, people.editor2, text(d142, "Secretary Herter", "Mr. Herter"))
         last = propose(d142, people.editor2, text(d142, "Cameroons", "Cameroun"))
-        deleted = " He mentioned that the Department had received a telegram from Seoul"
+        deleted = " He mentioned that the Department had received a telegram from"
         propose(d142, people.editor, text(d142, deleted, "")).approve(by=people.reviewer)
         assert reload(first).status == reload(last).status == Status.PENDING
         assert_invariant(d142)
@@ -420,6 +420,16 @@ class TestFootnotes:
         proposal = create_proposal(d142, author=people.editor2, base_revision=stale_base,
                                    changes=[deletion], rationale="x")
         assert only_change(proposal).exact == " talks"
+
+    def test_deleting_the_words_an_existing_note_follows_is_refused(self, d142, people):
+        with pytest.raises(ProposalError, match="takes away the words footnote 1 follows") as e:
+            propose(d142, people.editor, text(d142, " from Seoul", ""))
+        assert e.value.code == "note"
+        # With the note removed in the same proposal, the deletion is fine.
+        proposal = propose(d142, people.editor, text(d142, " from Seoul", ""),
+                           note_remove("d142fn1"))
+        revision = proposal.approve(by=people.reviewer)
+        assert "d142fn1" not in note_anchors(revision) and "telegram setting" in revision.text
 
     def test_note_edit_of_a_removed_note_conflicts(self, d142, people):
         mine = propose(d142, people.editor2, note_edit("d142fn1", "A better note."))
