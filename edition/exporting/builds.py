@@ -268,6 +268,8 @@ def prune() -> int:
     names = set(ExportFile.objects.filter(build_id__in=doomed).values_list("name", flat=True))
     kept = set(ExportFile.objects.filter(name__in=names).exclude(build_id__in=doomed)
                .values_list("name", flat=True))
+    # Their requests were served: deleted, not left to SET_NULL back into pending.
+    ExportRequest.objects.filter(build_id__in=doomed).delete()
     ExportBuild.objects.filter(pk__in=doomed).delete()
     for name in names - kept:
         storage().delete(name)

@@ -210,6 +210,7 @@ class TestBuild:
         ExportBuild.objects.filter(pk=first.pk).update(
             started_at=timezone.now() - timedelta(days=settings.EMEND_EXPORT_KEEP_DAYS + 1))
         assert builds.prune() == 1
+        assert not ExportRequest.objects.filter(build=None).exists()  # nothing to rebuild
         storage = storages["exports"]
         still_used = set(ExportFile.objects.values_list("name", flat=True))
         for name in first_only:
