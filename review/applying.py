@@ -220,16 +220,23 @@ def _note_anchor(head: Revision, note_id: str) -> int:
 
 
 def _check_notes_kept(head: Revision, changes: list[Change]) -> None:
-    """Refuse a deletion of the words a footnote follows: the note would silently move onto
-    the words before them and annotate something else. Removing the note in the same proposal
-    makes it fine."""
+    """Refuse a text change across a footnote's marker, and a deletion of the words a footnote
+    follows: either would silently move the note onto other words (and, with other notes
+    at the new place, make the notes' order depend on the order of approvals). Removing the
+    note in the same proposal makes it fine."""
     removed = {c.note_id for c in changes if c.kind == Kind.NOTE_REMOVE}
-    deletions = [c for c in changes if c.kind == Kind.TEXT and c.start < c.end and not c.content]
-    for anchor in head.layer.notes if deletions else ():
+    ranges = [c for c in changes if c.kind == Kind.TEXT and c.start < c.end]
+    for anchor in head.layer.notes if ranges else ():
         note_id = anchor.element.get("{http://www.w3.org/XML/1998/namespace}id")
-        for change in deletions:
-            if change.start < anchor.offset <= change.end and note_id not in removed:
-                label = anchor.element.get("n") or note_id
+        if note_id in removed:
+            continue
+        label = anchor.element.get("n") or note_id
+        for change in ranges:
+            if change.start < anchor.offset < change.end:
+                raise ProposalError(
+                    f"this change spans the marker of footnote {label}; change the text on "
+                    f"each side of it separately", code="note")
+            if anchor.offset == change.end and not change.content:
                 raise ProposalError(
                     f"this deletion takes away the words footnote {label} follows; delete less, "
                     f"or remove the footnote in the same proposal", code="note")

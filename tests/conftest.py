@@ -53,11 +53,13 @@ def _export_storage(settings, tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
+    """Each test starts with an empty cache, Redis included (CI): rendered fragments cached by
+    an earlier test (or run) would hide whether a test renders what it should."""
     from django.core.cache import cache
 
+    cache.clear()
     yield
-    if settings.CACHES["default"]["BACKEND"].endswith("LocMemCache"):
-        cache.clear()
+    cache.clear()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -431,6 +431,13 @@ class TestFootnotes:
         revision = proposal.approve(by=people.reviewer)
         assert "d142fn1" not in note_anchors(revision) and "telegram setting" in revision.text
 
+    def test_a_change_across_an_existing_note_marker_is_refused(self, d142, people):
+        with pytest.raises(ProposalError, match="spans the marker of footnote 1") as e:
+            propose(d142, people.editor, text(d142, "Seoul setting", "Seoul, setting"))
+        assert e.value.code == "note"
+        # Each side on its own is fine.
+        propose(d142, people.editor, text(d142, "setting", "which set"))
+
     def test_note_edit_of_a_removed_note_conflicts(self, d142, people):
         mine = propose(d142, people.editor2, note_edit("d142fn1", "A better note."))
         propose(d142, people.editor, note_remove("d142fn1")).approve(by=people.reviewer)
