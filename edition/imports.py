@@ -227,9 +227,9 @@ class _Importer:
             current_of__isnull=False,
         ).values_list("pk", flat=True)
         tasks.enqueue_on_commit(tasks.warm_rendering, list(revisions))
-        if (self.result.created or self.result.updated
-                or not self.edition.export_builds.filter(current=True).exists()):
-            request_export(self.edition, f"Imported {self.filename}")
+        # Always, even if no document changed: the header or front matter may have. Documents
+        # whose revision did not change are not rendered again.
+        request_export(self.edition, f"Imported {self.filename}")
 
 
 def create_document(edition, xml_id, tei_xml, fields, *, order, by, summary) -> Document:

@@ -282,6 +282,11 @@ class ExportBuild(models.Model):
     group = models.CharField(max_length=20, default="text")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.BUILDING)
     current = models.BooleanField(default=False)
+    superseded_at = models.DateTimeField(null=True, blank=True,
+                                         help_text="When a newer build replaced it (pruning)")
+    # What every file depends on besides the revisions (site address, header, format
+    # versions): a build with another fingerprint re-renders everything.
+    fingerprint = models.CharField(max_length=64, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     heartbeat_at = models.DateTimeField(auto_now_add=True,
                                         help_text="Last sign of life of the worker building it")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -87,9 +88,11 @@ def run(edition_id: int, group: str | None = None) -> Outcome:
         try:
             _build(build, full=full)
         except Superseded:
+            _discard_files(build)
             return Outcome("busy", built)
         except BaseException as exc:
             _fail(build, exc)
+            _discard_files(build)
             raise
         built.append(build)
 
@@ -106,15 +109,19 @@ def _claim(edition_id: int, group: str) -> tuple[ExportBuild, bool] | str:
             return "gone"
         running = ExportBuild.objects.filter(edition=edition, group=group,
                                              status=Status.BUILDING).first()
+        abandoned = None
         if running is not None:
-            if running.heartbeat_at > now - timedelta(seconds=settings.EMEND_EXPORT_STALE_SECONDS):
+            stale = now - timedelta(seconds=settings.EMEND_EXPORT_STALE_SECONDS)
+            # Conditional: if its worker beat or switched meanwhile, it is alive after all.
+            taken = ExportBuild.objects.filter(
+                pk=running.pk, status=Status.BUILDING, heartbeat_at__lt=stale).update(
+                status=Status.FAILED, finished_at=now,
+                error=(f"The worker building it stopped (no sign of life since "
+                       f"{running.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC); taken over."))
+            if not taken:
                 return "busy"  # it takes whatever arrives meanwhile when it finishes
-            running.status = Status.FAILED
-            running.finished_at = now
-            running.error = (f"The worker building it stopped (no sign of life since "
-                             f"{running.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC); taken over.")
-            running.save(update_fields=["status", "finished_at", "error"])
             ExportRequest.objects.filter(build=running).update(build=None)
+            abandoned = running
             log.warning("export build %s of %s abandoned; taking over", running.pk, edition.slug)
         pending = ExportRequest.objects.filter(edition=edition, group=group, build=None)
         ids = list(pending.values_list("pk", flat=True))
@@ -123,6 +130,8 @@ def _claim(edition_id: int, group: str) -> tuple[ExportBuild, bool] | str:
         full = pending.filter(full=True).exists()
         build = ExportBuild.objects.create(edition=edition, group=group)
         ExportRequest.objects.filter(pk__in=ids).update(build=build)
+    if abandoned is not None:
+        _discard_files(abandoned)
     return build, full
 
 
@@ -130,12 +139,13 @@ def _build(build: ExportBuild, *, full: bool) -> None:
     edition = build.edition
     vol = load_volume(edition)
     build.sources = vol.sources()
-    build.save(update_fields=["sources"])
-    previous, previous_sources = _reusable_files(edition, build.group, full=full)
+    build.fingerprint = _fingerprint(edition, build.group)
+    build.save(update_fields=["sources", "fingerprint"])
+    previous, previous_sources = _reusable_files(edition, build.group, build.fingerprint,
+                                                 full=full)
     files: list[ExportFile] = []  # written by this build
     reused: list[int] = []  # rows of the current build whose files this build shares
-    beat = _Heartbeat(build)
-    with sources.refreshing(full):
+    with _Heartbeat(build) as beat, sources.refreshing(full):
         for fmt in formats.enabled(build.group):
             version = getattr(fmt.module, "VERSION", 1)
             for part in vol.parts:
@@ -157,15 +167,22 @@ def _build(build: ExportBuild, *, full: bool) -> None:
     _switch(build, files, reused)
 
 
-def _reusable_files(edition: Edition, group: str, *,
+def _fingerprint(edition: Edition, group: str) -> str:
+    """What the files depend on besides revisions: another value means nothing is reused."""
+    pieces = [settings.EMEND_SITE_URL, edition.tei_header, edition.tei_skeleton,
+              *(f"{f.name}:{getattr(f.module, 'VERSION', 1)}" for f in formats.enabled(group))]
+    return hashlib.sha256("\x1f".join(pieces).encode()).hexdigest()
+
+
+def _reusable_files(edition: Edition, group: str, fingerprint: str, *,
                     full: bool) -> tuple[dict[tuple, int], dict]:
     """The current build's file rows by (format, document, revision, format version), and the
     sources of that build (its volume files are reused only when nothing changed)."""
     current = (ExportBuild.objects.filter(edition=edition, group=group, current=True)
-               .values_list("pk", "sources").first())
-    if full or current is None:
+               .values_list("pk", "sources", "fingerprint").first())
+    if full or current is None or current[2] != fingerprint:
         return {}, {}
-    current_id, sources = current
+    current_id, sources, _ = current
     rows = ExportFile.objects.filter(build_id=current_id).values_list(
         "pk", "format", "document_id", "revision", "format_version")
     return {tuple(key): pk for pk, *key in rows}, sources
@@ -197,19 +214,71 @@ def _write(build: ExportBuild, fmt: Format, version: int, part: Part | None,
 
 
 class _Heartbeat:
-    """Tells the sweep this build's worker is alive, and notices being taken over."""
+    """Tells the sweep this build's worker is alive, and notices being taken over.
+
+    A thread beats every HEARTBEAT_SECONDS, so one long step (a volume PDF: minutes inside
+    WeasyPrint) does not look like a dead worker. Inside a transaction (a test's) another
+    connection could not see the build, so the build's own thread beats between files instead.
+    """
 
     def __init__(self, build: ExportBuild) -> None:
         self.build, self.last = build, time.monotonic()
+        self.superseded = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> "_Heartbeat":
+        if not connection.in_atomic_block:
+            self._thread = threading.Thread(target=self._run, daemon=True,
+                                            name=f"export-heartbeat-{self.build.pk}")
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
 
     def __call__(self) -> None:
-        if time.monotonic() - self.last < HEARTBEAT_SECONDS:
-            return
-        self.last = time.monotonic()
-        alive = ExportBuild.objects.filter(pk=self.build.pk, status=Status.BUILDING).update(
-            heartbeat_at=timezone.now())
-        if not alive:
+        """Between two files, on the build's own thread."""
+        if self.superseded:
             raise Superseded
+        if self._thread is None and time.monotonic() - self.last >= HEARTBEAT_SECONDS:
+            self.last = time.monotonic()
+            if not self._touch():
+                raise Superseded
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(HEARTBEAT_SECONDS):
+                try:
+                    if not self._touch():
+                        self.superseded = True
+                        return
+                except Exception:  # a database hiccup: the next beat tries again
+                    log.warning("export heartbeat of build %s failed", self.build.pk,
+                                exc_info=True)
+        finally:
+            connection.close()  # this thread's own connection
+
+    def _touch(self) -> bool:
+        return bool(ExportBuild.objects.filter(pk=self.build.pk, status=Status.BUILDING)
+                    .update(heartbeat_at=timezone.now()))
+
+
+def _discard_files(build: ExportBuild) -> None:
+    """Delete what a build that will never be current wrote (its own folder: only a build
+    that switched has files other builds may name)."""
+    folder = f"{build.edition.slug}/{build.pk}"
+    try:
+        _, names = storage().listdir(folder)
+    except (FileNotFoundError, NotImplementedError):
+        return
+    for name in names:
+        try:
+            storage().delete(f"{folder}/{name}")
+        except OSError:
+            log.warning("could not delete %s/%s", folder, name, exc_info=True)
 
 
 def _switch(build: ExportBuild, files: list[ExportFile], reused: list[int]) -> None:
@@ -225,7 +294,8 @@ def _switch(build: ExportBuild, files: list[ExportFile], reused: list[int]) -> N
         _copy_rows(reused, build)
         connection.check_constraints(table_names=[ExportFile._meta.db_table])
         ExportBuild.objects.filter(edition_id=build.edition_id, group=build.group,
-                                   current=True).update(current=False)
+                                   current=True).update(current=False,
+                                                        superseded_at=timezone.now())
         ExportBuild.objects.filter(pk=build.pk).update(
             status=Status.COMPLETE, finished_at=timezone.now(), rendered=build.rendered,
             reused=build.reused, current=True)
@@ -252,15 +322,22 @@ def editions_needing_a_build() -> list[tuple[int, str]]:
     pending = set(ExportRequest.objects.filter(build=None).values_list("edition_id", "group"))
     abandoned = set(ExportBuild.objects.filter(status=Status.BUILDING, heartbeat_at__lt=stale)
                     .values_list("edition_id", "group"))
-    return sorted(pending | abandoned)
+    # A group whose build just failed is being retried by Celery with backoff; re-sending it
+    # every sweep would hammer a document the renderer cannot handle.
+    failing = set(ExportBuild.objects.filter(
+        status=Status.FAILED, finished_at__gt=timezone.now() - timedelta(minutes=5))
+        .exclude(error__endswith="taken over.").values_list("edition_id", "group"))
+    return sorted((pending - failing) | abandoned)
 
 
 def prune() -> int:
     """Delete builds older than EMEND_EXPORT_KEEP_DAYS (never an edition's current one) and
     failed ones older than a day, with the files no remaining build names."""
     now = timezone.now()
-    old = ExportBuild.objects.filter(current=False).filter(
-        Q(started_at__lt=now - timedelta(days=settings.EMEND_EXPORT_KEEP_DAYS))
+    keep = now - timedelta(days=settings.EMEND_EXPORT_KEEP_DAYS)
+    # Kept for KEEP_DAYS after a newer build replaced them: their addresses may be cited.
+    old = ExportBuild.objects.filter(
+        Q(status=Status.COMPLETE, current=False, superseded_at__lt=keep)
         | Q(status=Status.FAILED, started_at__lt=now - timedelta(days=1)))
     doomed = list(old.values_list("pk", flat=True))
     if not doomed:

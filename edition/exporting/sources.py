@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -89,12 +90,14 @@ def load_volume(edition: Edition, *, documents: list[Document] | None = None) ->
     return Volume(edition, parts, whole=documents is None)
 
 
-def fragment(fmt: str, version: int, part: Part, build: Callable[[], str], *,
+def fragment(fmt: str, version: int | str, part: Part, build: Callable[[], str], *,
              whole: bool = True) -> str:
     """A part's piece of a format, cached by the revision's checksum: an incremental rebuild
     re-renders only the documents whose revision changed. `whole` is in the key because
     links between documents differ in a volume and in a single document's file."""
-    key = (f"emend:export:{fmt}:{version}:{part.document.edition.slug}:"
+    # The site's address is in links of most fragments: part of the key, hashed short.
+    site = hashlib.sha256(settings.EMEND_SITE_URL.encode()).hexdigest()[:8]
+    key = (f"emend:export:{fmt}:{version}:{site}:{part.document.edition.slug}:"
            f"{int(whole)}:{part.revision.checksum}")
     value = None if _refresh.get() else cache.get(key)
     if value is None:

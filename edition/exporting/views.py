@@ -82,8 +82,13 @@ def download(request: HttpRequest, edition: str, filename: str,
     if row is None:
         raise Http404("No such export")
     etag = f'"{row.sha256}"'
+    # The current address changes content when a build lands; a build's own never does.
+    caching = ({"public": True, "max_age": 31536000, "immutable": True} if build is not None
+               else {"public": True, "no_cache": True})
     not_modified = get_conditional_response(request, etag=etag)
     if not_modified is not None:
+        not_modified["ETag"] = etag
+        patch_cache_control(not_modified, **caching)
         return not_modified
     try:
         handle = builds.storage().open(row.name, "rb")
@@ -93,20 +98,14 @@ def download(request: HttpRequest, edition: str, filename: str,
                             content_type=fmt.content_type)
     response["Content-Length"] = str(row.size)
     response["ETag"] = etag
-    response["X-Emend-Sources"] = _sources_header(row)
+    response["X-Emend-Build"] = str(row.build_id)
+    if row.document_id is not None:  # a volume's list would outgrow proxies' header buffers
+        response["X-Emend-Sources"] = f"{row.document.xml_id} r{row.revision}"
     response["X-Emend-SHA256"] = row.sha256
-    # The current address changes content when a build lands; a build's own never does.
-    patch_cache_control(response, **({"public": True, "max_age": 31536000, "immutable": True}
-                                     if build is not None else {"public": True, "no_cache": True}))
+    patch_cache_control(response, **caching)
     return response
 
 
 def _status(edition: Edition) -> dict:
     states = builds.states(edition)
     return {"states": states, "busy": any(s.busy for s in states)}
-
-
-def _sources_header(row: ExportFile) -> str:
-    if row.document_id is not None:
-        return f"{row.document.xml_id} r{row.revision}"
-    return " ".join(f"{doc} r{n}" for doc, n in row.build.sources.items())
