@@ -169,7 +169,8 @@ def _book(vol: Volume, parts: list[Part], *, title: str, uid: str,
         + (f"<p>Edited by {esc(editors)}</p>\n" if editors else "")
         + (f"<p>{esc(imprint)}</p>\n" if imprint else "")
         + f'<p>From Emend, <a href="{esc(source)}">{esc(source)}</a>, '
-        f'as of {modified:%Y-%m-%d %H:%M} UTC.</p>\n</section>\n</body>\n</html>\n')
+        f'as of {modified:%Y-%m-%d %H:%M} UTC.</p>\n'
+        f"<p>Built from {esc(Volume(vol.edition, parts).sources_line())}.</p>\n</section>\n</body>\n</html>\n")
 
     creators = "".join(
         f'<dc:creator id="editor{i}">{esc(name)}</dc:creator>\n<meta refines="#editor{i}" '

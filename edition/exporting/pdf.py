@@ -125,6 +125,7 @@ def _title_page(vol: Volume) -> str:
     built = vol.built_at.astimezone(timezone.utc)
     lines.append(f'<div class="built">Exported from Emend on {built:%Y-%m-%d %H:%M} UTC: '
                  f"{_esc(vol.site_url())}</div>")
+    lines.append(f'<div class="sources">Built from {_esc(vol.sources_line())}.</div>')
     lines.append("</section>")
     return "\n".join(lines)
 

@@ -76,6 +76,11 @@ class Volume:
         """Document id → revision number: what a download names as its source."""
         return {p.xml_id: p.revision.number for p in self.parts}
 
+    def sources_line(self) -> str:
+        """"d142 revision 2, d143 revision 1": the revisions a file was built from, for the
+        file itself to name (a reader citing a download offline needs them)."""
+        return ", ".join(f"{p.xml_id} revision {p.revision.number}" for p in self.parts)
+
 
 def load_volume(edition: Edition, *, documents: list[Document] | None = None) -> Volume:
     """The edition's documents (or `documents`) at their current revisions, in volume order."""

@@ -8,6 +8,7 @@ validate against TEI P5 `tei_all.rng` (tests/edition/test_exports.py).
 from __future__ import annotations
 
 import re
+from datetime import UTC
 
 from lxml import etree
 
@@ -36,12 +37,25 @@ def volume(vol: Volume) -> bytes:
     missing = [p for p in vol.parts if p.xml_id not in placed]
     if missing:  # documents without a place in the skeleton go at the end of the body
         xml = xml.replace("</body>", "".join(p.revision.tei for p in missing) + "</body>", 1)
-    data = xml.encode("utf-8")
-    root = etree.fromstring(data, parser=safe_parser())  # raises if anything went wrong
-    if root.find(tei("teiHeader")) is None:
-        root.insert(0, parse_fragment(vol.edition.tei_header))
-        data = etree.tostring(root, encoding="utf-8")
-    return XML_DECLARATION + data
+    root = etree.fromstring(xml.encode("utf-8"), parser=safe_parser())  # checks it all
+    header = root.find(tei("teiHeader"))
+    if header is None:
+        header = parse_fragment(vol.edition.tei_header)
+        root.insert(0, header)
+    _record_sources(header, vol)
+    return XML_DECLARATION + etree.tostring(root, encoding="utf-8")
+
+
+def _record_sources(header: etree._Element, vol: Volume) -> None:
+    """Name the revisions the file was built from in the header's revisionDesc (its last
+    child in TEI P5), so a copy cited offline still says which text it holds."""
+    description = header.find(tei("revisionDesc"))
+    if description is None:
+        description = etree.SubElement(header, tei("revisionDesc"))
+    change = etree.Element(tei("change"))
+    change.set("when", vol.built_at.astimezone(UTC).isoformat(timespec="seconds"))
+    change.text = f"Exported by Emend from the approved revisions: {vol.sources_line()}."
+    description.insert(0, change)
 
 
 def document(vol: Volume, part: Part) -> bytes:

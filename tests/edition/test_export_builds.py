@@ -6,6 +6,11 @@ on the format, and every format is checked with its own tools in test_export_*.p
 """
 
 import hashlib
+import io
+import re
+import shutil
+import subprocess
+import zipfile
 from datetime import timedelta
 
 import pytest
@@ -47,6 +52,18 @@ def edit(document: Document, old: str, new: str):
 def read(row: ExportFile) -> bytes:
     with storages["exports"].open(row.name, "rb") as handle:
         return handle.read()
+
+
+def readable(fmt: str, data: bytes) -> str | None:
+    """The words of an export file: the EPUB's title page, the PDF's text."""
+    if fmt == "epub":
+        data = zipfile.ZipFile(io.BytesIO(data)).read("EPUB/title.xhtml")
+    if fmt == "pdf":
+        if not shutil.which("pdftotext"):
+            return None
+        data = subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True,
+                              check=True).stdout
+    return " ".join(data.decode().split())
 
 
 def volume_file(edition, fmt="tei") -> ExportFile:
@@ -110,6 +127,19 @@ class TestBuild:
             assert len(data) == row.size and hashlib.sha256(data).hexdigest() == row.sha256
         assert not ExportRequest.objects.filter(build=None).exists()
 
+    def test_every_volume_file_names_the_revisions_it_was_built_from(self, sample_edition,
+                                                                      settings):
+        """A copy cited offline still says which text it holds."""
+        settings.EMEND_EXPORT_FORMATS = []  # all
+        edit(sample_edition.documents.get(xml_id="d143"), "Conversation", "Conversation (c)")
+        builds.request_export(sample_edition, "approval")
+        builds.run(sample_edition.pk)
+        for fmt in ["tei", "html", "txt", "json", "epub", "pdf"]:
+            text = readable(fmt, read(volume_file(sample_edition, fmt)))
+            if text is None:
+                continue  # pdftotext missing: test_export_pdf.py says so
+            assert re.search(r"d143\W+(revision\W+)?r?2\b", text), (fmt, text[-600:])
+
     def test_nothing_pending_means_nothing_built(self, sample_edition):
         builds.run(sample_edition.pk)
         assert builds.run(sample_edition.pk).status == "idle"
@@ -142,6 +172,9 @@ class TestBuild:
         builds.run(sample_edition.pk)
         root = etree.fromstring(read(volume_file(sample_edition)))
         assert root.find("{http://www.tei-c.org/ns/1.0}teiHeader") is not None
+        [change] = root.iterfind(".//{http://www.tei-c.org/ns/1.0}revisionDesc/"
+                                 "{http://www.tei-c.org/ns/1.0}change")
+        assert "d142 revision 1, d143 revision 1, d144 revision 1" in change.text
         ids = [d.get("{http://www.w3.org/XML/1998/namespace}id")
                for d in root.iter("{http://www.tei-c.org/ns/1.0}div") if d.get("type") == "document"]
         assert ids == ["d142", "d143", "d144"]
