@@ -233,6 +233,8 @@ X_FRAME_OPTIONS = "DENY"
 EMEND_EXPORT_KEEP_DAYS = float(env("EMEND_EXPORT_KEEP_DAYS", "30"))
 EMEND_EXPORT_STALE_SECONDS = float(env("EMEND_EXPORT_STALE_SECONDS", "300"))
 EMEND_EXPORT_DEBOUNCE_SECONDS = float(env("EMEND_EXPORT_DEBOUNCE_SECONDS", "2"))
+# ...but a steady stream of approvals still gets a build at least this often.
+EMEND_EXPORT_MAX_WAIT_SECONDS = float(env("EMEND_EXPORT_MAX_WAIT_SECONDS", "10"))
 # Which formats builds write, comma-separated (tei,html,txt,json,epub,pdf); empty: all.
 EMEND_EXPORT_FORMATS = [f.strip() for f in env("EMEND_EXPORT_FORMATS").split(",") if f.strip()]
 

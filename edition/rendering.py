@@ -14,7 +14,7 @@ from .tei.plaintext import render_plaintext
 from .tei.render import render_html
 
 # Bump when the renderer's output changes, so cached pages of old revisions are rebuilt.
-RENDER_VERSION = 2  # 2: data-o text-layer offsets on blocks (proposing)
+RENDER_VERSION = 3  # 2: data-o text-layer offsets on blocks (proposing); 3: a space after a glued page marker
 ONE_YEAR = 365 * 24 * 3600
 
 

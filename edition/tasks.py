@@ -34,6 +34,7 @@ def build_exports(edition_id: int, group: str = "text") -> str:
     """
     from .exporting import builds
 
+    builds.settle(edition_id, group)  # let a burst of approvals finish arriving
     return builds.run(edition_id, group).status
 
 

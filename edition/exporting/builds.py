@@ -26,10 +26,11 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from ..models import Edition, ExportBuild, ExportFile, ExportRequest
+from ..rendering import RENDER_VERSION
 from . import sources
 from . import formats
 from .formats import Format
@@ -58,6 +59,23 @@ def request_export(edition: Edition, reason: str, *, full: bool = False) -> None
         # The delay lets a burst of approvals land before the build starts: one build for all.
         enqueue_on_commit(build_exports, edition.pk, group,
                           countdown=settings.EMEND_EXPORT_DEBOUNCE_SECONDS)
+
+
+def settle(edition_id: int, group: str) -> None:
+    """Wait while approvals keep arriving: until no request came for DEBOUNCE seconds, or the
+    oldest waiting one is MAX_WAIT old. A burst of approvals then makes a build every MAX_WAIT
+    seconds at most, however long it lasts; a lone approval waits DEBOUNCE seconds."""
+    debounce = timedelta(seconds=settings.EMEND_EXPORT_DEBOUNCE_SECONDS)
+    max_wait = timedelta(seconds=settings.EMEND_EXPORT_MAX_WAIT_SECONDS)
+    while True:
+        pending = ExportRequest.objects.filter(edition_id=edition_id, group=group, build=None)
+        span = pending.aggregate(oldest=Min("created_at"), newest=Max("created_at"))
+        now = timezone.now()
+        if span["newest"] is None or now - span["newest"] >= debounce \
+                or now - span["oldest"] >= max_wait:
+            return
+        time.sleep(min((span["newest"] + debounce - now).total_seconds(),
+                       (span["oldest"] + max_wait - now).total_seconds(), 1.0) + 0.01)
 
 
 @dataclass
@@ -170,6 +188,7 @@ def _build(build: ExportBuild, *, full: bool) -> None:
 def _fingerprint(edition: Edition, group: str) -> str:
     """What the files depend on besides revisions: another value means nothing is reused."""
     pieces = [settings.EMEND_SITE_URL, edition.tei_header, edition.tei_skeleton,
+              f"render:{RENDER_VERSION}",
               *(f"{f.name}:{getattr(f.module, 'VERSION', 1)}" for f in formats.enabled(group))]
     return hashlib.sha256("\x1f".join(pieces).encode()).hexdigest()
 

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ..models import Document, Edition, Revision
+from ..rendering import RENDER_VERSION
 
 ONE_YEAR = 365 * 24 * 3600
 _refresh: ContextVar[bool] = ContextVar("refresh", default=False)
@@ -102,7 +103,8 @@ def fragment(fmt: str, version: int | str, part: Part, build: Callable[[], str],
     links between documents differ in a volume and in a single document's file."""
     # The site's address is in links of most fragments: part of the key, hashed short.
     site = hashlib.sha256(settings.EMEND_SITE_URL.encode()).hexdigest()[:8]
-    key = (f"emend:export:{fmt}:{version}:{site}:{part.document.edition.slug}:"
+    # RENDER_VERSION: most formats start from the reading site's HTML renderer.
+    key = (f"emend:export:{fmt}:{version}.{RENDER_VERSION}:{site}:{part.document.edition.slug}:"
            f"{int(whole)}:{part.revision.checksum}")
     value = None if _refresh.get() else cache.get(key)
     if value is None:

@@ -236,6 +236,8 @@ class _HTMLRenderer(ListsTablesFigures):
         for child in el:
             if local_name(child):
                 rendered, block = self.element(child, phrasing=phrasing)
+                if rendered and local_name(child) == "pb" and _glued_after(nodes, child):
+                    rendered = self.page_break(child, space_after=True)
                 if rendered:
                     nodes.append((rendered, block))
             add_text(child.tail)
@@ -436,17 +438,20 @@ class _HTMLRenderer(ListsTablesFigures):
         self.marked.add(fn.id)
         return self.defer_if_in_link(marker), False
 
-    def page_break(self, el: etree._Element) -> str:
+    def page_break(self, el: etree._Element, *, space_after: bool = False) -> str:
         n = _XML_SPACE.sub(" ", el.get("n") or "").strip()
         label = f"Page {n}" if n else "Page break"
+        # The space goes inside the marker, which is not part of the text layer (proposing
+        # skips .pb), so offsets in the page stay those of the text.
+        text = f"[{html.escape(label)}]" + (" " if space_after else "")
         if el in self.html_ids:
             page_id = _attr(self.html_ids[el])
             marker = (
                 f'<a class="pb" id="{page_id}" href="#{page_id}" aria-label="{_attr(label)}">'
-                f"[{html.escape(label)}]</a>"
+                f"{text}</a>"
             )
         else:
-            marker = f'<span class="pb">[{html.escape(label)}]</span>'
+            marker = f'<span class="pb">{text}</span>'
         return self.defer_if_in_link(marker)
 
     def defer_if_in_link(self, anchor: str) -> str:
@@ -490,3 +495,13 @@ class _HTMLRenderer(ListsTablesFigures):
         return f'{self.open("a", el, href=href, **rel)}{inner}</a>{after}', False
 
     # -- lists, tables, figures ----------------------------------------------------------------
+
+
+def _glued_after(nodes: list[tuple[str, bool | None]], pb: etree._Element) -> bool:
+    """A page break with a space before it and a word right after it ("appreciation <pb/>for",
+    as written back after an edit: the text layer keeps one space of the two): the marker
+    needs a space after it, or it reads "[Page 276]for". A break inside a word has no space
+    on either side and stays glued."""
+    before = nodes[-1][0] if nodes and nodes[-1][1] is None else ""
+    tail = pb.tail or ""
+    return before.endswith(" ") and bool(tail) and not tail[0].isspace()

@@ -152,6 +152,28 @@ class TestBuild:
         assert len(outcome.builds) == 1
         assert outcome.builds[0].requests.count() == 52  # the two imports' and the 50
 
+    def test_a_build_waits_for_a_burst_to_end_but_not_forever(self, sample_edition, settings):
+        import time
+
+        settings.EMEND_EXPORT_DEBOUNCE_SECONDS = 0.4
+        settings.EMEND_EXPORT_MAX_WAIT_SECONDS = 1.0
+        ExportRequest.objects.update(created_at=timezone.now() - timedelta(minutes=1))
+        started = time.monotonic()
+        builds.settle(sample_edition.pk, "text")  # quiet already
+        assert time.monotonic() - started < 0.2
+        ExportRequest.objects.all().delete()
+        builds.request_export(sample_edition, "just now")
+        started = time.monotonic()
+        builds.settle(sample_edition.pk, "text")  # waits for DEBOUNCE of quiet...
+        assert 0.35 < time.monotonic() - started < 0.9
+        ExportRequest.objects.filter(reason="just now").update(
+            created_at=timezone.now() - timedelta(seconds=0.9))
+        for n in range(3):  # ...or until the oldest waited MAX_WAIT, however busy it is
+            builds.request_export(sample_edition, f"more {n}")
+        started = time.monotonic()
+        builds.settle(sample_edition.pk, "text")
+        assert time.monotonic() - started < 0.35
+
     def test_one_changed_document_rerenders_one_file(self, sample_edition):
         builds.run(sample_edition.pk)
         first = volume_file(sample_edition).build

@@ -94,7 +94,7 @@ class TestHTML:
         page = parse_html(volume_html)
         for doc, number in [("d142", 276), ("d143", 278), ("d144", 279)]:
             [marker] = page.xpath(f"//article[@id='{doc}']//*[@id='pg_{number}']")
-            assert marker.text_content() == f"[Page {number}]"
+            assert marker.text_content().strip() == f"[Page {number}]"
 
     def test_links_between_documents_stay_in_the_file(self, volume_html):
         page = parse_html(volume_html)

@@ -404,3 +404,14 @@ def test_block_offsets_with_inline_markup_lists_tables_and_odd_characters():
     # The tail after the inline quote has no element of its own; every other block has one.
     assert set(blocks) - offsets == {next(o for o, t in blocks.items() if t == "tail text")}
     assert root.xpath("//span[contains(@class, 'layer-skip')]")[0].text == "[Image]"
+
+
+@pytest.mark.parametrize("body, shown", [
+    ('appreciation <pb n="276"/> for the', "appreciation [Page 276] for the"),
+    # As an edit writes the paragraph back: one space, before the break.
+    ('appreciation <pb n="276"/>for the', "appreciation [Page 276] for the"),
+    ('exam<pb n="276"/>ple', "exam[Page 276]ple"),  # a word broken across pages
+])
+def test_a_page_marker_never_touches_the_next_word_unless_the_source_does(body, shown):
+    fragment = render_html(tei_div(f"<p>{body}</p>"), doc_href=doc_href)
+    assert html_tree(fragment).xpath("string(//p)") == shown
