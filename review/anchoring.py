@@ -177,7 +177,7 @@ def utf16_to_code_points(text: str, offset: int) -> int:
     return len(text)
 
 
-def against_added_note(kind: str, start: int, end: int, deletes: bool, point: int) -> Mapped:
+def _against_one_note(kind: str, start: int, end: int, deletes: bool, point: int) -> Mapped:
     """How a pending change fares against a footnote approved at `point` (both offsets in the
     same revision). Footnotes add no text, so no step records them; without this check a pending
     change would carry the old TEI or the old words over the new note:
@@ -204,3 +204,16 @@ def against_added_note(kind: str, start: int, end: int, deletes: bool, point: in
         return Mapped(start, end,
                       conflict="a footnote was approved on the words this change deletes")
     return Mapped(start, end, context_changed=point in (start, end))
+
+
+def against_added_notes(kind: str, start: int, end: int, deletes: bool,
+                        points) -> Mapped:
+    """`_against_one_note` for every footnote an approval added: the first conflict, or
+    "context changed" if any note touches the range."""
+    changed = False
+    for point in points:
+        beside = _against_one_note(kind, start, end, deletes, point)
+        if beside.conflict:
+            return beside
+        changed = changed or beside.context_changed
+    return Mapped(start, end, context_changed=changed)

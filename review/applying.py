@@ -22,7 +22,7 @@ from edition.tei.edits import note_body_xml
 from edition.tei.parsing import TEIError
 
 from . import access, notifications
-from .anchoring import Mapped, Step, against_added_note, map_through, selector
+from .anchoring import Mapped, Step, against_added_notes, map_through, selector
 from .models import Change, Event, Proposal, approvers_since_submission
 from .rebasing import mark_conflicted, rebase
 from .transform import apply_changes, compose_renames
@@ -152,13 +152,10 @@ def _map_from(document: Document, base: int, head: Revision, specs: list[ChangeS
     for spec in specs:
         result = Mapped(spec.start, spec.end)
         for steps, added_notes in approvals:
-            for point in added_notes:
-                beside = against_added_note(spec.kind, result.start, result.end,
-                                            not spec.content, point)
-                if beside.conflict:
-                    result = beside
-                    break
-            if result.conflict:
+            beside = against_added_notes(spec.kind, result.start, result.end, not spec.content,
+                                         added_notes)
+            if beside.conflict:
+                result = beside
                 break
             result = map_through(result.start, result.end, steps,
                                  footnote=spec.kind in Change.NOTE_KINDS)

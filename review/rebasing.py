@@ -7,7 +7,7 @@ from django.db.models import F, Q
 from edition.models import Document, Revision
 
 from . import notifications
-from .anchoring import CONTEXT, against_added_note, map_through, selector
+from .anchoring import CONTEXT, against_added_notes, map_through, selector
 from .models import Change, Event, Proposal
 from .transform import Applied
 
@@ -77,13 +77,12 @@ def _rebase_one(proposal: Proposal, revision: Revision, text: str, applied: Appl
         if change.note_id in applied.edited_notes:
             conflict = f"footnote {change.note_id} was edited by an approved change"
             break
-        beside_notes = [against_added_note(change.kind, change.start, change.end,
-                                           not change.content, point)
-                        for point in applied.added_note_points]
-        conflict = next((b.conflict for b in beside_notes if b.conflict), "")
-        if conflict:
+        beside = against_added_notes(change.kind, change.start, change.end, not change.content,
+                                     applied.added_note_points)
+        if beside.conflict:
+            conflict = beside.conflict
             break
-        changed = changed or any(b.context_changed for b in beside_notes)
+        changed = changed or beside.context_changed
         if change.kind == Kind.STRUCTURE and change.start < change.end and any(
             step.pos <= change.end and step.end >= change.start for step in applied.steps
         ):

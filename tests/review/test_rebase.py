@@ -357,7 +357,7 @@ class TestFootnotes:
         assert reload(mine).status == Status.CONFLICTED
 
     # A footnote adds no text, so no step map records it: these cases are checked against
-    # the approved footnote's point itself (review.anchoring.against_added_note).
+    # the approved footnote's point itself (review.anchoring.against_added_notes).
 
     def test_deleting_the_words_an_approved_note_follows_conflicts(self, d142, people):
         deletion = propose(d142, people.editor2, text(d142, " very difficult", ""))
