@@ -68,10 +68,9 @@ def _dumps(value) -> str:
 
 def document_fragment(part: Part) -> str:
     """The part's cached JSON pieces: its document members, then one piece per annotation."""
-    # Same in a volume and in a single document's file: one cache entry (whole=True).
     # The fragment holds HTML articles too: a new HTML version makes it stale as well.
     return sources.fragment(FORMAT, f"{VERSION}.{html_export.VERSION}", part,
-                            lambda: _build(part), whole=True)
+                            lambda: _build(part))
 
 
 def _build(part: Part) -> str:

@@ -43,8 +43,7 @@ _OFFSET_ATTR = re.compile(r'(<[^<>]*?) data-o="\d+"')
 
 def article(part: Part) -> str:
     """The document's `<article>`, links to other documents still tokens (`resolve_links`)."""
-    # Cached with whole=True whatever the build: the article is the same in both (see above).
-    return sources.fragment(FORMAT, VERSION, part, lambda: _render(part), whole=True)
+    return sources.fragment(FORMAT, VERSION, part, lambda: _render(part))
 
 
 def _render(part: Part) -> str:

@@ -147,9 +147,7 @@ def _contents(vol: Volume) -> str:
 # -- one document -----------------------------------------------------------------------------
 
 def _document(vol: Volume, part: Part) -> str:
-    # Cached as whole=True whatever the build: with links to other documents left as tokens,
-    # the fragment is the same in the volume and in a single document's file.
-    article = fragment("pdf", VERSION, part, lambda: print_html(part), whole=True)
+    article = fragment("pdf", VERSION, part, lambda: print_html(part))
     url = vol.site_url(part)
     return (f'{article}<div class="document-source">{_esc(part.label)}, revision '
             f'{part.revision.number}: <a href="{_esc(url)}">{_esc(url)}</a></div>')

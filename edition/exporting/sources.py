@@ -96,16 +96,16 @@ def load_volume(edition: Edition, *, documents: list[Document] | None = None) ->
     return Volume(edition, parts, whole=documents is None)
 
 
-def fragment(fmt: str, version: int | str, part: Part, build: Callable[[], str], *,
-             whole: bool = True) -> str:
+def fragment(fmt: str, version: int | str, part: Part, build: Callable[[], str]) -> str:
     """A part's piece of a format, cached by the revision's checksum: an incremental rebuild
-    re-renders only the documents whose revision changed. `whole` is in the key because
-    links between documents differ in a volume and in a single document's file."""
+    re-renders only the documents whose revision changed. A fragment is the same in a volume
+    and in a single document's file: every format leaves links to other documents as tokens
+    and resolves them when it assembles the file."""
     # The site's address is in links of most fragments: part of the key, hashed short.
     site = hashlib.sha256(settings.EMEND_SITE_URL.encode()).hexdigest()[:8]
     # RENDER_VERSION: most formats start from the reading site's HTML renderer.
     key = (f"emend:export:{fmt}:{version}.{RENDER_VERSION}:{site}:{part.document.edition.slug}:"
-           f"{int(whole)}:{part.revision.checksum}")
+           f"{part.revision.checksum}")
     value = None if _refresh.get() else cache.get(key)
     if value is None:
         value = build()

@@ -30,10 +30,8 @@ SEPARATOR = f"\n{RULE}\n\n"
 
 def document_text(part: Part) -> str:
     """`render_plaintext` of the part's revision (ends with one newline)."""
-    # The text has no links, so it is the same in a volume and in a single document's file:
-    # one cache entry (whole=True) serves both.
     return sources.fragment(FORMAT, VERSION, part,
-                            lambda: render_plaintext(part.revision.element), whole=True)
+                            lambda: render_plaintext(part.revision.element))
 
 
 def volume(vol: Volume) -> bytes:
