@@ -1,5 +1,6 @@
 import hashlib
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -37,8 +38,8 @@ class Command(BaseCommand):
             vol = load_volume(target)
             data = fmt.volume(vol)
         if str(out) == "-":
-            self.stdout.buffer.write(data) if hasattr(self.stdout, "buffer") else \
-                os.write(1, data)
+            sys.stdout.buffer.write(data)  # bytes: EPUB and PDF are binary
+            sys.stdout.flush()
             return
         # Written beside the target and renamed: an interrupted run leaves the old file whole.
         out.parent.mkdir(parents=True, exist_ok=True)
