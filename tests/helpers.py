@@ -48,3 +48,14 @@ def text_spec(revision, exact: str, replacement: str, *, occurrence: int = 0, ki
     for _ in range(occurrence + 1):
         start = revision.text.index(exact, start + 1)
     return ChangeSpec(kind, start, start + len(exact), replacement, exact=exact)
+
+
+def revise(document, old: str, new: str):
+    """A new revision of `document` with the first `old` in its TEI replaced, as an approval
+    makes one (without a proposal)."""
+    from edition.imports import add_revision
+
+    document.refresh_from_db()
+    tei = document.current_revision.tei
+    assert old in tei, f"{old!r} is not in {document.xml_id}"
+    return add_revision(document, tei.replace(old, new, 1), by=None, summary="test", change={})

@@ -22,10 +22,9 @@ from django.utils import timezone
 from lxml import etree
 
 from edition.exporting import builds
-from edition.imports import add_revision
-from edition.models import Document, ExportBuild, ExportFile, ExportRequest
+from edition.models import ExportBuild, ExportFile, ExportRequest
 from review.applying import create_proposal
-from tests.helpers import make_member, text_spec
+from tests.helpers import make_member, revise, text_spec
 
 pytestmark = pytest.mark.django_db
 Status = ExportBuild.Status
@@ -39,14 +38,6 @@ def tei_only(settings):
 @pytest.fixture
 def sample_edition(sample_volume):
     return sample_volume
-
-
-def edit(document: Document, old: str, new: str):
-    """A new revision of `document` with `old` replaced in its TEI (as an approval would)."""
-    document.refresh_from_db()
-    tei = document.current_revision.tei
-    assert old in tei
-    return add_revision(document, tei.replace(old, new, 1), by=None, summary="test", change={})
 
 
 def read(row: ExportFile) -> bytes:
@@ -131,7 +122,7 @@ class TestBuild:
                                                                       settings):
         """A copy cited offline still says which text it holds."""
         settings.EMEND_EXPORT_FORMATS = []  # all
-        edit(sample_edition.documents.get(xml_id="d143"), "Conversation", "Conversation (c)")
+        revise(sample_edition.documents.get(xml_id="d143"), "Conversation", "Conversation (c)")
         builds.request_export(sample_edition, "approval")
         builds.run(sample_edition.pk)
         for fmt in ["tei", "html", "txt", "json", "epub", "pdf"]:
@@ -178,7 +169,7 @@ class TestBuild:
         builds.run(sample_edition.pk)
         first = volume_file(sample_edition).build
         d143 = sample_edition.documents.get(xml_id="d143")
-        edit(d143, "Conversation", "Conversation (corrected)")
+        revise(d143, "Conversation", "Conversation (corrected)")
         builds.request_export(sample_edition, "approval")
         [second] = builds.run(sample_edition.pk).builds
         assert (second.rendered, second.reused) == (1, 2)
@@ -268,7 +259,7 @@ class TestBuild:
         first = ExportBuild.objects.get()
         first_only = [f.name for f in first.files.all()]
         d143 = sample_edition.documents.get(xml_id="d143")
-        edit(d143, "Conversation", "Conversation (corrected)")
+        revise(d143, "Conversation", "Conversation (corrected)")
         builds.request_export(sample_edition, "approval")
         builds.run(sample_edition.pk)
         assert builds.prune() == 0
@@ -322,7 +313,7 @@ class TestPages:
     def test_download_a_document_and_an_earlier_build(self, client, sample_edition):
         builds.run(sample_edition.pk)
         first = volume_file(sample_edition).build
-        edit(sample_edition.documents.get(xml_id="d143"), "Conversation", "Talk")
+        revise(sample_edition.documents.get(xml_id="d143"), "Conversation", "Talk")
         builds.request_export(sample_edition, "approval")
         builds.run(sample_edition.pk)
         current = client.get(reverse("edition:export_file",

@@ -16,7 +16,7 @@ from edition.exporting.sources import load_volume
 from edition.imports import add_revision, import_text
 from edition.tei import TEI_NS
 from edition.tei.plaintext import render_plaintext
-from tests.helpers import D143_TEXT
+from tests.helpers import D143_TEXT, revise
 
 pytestmark = pytest.mark.django_db
 
@@ -42,10 +42,7 @@ def single(edition, xml_id: str):
 
 def edit(edition, xml_id: str, old: str, new: str):
     """A new revision of a document with `old` replaced in its TEI, as an approval makes."""
-    document = edition.documents.get(xml_id=xml_id)
-    tei = document.current_revision.tei
-    assert old in tei
-    return add_revision(document, tei.replace(old, new, 1), by=None, summary="x", change={})
+    return revise(edition.documents.get(xml_id=xml_id), old, new)
 
 
 def site(path: str = "") -> str:

@@ -18,10 +18,9 @@ from django.core.files.storage import storages
 from django.db import connection, connections
 
 from edition.exporting import builds
-from edition.imports import add_revision
 from edition.models import Document, Edition, ExportBuild, ExportFile, ExportRequest
 from review.applying import create_proposal
-from tests.helpers import make_member, text_spec
+from tests.helpers import make_member, revise, text_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKER = settings.CELERY_BROKER_URL
@@ -141,8 +140,7 @@ def test_worker_killed_mid_build_keeps_the_old_export_and_finishes_after_restart
     builds.run(edition.pk)
     before = current_build(edition, "print")
     d143 = Document.objects.get(edition=edition, xml_id="d143")
-    add_revision(d143, d143.current_revision.tei.replace("Conversation", "Conversation [K]", 1),
-                 by=None, summary="test", change={})
+    revise(d143, "Conversation", "Conversation [K]")
     builds.request_export(edition, "approval")  # committed: the tasks are on the broker
 
     first = worker(EMEND_EXPORT_FORMATS="tei,pdf")
@@ -173,7 +171,7 @@ def test_an_approval_while_the_broker_is_down_is_exported_once_it_is_back(
     edition = sample_volume
     builds.run(edition.pk)
     editor = make_member(edition, "editor", "editor")
-    reviewer = make_member(edition, "reviewer", "reviewer")
+    make_member(edition, "reviewer", "reviewer")  # approves in the subprocess below
     d142 = Document.objects.get(edition=edition, xml_id="d142")
     proposal = create_proposal(d142, author=editor, base_revision=1, rationale="capital",
                                changes=[text_spec(d142.current_revision, "north Korea",
