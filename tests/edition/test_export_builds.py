@@ -371,6 +371,12 @@ class TestCommands:
             "{http://www.w3.org/XML/1998/namespace}id") == "d143"
         assert "from d143 r1" in capsys.readouterr().err
 
+    def test_export_to_standard_output(self, sample_edition, capsysbinary):
+        call_command("export", sample_edition.slug, "--format", "txt", "--document", "d142",
+                     "--out", "-")
+        out = capsysbinary.readouterr().out
+        assert out.startswith("Foreign Relations".encode()) and b"142." in out
+
     def test_export_refuses_unknown_things(self, sample_edition, tmp_path):
         from django.core.management.base import CommandError
 
