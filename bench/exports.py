@@ -58,7 +58,6 @@ def main() -> int:
         from django.db import transaction
 
         from edition.exporting import builds
-        from edition.imports import add_revision
         from edition.models import Document, Edition, ExportBuild
 
         info = machine()
@@ -96,8 +95,8 @@ def main() -> int:
                 document = documents[(i * 97) % len(documents)]
                 document.refresh_from_db()
                 with transaction.atomic():
-                    add_revision(document, document.current_revision.tei.replace(
-                        "</p>", " (corrected)</p>", 1), by=None, summary="bench", change={})
+                    document.add_revision(document.current_revision.tei.replace(
+                        "</p>", " (corrected)</p>", 1), by=None, summary="bench")
                 seconds, done = build(full=False)
                 inc_times.append(seconds)
                 print(f"  {group} incremental {i + 1}: {seconds:.3f} s "

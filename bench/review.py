@@ -135,7 +135,7 @@ def _people(edition):
 
 def _pending(document, author, spans: list[tuple[int, int]]) -> list:
     """Bulk-insert one pending text proposal per span, anchored on the head revision."""
-    from review.anchoring import selector
+    from edition.tei.selectors import selector
     from review.models import Change, Event, Proposal
 
     head = document.current_revision
@@ -179,6 +179,7 @@ def _approvals(n_timed: int) -> dict:
 
     from edition.imports import create_document
     from edition.models import Edition
+    from review.actions.approve import do_approve
     from review.models import Proposal
 
     approve: dict[str, dict] = {}
@@ -209,10 +210,10 @@ def _approvals(n_timed: int) -> dict:
             started = time.perf_counter()
             if i == 0:
                 with CaptureQueriesContext(connection) as captured:
-                    proposal.approve(by=reviewer)
+                    do_approve(proposal, by=reviewer)
                 queries[str(size)] = len(captured)
             else:
-                proposal.approve(by=reviewer)
+                do_approve(proposal, by=reviewer)
             times.append((time.perf_counter() - started) * 1000)
         approve[str(size)] = summary(times)
         assert Proposal.objects.filter(document=document, status="conflicted").count() == 0

@@ -20,7 +20,8 @@ from django.db import transaction
 from django.db.models import Max
 from lxml import etree
 
-from . import pagecache, tasks
+from . import tasks
+from .changes import RevisionChange
 from .exporting.builds import request_export
 from .models import Document, Edition, Revision
 from .tei import FRUS_NS, TEI_NS, XML_ID, tei
@@ -198,9 +199,9 @@ class _Importer:
         elif document.current_revision.tei == tei_xml:
             self.result.unchanged.append(xml_id)
         else:
-            add_revision(document, tei_xml, by=self.by,
-                         summary=f"Re-imported from {self.filename}",
-                         change={"kind": "reimport", "source": self.filename})
+            document.add_revision(tei_xml, by=self.by,
+                                  summary=f"Re-imported from {self.filename}",
+                                  change=RevisionChange(kind="reimport", source=self.filename))
             Document.objects.filter(pk=document.pk).update(**fields)
             self.result.updated.append(xml_id)
         # Keep the skeleton small while streaming: the document lives on in its revision.
@@ -220,7 +221,7 @@ class _Importer:
             skeleton = _keep_placeholders(skeleton, self.edition.tei_skeleton, self.result.kept)
         self.edition.tei_skeleton = skeleton
         self.edition.save(update_fields=["tei_skeleton", "updated_at"])
-        pagecache.touch(self.edition)
+        self.edition.touch()
         revisions = Revision.objects.filter(
             document__edition=self.edition,
             document__xml_id__in=self.result.created + self.result.updated,
@@ -236,24 +237,12 @@ def create_document(edition, xml_id, tei_xml, fields, *, order, by, summary) -> 
     document = Document.objects.create(edition=edition, xml_id=xml_id, order=order, **fields)
     revision = Revision.objects.create(
         document=document, number=1, tei=tei_xml, author=by, summary=summary,
-        change={"kind": "import"},
+        change=RevisionChange(kind="import").to_json(),
     )
     document.current_revision = revision
     document.save(update_fields=["current_revision"])
     return document
 
-
-def add_revision(document: Document, tei_xml: str, *, by, summary: str, change: dict) -> Revision:
-    """Append a revision and make it current. The caller holds the transaction."""
-    parent = document.current_revision
-    revision = Revision.objects.create(
-        document=document, number=parent.number + 1, parent=parent, tei=tei_xml, author=by,
-        summary=summary, change=change,
-    )
-    document.current_revision = revision
-    document.save(update_fields=["current_revision"])
-    pagecache.touch(document.edition)
-    return revision
 
 
 def _header_metadata(header: etree._Element) -> dict:
@@ -384,7 +373,7 @@ def import_text(
             before=following.xml_id if following else None,
         )
         edition.save(update_fields=["tei_skeleton", "updated_at"])
-        pagecache.touch(edition)
+        edition.touch()
         tasks.enqueue_on_commit(tasks.warm_rendering, [document.current_revision_id])
         request_export(edition, f"Imported {path.name} as {parsed.xml_id}")
     return document, parsed.report

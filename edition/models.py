@@ -10,13 +10,16 @@ import hashlib
 from functools import cached_property
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Q
 from django.urls import reverse
+from django.utils import timezone
 from lxml import etree
 
+from .changes import RevisionChange
 from .tei import textlayer
 from .tei.parsing import parse_document_div
 
@@ -90,6 +93,23 @@ class Edition(models.Model):
     def publisher_short(self) -> str:
         return self.publisher.removeprefix("United States ").strip()
 
+    @staticmethod
+    def stamp_key(slug: str) -> str:
+        """Cache key of the edition's stamp (edition/pagecache.py keys pages by it)."""
+        return f"emend:stamp:{slug}"
+
+    def touch(self) -> None:
+        """Mark the edition changed: a new stamp in the database, the cached one dropped.
+
+        Dropped now and again once the change commits: a reader between the two may have cached
+        the old stamp from the database, and dropping (never setting) it means a stamp from a
+        transaction that rolled back is never pinned.
+        """
+        Edition.objects.filter(pk=self.pk).update(updated_at=timezone.now())
+        key = self.stamp_key(self.slug)
+        cache.delete(key)
+        transaction.on_commit(lambda: cache.delete(key))
+
 
 class DocumentQuerySet(models.QuerySet):
     def with_current(self) -> DocumentQuerySet:
@@ -147,6 +167,20 @@ class Document(models.Model):
     def label(self) -> str:
         return f"Document {self.number}" if self.number else self.xml_id
 
+    def add_revision(self, tei_xml: str, *, by, summary: str,
+                     change: RevisionChange | None = None) -> Revision:
+        """Append a revision and make it current. The caller holds the transaction (and, for
+        an approval, the document's row lock)."""
+        parent = self.current_revision
+        revision = Revision.objects.create(
+            document=self, number=parent.number + 1, parent=parent, tei=tei_xml, author=by,
+            summary=summary, change=(change or RevisionChange(kind="edit")).to_json(),
+        )
+        self.current_revision = revision
+        self.save(update_fields=["current_revision"])
+        self.edition.touch()
+        return revision
+
 
 class RevisionQuerySet(models.QuerySet):
     def update(self, **kwargs):
@@ -173,8 +207,7 @@ class Revision(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     summary = models.CharField(max_length=500, help_text="What produced this revision")
-    # The change that produced it: {"kind": "import"} or {"kind": "text", "start": …, "end": …,
-    # "replacement": …}; the review app adds its step map here.
+    # The change that produced it: an edition.changes.RevisionChange, read through `record`.
     change = models.JSONField(default=dict, blank=True)
 
     objects = RevisionQuerySet.as_manager()
@@ -216,6 +249,11 @@ class Revision(models.Model):
     @cached_property
     def layer(self) -> textlayer.TextLayer:
         return textlayer.build(self.element)
+
+    @cached_property
+    def record(self) -> RevisionChange:
+        """What this revision changed (steps, footnotes, approvers), typed."""
+        return RevisionChange.from_json(self.change)
 
     @property
     def is_current(self) -> bool:

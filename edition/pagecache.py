@@ -12,41 +12,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db import transaction
-from django.utils import timezone
 
 from .models import Edition
 
 PAGE_TTL = 24 * 3600
 
 
-def _stamp_key(slug: str) -> str:
-    return f"emend:stamp:{slug}"
-
-
 def edition_stamp(slug: str) -> str | None:
     """The edition's current stamp, or None when there is no such edition."""
-    stamp = cache.get(_stamp_key(slug))
+    stamp = cache.get(Edition.stamp_key(slug))
     if stamp is None:
         updated = Edition.objects.filter(slug=slug).values_list("updated_at", flat=True).first()
         if updated is None:
             return None
         stamp = updated.isoformat()
-        cache.set(_stamp_key(slug), stamp, PAGE_TTL)
+        cache.set(Edition.stamp_key(slug), stamp, PAGE_TTL)
     return stamp
 
-
-def touch(edition: Edition) -> None:
-    """Mark the edition changed: a new stamp in the database, the cached one dropped.
-
-    Dropped now and again once the change commits: a reader between the two may have cached
-    the old stamp from the database, and dropping (never setting) it means a stamp from a
-    transaction that rolled back is never pinned.
-    """
-    Edition.objects.filter(pk=edition.pk).update(updated_at=timezone.now())
-    key = _stamp_key(edition.slug)
-    cache.delete(key)
-    transaction.on_commit(lambda: cache.delete(key))
 
 
 @dataclass(frozen=True)

@@ -29,5 +29,4 @@ urlpatterns = [
     path("<slug:edition>/<docid:doc>.txt", views.document_text, name="document_text"),
     path("<slug:edition>/<docid:doc>/", views.document_detail, name="document"),
     path("<slug:edition>/<docid:doc>/r/<int:number>/", views.revision_detail, name="revision"),
-    path("<slug:edition>/<docid:doc>/history/", views.document_history, name="history"),
 ]

@@ -1,4 +1,4 @@
-"""The public reading site: editions, tables of contents, documents, revisions, history.
+"""The public reading site: editions, tables of contents, documents, revisions, downloads.
 
 Every view here is public (no account) and works without JavaScript. Responses carry an ETag and
 Last-Modified so browsers and proxies revalidate instead of downloading a page again.
@@ -17,14 +17,12 @@ from django.utils.cache import get_conditional_response, patch_cache_control, pa
 from django.utils.http import http_date, parse_http_date
 from django.views.decorators.http import require_safe
 
-from review.access import can_propose
-from review.corrections import history_context
-
 from . import pagecache
 from .exporting import tei as tei_export
 from .exporting.formats import enabled as enabled_formats
 from .models import Document, Edition, Revision
 from .rendering import RENDER_VERSION, rendered_html, rendered_text
+from .roles import can_propose
 
 
 @login_not_required
@@ -155,17 +153,6 @@ def revision_detail(request: HttpRequest, edition: str, doc: str, number: int) -
     document = document_or_404(edition, doc)
     revision = get_object_or_404(document.revisions.defer("tei", "text"), number=number)
     return _reading_view(request, document, revision)
-
-
-@login_not_required
-@require_safe
-def document_history(request: HttpRequest, edition: str, doc: str) -> HttpResponse:
-    document = document_or_404(edition, doc)
-    return TemplateResponse(
-        request, "edition/history.html",
-        {"edition": document.edition, "document": document,
-         **history_context(document, request.user)},
-    )
 
 
 def _download(request: HttpRequest, edition: str, doc: str, suffix: str, content_type: str,

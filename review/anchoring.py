@@ -1,7 +1,8 @@
-"""Anchoring of proposals on the text layer: step maps, rebase rules, quote selectors.
+"""Anchoring of proposals on the text layer: step maps and the rebase rules.
 
-Pure functions, no database. Semantics follow ProseMirror's StepMap: a step replaces
-[pos, pos + old_len) by new_len characters. A pending range is mapped through the steps of an
+Pure functions, no database; quote selectors and their placement are `edition.tei.selectors`.
+Semantics follow ProseMirror's StepMap: a step replaces [pos, pos + old_len) by new_len
+characters. A pending range is mapped through the steps of an
 approved change: shifted when disjoint, kept outside an insertion that touches it (assoc rules),
 flagged "context changed" when the change touches it, and conflicted when they overlap.
 """
@@ -10,25 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-CONTEXT = 32  # code points of prefix / suffix in a TextQuoteSelector
+from edition.changes import Step
 
+from .models import Change
 
-@dataclass(frozen=True)
-class Step:
-    pos: int
-    old_len: int
-    new_len: int
-
-    @property
-    def end(self) -> int:
-        return self.pos + self.old_len
-
-    @property
-    def delta(self) -> int:
-        return self.new_len - self.old_len
-
-    def as_list(self) -> list[int]:
-        return [self.pos, self.old_len, self.new_len]
+Kind = Change.Kind
 
 
 @dataclass(frozen=True)
@@ -109,73 +96,6 @@ def step_between(old: str, new: str) -> Step | None:
     return Step(p, len(old) - p - s, len(new) - p - s)
 
 
-def selector(text: str, start: int, end: int) -> dict[str, str]:
-    """W3C Web Annotation TextQuoteSelector fields for [start, end) of `text`."""
-    return {
-        "exact": text[start:end],
-        "prefix": text[max(start - CONTEXT, 0) : start],
-        "suffix": text[end : end + CONTEXT],
-    }
-
-
-def find_quote(text: str, exact: str, prefix: str = "", suffix: str = "",
-               hint: int | None = None) -> list[int]:
-    """Start offsets where `exact` occurs, best first: by matching context, then near `hint`.
-
-    Used to place a selection made without offsets (the no-JavaScript form, API clients that
-    send only a quote). An empty `exact` is placed by its context alone.
-    """
-    candidates = []
-    if exact:
-        i = text.find(exact)
-        while i != -1:
-            candidates.append(i)
-            i = text.find(exact, i + 1)
-    else:
-        candidates = list(range(len(text) + 1))
-
-    def score(i: int) -> tuple[int, int]:
-        before = text[max(i - len(prefix), 0) : i]
-        after = text[i + len(exact) : i + len(exact) + len(suffix)]
-        context = _common_suffix(before, prefix) + _common_prefix(after, suffix)
-        return (-context, abs(i - hint) if hint is not None else 0)
-
-    candidates.sort(key=score)
-    if not exact:
-        best = score(candidates[0])[0] if candidates else 0
-        candidates = [c for c in candidates if score(c)[0] == best and best < 0]
-    return candidates
-
-
-def _common_prefix(a: str, b: str) -> int:
-    n = 0
-    while n < min(len(a), len(b)) and a[n] == b[n]:
-        n += 1
-    return n
-
-
-def _common_suffix(a: str, b: str) -> int:
-    n = 0
-    while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n]:
-        n += 1
-    return n
-
-
-def utf16_to_code_points(text: str, offset: int) -> int:
-    """Convert a UTF-16 offset into `text` (as browsers count) to a code-point offset."""
-    if offset < 0:
-        raise ValueError("a UTF-16 offset cannot be negative")
-    units = 0
-    for index, char in enumerate(text):
-        if units == offset:
-            return index
-        if units > offset:
-            raise ValueError(f"UTF-16 offset {offset} falls inside a surrogate pair")
-        units += 2 if ord(char) > 0xFFFF else 1
-    if units != offset:
-        raise ValueError(f"UTF-16 offset {offset} is not a character boundary of the text")
-    return len(text)
-
 
 def _against_one_note(kind: str, start: int, end: int, deletes: bool, point: int) -> Mapped:
     """How a pending change fares against a footnote approved at `point` (both offsets in the
@@ -186,15 +106,15 @@ def _against_one_note(kind: str, start: int, end: int, deletes: bool, point: int
     - a text change around the point would replace the words the note is anchored in;
     - a deletion ending at the point would move the note onto earlier words.
 
-    `kind` is a Change.Kind value: "text", "structure", "note-add", "note-edit", "note-remove".
+    `kind` is a Change.Kind value.
     """
-    if kind == "note-add":
+    if kind == Kind.NOTE_ADD:
         if start == point:
             return Mapped(start, end, conflict="another footnote was approved at the same point")
         return Mapped(start, end)
-    if kind in ("note-edit", "note-remove"):
+    if kind in Change.EXISTING_NOTE_KINDS:
         return Mapped(start, end)
-    if kind == "structure" and start <= point <= end:
+    if kind == Kind.STRUCTURE and start <= point <= end:
         return Mapped(start, end,
                       conflict="a footnote was approved in the blocks this structural fix replaces")
     if start < point < end:

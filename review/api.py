@@ -1,10 +1,10 @@
 """The JSON API (docs/API.md): the published text for anyone, proposals and decisions for members.
 
-Same rules as the pages (review/access.py): outsiders get 404 for an edition's review objects,
-a role too small gets 403. Anonymous requests to anything but the document endpoint get 401.
-Token authentication is tried first so that 401 carries `WWW-Authenticate: Token`; session
-authentication makes DRF enforce CSRF on unsafe methods. Every error is
-`{"error": {"code": …, "message": …}}`; `exception_handler` is the one place that shapes them.
+Same rules as the pages, asked of the same `check_*` (review/actions/): outsiders get 404 for an
+edition's review objects, a role too small gets 403. Anonymous requests to anything but the
+document endpoint get 401. Authentication, parsing and permissions are the `REST_FRAMEWORK`
+defaults (config/settings.py). Every error is `{"error": {"code": …, "message": …}}`;
+`exception_handler` is the one place that shapes them.
 """
 
 from __future__ import annotations
@@ -19,26 +19,28 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from rest_framework import exceptions, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.decorators import (api_view, authentication_classes, parser_classes,
-                                       permission_classes)
+from rest_framework.decorators import api_view, permission_classes
 from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import JSONParser
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from edition.models import Document, Edition, Revision
+from edition.roles import require_member
 
-from . import access
-from .applying import ProposalError, create_proposal, resubmit
+from .access import proposal_for_member
+from .actions import ProposalError
+from .actions.approve import check_approve, do_approve
+from .actions.comment import check_comment, do_comment
+from .actions.decide import (check_decide, check_withdraw, do_reject, do_request_changes,
+                             do_withdraw)
+from .actions.propose import check_propose, do_propose
+from .actions.retarget import check_retarget, do_retarget
 from .models import Proposal
 from .serializers import (ApiError, base_revision, change_specs, document_json, event_json,
                           invalid, parse_body, proposal_json, rationale)
 
-AUTHENTICATION = [TokenAuthentication, SessionAuthentication]
-
-# review.applying's error codes → HTTP status. Codes naming a proposal status ("approved",
+# The actions' error codes → HTTP status. Codes naming a proposal status ("approved",
 # "changes", …) come from deciding on a proposal that is no longer pending: 409, code "state".
 PROPOSAL_ERROR_STATUS = {
     "invalid": 400, "reason": 400,
@@ -48,12 +50,12 @@ PROPOSAL_ERROR_STATUS = {
 
 
 def api(methods: list[str], *, public: bool = False):
-    """A JSON-only DRF function view; `public` lets anonymous callers in."""
+    """A DRF function view with the REST_FRAMEWORK defaults; `public` lets anonymous callers
+    in. DRF authenticates by itself, so Django's login requirement is lifted."""
 
     def decorate(view):
-        view = parser_classes([JSONParser])(view)
-        view = authentication_classes(AUTHENTICATION)(view)
-        view = permission_classes([AllowAny] if public else [IsAuthenticated])(view)
+        if public:
+            view = permission_classes([AllowAny])(view)
         return login_not_required(api_view(methods)(view))
 
     return decorate
@@ -194,7 +196,7 @@ def _filtered(request: Request, proposals: QuerySet[Proposal]) -> QuerySet[Propo
         proposals = proposals.filter(status__in=wanted)
     if slug := params.get("edition"):
         edition = get_object_or_404(Edition, slug=slug)
-        access.require_member(request.user, edition)
+        require_member(request.user, edition)
         proposals = proposals.filter(document__edition=edition)
     if doc := params.get("document"):
         proposals = proposals.filter(document__xml_id=doc)
@@ -223,14 +225,14 @@ def document_proposals(request: Request, edition: str, doc: str) -> Response:
     """GET: the document's proposals (members). POST: propose a change (editors and up)."""
     document = _document(edition, doc)
     if request.method == "GET":
-        access.require_member(request.user, document.edition)
+        require_member(request.user, document.edition)
         return _page(request, _filtered(request, _listing(request.user).filter(document=document)))
-    access.require_proposer(request.user, document.edition)
+    check_propose(request.user, document)
     data = parse_body(request.data)
     base = base_revision(document, data)
     with _stale_names_head(document):
-        proposal = create_proposal(document, author=request.user, base_revision=base.number,
-                                   changes=change_specs(data, base), rationale=rationale(data))
+        proposal = do_propose(document, author=request.user, base_revision=base.number,
+                              changes=change_specs(data, base), rationale=rationale(data))
     return Response(proposal_json(_reload(request.user, proposal.pk), detail=True),
                     status=status.HTTP_201_CREATED)
 
@@ -249,7 +251,7 @@ def _stale_names_head(document: Document) -> Iterator[None]:
 
 
 def _reload(user, pk: int) -> Proposal:
-    return access.get_proposal_for(user, pk, queryset=Proposal.objects.prefetch_related("changes"))
+    return proposal_for_member(user, pk, queryset=Proposal.objects.prefetch_related("changes"))
 
 
 @api(["GET"])
@@ -257,20 +259,19 @@ def proposal(request: Request, pk: int) -> Response:
     return Response(proposal_json(_reload(request.user, pk), detail=True))
 
 
-def _for_decision(request: Request, pk: int) -> Proposal:
-    """404 for outsiders, 403 for editors and for the author (review.applying checks again)."""
-    proposal = access.get_proposal_for(request.user, pk)
-    access.require_reviewer(request.user, proposal.document.edition)
-    if proposal.author_id == request.user.pk:
-        raise PermissionDenied("Reviewers cannot decide on their own proposals; withdraw it")
+def _checked(request: Request, pk: int, check) -> Proposal:
+    """The proposal, if the action's check allows it: 404 for outsiders, 403 for a role too
+    small or the wrong person, 409 for a proposal whose state forbids it."""
+    proposal = proposal_for_member(request.user, pk)
+    check(request.user, proposal)
     return proposal
 
 
 @api(["POST"])
 def approve(request: Request, pk: int) -> Response:
     """200 with the new revision once applied, or the approvals still needed."""
-    proposal = _for_decision(request, pk)
-    revision = proposal.approve(by=request.user)
+    proposal = _checked(request, pk, check_approve)
+    revision = do_approve(proposal, by=request.user)
     proposal = _reload(request.user, pk)
     data = proposal_json(proposal, detail=True)
     if revision is None:
@@ -281,48 +282,45 @@ def approve(request: Request, pk: int) -> Response:
 
 @api(["POST"])
 def reject(request: Request, pk: int) -> Response:
-    proposal = _for_decision(request, pk)
-    proposal.reject(by=request.user, reason=_text(request, "reason"))
+    proposal = _checked(request, pk, check_decide)
+    do_reject(proposal, by=request.user, reason=_text(request, "reason"))
     return Response(proposal_json(_reload(request.user, pk), detail=True))
 
 
 @api(["POST"])
 def request_changes(request: Request, pk: int) -> Response:
-    proposal = _for_decision(request, pk)
-    proposal.request_changes(by=request.user, reason=_text(request, "reason"))
+    proposal = _checked(request, pk, check_decide)
+    do_request_changes(proposal, by=request.user, reason=_text(request, "reason"))
     return Response(proposal_json(_reload(request.user, pk), detail=True))
 
 
 @api(["POST"])
 def withdraw(request: Request, pk: int) -> Response:
-    proposal = access.get_proposal_for(request.user, pk)
-    proposal.withdraw(by=request.user)
+    proposal = _checked(request, pk, check_withdraw)
+    do_withdraw(proposal, by=request.user)
     return Response(proposal_json(_reload(request.user, pk), detail=True))
 
 
 @api(["POST"])
 def comment(request: Request, pk: int) -> Response:
     """Any member may comment, on any proposal they can see."""
-    proposal = access.get_proposal_for(request.user, pk)
-    event = proposal.comment(by=request.user, body=_text(request, "body"))
+    proposal = _checked(request, pk, check_comment)
+    event = do_comment(proposal, by=request.user, body=_text(request, "body"))
     return Response(event_json(event), status=status.HTTP_201_CREATED)
 
 
 @api(["POST"])
 def retarget(request: Request, pk: int) -> Response:
     """The author re-targets a conflicted proposal or revises one: same body as proposing."""
-    proposal = access.get_proposal_for(request.user, pk)
-    access.require_proposer(request.user, proposal.document.edition)
-    if proposal.author_id != request.user.pk:
-        raise PermissionDenied("Only the author may re-target a proposal")
+    proposal = _checked(request, pk, check_retarget)
     data = parse_body(request.data)
     base = base_revision(proposal.document, data)
     new_rationale = data.get("rationale")
     if new_rationale is not None and not isinstance(new_rationale, str):
         raise invalid("rationale", "must be a string")
     with _stale_names_head(proposal.document):
-        resubmit(proposal, by=request.user, changes=change_specs(data, base),
-                 base_revision=base.number, rationale=new_rationale)
+        do_retarget(proposal, by=request.user, changes=change_specs(data, base),
+                    base_revision=base.number, rationale=new_rationale)
     return Response(proposal_json(_reload(request.user, pk), detail=True))
 
 

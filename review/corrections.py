@@ -14,13 +14,15 @@ from django.db.models import Prefetch
 from django.utils.safestring import SafeString, mark_safe
 from lxml import etree
 
+from edition.changes import RevisionChange, Step
 from edition.models import Document, Edition, Revision
+from edition.roles import PROPOSERS, role_in
 from edition.tei import XML_ID, textlayer
 from edition.tei.parsing import parse_document_div
 
-from . import access, diffs
-from .anchoring import Step
+from . import diffs
 from .models import Proposal
+from .transform import compose_renames, image_of
 
 CONTEXT_CHARS = 60  # either side of a change in the logs: enough to recognise the sentence
 
@@ -62,25 +64,6 @@ def notes_of(element: etree._Element) -> dict[str, Note]:
     return notes
 
 
-def compose_renames(first: dict[str, str | None],
-                    second: dict[str, str | None]) -> dict[str, str | None]:
-    """Renames old → new of two approvals in a row, as one map; None marks a removed note."""
-    composed = {old: None if mid is None else image_of(mid, second)
-                for old, mid in first.items()}
-    for old, new in second.items():
-        # An id of the intermediate state that first neither produced nor took away.
-        if old not in first.values() and old not in first:
-            composed[old] = new
-    return composed
-
-
-def image_of(old_id: str, renamed: dict[str, str | None]) -> str | None:
-    """Where note `old_id` went, or None if it was removed. An id that another note was
-    renamed to, without being renamed itself, belonged to a note that was removed."""
-    if old_id in renamed:
-        return renamed[old_id]
-    return None if old_id in renamed.values() else old_id
-
 
 def renames_between(document: Document, a: int, b: int) -> dict[str, str]:
     """Note ids of revision a → ids of revision b, from the renames approvals recorded."""
@@ -89,7 +72,7 @@ def renames_between(document: Document, a: int, b: int) -> dict[str, str]:
     changes = (document.revisions.filter(number__gt=low, number__lte=high).order_by("number")
                .values_list("change", flat=True))
     for change in changes:
-        renamed = compose_renames(renamed, change.get("renamed_notes", {}))
+        renamed = compose_renames(renamed, RevisionChange.from_json(change).renamed_notes)
     if a <= b:
         return renamed
     return {new: old for old, new in renamed.items() if new is not None}
@@ -119,10 +102,6 @@ def note_changes(old: dict[str, Note], new: dict[str, Note],
 
 # ------------------------------------------------------------------------------------------
 # Before → after of one approved revision
-
-
-def steps_of(revision: Revision) -> list[Step]:
-    return [Step(*s) for s in revision.change.get("steps", [])]
 
 
 def placed_steps(steps: list[Step]) -> list[tuple[Step, int]]:
@@ -194,11 +173,11 @@ def corrections(revisions) -> list[Correction]:
     entries = []
     for revision in revisions:
         entry = Correction(revision, revision.applied_proposal)
-        entry.snippets = change_snippets(revision.parent.text, revision.text, steps_of(revision))
+        entry.snippets = change_snippets(revision.parent.text, revision.text, list(revision.record.steps or ()))
         if revision.pk in teis and revision.parent_id in teis:
             entry.notes = note_changes(notes_of(parse_document_div(teis[revision.parent_id])),
                                        notes_of(parse_document_div(teis[revision.pk])),
-                                       revision.change.get("renamed_notes", {}))
+                                       revision.record.renamed_notes)
         entries.append(entry)
     return entries
 
@@ -254,7 +233,7 @@ def history_context(document: Document, user) -> dict:
         document.revisions.select_related("author", "applied_proposal__reverts")
         .defer("tei", "text", "applied_proposal__reverts__tei", "applied_proposal__reverts__text")
         .order_by("-number"))
-    approver_ids = {i for r in revisions for i in r.change.get("approvers", [])}
+    approver_ids = {i for r in revisions for i in r.record.approvers}
     User = get_user_model()
     names = dict(User.objects.filter(pk__in=approver_ids)
                  .values_list("pk", User.USERNAME_FIELD)) if approver_ids else {}
@@ -265,12 +244,12 @@ def history_context(document: Document, user) -> dict:
         if proposal is not None and proposal.reverts is not None:
             proposal.reverts.document = document
         rows.append(HistoryRow(revision, proposal,
-                               [names.get(i, "?") for i in revision.change.get("approvers", [])]))
-    role = access.role_in(user, document.edition)
+                               [names.get(i, "?") for i in revision.record.approvers]))
+    role = role_in(user, document.edition)
     current = revisions[0].number if revisions else 1
     return {
         "rows": rows,
-        "can_revert": role in access.PROPOSERS,
+        "can_revert": role in PROPOSERS,
         "is_member": role is not None,
         # The comparison form starts on the latest change.
         "compare_a": max(current - 1, 1),
@@ -286,8 +265,4 @@ def revisions_for_diff(document: Document, a: int, b: int) -> tuple[Revision, Re
     for revision in found.values():
         revision.document = document
     return found[a], found[b]
-
-
-def open_revert_of(revision: Revision) -> Proposal | None:
-    return Proposal.objects.open().filter(reverts=revision).order_by("-created_at").first()
 

@@ -1,7 +1,7 @@
 """Proposals, their changes and their timeline (comments and decisions).
 
 A proposal groups one or more changes to one document, anchored on the text layer of
-`proposal.anchor_revision`. Invariant, held by `review.applying` under a row lock on the
+`proposal.anchor_revision`. Invariant, held by `review.actions` under a row lock on the
 document: for every open proposal each change satisfies `head.text[start:end] == exact`, head
 being the document's current revision. `revision` records where the offsets were last mapped
 explicitly (creation, re-targeting, a nearby rebase, a conflict); far-away proposals are carried
@@ -28,6 +28,10 @@ class ProposalQuerySet(models.QuerySet):
     def for_document(self, document: Document) -> ProposalQuerySet:
         return self.filter(document=document)
 
+    def open_reverts_of(self, revision: Revision) -> ProposalQuerySet:
+        """Open proposals undoing `revision`, newest first."""
+        return self.open().filter(reverts=revision).order_by("-created_at")
+
     def visible_to(self, user) -> ProposalQuerySet:
         """Proposals of the editions `user` belongs to (all of them for a superuser)."""
         if user.is_superuser:
@@ -35,14 +39,11 @@ class ProposalQuerySet(models.QuerySet):
         return self.filter(document__edition__memberships__user=user)
 
 
-
 class Proposal(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         CHANGES_REQUESTED = "changes", "Changes requested"
         CONFLICTED = "conflicted", "Conflicted"
-        NEEDS_REVIEW = "needs-review", "Needs re-anchoring"
-        ORPHANED = "orphaned", "Orphaned"
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Rejected"
         WITHDRAWN = "withdrawn", "Withdrawn"
@@ -50,7 +51,7 @@ class Proposal(models.Model):
     # Anchored on the current revision and rebased on every approval.
     OPEN = (Status.PENDING, Status.CHANGES_REQUESTED)
     # Waiting for the author: the anchor no longer holds; the author re-targets.
-    STUCK = (Status.CONFLICTED, Status.NEEDS_REVIEW, Status.ORPHANED)
+    STUCK = (Status.CONFLICTED,)
     CLOSED = (Status.APPROVED, Status.REJECTED, Status.WITHDRAWN)
 
     document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="proposals")
@@ -117,35 +118,10 @@ class Proposal(models.Model):
     def kinds(self) -> list[str]:
         return sorted({c.get_kind_display() for c in self.changes.all()})
 
-    # State changes: each owns its transaction (see review.applying for the locking).
-    def approve(self, *, by) -> Revision | None:
-        from .applying import approve
-
-        return approve(self, by=by)
-
-    def reject(self, *, by, reason: str) -> None:
-        from .applying import decide
-
-        decide(self, by=by, kind=Event.Kind.REJECTED, body=reason)
-
-    def request_changes(self, *, by, reason: str) -> None:
-        from .applying import decide
-
-        decide(self, by=by, kind=Event.Kind.CHANGES_REQUESTED, body=reason)
-
-    def withdraw(self, *, by) -> None:
-        from .applying import withdraw
-
-        withdraw(self, by=by)
-
-    def comment(self, *, by, body: str) -> Event:
-        """Add to the thread. Callers check that `by` is a member of the edition."""
-        from .applying import ProposalError
-
-        if not body.strip():
-            raise ProposalError("the comment is empty", code="invalid")
-        return Event.objects.create(proposal=self, actor=by, kind=Event.Kind.COMMENTED,
-                                    body=body.strip())
+    def approvers(self) -> set[int]:
+        """Ids of the reviewers who approved since the last (re)submission (one query)."""
+        return approvers_since_submission(
+            self.events.filter(kind__in=Event.COUNTED).only("kind", "actor_id"))
 
 
 class Change(models.Model):
@@ -157,6 +133,8 @@ class Change(models.Model):
         STRUCTURE = "structure", "Structural fix"
 
     NOTE_KINDS = (Kind.NOTE_ADD, Kind.NOTE_EDIT, Kind.NOTE_REMOVE)
+    # Changes that name an existing footnote by id (`note_id`) rather than a place in the text.
+    EXISTING_NOTE_KINDS = (Kind.NOTE_EDIT, Kind.NOTE_REMOVE)
 
     proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="changes")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -187,6 +165,11 @@ class Change(models.Model):
     def is_footnote(self) -> bool:
         return self.kind in self.NOTE_KINDS
 
+    @property
+    def names_note(self) -> bool:
+        """Edits or removes an existing footnote: placed by its id, not by a quote."""
+        return self.kind in self.EXISTING_NOTE_KINDS
+
 
 def approvers_since_submission(events) -> set[int]:
     """Ids of the reviewers who approved since the last (re)submission, from events in timeline
@@ -215,7 +198,8 @@ class Event(models.Model):
         CONFLICTED = "conflicted", "conflict"
         CONTEXT_CHANGED = "context", "context changed"
 
-    DECISIONS = (Kind.APPROVED, Kind.REJECTED, Kind.CHANGES_REQUESTED)
+    # What counting approvals reads (approvers_since_submission).
+    COUNTED = (Kind.APPROVED, Kind.RESUBMITTED, Kind.CHANGES_REQUESTED)
 
     proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,

@@ -5,11 +5,12 @@ from __future__ import annotations
 from django.db.models import F, Q
 
 from edition.models import Document, Revision
+from edition.tei.selectors import CONTEXT, selector
 
 from . import notifications
-from .anchoring import CONTEXT, against_added_notes, map_through, selector
+from .anchoring import against_added_notes, map_through
 from .models import Change, Event, Proposal
-from .transform import Applied
+from .transform import Applied, image_of
 
 Kind = Change.Kind
 Status = Proposal.Status
@@ -58,16 +59,6 @@ def rebase(document: Document, revision: Revision, applied: Applied, *, exclude:
         _rebase_one(proposal, revision, text, applied)
 
 
-def note_anchors(revision: Revision) -> dict[str, int]:
-    """Footnote id → anchor offset in the revision's text layer (parsed once per revision)."""
-    if not hasattr(revision, "_note_anchors"):
-        revision._note_anchors = {
-            a.element.get("{http://www.w3.org/XML/1998/namespace}id"): a.offset
-            for a in revision.layer.notes
-        }
-    return revision._note_anchors
-
-
 def _rebase_one(proposal: Proposal, revision: Revision, text: str, applied: Applied) -> None:
     changed, conflict, updates = False, "", []
     for change in proposal.changes.all():
@@ -95,17 +86,17 @@ def _rebase_one(proposal: Proposal, revision: Revision, text: str, applied: Appl
             conflict = mapped.conflict
             break
         change.start, change.end = mapped.start, mapped.end
-        change.note_id = applied.renamed.get(change.note_id, change.note_id)
-        if change.kind in (Kind.NOTE_EDIT, Kind.NOTE_REMOVE):
+        if change.names_note:
             # An existing note's place is a fact of the new TEI (text inserted at its anchor
             # goes into the word before it); read it rather than predict it.
-            anchor = note_anchors(revision).get(change.note_id)
+            note_id = image_of(change.note_id, applied.renamed)
+            anchor = revision.layer.note(note_id) if note_id else None
             if anchor is None:
                 conflict = f"footnote {change.note_id} no longer exists"
                 break
-            change.start = change.end = anchor
+            change.note_id, change.start, change.end = note_id, anchor.offset, anchor.offset
         quote = selector(text, change.start, change.end)
-        if change.kind not in (Kind.NOTE_EDIT, Kind.NOTE_REMOVE) and quote["exact"] != change.exact:
+        if not change.names_note and quote["exact"] != change.exact:
             conflict = "the selected text changed"
             break
         changed = changed or mapped.context_changed

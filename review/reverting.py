@@ -12,17 +12,19 @@ from __future__ import annotations
 import difflib
 import re
 
-from django.db import transaction
 from lxml import etree
 
+from edition.changes import Step
 from edition.models import Document, Revision
 from edition.tei import XML_ID
 from edition.tei.edits import child_spans, note_body_xml
 
-from .anchoring import Step, map_through
-from .applying import ChangeSpec, ProposalError, create_proposal
-from .corrections import compose_renames, image_of, notes_of, placed_steps, steps_of
+from .actions import ProposalError
+from .actions.propose import ChangeSpec
+from .anchoring import map_through
+from .corrections import image_of, notes_of, placed_steps
 from .models import Change, Proposal
+from .transform import compose_renames
 
 Kind = Change.Kind
 _NOTE_ID = re.compile(r"fn\d+$")
@@ -34,23 +36,6 @@ def _since(number: int, later: int | None = None) -> ProposalError:
                          "correction instead", code="conflicted")
 
 
-def propose_revert(document: Document, revision: Revision, *, by, reason: str) -> Proposal:
-    """A proposal undoing `revision`'s change on the current text, for review.
-
-    Holds the document lock while it computes, so the head cannot move under it. Raises
-    ProposalError (nothing to undo, modified since, unapplicable) or PermissionDenied.
-    """
-    if not reason.strip():
-        raise ProposalError("say why the change should be reverted", code="reason")
-    with transaction.atomic():
-        document = Document.objects.select_for_update(no_key=True).get(pk=document.pk)
-        head = Revision.objects.get(pk=document.current_revision_id)
-        specs = inverse(document, revision, head)
-        return create_proposal(document, author=by, base_revision=head.number, changes=specs,
-                               rationale=f"Revert revision {revision.number}: {reason.strip()}",
-                               reverts=revision)
-
-
 def inverse(document: Document, revision: Revision, head: Revision) -> list[ChangeSpec]:
     """Changes on `head` that undo what `revision` changed from its parent."""
     if revision.parent_id is None:
@@ -58,7 +43,7 @@ def inverse(document: Document, revision: Revision, head: Revision) -> list[Chan
                             "is no change to revert", code="invalid")
     parent = revision.parent
     later = list(document.revisions.filter(number__gt=revision.number, number__lte=head.number)
-                 .order_by("number").values_list("number", "change"))
+                 .order_by("number").only("number", "change"))
     proposal = Proposal.objects.filter(applied_revision=revision).first()
     kinds = {c.kind for c in proposal.changes.all()} if proposal else set()
     if not proposal or Kind.STRUCTURE in kinds:
@@ -80,15 +65,15 @@ def inverse(document: Document, revision: Revision, head: Revision) -> list[Chan
 # Text
 
 
-def _later_steps(revision: Revision, later) -> list[tuple[int, list[Step]]]:
+def _later_steps(revision: Revision, later: list[Revision]) -> list[tuple[int, list[Step]]]:
     steps = []
-    for number, change in later:
-        if "steps" not in change:
+    for each in later:
+        if not each.record.has_step_map:
             raise ProposalError(
-                f"revision {number} changed the text outside review (no step map), so "
+                f"revision {each.number} changed the text outside review (no step map), so "
                 f"revision {revision.number}'s change cannot be located; propose a correction "
                 "instead", code="stale")
-        steps.append((number, [Step(*s) for s in change["steps"]]))
+        steps.append((each.number, list(each.record.steps)))
     return steps
 
 
@@ -105,7 +90,7 @@ def _carry(start: int, end: int, revision: Revision, later_steps, *, footnote=Fa
 def _text_inverse(parent: Revision, revision: Revision, head: Revision, later) -> list[ChangeSpec]:
     later_steps = _later_steps(revision, later)
     specs = []
-    for step, start in placed_steps(steps_of(revision)):
+    for step, start in placed_steps(list(revision.record.steps or ())):
         before = parent.text[step.pos:step.end]
         after = revision.text[start:start + step.new_len]
         start, end = _carry(start, start + step.new_len, revision, later_steps)
@@ -121,10 +106,10 @@ def _text_inverse(parent: Revision, revision: Revision, head: Revision, later) -
 
 def _note_inverse(parent: Revision, revision: Revision, head: Revision, later) -> list[ChangeSpec]:
     before, after, now = (notes_of(r.element) for r in (parent, revision, head))
-    renamed = revision.change.get("renamed_notes", {})
-    since: dict[str, str] = {}
-    for _, change in later:
-        since = compose_renames(since, change.get("renamed_notes", {}))
+    renamed = revision.record.renamed_notes
+    since: dict[str, str | None] = {}
+    for each in later:
+        since = compose_renames(since, each.record.renamed_notes)
 
     def in_head(note_id: str) -> str:
         """The note's id in the head, provided nothing changed its body since."""
@@ -138,7 +123,7 @@ def _note_inverse(parent: Revision, revision: Revision, head: Revision, later) -
     for old_id, note in before.items():
         new_id = image_of(old_id, renamed)
         if new_id not in after:  # removed by the revision: add it again where it stood
-            mapped = map_through(note.offset, note.offset, steps_of(revision), footnote=True)
+            mapped = map_through(note.offset, note.offset, list(revision.record.steps or ()), footnote=True)
             if mapped.conflict:
                 raise ProposalError(f"revision {revision.number} also deleted the words "
                                     f"footnote {note.label} followed; propose a correction "

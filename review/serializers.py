@@ -3,7 +3,7 @@
 Request bodies are parsed by hand rather than with DRF serializers: a change is one of five shapes
 chosen by `kind`, and each error names the field (`changes[1].selector.start`) so a client can
 point at it. Offsets are placed and checked against the text of the *base* revision — the text
-the client selected in — before `review.applying` maps them to the head revision.
+the client selected in — before `actions.propose` maps them to the head revision.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from django.urls import reverse
 from edition.models import Document, Revision
 from edition.tei import XML_ID
 from edition.tei.edits import note_body_xml
+from edition.tei.selectors import (Quote, QuoteAmbiguous, QuoteNotFound, place_quote,
+                                   quote_candidates, utf16_to_code_points)
 from edition.tei.textlayer import text_of
 
-from .anchoring import find_quote, utf16_to_code_points
-from .applying import ChangeSpec, approvals_since_submission
+from .actions.propose import ChangeSpec
 from .models import Change, Event, Proposal
 
 Kind = Change.Kind
@@ -100,11 +101,11 @@ def _change_spec(data: Any, base: Revision, units: str, where: str) -> ChangeSpe
         content = data.get(field)
         if not isinstance(content, str):
             raise invalid(name(field), f"required for a “{kind}” change (a string)")
-    if kind in (Kind.NOTE_EDIT, Kind.NOTE_REMOVE):
+    if kind in Change.EXISTING_NOTE_KINDS:
         note = data.get("note")
         if not isinstance(note, str) or not note:
             raise invalid(name("note"), f"required for a “{kind}” change: the footnote's id")
-        # The anchor is looked up by review.applying; the offsets are placeholders.
+        # The anchor is looked up by actions.propose; the offsets are placeholders.
         return ChangeSpec(kind, 0, 0, content, note_id=note)
     start, end, exact = _place(data.get("selector"), base, units, name("selector"))
     return ChangeSpec(kind, start, end, content, exact=exact)
@@ -121,9 +122,10 @@ def _place(selector: Any, base: Revision, units: str, where: str) -> tuple[int, 
     if not isinstance(prefix, str) or not isinstance(suffix, str):
         raise invalid(where, "prefix and suffix must be strings")
     text = base.text
+    quote = Quote(exact, prefix, suffix)
     start, end = selector.get("start"), selector.get("end")
     if start is None and end is None:
-        return _find(text, exact, prefix, suffix, base.number)
+        return _find(text, quote, base.number)
     for field, value in (("start", start), ("end", end)):
         if not _is_int(value) or value < 0:
             raise invalid(f"{where}.{field}", "must be a non-negative integer (give both start "
@@ -140,40 +142,28 @@ def _place(selector: Any, base: Revision, units: str, where: str) -> tuple[int, 
             422, "quote",
             f"the quote “{exact[:60]}” is not at {start}–{end} of revision {base.number} "
             f"(found “{text[start:end][:60]}”)",
-            candidates=find_quote(text, exact, prefix, suffix, hint=start)[:20] if exact else [],
+            candidates=quote_candidates(text, quote, hint=start)[:20] if exact else [],
         )
     return start, end, exact
 
 
-def _find(text: str, exact: str, prefix: str, suffix: str, number: int) -> tuple[int, int, str]:
-    candidates = find_quote(text, exact, prefix, suffix)
-    if not candidates:
-        what = f"the quote “{exact[:60]}”" if exact else "a point with that prefix and suffix"
+def _find(text: str, quote: Quote, number: int) -> tuple[int, int, str]:
+    """A quote sent without offsets, placed by `place_quote`'s rule (no hint: a tie is an
+    error the client resolves by sending start and end)."""
+    try:
+        start = place_quote(text, quote)
+    except QuoteNotFound:
+        what = f"the quote “{quote.exact[:60]}”" if quote.exact else \
+            "a point with that prefix and suffix"
         raise ApiError(422, "quote", f"{what} does not occur in revision {number}",
-                       candidates=[])
-    if len(candidates) > 1:
-        scores = [_context_score(text, c, exact, prefix, suffix) for c in candidates[:2]]
-        if scores[0] == scores[1]:
-            raise ApiError(
-                422, "ambiguous",
-                f"the quote “{exact[:60]}” occurs {len(candidates)} times in revision {number} "
-                "and its prefix/suffix do not tell them apart: give start and end",
-                candidates=candidates[:20],
-            )
-    start = candidates[0]
-    return start, start + len(exact), exact
-
-
-def _context_score(text: str, i: int, exact: str, prefix: str, suffix: str) -> int:
-    end = i + len(exact)
-    before, after = text[max(i - len(prefix), 0):i], text[end:end + len(suffix)]
-    n = 0
-    while n < min(len(before), len(prefix)) and before[-1 - n] == prefix[-1 - n]:
-        n += 1
-    m = 0
-    while m < min(len(after), len(suffix)) and after[m] == suffix[m]:
-        m += 1
-    return n + m
+                       candidates=[]) from None
+    except QuoteAmbiguous as exc:
+        raise ApiError(
+            422, "ambiguous",
+            f"the quote “{quote.exact[:60]}” occurs {len(exc.candidates)} times in revision "
+            f"{number} and its prefix/suffix do not tell them apart: give start and end",
+            candidates=exc.candidates[:20]) from None
+    return start, start + len(quote.exact), quote.exact
 
 
 def _from_utf16(text: str, offset: int) -> int:
@@ -228,7 +218,7 @@ def document_json(document: Document, revision: Revision) -> dict:
 
 def change_json(change: Change) -> dict:
     data: dict[str, Any] = {"kind": change.kind}
-    if change.kind in (Kind.NOTE_EDIT, Kind.NOTE_REMOVE):
+    if change.names_note:
         data["note"] = change.note_id
     else:
         data["selector"] = {"exact": change.exact, "prefix": change.prefix,
@@ -260,7 +250,7 @@ def proposal_json(proposal: Proposal, *, detail: bool = False) -> dict:
         "decided_at": proposal.decided_at.isoformat() if proposal.decided_at else None,
     }
     if detail:
-        data["approvals"] = len(approvals_since_submission(proposal))
+        data["approvals"] = len(proposal.approvers())
         data["required_approvals"] = document.edition.required_approvals
         data["events"] = [event_json(e) for e in proposal.events.select_related("actor")]
     return data

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from edition.tei import textlayer
+from edition.changes import Step
+from edition.tei import XML_ID, tei, textlayer
 from edition.tei.edits import edit_note, insert_note, note_body_xml, remove_note, replace_blocks
 
-from .anchoring import Step, step_between
+from .anchoring import step_between
 from .models import Change
 
 Kind = Change.Kind
@@ -20,7 +21,7 @@ Kind = Change.Kind
 class Applied:
     element: etree._Element
     steps: list[Step] = field(default_factory=list)
-    renamed: dict[str, str] = field(default_factory=dict)  # footnote ids renumbered
+    renamed: dict[str, str | None] = field(default_factory=dict)  # footnote ids renumbered
     removed_notes: set[str] = field(default_factory=set)
     edited_notes: set[str] = field(default_factory=set)
     added_note_points: set[int] = field(default_factory=set)
@@ -35,7 +36,7 @@ def apply_changes(element: etree._Element, changes) -> Applied:
     ordered = sorted(changes, key=lambda c: (c.start, c.end), reverse=True)
     for change in ordered:
         before = textlayer.text_of(result.element)
-        note_id = _renamed(result.renamed, change.note_id)
+        note_id = image_of(change.note_id, result.renamed)
         if change.kind == Kind.TEXT:
             result.element = textlayer.apply_change(result.element, change.start, change.end,
                                                     change.content)
@@ -84,19 +85,26 @@ def _block_step(old: str, new: str, start: int, end: int) -> Step:
 
 
 def _note_bodies(element: etree._Element) -> dict[str, str]:
-    return {note.get("{http://www.w3.org/XML/1998/namespace}id"): note_body_xml(note)
-            for note in element.iter("{http://www.tei-c.org/ns/1.0}note")}
+    return {note.get(XML_ID): note_body_xml(note) for note in element.iter(tei("note"))}
 
 
-def _renamed(renamed: dict[str, str], note_id: str) -> str:
-    return renamed.get(note_id, note_id)
-
-
-def compose_renames(first: dict[str, str], second: dict[str, str]) -> dict[str, str]:
-    composed = {old: second.get(new, new) for old, new in first.items()}
+def compose_renames(first: dict[str, str | None],
+                    second: dict[str, str | None]) -> dict[str, str | None]:
+    """Footnote renames old → new of two changes in a row, as one map; None marks a note
+    removed. Identity entries carry nothing and are dropped (ids are unique, so no other
+    note can have been renamed to an id that kept its note)."""
+    composed = {old: None if mid is None else image_of(mid, second)
+                for old, mid in first.items()}
     for old, new in second.items():
-        if old not in first.values():
-            composed.setdefault(old, new)
+        # An id of the intermediate state that first neither produced nor took away.
+        if old not in first.values() and old not in first:
+            composed[old] = new
     return {old: new for old, new in composed.items() if old != new}
 
 
+def image_of(old_id: str, renamed: dict[str, str | None]) -> str | None:
+    """Where note `old_id` went, or None if it was removed. An id that another note was
+    renamed to, without being renamed itself, belonged to a note that was removed."""
+    if old_id in renamed:
+        return renamed[old_id]
+    return None if old_id in renamed.values() else old_id

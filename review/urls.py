@@ -12,10 +12,18 @@ urlpatterns = [
     path("review/batch-approve/", queue.batch_approve, name="batch_approve"),
     path("review/mine/", queue.my_proposals, name="mine"),
     path("review/proposals/<int:pk>/", proposal.proposal_detail, name="proposal"),
+    # One address per action (review/actions/): POST only.
+    path("review/proposals/<int:pk>/approve/", proposal.approve, name="approve"),
+    path("review/proposals/<int:pk>/reject/", proposal.reject, name="reject"),
+    path("review/proposals/<int:pk>/request-changes/", proposal.request_changes,
+         name="request_changes"),
+    path("review/proposals/<int:pk>/withdraw/", proposal.withdraw, name="withdraw"),
+    path("review/proposals/<int:pk>/comment/", proposal.comment, name="comment"),
     path("review/proposals/<int:pk>/retarget/", proposal.proposal_retarget, name="retarget"),
     # Proposing, from the reading view (HTMX) or the form without JavaScript.
     path("<slug:edition>/<docid:doc>/propose/", propose.propose, name="propose"),
-    # History: diffs, reverts, corrections (public except revert).
+    # History: the history page, diffs, reverts, corrections (public except revert).
+    path("<slug:edition>/<docid:doc>/history/", history.document_history, name="history"),
     path("<slug:edition>/<docid:doc>/diff/<int:a>/<int:b>/", history.revision_diff, name="diff"),
     path("<slug:edition>/<docid:doc>/r/<int:number>/revert/", history.revert, name="revert"),
     path("<slug:edition>/<docid:doc>/corrections/", history.document_corrections,

@@ -42,7 +42,7 @@ def make_member(edition, username: str, role: str | None, **extra):
 
 def text_spec(revision, exact: str, replacement: str, *, occurrence: int = 0, kind: str = "text"):
     """A ChangeSpec replacing the `occurrence`-th `exact` in the revision's text layer."""
-    from review.applying import ChangeSpec
+    from review.actions.propose import ChangeSpec
 
     start = -1
     for _ in range(occurrence + 1):
@@ -53,9 +53,8 @@ def text_spec(revision, exact: str, replacement: str, *, occurrence: int = 0, ki
 def revise(document, old: str, new: str):
     """A new revision of `document` with the first `old` in its TEI replaced, as an approval
     makes one (without a proposal)."""
-    from edition.imports import add_revision
 
     document.refresh_from_db()
     tei = document.current_revision.tei
     assert old in tei, f"{old!r} is not in {document.xml_id}"
-    return add_revision(document, tei.replace(old, new, 1), by=None, summary="test", change={})
+    return document.add_revision(tei.replace(old, new, 1), by=None, summary="test")

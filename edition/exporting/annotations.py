@@ -34,10 +34,9 @@ import json
 import re
 from datetime import timezone as dt_timezone
 
-from review.anchoring import selector
-
 from ..tei import XML_ID, local_name, textlayer
 from ..tei.notes import collect_footnotes, unique_id
+from ..tei.selectors import selector
 from . import html as html_export
 from . import sources
 from .sources import Part, Volume

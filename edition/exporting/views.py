@@ -15,9 +15,9 @@ from django.template.response import TemplateResponse
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.views.decorators.http import require_safe
 
-from review.access import can_review, require_reviewer
 
 from ..models import Edition, ExportBuild, ExportFile
+from ..roles import can_review, require_reviewer
 from . import builds
 from . import formats
 from .formats import FORMATS

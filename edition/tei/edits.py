@@ -11,7 +11,7 @@ import re
 
 from lxml import etree
 
-from . import TEI_NS, XML_ID, local_name, tei
+from . import TEI_NS, XML_ID, XML_NS, local_name, tei
 from .parsing import TEIError, safe_parser
 from .textlayer import TextChangeError, TextLayer, build
 
@@ -33,7 +33,7 @@ BLOCKS = {"p", "head", "opener", "closer", "dateline", "salute", "signed", "post
           "table", "pb", "quote", "note"}
 INLINE = set(ALLOWED) - {"opener", "closer", "list", "item", "table", "row", "cell", "head",
                          "p", "postscript", "salute", "signed", "dateline", "label"}
-_XML_NS_PREFIX = "{http://www.w3.org/XML/1998/namespace}"
+_XML_NS_PREFIX = f"{{{XML_NS}}}"
 _NOTE_ID = re.compile(r"^(?P<doc>.+)fn(?P<n>\d+)$")
 
 

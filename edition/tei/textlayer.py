@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from . import local_name
+from . import XML_ID, local_name
 
 BLOCK_SEPARATOR = "\n\n"
 
@@ -81,6 +81,10 @@ class TextLayer:
     page_breaks: list[Anchor] = field(default_factory=list)
     # Offsets where a block separator starts; layer[o:o + 2] == "\n\n" for each.
     separators: list[int] = field(default_factory=list)
+
+    def note(self, note_id: str) -> Anchor | None:
+        """The footnote with this xml:id, with the offset it is anchored at."""
+        return next((a for a in self.notes if a.element.get(XML_ID) == note_id), None)
 
     def block_spans(self) -> list[tuple[int, int]]:
         bounds, start = [], 0

@@ -21,9 +21,10 @@ from django.views.decorators.http import require_POST, require_safe
 from edition.models import Edition
 from edition.views import conditional, document_or_404
 
-from .. import access, corrections, diffs
-from ..applying import ProposalError
-from ..reverting import propose_revert
+from .. import corrections, diffs
+from ..actions import ProposalError
+from ..actions.revert import check_revert, do_revert
+from ..models import Proposal
 
 # Part of every ETag here: bump it when these templates change what they show.
 PAGE_VERSION = 1
@@ -56,7 +57,19 @@ def _number(value: str | None) -> int | None:
 
 
 # ------------------------------------------------------------------------------------------
-# The diff between two revisions
+# The history of a document, and the diff between two revisions
+
+
+@login_not_required
+@require_safe
+def document_history(request: HttpRequest, edition: str, doc: str) -> HttpResponse:
+    document = document_or_404(edition, doc)
+    return TemplateResponse(
+        request, "review/history.html",
+        {"edition": document.edition, "document": document,
+         **corrections.history_context(document, request.user)},
+    )
+
 
 
 @login_not_required
@@ -101,19 +114,19 @@ def revision_diff(request: HttpRequest, edition: str, doc: str, a: int, b: int) 
 @require_POST
 def revert(request: HttpRequest, edition: str, doc: str, number: int) -> HttpResponse:
     document = document_or_404(edition, doc)
-    access.require_proposer(request.user, document.edition)  # 404 outsiders, 403 small roles
+    check_revert(request.user, document)  # 404 outsiders, 403 small roles
     revision = get_object_or_404(document.revisions.defer("tei", "text"), number=number)
-    history = reverse("edition:history", args=[edition, doc])
+    history = reverse("review:history", args=[edition, doc])
     reason = request.POST.get("reason", "").strip()
     if not reason or len(reason) > MAX_REASON:
         messages.error(request, f"Revision {number} was not reverted: give a reason (up to "
                                 f"{MAX_REASON} characters); reviewers read it.")
         return redirect(f"{history}#r{number}")
-    if (existing := corrections.open_revert_of(revision)) is not None:
+    if (existing := Proposal.objects.open_reverts_of(revision).first()) is not None:
         messages.info(request, f"A proposal to revert revision {number} is already open.")
         return redirect(existing)
     try:
-        proposal = propose_revert(document, revision, by=request.user, reason=reason)
+        proposal = do_revert(document, revision, by=request.user, reason=reason)
     except ProposalError as exc:
         messages.error(request, f"Revision {number} was not reverted: {exc.message}")
         return redirect(f"{history}#r{number}")

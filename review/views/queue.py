@@ -25,26 +25,27 @@ from django.db.models import (
     Value,
     When,
 )
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.http import require_POST, require_safe
 from django_htmx.http import trigger_client_event
 
 from edition.models import Edition, Revision
+from edition.roles import member_editions, reviewed_editions
 
-from .. import access
-from ..applying import ProposalError
-from ..forms import ANY_STATUS, ProposalFilterForm, ReasonForm
-from ..models import Event, Proposal, ProposalQuerySet
-from .proposal import approvers_from, short_diff
+from ..actions import ProposalError, refusal
+from ..actions.approve import check_approve, do_approve
+from ..actions.decide import check_decide
+from ..forms import ANY_STATUS, ProposalFilterForm
+from ..models import Event, Proposal, ProposalQuerySet, approvers_since_submission
+from ..presentation import short_diff
 
 PAGE_SIZE = 25
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-COUNTED_EVENTS = (Event.Kind.APPROVED, Event.Kind.RESUBMITTED, Event.Kind.CHANGES_REQUESTED)
 QUEUE_TEMPLATE = "review/queue.html"
 
 
@@ -58,7 +59,7 @@ class Row:
     diffs: list[tuple[str, str]]  # (kind label, escaped HTML)
     approvers: set[int]
     required: int
-    viewer_id: int
+    viewer: object  # the user looking at the queue
     outcome: str = ""
     failed: bool = False
 
@@ -68,25 +69,26 @@ class Row:
 
     @property
     def own(self) -> bool:
-        return self.proposal.author_id == self.viewer_id
+        return self.proposal.author_id == self.viewer.pk
 
     @property
     def approved_by_viewer(self) -> bool:
-        return self.viewer_id in self.approvers
+        return self.viewer.pk in self.approvers
 
-    # What the row offers; the POST handlers check again, these only spare useless buttons.
+    # What the row offers, by the actions' own checks (which run again on the POST); a row
+    # just decided offers nothing more.
     @property
     def settled(self) -> bool:
         return bool(self.outcome) and not self.failed
 
     @property
     def can_approve(self) -> bool:
-        return (not self.own and not self.settled and not self.approved_by_viewer
-                and self.proposal.status == Proposal.Status.PENDING)
+        return not self.settled and not refusal(check_approve, self.viewer, self.proposal,
+                                                approvers=self.approvers)
 
     @property
     def can_reject(self) -> bool:
-        return not self.own and not self.settled and self.proposal.status not in Proposal.CLOSED
+        return not self.settled and not refusal(check_decide, self.viewer, self.proposal)
 
 
 def with_row_data(queryset):
@@ -96,7 +98,7 @@ def with_row_data(queryset):
         "document__edition__tei_skeleton", "document__edition__tei_header",
     ).prefetch_related(
         "changes",
-        Prefetch("events", queryset=Event.objects.filter(kind__in=COUNTED_EVENTS)
+        Prefetch("events", queryset=Event.objects.filter(kind__in=Event.COUNTED)
                  .only("id", "kind", "actor_id", "proposal_id", "created_at"),
                  to_attr="counted_events"),
     )
@@ -117,9 +119,9 @@ def make_rows(proposals, viewer) -> list[Row]:
             proposal=p,
             diffs=[(c.get_kind_display(), mark_safe(short_diff(c, text)))
                    for c in p.changes.all()],
-            approvers=approvers_from(p.counted_events),
+            approvers=approvers_since_submission(p.counted_events),
             required=p.document.edition.required_approvals,
-            viewer_id=viewer.pk,
+            viewer=viewer,
         ))
     return rows
 
@@ -185,7 +187,8 @@ def _status_counts(request: HttpRequest, queryset) -> dict:
             "all_url": "?" + _without_cursor(request, status=ANY_STATUS).urlencode()}
 
 
-def _back(request: HttpRequest, default: str) -> str:
+def back_to(request: HttpRequest, default: str) -> str:
+    """The page a no-JavaScript post came from (`next`), if it is ours; else `default`."""
     target = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(target, {request.get_host()},
                                        require_https=request.is_secure()):
@@ -194,7 +197,7 @@ def _back(request: HttpRequest, default: str) -> str:
 
 
 def _reviewed(user) -> list[Edition]:
-    editions = list(access.reviewed_editions(user).defer("tei_skeleton", "tei_header"))
+    editions = list(reviewed_editions(user).defer("tei_skeleton", "tei_header"))
     if not editions:
         raise PermissionDenied("The review queue is for reviewers and edition admins.")
     return editions
@@ -204,11 +207,9 @@ def _reviewed(user) -> list[Edition]:
 # Views
 
 
-@require_http_methods(["GET", "POST"])
+@require_safe
 def queue(request: HttpRequest) -> HttpResponse:
     editions = _reviewed(request.user)  # 403 for editors and strangers
-    if request.method == "POST":
-        return _decide_row(request)
     form = ProposalFilterForm(request.GET, editions=editions,
                               default_status=Proposal.Status.PENDING)
     base = form.filter(Proposal.objects.filter(document__edition__in=[e.pk for e in editions]))
@@ -226,44 +227,6 @@ def queue(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, template, context)
 
 
-def _decide_row(request: HttpRequest) -> HttpResponse:
-    """Approve or reject one row of the queue; HTMX gets the row back, with the outcome."""
-    action = request.POST.get("action")
-    if action not in ("approve", "reject"):
-        return HttpResponseBadRequest("Unknown action")
-    try:
-        pk = int(request.POST.get("proposal", ""))
-    except ValueError:
-        return HttpResponseBadRequest("No proposal")
-    proposal = access.get_proposal_for(request.user, pk)  # 404 outside the user's editions
-    access.require_reviewer(request.user, proposal.document.edition)
-    if proposal.author_id == request.user.pk:
-        raise PermissionDenied("You proposed this: another reviewer must decide.")
-    status, failed = 200, False
-    try:
-        if action == "approve":
-            revision = proposal.approve(by=request.user)
-            outcome = (f"Approved as revision {revision.number}." if revision else
-                       "Approval recorded; more approvals are needed.")
-        else:
-            form = ReasonForm(request.POST)
-            if not form.is_valid():
-                raise ProposalError("Give a reason: the author is told why.", code="reason")
-            proposal.reject(by=request.user, reason=form.cleaned_data["reason"])
-            outcome = "Rejected."
-    except ProposalError as exc:
-        outcome, failed, status = exc.message, True, 400 if exc.code == "reason" else 409
-    if not request.htmx:
-        (messages.error if failed else messages.success)(request, f"#{pk}: {outcome}")
-        return redirect(_back(request, reverse("review:queue")))
-    [row] = make_rows(with_row_data(Proposal.objects.filter(pk=pk)), request.user)
-    row.outcome, row.failed = outcome, failed
-    response = TemplateResponse(request, QUEUE_TEMPLATE + "#queue-row", {"row": row},
-                                status=status)
-    if not failed:
-        trigger_client_event(response, "proposalDecided", {"id": pk, "action": action})
-    return response
-
 
 @require_POST
 def batch_approve(request: HttpRequest) -> HttpResponse:
@@ -280,7 +243,7 @@ def batch_approve(request: HttpRequest) -> HttpResponse:
             report.append((pk, "not found among the proposals you review", True))
             continue
         try:
-            revision = proposal.approve(by=request.user)
+            revision = do_approve(proposal, by=request.user)
         except (ProposalError, PermissionDenied) as exc:
             report.append((pk, getattr(exc, "message", None) or str(exc), True))
             continue
@@ -291,7 +254,7 @@ def batch_approve(request: HttpRequest) -> HttpResponse:
             messages.warning(request, "No proposals were selected.")
         for pk, text, failed in report:
             (messages.error if failed else messages.success)(request, f"#{pk}: {text}")
-        return redirect(_back(request, reverse("review:queue")))
+        return redirect(back_to(request, reverse("review:queue")))
     response = TemplateResponse(request, QUEUE_TEMPLATE + "#batch-report", {"report": report})
     trigger_client_event(response, "proposalsApproved", {"ids": sorted(ids)})
     return response
@@ -314,7 +277,7 @@ def waiting_for(user, editions) -> ProposalQuerySet:
 @require_safe
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
-    editions = list(access.reviewed_editions(user).values_list("pk", flat=True))
+    editions = list(reviewed_editions(user).values_list("pk", flat=True))
     waiting, waiting_by_edition = [], []
     if editions:
         pending = waiting_for(user, editions)
@@ -344,7 +307,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def my_proposals(request: HttpRequest) -> HttpResponse:
-    editions = list(access.member_editions(request.user).defer("tei_skeleton", "tei_header"))
+    editions = list(member_editions(request.user).defer("tei_skeleton", "tei_header"))
     form = ProposalFilterForm(request.GET, editions=editions, default_status=ANY_STATUS,
                               with_author=False)
     base = form.filter(Proposal.objects.filter(author=request.user))

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.db import connection
 from lxml import etree, html
 
-from edition.imports import add_revision, import_text
+from edition.imports import import_text
 from edition.models import Document
 from tests.helpers import D143_TEXT
 
@@ -111,8 +111,8 @@ class TestReadingView:
     def test_new_revision_changes_the_etag_and_the_text(self, client, sample_edition):
         first = client.get(URL)
         document = Document.objects.with_current().get(xml_id="d142")
-        add_revision(document, document.current_revision.tei.replace("Parsons</persName> added",
-                     "Parsons</persName> noted"), by=None, summary="fix", change={})
+        document.add_revision(document.current_revision.tei.replace("Parsons</persName> added",
+                     "Parsons</persName> noted"), by=None, summary="fix")
         second = client.get(URL, HTTP_IF_NONE_MATCH=first["ETag"])
         assert second.status_code == 200
         assert "Parsons noted" in text(html.fromstring(second.content))
@@ -125,9 +125,9 @@ class TestReadingView:
 
     def test_html_in_tei_is_escaped(self, client, sample_edition):
         document = Document.objects.with_current().get(xml_id="d142")
-        add_revision(document, document.current_revision.tei.replace(
+        document.add_revision(document.current_revision.tei.replace(
             "Parsons</persName> added", "Parsons</persName> &lt;script&gt;alert(1)&lt;/script&gt;"),
-            by=None, summary="x", change={})
+            by=None, summary="x")
         response = client.get(URL)
         assert b"<script>alert(1)" not in response.content
         assert b"&lt;script&gt;alert(1)" in response.content
@@ -140,9 +140,9 @@ class TestRevisionsAndHistory:
     @pytest.fixture
     def revised(self, sample_edition):
         document = Document.objects.with_current().get(xml_id="d142")
-        add_revision(document, document.current_revision.tei.replace(
+        document.add_revision(document.current_revision.tei.replace(
             "Parsons</persName> added", "Parsons</persName> noted"), by=None,
-            summary="Corrected a verb", change={})
+            summary="Corrected a verb")
         return document
 
     def test_earlier_revision_is_marked_and_links_to_current(self, client, revised):
@@ -208,8 +208,8 @@ class TestPageCache:
                                                                           sample_edition):
         client.get(URL)
         d144 = Document.objects.with_current().get(xml_id="d144")
-        add_revision(d144, d144.current_revision.tei.replace("Kishi</persName> mentioned",
-                     "Kishi</persName> noted"), by=None, summary="x", change={})
+        d144.add_revision(d144.current_revision.tei.replace("Kishi</persName> mentioned",
+                     "Kishi</persName> noted"), by=None, summary="x")
         with CaptureQueriesContext(connection) as queries:
             client.get(URL)
         assert len(queries) > 0  # rebuilt, because the edition changed

@@ -23,8 +23,9 @@ from lxml import etree
 
 from edition.exporting import builds
 from edition.models import ExportBuild, ExportFile, ExportRequest
-from review.applying import create_proposal
+from review.actions.propose import do_propose
 from tests.helpers import make_member, revise, text_spec
+from review.actions.approve import do_approve
 
 pytestmark = pytest.mark.django_db
 Status = ExportBuild.Status
@@ -73,10 +74,10 @@ class TestOutbox:
         editor = make_member(sample_edition, "editor", "editor")
         reviewer = make_member(sample_edition, "reviewer", "reviewer")
         d142 = sample_edition.documents.get(xml_id="d142")
-        proposal = create_proposal(d142, author=editor, base_revision=1, rationale="x",
+        proposal = do_propose(d142, author=editor, base_revision=1, rationale="x",
                                    changes=[text_spec(d142.current_revision, "north Korea",
                                                       "North Korea")])
-        proposal.approve(by=reviewer)
+        do_approve(proposal, by=reviewer)
         [request] = ExportRequest.objects.all()
         assert request.build is None and "d142 revision 2" in request.reason
 

@@ -14,7 +14,6 @@ from lxml import etree
 
 from edition.exporting import epub
 from edition.exporting.sources import load_volume
-from edition.imports import add_revision
 
 pytestmark = pytest.mark.django_db
 EPUBCHECK = Path("/usr/bin/epubcheck")
@@ -123,7 +122,7 @@ def test_markup_in_a_footnote_stays_text_and_links_resolve(sample_volume, tmp_pa
                       "Telegram 515 from Seoul", 1)
     tei = tei.replace("north Korea.", 'north Korea (<ref target="#d143fn1">see</ref>, '
                       '<ref target="#d143fn9">gone</ref>).', 1)
-    add_revision(d142, tei, by=None, summary="x", change={})
+    d142.add_revision(tei, by=None, summary="x")
 
     data = epub.volume(load_volume(sample_volume))
     (tmp_path / "volume.epub").write_bytes(data)
@@ -148,7 +147,7 @@ def test_same_sources_same_bytes_and_only_changed_documents_rerender(sample_volu
 
     d142 = sample_volume.documents.get(xml_id="d142")
     tei = d142.current_revision.tei.replace("north Korea", "North Korea", 1)
-    add_revision(d142, tei, by=None, summary="x", change={})
+    d142.add_revision(tei, by=None, summary="x")
     again = load_volume(sample_volume)
     again.built_at = vol.built_at
     assert epub.volume(again) != first

@@ -13,7 +13,7 @@ from django.conf import settings
 
 from edition.exporting import annotations, html, sources, text
 from edition.exporting.sources import load_volume
-from edition.imports import add_revision, import_text
+from edition.imports import import_text
 from edition.tei import TEI_NS
 from edition.tei.plaintext import render_plaintext
 from tests.helpers import D143_TEXT, revise
@@ -309,7 +309,7 @@ class TestJSON:
         annotations.volume(volume_of(edition))
         edit(edition, "d144", "typhoons", "cyclones")
         document = edition.documents.get(xml_id="d144")
-        add_revision(document, original, by=None, summary="revert", change={})
+        document.add_revision(original, by=None, summary="revert")
         data = load_json(annotations.volume(volume_of(edition)))
         d144 = data["documents"][2]
         assert d144["revision"] == 3 and d144["url"] == site("d144/r/3/")

@@ -13,7 +13,6 @@ from lxml import etree
 
 from edition.exporting import pdf
 from edition.exporting.sources import load_volume
-from edition.imports import add_revision
 from edition.tei import local_name
 from edition.tei.notes import SKIPPED, collect_footnotes
 
@@ -180,7 +179,7 @@ def test_markup_stays_text_blocks_stay_in_notes_and_nothing_is_fetched(sample_vo
         '(<ref target="https://example.org/x.css">see</ref><graphic url="https://example.org/'
         'map.png"/> &lt;img src="https://example.org/y.png"&gt;&lt;link rel="stylesheet" '
         'href="https://example.org/z.css"&gt;).', 1)
-    add_revision(d142, tei, by=None, summary="x", change={})
+    d142.add_revision(tei, by=None, summary="x")
 
     fetched, connected = [], []
     real_fetch = pdf.OfflineFetcher.fetch
@@ -221,8 +220,8 @@ def test_fragments_are_cached_per_revision(sample_volume, monkeypatch):
     assert rendered == []  # every document's print HTML came from the cache
 
     d142 = sample_volume.documents.get(xml_id="d142")
-    add_revision(d142, d142.current_revision.tei.replace("north Korea", "North Korea", 1),
-                 by=None, summary="x", change={})
+    d142.add_revision(d142.current_revision.tei.replace("north Korea", "North Korea", 1),
+                 by=None, summary="x")
     pdf.volume(load_volume(sample_volume))
     assert len(rendered) == 1  # only the changed document
     assert 'id="fn-d142fn1"' in first and 'class="footnote"' in first

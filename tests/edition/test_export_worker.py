@@ -19,8 +19,9 @@ from django.db import connection, connections
 
 from edition.exporting import builds
 from edition.models import Document, Edition, ExportBuild, ExportFile, ExportRequest
-from review.applying import create_proposal
+from review.actions.propose import do_propose
 from tests.helpers import make_member, revise, text_spec
+from review.actions.approve import do_approve
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKER = settings.CELERY_BROKER_URL
@@ -173,7 +174,7 @@ def test_an_approval_while_the_broker_is_down_is_exported_once_it_is_back(
     editor = make_member(edition, "editor", "editor")
     make_member(edition, "reviewer", "reviewer")  # approves in the subprocess below
     d142 = Document.objects.get(edition=edition, xml_id="d142")
-    proposal = create_proposal(d142, author=editor, base_revision=1, rationale="capital",
+    proposal = do_propose(d142, author=editor, base_revision=1, rationale="capital",
                                changes=[text_spec(d142.current_revision, "north Korea",
                                                   "North Korea")])
     # The approval runs in its own process, whose broker is a port where nothing listens.
@@ -244,10 +245,10 @@ def test_fifty_approvals_make_a_handful_of_builds_holding_all_fifty(sample_volum
         words = [m for m in re.finditer(r"\b[a-z]{6,}\b", head.text)
                  if head.text.count(m.group()) == 1]
         word = words[n // 3].group()
-        proposal = create_proposal(document, author=editor, base_revision=head.number,
+        proposal = do_propose(document, author=editor, base_revision=head.number,
                                    rationale=f"n{n}",
                                    changes=[text_spec(head, word, word.upper())])
-        proposal.approve(by=reviewer)
+        do_approve(proposal, by=reviewer)
         corrected.append(word.upper())
     burst = time.monotonic() - burst_started
     wait_for(lambda: idle(edition) and current_build(edition) != first_build, 120,

@@ -2,8 +2,7 @@
 
 import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
-
-from edition.imports import add_revision
+from edition.changes import RevisionChange
 from edition.models import Document, Revision
 
 pytestmark = pytest.mark.django_db
@@ -79,8 +78,8 @@ def test_a_revision_is_current_for_one_document_only(sample_edition, d142):
 
 def test_add_revision_links_parent_and_moves_current(d142):
     first = d142.current_revision
-    new = add_revision(d142, first.tei.replace("Parsons", "Parsons Jr."), by=None,
-                       summary="test", change={"kind": "test"})
+    new = d142.add_revision(first.tei.replace("Parsons", "Parsons Jr."), by=None,
+                            summary="test", change=RevisionChange(kind="test"))
     d142.refresh_from_db()
     assert d142.current_revision == new
     assert (new.number, new.parent) == (2, first)

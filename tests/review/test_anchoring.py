@@ -13,12 +13,15 @@ from lxml import etree
 from edition.models import Document
 from edition.tei import TEI_NS, XML_ID, tei
 from edition.tei.textlayer import build, text_of
-from review.anchoring import (CONTEXT, Mapped, Step, find_quote, map_range, map_through,
-                              selector, step_between, utf16_to_code_points)
-from review.applying import ChangeSpec, ProposalError, create_proposal
+from edition.changes import Step
+from edition.tei.selectors import selector
+from review.anchoring import Mapped, map_range, map_through, step_between
+from review.actions import ProposalError
+from review.actions.propose import ChangeSpec, do_propose
 from review.transform import apply_changes
 from review.models import Change
 from tests.helpers import make_member, text_spec
+from review.actions.approve import do_approve
 
 NS = f'xmlns="{TEI_NS}"'
 
@@ -214,93 +217,6 @@ class TestStepBetween:
 
     def test_repeated_phrase_deletes_one_copy(self):
         assert step_between("in the the end", "in the end") == Step(7, 4, 0)
-
-
-class TestSelector:
-    def test_prefix_and_suffix_are_32_code_points(self):
-        text = "".join(chr(ord("a") + i % 26) for i in range(200))
-        quote = selector(text, 100, 105)
-        assert quote == {"exact": text[100:105], "prefix": text[68:100],
-                         "suffix": text[105:137]}
-        assert CONTEXT == 32
-
-    def test_context_is_cut_at_the_ends_of_the_text(self):
-        assert selector("abc def", 0, 3) == {"exact": "abc", "prefix": "", "suffix": " def"}
-        assert selector("abc def", 7, 7) == {"exact": "", "prefix": "abc def", "suffix": ""}
-
-    def test_characters_outside_the_bmp_count_as_one(self):
-        text = "😀" * 40 + "x" + "𝔄" * 40
-        quote = selector(text, 40, 41)
-        assert quote == {"exact": "x", "prefix": "😀" * 32, "suffix": "𝔄" * 32}
-
-
-class TestFindQuote:
-    def test_repeated_phrase_is_told_apart_by_its_context(self):
-        text = "he said the the end of the matter"
-        first, second = 8, 12
-        assert find_quote(text, "the", prefix="he said ", suffix=" the end") == [first, second,
-                                                                                  23]
-        assert find_quote(text, "the", prefix="said the ", suffix=" end")[0] == second
-
-    def test_without_context_the_hint_decides(self):
-        text = "the the the"
-        assert find_quote(text, "the", hint=7) == [8, 4, 0]
-        assert find_quote(text, "the", hint=0) == [0, 4, 8]
-
-    def test_case_only_difference_is_not_a_match(self):
-        assert find_quote("the Republic of korea", "Korea") == []
-        assert find_quote("the Republic of korea", "korea") == [16]
-
-    def test_nbsp_and_space_are_different_characters(self):
-        text = "page\u00a0278 and page 279"
-        assert find_quote(text, "page 278") == []
-        assert find_quote(text, "page\u00a0278") == [0]
-
-    def test_runs_of_spaces_in_a_quote_do_not_match_the_collapsed_layer(self):
-        assert find_quote("a b", "a  b") == []
-
-    def test_decomposed_quote_does_not_match_the_nfc_layer(self):
-        # The text layer is NFC: callers normalise a quote first (the propose form does).
-        text = "Señor Pérez"
-        assert find_quote(text, "Pe\u0301rez") == []
-        assert find_quote(text, "Pérez") == [6]
-
-    def test_outside_the_bmp(self):
-        assert find_quote("a 𝔄 b 𝔄", "𝔄", prefix="b ") == [6, 2]
-
-    def test_empty_quote_is_placed_by_its_context_alone(self):
-        text = "to recognition. The Prime Minister"
-        assert find_quote(text, "", prefix="recognition.", suffix=" The") == [15]
-        assert find_quote(text, "", prefix="xyz", suffix="") == []
-
-
-class TestUtf16:
-    def test_bmp_offsets_are_code_points(self):
-        assert [utf16_to_code_points("aé–b", i) for i in range(5)] == [0, 1, 2, 3, 4]
-
-    def test_a_character_outside_the_bmp_is_two_utf16_units(self):
-        text = "a𝔄b😀c"  # UTF-16: a=0, 𝔄=1-2, b=3, 😀=4-5, c=6
-        assert utf16_to_code_points(text, 1) == 1
-        assert utf16_to_code_points(text, 3) == 2
-        assert utf16_to_code_points(text, 4) == 3
-        assert utf16_to_code_points(text, 6) == 4
-        assert utf16_to_code_points(text, 7) == 5
-
-    def test_a_browser_selection_of_an_astral_character(self):
-        text = "see 𝔄 here"
-        start, end = utf16_to_code_points(text, 4), utf16_to_code_points(text, 6)
-        assert text[start:end] == "𝔄"
-
-    def test_offsets_that_are_not_character_boundaries_are_refused(self):
-        assert utf16_to_code_points("a𝔄", 3) == 2
-        with pytest.raises(ValueError, match="not a character boundary"):
-            utf16_to_code_points("a𝔄", 4)
-        with pytest.raises(ValueError, match="not a character boundary"):
-            utf16_to_code_points("a𝔄", 2)
-        with pytest.raises(ValueError, match="inside a surrogate pair"):
-            utf16_to_code_points("a𝔄b", 2)
-        with pytest.raises(ValueError, match="negative"):
-            utf16_to_code_points("a", -1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -515,8 +431,8 @@ def approve_first(edition, people, exact: str, replacement: str):
     """Approve a change on revision 1 of d142; return revision 1's text."""
     doc = d142(edition)
     old = doc.current_revision
-    create_proposal(doc, author=people.editor, base_revision=1, rationale="fix",
-                    changes=[text_spec(old, exact, replacement)]).approve(by=people.reviewer)
+    do_approve(do_propose(doc, author=people.editor, base_revision=1, rationale="fix",
+                    changes=[text_spec(old, exact, replacement)]), by=people.reviewer)
     return old.text
 
 
@@ -525,7 +441,7 @@ class TestStaleRevision:
     def test_disjoint_selection_on_an_old_revision_is_mapped(self, sample_edition, people):
         old = approve_first(sample_edition, people, "Seoul", "Seoul, Korea,")
         start = old.index("Cameroons")
-        proposal = create_proposal(
+        proposal = do_propose(
             d142(sample_edition), author=people.editor, base_revision=1, rationale="spelling",
             changes=[ChangeSpec("text", start, start + 9, "Cameroun", exact="Cameroons")])
         [change] = proposal.changes.all()
@@ -539,7 +455,7 @@ class TestStaleRevision:
                                                                    people):
         old = approve_first(sample_edition, people, "Cameroons", "Cameroun")
         start = old.index("Prime Minister")
-        proposal = create_proposal(
+        proposal = do_propose(
             d142(sample_edition), author=people.editor, base_revision=1, rationale="x",
             changes=[ChangeSpec("text", start, start + 5, "Premier", exact="Prime")])
         assert proposal.changes.get().start == start
@@ -547,7 +463,7 @@ class TestStaleRevision:
     def test_adjacent_selection_on_an_old_revision_is_accepted(self, sample_edition, people):
         old = approve_first(sample_edition, people, "Seoul", "Pusan")
         start = old.index("Seoul") + len("Seoul")  # " setting" right after the approved change
-        proposal = create_proposal(
+        proposal = do_propose(
             d142(sample_edition), author=people.editor, base_revision=1, rationale="x",
             changes=[ChangeSpec("text", start, start + 8, "", exact=" setting")])
         change = proposal.changes.get()
@@ -566,7 +482,7 @@ class TestStaleRevision:
         old = approve_first(sample_edition, people, approved, approved.upper())
         start = old.index(quote)
         with pytest.raises(ProposalError) as raised:
-            create_proposal(d142(sample_edition), author=people.editor, base_revision=1,
+            do_propose(d142(sample_edition), author=people.editor, base_revision=1,
                             rationale="x", changes=[ChangeSpec("text", start, start + len(quote),
                                                                replacement, exact=quote)])
         assert raised.value.code == "stale"
@@ -576,10 +492,10 @@ class TestStaleRevision:
         doc = d142(sample_edition)
         old = doc.current_revision.text
         point = old.index(" setting forth")
-        create_proposal(doc, author=people.editor, base_revision=1, rationale="x", changes=[
-            ChangeSpec("text", point, point, ", Korea,")]).approve(by=people.reviewer)
+        do_approve(do_propose(doc, author=people.editor, base_revision=1, rationale="x", changes=[
+            ChangeSpec("text", point, point, ", Korea,")]), by=people.reviewer)
         with pytest.raises(ProposalError) as raised:
-            create_proposal(d142(sample_edition), author=people.editor, base_revision=1,
+            do_propose(d142(sample_edition), author=people.editor, base_revision=1,
                             rationale="x", changes=[ChangeSpec("text", point, point, " (ROK)")])
         assert raised.value.code == "stale"
 
@@ -587,7 +503,7 @@ class TestStaleRevision:
         old = approve_first(sample_edition, people, " very difficult", "")
         point = old.index(" talks with the Republic")  # after "very difficult"
         with pytest.raises(ProposalError) as raised:
-            create_proposal(d142(sample_edition), author=people.editor, base_revision=1,
+            do_propose(d142(sample_edition), author=people.editor, base_revision=1,
                             rationale="x", changes=[ChangeSpec("note-add", point, point,
                                                                "A note.")])
         assert raised.value.code == "stale"
@@ -595,7 +511,7 @@ class TestStaleRevision:
     def test_footnote_on_an_old_revision_follows_the_word_before(self, sample_edition, people):
         old = approve_first(sample_edition, people, "difficult", "hard")
         point = old.index(" talks with the Republic")
-        proposal = create_proposal(
+        proposal = do_propose(
             d142(sample_edition), author=people.editor, base_revision=1, rationale="x",
             changes=[ChangeSpec("note-add", point, point, "A note.")])
         change = proposal.changes.get()
@@ -607,7 +523,7 @@ class TestStaleRevision:
         approve_first(sample_edition, people, "Seoul", "Pusan")
         doc = d142(sample_edition)
         with pytest.raises(ProposalError) as raised:
-            create_proposal(doc, author=people.editor, base_revision=base, rationale="x",
+            do_propose(doc, author=people.editor, base_revision=base, rationale="x",
                             changes=[text_spec(doc.current_revision, "Cameroons", "Cameroun")])
         assert raised.value.code == "stale"
 
@@ -615,7 +531,7 @@ class TestStaleRevision:
         old = approve_first(sample_edition, people, "Seoul", "Pusan")
         start = old.index("Cameroons")
         with pytest.raises(ProposalError) as raised:
-            create_proposal(d142(sample_edition), author=people.editor, base_revision=1,
+            do_propose(d142(sample_edition), author=people.editor, base_revision=1,
                             rationale="x", changes=[ChangeSpec("text", start, start + 9, "C",
                                                                exact="Cameroun")])
         assert raised.value.code == "quote"

@@ -10,9 +10,11 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from edition.models import Document
-from review.applying import ChangeSpec, create_proposal
+from review.actions.propose import ChangeSpec, do_propose
 from review.models import Proposal
 from tests.helpers import make_member, text_spec
+from review.actions.approve import do_approve
+from review.actions.decide import do_reject
 
 pytestmark = pytest.mark.django_db
 
@@ -230,9 +232,9 @@ class TestStale:
     def test_older_base_is_mapped_when_the_change_is_elsewhere(self, d142, editor, reviewer,
                                                               as_editor):
         head = d142.current_revision
-        first = create_proposal(d142, author=editor, base_revision=1, rationale="x",
+        first = do_propose(d142, author=editor, base_revision=1, rationale="x",
                                 changes=[text_spec(head, "Seoul", "Seoul, Korea")])
-        first.approve(by=reviewer)
+        do_approve(first, by=reviewer)
         data = propose(as_editor, {"base_revision": 1, "replacement": "Cameroun",
                                    "selector": selection(head.text, "Cameroons"),
                                    "rationale": "x"})
@@ -243,8 +245,8 @@ class TestStale:
     def test_older_base_overlapping_an_approved_change_is_refused(self, d142, editor, reviewer,
                                                                   as_editor):
         head = d142.current_revision
-        create_proposal(d142, author=editor, base_revision=1, rationale="x",
-                        changes=[text_spec(head, "Cameroons", "Cameroun")]).approve(by=reviewer)
+        do_approve(do_propose(d142, author=editor, base_revision=1, rationale="x",
+                        changes=[text_spec(head, "Cameroons", "Cameroun")]), by=reviewer)
         body = error(as_editor.post(PROPOSE, {
             "base_revision": 1, "selector": selection(head.text, "the Cameroons"),
             "replacement": "Cameroon", "rationale": "x"}, format="json"), 409, "stale")
@@ -390,7 +392,7 @@ class TestValidation:
 class TestDecisions:
     @pytest.fixture
     def proposal(self, d142, editor):
-        return create_proposal(d142, author=editor, base_revision=1, rationale="spelling",
+        return do_propose(d142, author=editor, base_revision=1, rationale="spelling",
                                changes=[text_spec(d142.current_revision, "Cameroons", "Cameroun")])
 
     def test_approve_applies_and_returns_the_revision(self, proposal, as_reviewer):
@@ -450,7 +452,7 @@ class TestDecisions:
     def test_conflicted_proposal_is_retargeted_by_its_author(self, d142, editor, proposal,
                                                              as_reviewer, as_editor):
         head = d142.current_revision
-        other = create_proposal(d142, author=editor, base_revision=1, rationale="x",
+        other = do_propose(d142, author=editor, base_revision=1, rationale="x",
                                 changes=[text_spec(head, "the Cameroons", "Cameroon")])
         as_reviewer.post(f"/api/proposals/{other.pk}/approve")
         data = as_editor.get(f"/api/proposals/{proposal.pk}/").json()
@@ -495,7 +497,7 @@ class TestListing:
         def make(document, n):
             made = []
             for i in range(n):
-                made.append(create_proposal(
+                made.append(do_propose(
                     document, author=editor, base_revision=1, rationale=f"#{i}",
                     changes=[text_spec(document.current_revision, "the", "the", occurrence=i)]))
             return made
@@ -508,7 +510,7 @@ class TestListing:
         assert data["next"] is None and data["previous"] is None
 
     def test_filters(self, many, as_reviewer, reviewer):
-        many[0].reject(by=reviewer, reason="no")
+        do_reject(many[0], by=reviewer, reason="no")
         get = as_reviewer.get
         assert len(get("/api/proposals/?status=pending").json()["results"]) == 8
         assert len(get("/api/proposals/?status=rejected,withdrawn").json()["results"]) == 1
@@ -539,11 +541,11 @@ class TestListing:
             return len(captured)
 
         head = d142.current_revision
-        create_proposal(d142, author=editor, base_revision=1, rationale="x",
+        do_propose(d142, author=editor, base_revision=1, rationale="x",
                         changes=[text_spec(head, "the", "the")])
         few = queries()
         for i in range(1, 30):
-            create_proposal(d142, author=editor, base_revision=1, rationale="x",
+            do_propose(d142, author=editor, base_revision=1, rationale="x",
                             changes=[text_spec(head, "the", "the", occurrence=i)])
         assert queries() == few <= 4
 
@@ -612,18 +614,18 @@ class TestFootnotesOnAnOlderBase:
                                                               as_editor):
         head = d142.current_revision
         at = head.text.index("Herter") + len("Herter")  # before footnote 1's anchor
-        create_proposal(d142, author=editor, base_revision=1, rationale="new first note",
+        do_approve(do_propose(d142, author=editor, base_revision=1, rationale="new first note",
                         changes=[ChangeSpec("note-add", at, at, "A new first footnote.")]
-                        ).approve(by=reviewer)
+                        ), by=reviewer)
         # On revision 1, d142fn1 is the Seoul telegram footnote; it is d142fn2 now.
         data = propose(as_editor, {"base_revision": 1, "kind": "note-edit", "note": "d142fn1",
                                    "body": "Telegram 515 from Seoul.", "rationale": "shorter"})
         assert data["changes"][0]["note"] == "d142fn2"
 
     def test_note_edited_since_the_base_is_stale(self, d142, editor, reviewer, as_editor):
-        create_proposal(d142, author=editor, base_revision=1, rationale="first edit",
+        do_approve(do_propose(d142, author=editor, base_revision=1, rationale="first edit",
                         changes=[ChangeSpec("note-edit", 0, 0, "Telegram 515.",
-                                            note_id="d142fn1")]).approve(by=reviewer)
+                                            note_id="d142fn1")]), by=reviewer)
         error(as_editor.post(PROPOSE, {
             "base_revision": 1, "kind": "note-edit", "note": "d142fn1",
             "body": "Telegram 515 from Seoul, January 18.", "rationale": "x"}, format="json"),

@@ -12,7 +12,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from edition.models import Edition
-from review.applying import create_proposal
+from review.actions.propose import do_propose
 from review.models import Proposal
 from tests.helpers import make_member, text_spec
 
@@ -45,7 +45,7 @@ def client_for(users, persona: str) -> APIClient:
 
 def proposal_by(edition, author) -> Proposal:
     document = edition.documents.get(xml_id="d142")
-    return create_proposal(document, author=author, base_revision=1, rationale="spelling",
+    return do_propose(document, author=author, base_revision=1, rationale="spelling",
                            changes=[text_spec(document.current_revision, "Cameroons", "Cameroun")])
 
 

@@ -10,9 +10,11 @@ import pytest
 from django.db import connection, connections
 
 from edition.models import Document, Revision
-from review.applying import ProposalError, create_proposal
+from review.actions import ProposalError
+from review.actions.propose import do_propose
 from review.models import Event, Proposal
 from tests.helpers import make_member, text_spec
+from review.actions.approve import do_approve
 
 pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL"),
@@ -27,7 +29,7 @@ def approve_together(proposals, reviewers):
     def run(i):
         try:
             barrier.wait()
-            outcomes[i] = Proposal.objects.get(pk=proposals[i].pk).approve(by=reviewers[i])
+            outcomes[i] = do_approve(Proposal.objects.get(pk=proposals[i].pk), by=reviewers[i])
         except ProposalError as exc:
             outcomes[i] = exc
         finally:
@@ -48,9 +50,9 @@ def test_exactly_one_of_two_overlapping_approvals_applies(sample_edition, attemp
     second = make_member(sample_edition, f"rev-b{attempt}", "reviewer")
     document = Document.objects.get(xml_id="d142")
     head = document.current_revision
-    a = create_proposal(document, author=editor, base_revision=head.number, rationale="a",
+    a = do_propose(document, author=editor, base_revision=head.number, rationale="a",
                         changes=[text_spec(head, "the Cameroons", "Cameroun")])
-    b = create_proposal(document, author=editor, base_revision=head.number, rationale="b",
+    b = do_propose(document, author=editor, base_revision=head.number, rationale="b",
                         changes=[text_spec(head, "Cameroons for early", "Cameroons for prompt")])
 
     outcomes = approve_together([a, b], [first, second])
@@ -78,9 +80,9 @@ def test_disjoint_approvals_at_the_same_moment_both_apply(sample_edition):
     second = make_member(sample_edition, "rev-b", "reviewer")
     document = Document.objects.get(xml_id="d142")
     head = document.current_revision
-    a = create_proposal(document, author=editor, base_revision=1, rationale="a",
+    a = do_propose(document, author=editor, base_revision=1, rationale="a",
                         changes=[text_spec(head, "north Korea", "North Korea")])
-    b = create_proposal(document, author=editor, base_revision=1, rationale="b",
+    b = do_propose(document, author=editor, base_revision=1, rationale="b",
                         changes=[text_spec(head, "the Cameroons", "Cameroun")])
     outcomes = approve_together([a, b], [first, second])
     assert all(isinstance(o, Revision) for o in outcomes), outcomes

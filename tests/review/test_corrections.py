@@ -13,9 +13,10 @@ from lxml import html
 
 from edition.models import Document
 from review import corrections
-from review.anchoring import Step
-from review.applying import ChangeSpec, create_proposal
+from edition.changes import Step
+from review.actions.propose import ChangeSpec, do_propose
 from tests.helpers import make_member, text_spec
+from review.actions.approve import do_approve
 
 pytestmark = pytest.mark.django_db
 XSS = "<script>alert('x')</script>"
@@ -33,10 +34,10 @@ def people(sample_edition):
 def approve(people, exact, replacement, *, doc="d142", rationale="Typo in the source", specs=None):
     document = Document.objects.select_related("current_revision").get(xml_id=doc)
     revision = document.current_revision
-    proposal = create_proposal(
+    proposal = do_propose(
         document, author=people.editor, base_revision=revision.number, rationale=rationale,
         changes=specs(revision) if specs else [text_spec(revision, exact, replacement)])
-    return proposal.approve(by=people.reviewer)
+    return do_approve(proposal, by=people.reviewer)
 
 
 def entries(client, url):
@@ -66,7 +67,7 @@ class TestDocumentLog:
         approve(people, "Secretary Herter", "Mr. Herter")
         approve(people, "Foreign Minister Fujiyama", "Fujiyama")
         document = Document.objects.select_related("current_revision").get(xml_id="d142")
-        create_proposal(document, author=people.editor, base_revision=3, rationale="pending",
+        do_propose(document, author=people.editor, base_revision=3, rationale="pending",
                         changes=[text_spec(document.current_revision, "Mr. Parsons", "Parsons")])
         found = entries(client, LOG)
         assert [e.get("id") for e in found] == ["r3", "r2"]

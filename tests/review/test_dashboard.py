@@ -6,9 +6,12 @@ import pytest
 from lxml import html
 
 from edition.models import Document
-from review.applying import create_proposal, resubmit
+from review.actions.propose import do_propose
+from review.actions.retarget import do_retarget
 from review.models import Proposal
 from tests.helpers import text_spec
+from review.actions.approve import do_approve
+from review.actions.decide import do_reject, do_request_changes
 
 pytestmark = pytest.mark.django_db
 DASHBOARD = "/review/"
@@ -18,7 +21,7 @@ XSS = "<script>alert('x')</script>"
 
 def propose(edition, author, exact, replacement, *, rationale="Typo", doc="d142"):
     d = Document.objects.select_related("current_revision").get(edition=edition, xml_id=doc)
-    return create_proposal(d, author=author, base_revision=d.current_revision.number,
+    return do_propose(d, author=author, base_revision=d.current_revision.number,
                            changes=[text_spec(d.current_revision, exact, replacement)],
                            rationale=rationale)
 
@@ -69,15 +72,15 @@ class TestWaitingForYou:
         sample_edition.required_approvals = 2
         sample_edition.save()
         p = propose(sample_edition, people.editor, "Secretary Herter", "Mr. Herter")
-        p.approve(by=people.reviewer)
+        do_approve(p, by=people.reviewer)
         client.force_login(people.reviewer)
         assert waiting_ids(client.get(DASHBOARD)) == []
         client.force_login(people.reviewer2)
         assert waiting_ids(client.get(DASHBOARD)) == [p.pk]
-        p.request_changes(by=people.reviewer2, reason="Cite it")
+        do_request_changes(p, by=people.reviewer2, reason="Cite it")
         assert waiting_ids(client.get(DASHBOARD)) == []
         head = Document.objects.get(pk=p.document_id).current_revision
-        resubmit(p, by=people.editor, changes=[text_spec(head, "Secretary Herter", "Mr. Herter")],
+        do_retarget(p, by=people.editor, changes=[text_spec(head, "Secretary Herter", "Mr. Herter")],
                  base_revision=head.number)
         client.force_login(people.reviewer)  # a resubmission starts the count again
         assert waiting_ids(client.get(DASHBOARD)) == [p.pk]
@@ -104,8 +107,8 @@ class TestOwnProposals:
         pending = propose(sample_edition, people.editor, "Prime Minister Kishi", "Kishi",
                           doc="d144")
         rejected = propose(sample_edition, people.editor, "Secretary Herter", "Herter", doc="d144")
-        rejected.reject(by=people.reviewer, reason=f"No {XSS}")
-        first.approve(by=people.admin)
+        do_reject(rejected, by=people.reviewer, reason=f"No {XSS}")
+        do_approve(first, by=people.admin)
         return SimpleNamespace(conflicted=conflicted, pending=pending, rejected=rejected)
 
     def test_conflicted_first_with_a_retarget_link(self, client, people, mine):

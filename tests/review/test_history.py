@@ -13,13 +13,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from lxml import html
-
-from edition.imports import add_revision
 from edition.models import Document
-from review.applying import ChangeSpec, create_proposal
+from review.actions.propose import ChangeSpec, do_propose
 from review.corrections import notes_of
 from review.models import Change, Proposal
 from tests.helpers import make_member, text_spec
+from review.actions.approve import do_approve
 
 pytestmark = pytest.mark.django_db
 XSS = "<script>alert('x')</script>"
@@ -44,10 +43,10 @@ def approved(people, specs, *, rationale="Typo in the source", doc="d142", autho
     """Propose `specs` (a function of the head revision) and approve: the new revision."""
     document = Document.objects.select_related("current_revision").get(xml_id=doc)
     revision = document.current_revision
-    proposal = create_proposal(document, author=author or people.editor,
+    proposal = do_propose(document, author=author or people.editor,
                                base_revision=revision.number, changes=specs(revision),
                                rationale=rationale)
-    return proposal.approve(by=people.reviewer)
+    return do_approve(proposal, by=people.reviewer)
 
 
 def text_change(exact, replacement, **kwargs):
@@ -191,7 +190,7 @@ class TestRevert:
         [change] = proposal.changes.all()
         assert (change.kind, change.exact, change.content) == ("text", "Mr. Herter",
                                                                "Secretary Herter")
-        proposal.approve(by=people.reviewer)
+        do_approve(proposal, by=people.reviewer)
         assert head().text == head().parent.parent.text
 
     def test_revert_after_an_unrelated_later_change(self, client, people):
@@ -203,7 +202,7 @@ class TestRevert:
                                      "Kishi expressed appreciation"))
         revert(client, people.editor, 2)
         proposal = Proposal.objects.get(reverts__number=2)
-        proposal.approve(by=people.reviewer)
+        do_approve(proposal, by=people.reviewer)
         expected = original.replace("The Prime Minister expressed the appreciation",
                                     "Kishi expressed appreciation")
         assert head().text == expected
@@ -242,7 +241,7 @@ class TestRevert:
                 ChangeSpec("text", m, m + len(w), n, exact=w)])
         victim = rng.randrange(len(changes))
         response = revert(client, people.editor, victim + 2)
-        Proposal.objects.get(reverts__number=victim + 2).approve(by=people.reviewer)
+        do_approve(Proposal.objects.get(reverts__number=victim + 2), by=people.reviewer)
         expected = original
         for start, word, new in sorted((c for i, c in enumerate(changes) if i != victim),
                                        reverse=True):
@@ -254,7 +253,7 @@ class TestRevert:
         approved(people, lambda r: [text_spec(r, "Secretary Herter", "Mr. Herter"),
                                     text_spec(r, "Foreign Minister Fujiyama", "Fujiyama")])
         revert(client, people.editor, 2)
-        Proposal.objects.get(reverts__number=2).approve(by=people.reviewer)
+        do_approve(Proposal.objects.get(reverts__number=2), by=people.reviewer)
         assert head().text == original
 
     def test_open_revert_is_not_duplicated(self, client, people):
@@ -273,7 +272,7 @@ class TestRevert:
         approved(people, lambda r: [ChangeSpec("note-edit", 0, 0, "Telegram 516.",
                                                note_id="d142fn1")])
         revert(client, people.editor, 2)
-        Proposal.objects.get(reverts__number=2).approve(by=people.reviewer)
+        do_approve(Proposal.objects.get(reverts__number=2), by=people.reviewer)
         assert notes(head()) == notes(first)
         point = head().text.index("to north Korea.") + 15
         approved(people, lambda r: [ChangeSpec("note-add", point, point,
@@ -282,13 +281,13 @@ class TestRevert:
         proposal = Proposal.objects.get(reverts__number=4)
         assert [(c.kind, c.note_id) for c in proposal.changes.all()] == [("note-remove",
                                                                           "d142fn1")]
-        proposal.approve(by=people.reviewer)
+        do_approve(proposal, by=people.reviewer)
         assert notes(head()) == notes(first)
         approved(people, lambda r: [ChangeSpec("note-remove", 0, 0, note_id="d142fn1")])
         revert(client, people.editor, 6)
         proposal = Proposal.objects.get(reverts__number=6)
         assert [c.kind for c in proposal.changes.all()] == ["note-add"]
-        proposal.approve(by=people.reviewer)
+        do_approve(proposal, by=people.reviewer)
         assert head().text == first.text
         assert notes(head()) == notes(first)
         assert [a.offset for a in head().layer.notes] == [a.offset for a in first.layer.notes]
@@ -305,21 +304,21 @@ class TestRevert:
         revert(client, people.editor, 2)
         proposal = Proposal.objects.get(reverts__number=2)
         assert [c.kind for c in proposal.changes.all()] == ["structure"]
-        proposal.approve(by=people.reviewer)
+        do_approve(proposal, by=people.reviewer)
         assert head().text == first.text.replace("Secretary Herter", "Mr. Herter", 1)
 
     def test_edit_outside_review_is_reverted_by_its_block(self, client, people):
         first = head()
         document = Document.objects.select_related("current_revision", "edition").get(
             xml_id="d142")
-        add_revision(document, first.tei.replace("Parsons</persName> added",
-                                                 "Parsons</persName> noted"),
-                     by=None, summary="Admin fix", change={})
+        document.add_revision(first.tei.replace("Parsons</persName> added",
+                                                "Parsons</persName> noted"),
+                              by=None, summary="Admin fix")
         revert(client, people.editor, 2)
         proposal = Proposal.objects.get(reverts__number=2)
         [change] = proposal.changes.all()
         assert change.kind == "structure" and change.exact.startswith("Foreign Minister")
-        proposal.approve(by=people.reviewer)
+        do_approve(proposal, by=people.reviewer)
         assert head().text == first.text
 
     def test_structural_revert_refused_when_the_block_changed_since(self, client, people):
@@ -387,7 +386,7 @@ class TestHistoryPage:
 
     def test_revert_row_links_the_reverted_revision(self, client, history):
         revert(client, history.editor, 2)
-        Proposal.objects.get(reverts__number=2).approve(by=history.reviewer)
+        do_approve(Proposal.objects.get(reverts__number=2), by=history.reviewer)
         tree = page(client, f"{D142}/history/")
         assert self.rows(tree)[0].xpath(f".//a[@href='{D142}/r/2/' and contains(., 'revision 2')]")
 

@@ -11,9 +11,12 @@ from django.db import transaction
 from django.db.models import F
 
 from edition.models import Document
-from review.applying import ProposalError, create_proposal
+from review.actions import ProposalError
+from review.actions.propose import do_propose
 from review.models import Change, Proposal
 from tests.helpers import make_member, text_spec
+from review.actions.approve import do_approve
+from review.actions.decide import do_reject, do_request_changes, do_withdraw
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +38,7 @@ def people(sample_edition):
 def propose(author, exact, replacement, doc="d142") -> Proposal:
     document = Document.objects.select_related("current_revision").get(xml_id=doc)
     revision = document.current_revision
-    return create_proposal(document, author=author, base_revision=revision.number,
+    return do_propose(document, author=author, base_revision=revision.number,
                            changes=[text_spec(revision, exact, replacement)],
                            rationale="Typo")
 
@@ -48,7 +51,7 @@ def proposal(people):
 def test_author_is_told_of_approval(people, proposal, mailoutbox,
                                     django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        proposal.approve(by=people.reviewer)
+        do_approve(proposal, by=people.reviewer)
     [mail] = mailoutbox
     assert mail.to == ["editor@example.org"]
     assert mail.subject == "[Emend] Your proposal on Document 142 was approved"
@@ -58,7 +61,7 @@ def test_author_is_told_of_approval(people, proposal, mailoutbox,
 def test_author_is_told_of_rejection_with_the_reason(people, proposal, mailoutbox,
                                                      django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        proposal.reject(by=people.reviewer, reason="The original reads “Secretary”.")
+        do_reject(proposal, by=people.reviewer, reason="The original reads “Secretary”.")
     [mail] = mailoutbox
     assert mail.subject == "[Emend] Your proposal on Document 142 was rejected"
     assert "Reason: The original reads “Secretary”." in mail.body
@@ -67,7 +70,7 @@ def test_author_is_told_of_rejection_with_the_reason(people, proposal, mailoutbo
 def test_author_is_told_when_changes_are_requested(people, proposal, mailoutbox,
                                                    django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        proposal.request_changes(by=people.reviewer, reason="Cite the source.")
+        do_request_changes(proposal, by=people.reviewer, reason="Cite the source.")
     [mail] = mailoutbox
     assert mail.subject == "[Emend] Your proposal on Document 142 was changes requested"
     assert "Reason: Cite the source." in mail.body
@@ -77,7 +80,7 @@ def test_author_is_told_when_another_approval_conflicts(people, proposal, mailou
                                                         django_capture_on_commit_callbacks):
     overlapping = propose(people.editor2, "Secretary Herter expressed", "Herter said")
     with django_capture_on_commit_callbacks(execute=True):
-        proposal.approve(by=people.reviewer)
+        do_approve(proposal, by=people.reviewer)
     overlapping.refresh_from_db()
     assert overlapping.status == "conflicted"
     by_recipient = {m.to[0]: m for m in mailoutbox}
@@ -94,13 +97,13 @@ def test_conflict_found_at_approval_is_told(people, proposal, mailoutbox,
     # marks it conflicted and tells its author.
     other = propose(people.editor2, "Mr. Parsons", "Parsons")
     with django_capture_on_commit_callbacks(execute=True):
-        proposal.approve(by=people.reviewer)
+        do_approve(proposal, by=people.reviewer)
     # Offsets that no longer hold the quote (as a re-import without a step map leaves them).
     Change.objects.filter(proposal=other).update(start=F("start") + 3, end=F("end") + 3)
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         with pytest.raises(ProposalError):
-            other.approve(by=people.reviewer)
+            do_approve(other, by=people.reviewer)
     assert Proposal.objects.get(pk=other.pk).status == "conflicted"
     [mail] = mailoutbox
     assert mail.to == ["editor2@example.org"] and "re-targeting" in mail.subject
@@ -111,7 +114,7 @@ def test_nothing_is_sent_when_the_transaction_rolls_back(people, proposal, mailo
     overlapping = propose(people.editor2, "Secretary Herter expressed", "Herter said")
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         with pytest.raises(RuntimeError), transaction.atomic():
-            proposal.approve(by=people.reviewer)
+            do_approve(proposal, by=people.reviewer)
             raise RuntimeError("something later in the request failed")
     assert callbacks == [] and mailoutbox == []
     assert Proposal.objects.get(pk=proposal.pk).status == "pending"
@@ -124,10 +127,10 @@ def test_first_of_two_required_approvals_sends_nothing(people, proposal, mailout
     edition.required_approvals = 2
     edition.save()
     with django_capture_on_commit_callbacks(execute=True):
-        assert proposal.approve(by=people.reviewer) is None
+        assert do_approve(proposal, by=people.reviewer) is None
     assert mailoutbox == []
     with django_capture_on_commit_callbacks(execute=True):
-        proposal.approve(by=people.reviewer2)
+        do_approve(proposal, by=people.reviewer2)
     assert [m.subject for m in mailoutbox] == [
         "[Emend] Your proposal on Document 142 was approved"]
 
@@ -135,7 +138,7 @@ def test_first_of_two_required_approvals_sends_nothing(people, proposal, mailout
 def test_withdrawing_sends_nothing(people, proposal, mailoutbox,
                                    django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        proposal.withdraw(by=people.editor)
+        do_withdraw(proposal, by=people.editor)
     assert mailoutbox == []
 
 
@@ -144,7 +147,7 @@ def test_author_without_address_is_skipped(people, proposal, mailoutbox,
     people.editor.email = ""
     people.editor.save()
     with django_capture_on_commit_callbacks(execute=True):
-        proposal.approve(by=people.reviewer)
+        do_approve(proposal, by=people.reviewer)
     assert mailoutbox == []
     assert Proposal.objects.get(pk=proposal.pk).status == "approved"
 
@@ -156,6 +159,6 @@ def test_mail_failure_does_not_undo_the_decision(people, proposal, mailoutbox, m
 
     monkeypatch.setattr("review.notifications.send_mail", broken)
     with django_capture_on_commit_callbacks(execute=True):
-        proposal.approve(by=people.reviewer)
+        do_approve(proposal, by=people.reviewer)
     assert Proposal.objects.get(pk=proposal.pk).status == "approved"
     assert "could not mail editor@example.org" in caplog.text

@@ -21,10 +21,14 @@ from hypothesis import strategies as st
 from edition.imports import create_document
 from edition.models import Document, Edition
 from edition.tei import XML_ID
-from review.anchoring import Step, map_range, selector
-from review.applying import ChangeSpec, ProposalError, create_proposal
+from edition.changes import Step
+from edition.tei.selectors import selector
+from review.anchoring import map_range
+from review.actions import ProposalError
+from review.actions.propose import ChangeSpec, do_propose
 from review.models import Change, Proposal
 from tests.helpers import make_member
+from review.actions.approve import do_approve
 
 TEI = """<div xmlns="http://www.tei-c.org/ns/1.0" type="document" xml:id="d1" n="1">
 <head>1. Memorandum of the Conversation<note n="0" xml:id="d1fn0" type="source">Source:
@@ -110,7 +114,7 @@ def draw_change(data, text: str) -> ChangeSpec:
 
 def try_propose(document, author, changes) -> Proposal | None:
     try:
-        return create_proposal(document, author=author, base_revision=head(document).number,
+        return do_propose(document, author=author, base_revision=head(document).number,
                                changes=changes, rationale="random")
     except ProposalError:
         return None  # a change the TEI cannot carry (it would empty a block, say)
@@ -147,7 +151,7 @@ def test_open_proposals_stay_anchored_on_the_head(world, data):
                 pk = data.draw(st.sampled_from(open_ids), label="approve")
                 number = head(document).number
                 try:
-                    Proposal.objects.get(pk=pk).approve(by=reviewer)
+                    do_approve(Proposal.objects.get(pk=pk), by=reviewer)
                     event("applied")
                     assert head(document).number == number + 1
                 except ProposalError as e:
@@ -176,7 +180,7 @@ def approve_in_order(document, proposals, order, reviewer):
         if p.status != Proposal.Status.PENDING:
             return None
         try:
-            p.approve(by=reviewer)
+            do_approve(p, by=reviewer)
         except ProposalError:
             return None
     current = head(document)

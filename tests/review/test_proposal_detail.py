@@ -10,9 +10,12 @@ import pytest
 from lxml import html
 
 from edition.models import Document
-from review.applying import ChangeSpec, create_proposal
+from review.actions.propose import ChangeSpec, do_propose
 from review.models import Change, Event, Proposal
 from tests.helpers import text_spec
+from review.actions.approve import do_approve
+from review.actions.comment import do_comment
+from review.actions.decide import do_reject, do_request_changes
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -25,7 +28,7 @@ def document(edition, xml_id="d142") -> Document:
 
 def propose(edition, author, exact, replacement, *, rationale="Typo in the source", doc="d142"):
     d = document(edition, doc)
-    return create_proposal(d, author=author, base_revision=d.current_revision.number,
+    return do_propose(d, author=author, base_revision=d.current_revision.number,
                            changes=[text_spec(d.current_revision, exact, replacement)],
                            rationale=rationale)
 
@@ -40,9 +43,14 @@ def url(p):
     return f"/review/proposals/{p.pk}/"
 
 
-def post(client, user, p, data, **extra):
+# Each action has its own address (review/urls.py).
+ADDRESS = {"approve": "approve", "reject": "reject", "changes": "request-changes",
+           "comment": "comment", "withdraw": "withdraw"}
+
+
+def post(client, user, p, action, data=None, **extra):
     client.force_login(user)
-    return client.post(url(p), data, **extra)
+    return client.post(f"{url(p)}{ADDRESS[action]}/", data or {}, **extra)
 
 
 def status_of(p) -> str:
@@ -57,7 +65,9 @@ class TestPermissions:
     def test_stranger_gets_404_for_page_and_posts(self, client, people, proposal):
         client.force_login(people.stranger)
         assert client.get(url(proposal)).status_code == 404
-        assert client.post(url(proposal), {"action": "approve"}).status_code == 404
+        for action in ADDRESS.values():
+            assert client.post(f"{url(proposal)}{action}/", {"reason": "x", "body": "x"}
+                               ).status_code == 404
         assert client.get(f"{url(proposal)}retarget/").status_code == 404
         assert status_of(proposal) == "pending"
 
@@ -79,7 +89,7 @@ class TestPermissions:
     def test_editor_cannot_decide_by_forged_post(self, client, people, action):
         edition = people.editor.memberships.get().edition
         other = propose(edition, people.reviewer, "Secretary Herter", "Mr. Herter")
-        response = post(client, people.editor, other, {"action": action, "reason": "no"})
+        response = post(client, people.editor, other, action, {"reason": "no"})
         assert response.status_code == 403
         assert status_of(other) == "pending"
         assert not other.events.exclude(kind=Event.Kind.CREATED).exists()
@@ -87,7 +97,7 @@ class TestPermissions:
     def test_editor_may_comment(self, client, people, proposal):
         other = propose(proposal.document.edition, people.reviewer, "Secretary Herter",
                         "Mr. Herter")
-        response = post(client, people.editor, other, {"action": "comment", "body": "Agreed."})
+        response = post(client, people.editor, other, "comment", {"body": "Agreed."})
         assert response.status_code == 302
         assert other.events.get(kind=Event.Kind.COMMENTED).body == "Agreed."
 
@@ -97,29 +107,33 @@ class TestPermissions:
         page = html.fromstring(client.get(url(own)).content)
         panel = page.get_element_by_id("decision-panel")
         assert "another reviewer must decide" in panel.text_content()
-        assert post(client, people.reviewer, own, {"action": "approve"}).status_code == 403
-        reject = {"action": "reject", "reason": "x"}
-        assert post(client, people.reviewer, own, reject).status_code == 403
+        assert post(client, people.reviewer, own, "approve").status_code == 403
+        assert post(client, people.reviewer, own, "reject", {"reason": "x"}).status_code == 403
         assert status_of(own) == "pending"
 
     def test_nobody_but_the_author_withdraws(self, client, people, proposal):
         for user in (people.reviewer, people.admin, people.reviewer2):
-            assert post(client, user, proposal, {"action": "withdraw"}).status_code == 403
+            assert post(client, user, proposal, "withdraw").status_code == 403
         assert status_of(proposal) == "pending"
-        assert post(client, people.editor, proposal, {"action": "withdraw"}).status_code == 302
+        assert post(client, people.editor, proposal, "withdraw").status_code == 302
         assert status_of(proposal) == "withdrawn"
 
-    def test_unknown_action_is_400(self, client, people, proposal):
-        assert post(client, people.reviewer, proposal, {"action": "merge"}).status_code == 400
+    def test_unknown_action_is_404(self, client, people, proposal):
+        client.force_login(people.reviewer)
+        assert client.post(f"{url(proposal)}merge/").status_code == 404
 
-    def test_get_only_and_post(self, client, people, proposal):
+    def test_the_page_is_get_only_and_actions_post_only(self, client, people, proposal):
         client.force_login(people.reviewer)
         assert client.put(url(proposal)).status_code == 405
+        assert client.post(url(proposal), {"action": "approve"}).status_code == 405
+        for action in ADDRESS.values():
+            assert client.get(f"{url(proposal)}{action}/").status_code == 405
+        assert status_of(proposal) == "pending"
 
 
 class TestDecisions:
     def test_plain_post_approves_and_redirects_with_message(self, client, people, proposal):
-        response = post(client, people.reviewer, proposal, {"action": "approve"})
+        response = post(client, people.reviewer, proposal, "approve")
         assert response.status_code == 302 and response["Location"] == url(proposal)
         assert status_of(proposal) == "approved"
         page = client.get(url(proposal))
@@ -128,7 +142,7 @@ class TestDecisions:
         assert "the Government of Japan" in head.text
 
     def test_htmx_post_returns_decision_panel_only(self, client, people, proposal):
-        response = post(client, people.reviewer, proposal, {"action": "approve"}, **HTMX)
+        response = post(client, people.reviewer, proposal, "approve", **HTMX)
         assert response.status_code == 200
         body = response.content.decode()
         assert body.lstrip().startswith('<section id="decision-panel"')
@@ -137,15 +151,15 @@ class TestDecisions:
         assert "Approved and applied as revision 2." in body
 
     def test_htmx_comment_returns_panel_with_comment(self, client, people, proposal):
-        response = post(client, people.reviewer, proposal,
-                        {"action": "comment", "body": "Check the original"}, **HTMX)
+        response = post(client, people.reviewer, proposal, "comment",
+                        {"body": "Check the original"}, **HTMX)
         assert response.status_code == 200
         assert "Check the original" in response.content.decode()
         assert "HX-Trigger" not in response
 
     def test_reject_without_reason_shows_error_and_changes_nothing(self, client, people, proposal):
         for extra in ({}, HTMX):
-            response = post(client, people.reviewer, proposal, {"action": "reject", "reason": "  "},
+            response = post(client, people.reviewer, proposal, "reject", {"reason": "  "},
                             **extra)
             assert response.status_code == 400
             assert b"Give a reason" in response.content
@@ -153,13 +167,12 @@ class TestDecisions:
         assert not proposal.events.filter(kind=Event.Kind.REJECTED).exists()
 
     def test_reject_with_reason(self, client, people, proposal):
-        reject = {"action": "reject", "reason": "The source reads so."}
-        post(client, people.reviewer, proposal, reject)
+        post(client, people.reviewer, proposal, "reject", {"reason": "The source reads so."})
         proposal.refresh_from_db()
         assert (proposal.status, proposal.status_reason) == ("rejected", "The source reads so.")
 
     def test_request_changes(self, client, people, proposal):
-        post(client, people.admin, proposal, {"action": "changes", "reason": "Cite the source."})
+        post(client, people.admin, proposal, "changes", {"reason": "Cite the source."})
         assert status_of(proposal) == "changes"
         client.force_login(people.editor)
         page = html.fromstring(client.get(url(proposal)).content)
@@ -169,19 +182,19 @@ class TestDecisions:
         edition = proposal.document.edition
         edition.required_approvals = 2
         edition.save()
-        response = post(client, people.reviewer, proposal, {"action": "approve"}, **HTMX)
+        response = post(client, people.reviewer, proposal, "approve", **HTMX)
         assert "needs more approvals" in response.content.decode()
         assert "1 of 2 approvals: reviewer" in " ".join(response.content.decode().split())
         assert status_of(proposal) == "pending"
-        again = post(client, people.reviewer, proposal, {"action": "approve"}, **HTMX)
+        again = post(client, people.reviewer, proposal, "approve", **HTMX)
         assert again.status_code == 409 and b"already approved" in again.content
         assert status_of(proposal) == "pending"
-        post(client, people.reviewer2, proposal, {"action": "approve"})
+        post(client, people.reviewer2, proposal, "approve")
         assert status_of(proposal) == "approved"
 
     def test_deciding_a_closed_proposal_is_409_with_message(self, client, people, proposal):
-        post(client, people.reviewer, proposal, {"action": "approve"})
-        response = post(client, people.reviewer2, proposal, {"action": "reject", "reason": "late"},
+        post(client, people.reviewer, proposal, "approve")
+        response = post(client, people.reviewer2, proposal, "reject", {"reason": "late"},
                         **HTMX)
         assert response.status_code == 409
         assert b"this proposal is approved" in response.content
@@ -201,7 +214,7 @@ class TestDisplay:
     def test_footnote_added_shows_body_escaped(self, client, people, sample_edition):
         d = document(sample_edition, "d144")
         point = d.current_revision.text.index("hurricanes.") + len("hurricanes.")
-        p = create_proposal(d, author=people.editor, base_revision=1, rationale="Explain",
+        p = do_propose(d, author=people.editor, base_revision=1, rationale="Explain",
                             changes=[ChangeSpec(Change.Kind.NOTE_ADD, point, point,
                                                 'See <hi rend="italic">Typhoons</hi> &amp; more')])
         client.force_login(people.reviewer)
@@ -216,7 +229,7 @@ class TestDisplay:
         start = d.current_revision.text.index(exact)
         fragment = ('<list type="subject"><head>SUBJECT</head>'
                     "<item>Problems Relating to Korea and <hi>Japan</hi></item></list>")
-        p = create_proposal(d, author=people.editor, base_revision=1, rationale="Subject",
+        p = do_propose(d, author=people.editor, base_revision=1, rationale="Subject",
                             changes=[ChangeSpec(Change.Kind.STRUCTURE, start, start + len(exact),
                                                 fragment, exact=exact)])
         client.force_login(people.reviewer)
@@ -231,8 +244,8 @@ class TestDisplay:
     def test_user_text_is_escaped(self, client, people, sample_edition):
         p = propose(sample_edition, people.editor, "Secretary Herter", f"Herter {XSS}",
                     rationale=f"Because {XSS}")
-        p.comment(by=people.reviewer, body=f"Hmm {XSS}")
-        p.reject(by=people.reviewer, reason=f"No {XSS}")
+        do_comment(p, by=people.reviewer, body=f"Hmm {XSS}")
+        do_reject(p, by=people.reviewer, reason=f"No {XSS}")
         client.force_login(people.editor)
         body = client.get(url(p)).content.decode()
         assert "<script>alert" not in body
@@ -247,7 +260,7 @@ class TestRetarget:
                         "efforts of the United States")
         second = propose(sample_edition, people.editor, "the part of the U.S. in the course",
                          "the part of the U.S. during the course")
-        first.approve(by=people.admin)
+        do_approve(first, by=people.admin)
         second.refresh_from_db()
         assert second.status == "conflicted"
         return second
@@ -301,7 +314,7 @@ class TestRetarget:
         point = text.index("hurricanes.") + len("hurricanes.")
         exact = "SUBJECT\n\nOuter Space and Other Scientific Cooperation"
         start = text.index(exact)
-        p = create_proposal(d, author=people.editor, base_revision=1, rationale="Two fixes",
+        p = do_propose(d, author=people.editor, base_revision=1, rationale="Two fixes",
                             changes=[
             ChangeSpec(Change.Kind.STRUCTURE, start, start + len(exact),
                        '<list type="subject"><head>SUBJECT</head><item>Outer Space</item></list>',
@@ -309,7 +322,7 @@ class TestRetarget:
             ChangeSpec(Change.Kind.NOTE_ADD, point, point, "A note"),
             ChangeSpec(Change.Kind.NOTE_EDIT, 0, 0, "Edited", note_id="d144fn1"),
         ])
-        p.request_changes(by=people.reviewer, reason="Say more")
+        do_request_changes(p, by=people.reviewer, reason="Say more")
         client.force_login(people.editor)
         page = html.fromstring(client.get(f"{url(p)}retarget/").content)
         kinds = [c.kind for c in p.changes.all()]  # forms follow the changes' order

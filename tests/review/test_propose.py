@@ -10,9 +10,10 @@ from lxml import html
 from edition.imports import create_document, import_text
 from edition.models import Document
 from edition.tei import TEI_NS
-from review.applying import create_proposal
+from review.actions.propose import do_propose
 from review.models import Proposal
 from tests.helpers import D143_TEXT, make_member, text_spec
+from review.actions.approve import do_approve
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -243,10 +244,10 @@ def test_typed_quote_across_lines_is_collapsed(editor):
 def approve_elsewhere(edition, people, exact, replacement, xml_id="d142"):
     document = doc(edition, xml_id)
     revision = document.current_revision
-    proposal = create_proposal(document, author=people.editor, base_revision=revision.number,
+    proposal = do_propose(document, author=people.editor, base_revision=revision.number,
                                changes=[text_spec(revision, exact, replacement)],
                                rationale="elsewhere")
-    proposal.approve(by=people.reviewer)
+    do_approve(proposal, by=people.reviewer)
 
 
 def test_selection_on_an_older_revision_is_mapped(editor, sample_edition, people):

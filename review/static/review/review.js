@@ -47,7 +47,7 @@
   }
 
   function submit(button) {
-    // A click, not requestSubmit: htmx takes the button's name and value from the click.
+    // A click, as a person would: htmx (or, without it, the form) posts to the button's action.
     if (button) button.click();
   }
 

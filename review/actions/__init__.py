@@ -1,0 +1,61 @@
+"""One module per decision about a proposal: propose, approve, decide, comment, retarget, revert.
+
+Each verb has a `check_*` that holds its access rule — the only place it lives — and raises
+`PermissionDenied` (a role too small: 403) or `ProposalError` (the proposal's state forbids it:
+409); a `do_*` that owns its transaction, takes its locks in the order its docstring states,
+and runs the same `check_*` again under them. Views, the API, the queue, batch approval and the
+templates' "may I show this button" (`refusal`) all ask the same `check_*`. Outsiders never
+reach a check: the lookups (`review.access`, `edition.roles`) answer them 404.
+
+Locks are always taken document row first, then proposal row, so decisions on one document
+serialise (Document FOR NO KEY UPDATE OF the document only: an export build holds the edition
+row while it commits rows referencing documents; locking more deadlocks the two).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.core.exceptions import PermissionDenied
+
+from edition.models import Document
+
+from ..models import Proposal
+
+
+class ProposalError(Exception):
+    """A proposal or decision that cannot be taken; `code` names the kind for API clients
+    (docs/API.md): invalid, reason, quote, offsets, unapplicable, note, overlap, stale,
+    conflicted, closed, duplicate, or the proposal's status."""
+
+    def __init__(self, message: str, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.message, self.code = message, code
+
+
+def refusal(check: Callable[..., None], *args, **kwargs) -> str:
+    """Why `check(*args)` refuses, or "" when it allows: for showing or hiding a button."""
+    try:
+        check(*args, **kwargs)
+    except PermissionDenied as exc:
+        return str(exc)
+    except ProposalError as exc:
+        return exc.message
+    return ""
+
+
+def lock(proposal: Proposal) -> tuple[Document, Proposal]:
+    """Lock the proposal's document, then the proposal; return both, fresh. Call inside a
+    transaction. The document comes with its edition (not locked)."""
+    document = (Document.objects.select_for_update(of=("self",), no_key=True)
+                .select_related("edition").get(pk=proposal.document_id))
+    proposal = Proposal.objects.select_for_update(of=("self",)).get(pk=proposal.pk)
+    proposal.document = document
+    return document, proposal
+
+
+def closed_error(proposal: Proposal, *, code: str | None = None) -> ProposalError:
+    """The error for acting on a proposal that is no longer open to it."""
+    reason = f": {proposal.status_reason}" if proposal.status_reason else ""
+    return ProposalError(f"this proposal is {proposal.get_status_display().lower()}{reason}",
+                         code=code or proposal.status)

@@ -1,0 +1,93 @@
+"""Approving: record a reviewer's approval; once the edition's required approvals are reached,
+apply the proposal as a new revision, carry the other open proposals over (rebase) and ask for
+the exports (outbox), all in one transaction."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+from lxml import etree
+
+from edition.changes import RevisionChange
+from edition.exporting.builds import request_export
+from edition.models import Document, Revision
+from edition.tei.parsing import TEIError
+
+from .. import notifications
+from ..models import Event, Proposal
+from ..rebasing import mark_conflicted, rebase
+from ..transform import apply_changes
+from . import ProposalError, closed_error, lock
+from .decide import check_reviewer
+
+
+def check_approve(user, proposal: Proposal, *, approvers: set[int] | None = None) -> None:
+    """A reviewer (never the author), on a pending proposal they have not approved since its
+    last submission. `approvers` spares the query when the caller has counted them."""
+    check_reviewer(user, proposal)
+    if proposal.status != Proposal.Status.PENDING:
+        raise closed_error(proposal)
+    if user.pk in (approvers if approvers is not None else proposal.approvers()):
+        raise ProposalError("you have already approved this proposal", code="duplicate")
+
+
+def do_approve(proposal: Proposal, *, by) -> Revision | None:
+    """Record `by`'s approval; apply once the edition's required approvals are reached.
+
+    Locks the document row, then the proposal row. Returns the new revision, or None while
+    more approvals are needed. Raises PermissionDenied or ProposalError (check_approve), and
+    ProposalError(code="conflicted") — after committing the conflict — when the proposal no
+    longer applies.
+    """
+    with transaction.atomic():
+        document, proposal = lock(proposal)
+        approvers = proposal.approvers()
+        check_approve(by, proposal, approvers=approvers)
+        Event.objects.create(proposal=proposal, actor=by, kind=Event.Kind.APPROVED)
+        approvers.add(by.pk)
+        if len(approvers) < document.edition.required_approvals:
+            return None
+        outcome = _apply(document, proposal, approvers)
+    # Raised only after the commit: the conflict found at approval must stay recorded.
+    if isinstance(outcome, str):
+        raise ProposalError(f"the proposal cannot be applied: {outcome}", code="conflicted")
+    return outcome
+
+
+def _apply(document: Document, proposal: Proposal, approvers: set[int]) -> Revision | str:
+    """Apply and rebase; or mark the proposal conflicted and return the reason."""
+    head = Revision.objects.get(pk=document.current_revision_id)
+    changes = list(proposal.changes.all())
+    problem = ""
+    # Open proposals are anchored on the head (Proposal.anchor_revision): check the quotes.
+    for change in changes:
+        if not change.names_note and head.text[change.start:change.end] != change.exact:
+            problem = f"the text at {change.start}–{change.end} is no longer “{change.exact}”"
+    try:
+        applied = None if problem else apply_changes(head.element, changes)
+    except (ValueError, TEIError) as exc:
+        problem = str(exc)
+    if problem:
+        mark_conflicted(proposal, problem, anchored_on=head)
+        return problem
+    revision = document.add_revision(
+        etree.tostring(applied.element, encoding="unicode"),
+        by=proposal.author, summary=proposal.rationale[:500],
+        change=RevisionChange(
+            kind="proposal", proposal=proposal.pk, steps=tuple(applied.steps),
+            approvers=tuple(sorted(approvers)), renamed_notes=applied.renamed,
+            added_notes=tuple(sorted(applied.added_note_points))),
+    )
+    proposal.status = Proposal.Status.APPROVED
+    proposal.applied_revision = revision
+    proposal.decided_at = timezone.now()
+    proposal.status_reason = ""
+    proposal.save()
+    Event.objects.create(proposal=proposal, kind=Event.Kind.APPLIED,
+                         body=f"Revision {revision.number}")
+    rebase(document, revision, applied, exclude=proposal)
+    # The outbox row commits with the revision: the exports catch up even if the broker is down.
+    request_export(document.edition, f"{document.xml_id} revision {revision.number} "
+                                     f"(proposal {proposal.pk})")
+    notifications.decided(proposal)
+    return revision

@@ -1,0 +1,208 @@
+"""Proposing: checking a proposal's changes against the document and storing it, pending.
+
+Offsets are code points on the text layer of `base_revision`, the revision the person selected
+in. A proposal made on an older revision is mapped through the step maps recorded since, and
+checked against the footnotes approved since; it is refused as stale only when an approved
+change overlaps it. Re-targeting (`retarget`) checks its changes the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+
+from edition.changes import Step
+from edition.models import Document, Revision
+from edition.roles import PROPOSERS, require_member
+from edition.tei import XML_ID
+from edition.tei.edits import note_body_xml
+from edition.tei.parsing import TEIError
+from edition.tei.selectors import selector
+
+from ..anchoring import Mapped, against_added_notes, map_through
+from ..models import Change, Event, Proposal
+from ..transform import apply_changes, compose_renames
+from . import ProposalError
+
+Kind = Change.Kind
+
+
+@dataclass
+class ChangeSpec:
+    """One change as a client asks for it, before it is checked and stored as a `Change`."""
+
+    kind: str
+    start: int
+    end: int
+    content: str = ""
+    exact: str | None = None  # when given, must equal the text at [start, end)
+    note_id: str = ""
+
+
+def check_propose(user, document: Document) -> None:
+    """Editors, reviewers and admins of the edition propose. Http404 for outsiders."""
+    if require_member(user, document.edition) not in PROPOSERS:
+        raise PermissionDenied("Only editors, reviewers and admins of this edition may propose")
+
+
+def do_propose(document: Document, *, author, base_revision: int, changes: list[ChangeSpec],
+               rationale: str, reverts: Revision | None = None) -> Proposal:
+    """Validate and store a proposal against the document's current revision.
+
+    Locks the document row (FOR NO KEY UPDATE OF the document), which serialises proposals
+    and approvals on it. Raises ProposalError (code "stale" when an approved change overlaps
+    a change made on an older revision) or PermissionDenied.
+    """
+    if not rationale.strip():
+        raise ProposalError("a rationale is required: say why the text should change")
+    if not changes:
+        raise ProposalError("a proposal needs at least one change")
+    with transaction.atomic():
+        document = (Document.objects.select_for_update(of=("self",), no_key=True)
+                    .select_related("edition").get(pk=document.pk))
+        check_propose(author, document)
+        head, prepared = validated(document, base_revision, changes)
+        proposal = Proposal.objects.create(document=document, author=author, revision=head,
+                                           rationale=rationale.strip(), reverts=reverts)
+        for change in prepared:
+            change.proposal = proposal
+        Change.objects.bulk_create(prepared)
+        Event.objects.create(proposal=proposal, actor=author, kind=Event.Kind.CREATED)
+    return proposal
+
+
+def validated(document: Document, base_revision: int,
+              changes: list[ChangeSpec]) -> tuple[Revision, list[Change]]:
+    """The head revision and the changes as unsaved rows anchored on it, checked to apply
+    together. The caller holds the document's lock."""
+    head = Revision.objects.get(pk=document.current_revision_id)
+    if base_revision != head.number:
+        changes = _map_from(document, base_revision, head, changes)
+    prepared = [_prepare(head, spec) for spec in changes]
+    _check_no_overlap(prepared)
+    _check_notes_kept(head, prepared)
+    try:
+        apply_changes(head.element, prepared)
+    except (ValueError, TEIError) as exc:
+        raise ProposalError(str(exc), code="unapplicable") from exc
+    return head, prepared
+
+
+def _map_from(document: Document, base: int, head: Revision, specs: list[ChangeSpec]):
+    """Map offsets (and footnote ids) made on revision `base` to `head` through the step maps
+    and footnote renames recorded since. Raises ProposalError(code="stale") where an approved
+    change overlaps a change, or edited or removed the footnote it edits."""
+    later = list(document.revisions.filter(number__gt=base, number__lte=head.number)
+                 .order_by("number").only("number", "change"))
+    if base < 1 or base > head.number or len(later) != head.number - base:
+        raise ProposalError(f"revision {base} does not exist", code="stale")
+    # Each approval's footnote points are in its parent's offsets: map revision by revision.
+    approvals: list[tuple[tuple[Step, ...], tuple[int, ...]]] = []
+    renamed: dict[str, str] = {}
+    for revision in later:
+        record = revision.record
+        if not record.has_step_map:
+            raise ProposalError(
+                f"the text changed in revision {revision.number} without a step map; reload "
+                f"the document (now revision {head.number}) and select again", code="stale")
+        approvals.append((record.steps, record.added_notes))
+        renamed = compose_renames(renamed, record.renamed_notes)
+    base_revision = None
+    mapped = []
+    for spec in specs:
+        result = Mapped(spec.start, spec.end)
+        for steps, added_notes in approvals:
+            beside = against_added_notes(spec.kind, result.start, result.end, not spec.content,
+                                         added_notes)
+            if beside.conflict:
+                result = beside
+                break
+            result = map_through(result.start, result.end, steps,
+                                 footnote=spec.kind in Change.NOTE_KINDS)
+            if result.conflict:
+                break
+        if result.conflict:
+            raise ProposalError(
+                f"stale revision: {result.conflict} since revision {base} (now revision "
+                f"{head.number}); reload and select again", code="stale")
+        note_id = renamed.get(spec.note_id, spec.note_id)
+        if spec.kind in Change.EXISTING_NOTE_KINDS:
+            base_revision = base_revision or document.revisions.get(number=base)
+            if _note_body(base_revision, spec.note_id) != _note_body(head, note_id):
+                raise ProposalError(
+                    f"stale revision: footnote {spec.note_id} was edited or removed since "
+                    f"revision {base} (now revision {head.number}); reload and try again",
+                    code="stale")
+        mapped.append(ChangeSpec(spec.kind, result.start, result.end, spec.content,
+                                 spec.exact, note_id))
+    return mapped
+
+
+def _note_body(revision: Revision, note_id: str) -> str | None:
+    anchor = revision.layer.note(note_id)
+    return note_body_xml(anchor.element) if anchor else None
+
+
+def _prepare(head: Revision, spec: ChangeSpec) -> Change:
+    text = head.text
+    if spec.kind not in Kind.values:
+        raise ProposalError(f"unknown kind of change “{spec.kind}”")
+    if not (0 <= spec.start <= spec.end <= len(text)):
+        raise ProposalError(f"offsets {spec.start}–{spec.end} are outside the text "
+                            f"(0–{len(text)})", code="offsets")
+    start, end = spec.start, spec.end
+    if spec.kind in Change.EXISTING_NOTE_KINDS:
+        anchor = head.layer.note(spec.note_id)
+        if anchor is None:
+            raise ProposalError(f"revision {head.number} has no footnote “{spec.note_id}”",
+                                code="note")
+        start = end = anchor.offset
+    elif spec.exact is not None and text[start:end] != spec.exact:
+        raise ProposalError(
+            f"the quote “{spec.exact[:60]}” is not at {spec.start}–{spec.end} of revision "
+            f"{head.number} (found “{text[start:end][:60]}”)", code="quote")
+    if spec.kind == Kind.NOTE_ADD and start != end:
+        raise ProposalError("a footnote is anchored at a point, not a range")
+    if spec.kind == Kind.TEXT and start == end and not spec.content:
+        raise ProposalError("the change is empty")
+    return Change(kind=spec.kind, start=start, end=end, content=spec.content,
+                  note_id=spec.note_id, **selector(text, start, end))
+
+
+def _check_notes_kept(head: Revision, changes: list[Change]) -> None:
+    """Refuse a text change across a footnote's marker, and a deletion of the words a footnote
+    follows: either would silently move the note onto other words (and, with other notes
+    at the new place, make the notes' order depend on the order of approvals). Removing the
+    note in the same proposal makes it fine."""
+    removed = {c.note_id for c in changes if c.kind == Kind.NOTE_REMOVE}
+    ranges = [c for c in changes if c.kind == Kind.TEXT and c.start < c.end]
+    for anchor in head.layer.notes if ranges else ():
+        note_id = anchor.element.get(XML_ID)
+        if note_id in removed:
+            continue
+        label = anchor.element.get("n") or note_id
+        for change in ranges:
+            if change.start < anchor.offset < change.end:
+                raise ProposalError(
+                    f"this change spans the marker of footnote {label}; change the text on "
+                    f"each side of it separately", code="note")
+            if anchor.offset == change.end and not change.content:
+                raise ProposalError(
+                    f"this deletion takes away the words footnote {label} follows; delete less, "
+                    f"or remove the footnote in the same proposal", code="note")
+
+
+def _check_no_overlap(changes: list[Change]) -> None:
+    ordered = sorted(changes, key=lambda c: (c.start, c.end))
+    for a, b in zip(ordered, ordered[1:]):
+        same_point = a.start == a.end == b.start == b.end
+        if b.start < a.end or (same_point and not (a.is_footnote and b.kind == Kind.TEXT
+                                                    or b.is_footnote and a.kind == Kind.TEXT)):
+            raise ProposalError("two changes of this proposal overlap; combine them into one",
+                                code="overlap")
+    notes = [c.note_id for c in changes if c.note_id]
+    if len(notes) != len(set(notes)):
+        raise ProposalError("two changes of this proposal touch the same footnote",
+                            code="overlap")
