@@ -134,7 +134,7 @@ def test_propose_review_and_publish_d143(live_server, tmp_path):
             row = page.locator(f"#proposal-{pk}")
             row.get_by_role("button", name="Approve").click()
             page.locator(f"#proposal-{pk} .outcome").wait_for(state="visible")
-            assert "Approved as revision" in page.locator(f"#proposal-{pk} .outcome").inner_text()
+            assert "Approved and applied as revision" in page.locator(f"#proposal-{pk} .outcome").inner_text()
         row = page.locator(f"#proposal-{note_add}")
         row.locator("details.row-reject summary").click()
         row.locator("textarea[name=reason]").fill("Footnote 1 already describes the incident.")
