@@ -54,8 +54,9 @@ def lock(proposal: Proposal) -> tuple[Document, Proposal]:
     return document, proposal
 
 
-def closed_error(proposal: Proposal, *, code: str | None = None) -> ProposalError:
-    """The error for acting on a proposal that is no longer open to it."""
-    reason = f": {proposal.status_reason}" if proposal.status_reason else ""
+def closed_error(proposal: Proposal, *, with_reason: bool = False) -> ProposalError:
+    """The error for acting on a proposal that is no longer open to it; `with_reason` adds
+    why it is in that state (a conflict's reason, for an approval that cannot happen)."""
+    reason = f": {proposal.status_reason}" if with_reason and proposal.status_reason else ""
     return ProposalError(f"this proposal is {proposal.get_status_display().lower()}{reason}",
-                         code=code or proposal.status)
+                         code=proposal.status)

@@ -26,7 +26,7 @@ def check_approve(user, proposal: Proposal, *, approvers: set[int] | None = None
     last submission. `approvers` spares the query when the caller has counted them."""
     check_reviewer(user, proposal)
     if proposal.status != Proposal.Status.PENDING:
-        raise closed_error(proposal)
+        raise closed_error(proposal, with_reason=True)
     if user.pk in (approvers if approvers is not None else proposal.approvers()):
         raise ProposalError("you have already approved this proposal", code="duplicate")
 
