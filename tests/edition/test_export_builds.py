@@ -75,7 +75,7 @@ class TestOutbox:
         reviewer = make_member(sample_edition, "reviewer", "reviewer")
         d142 = sample_edition.documents.get(xml_id="d142")
         proposal = do_propose(d142, author=editor, base_revision=1, rationale="x",
-                                   changes=[text_spec(d142.current_revision, "north Korea",
+                              changes=[text_spec(d142.current_revision, "north Korea",
                                                       "North Korea")])
         do_approve(proposal, by=reviewer)
         [request] = ExportRequest.objects.all()

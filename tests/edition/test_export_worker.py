@@ -175,7 +175,7 @@ def test_an_approval_while_the_broker_is_down_is_exported_once_it_is_back(
     make_member(edition, "reviewer", "reviewer")  # approves in the subprocess below
     d142 = Document.objects.get(edition=edition, xml_id="d142")
     proposal = do_propose(d142, author=editor, base_revision=1, rationale="capital",
-                               changes=[text_spec(d142.current_revision, "north Korea",
+                          changes=[text_spec(d142.current_revision, "north Korea",
                                                   "North Korea")])
     # The approval runs in its own process, whose broker is a port where nothing listens.
     script = ("import django; django.setup()\n"
@@ -246,8 +246,8 @@ def test_fifty_approvals_make_a_handful_of_builds_holding_all_fifty(sample_volum
                  if head.text.count(m.group()) == 1]
         word = words[n // 3].group()
         proposal = do_propose(document, author=editor, base_revision=head.number,
-                                   rationale=f"n{n}",
-                                   changes=[text_spec(head, word, word.upper())])
+                              rationale=f"n{n}",
+                              changes=[text_spec(head, word, word.upper())])
         do_approve(proposal, by=reviewer)
         corrected.append(word.upper())
     burst = time.monotonic() - burst_started

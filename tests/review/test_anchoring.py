@@ -483,7 +483,7 @@ class TestStaleRevision:
         start = old.index(quote)
         with pytest.raises(ProposalError) as raised:
             do_propose(d142(sample_edition), author=people.editor, base_revision=1,
-                            rationale="x", changes=[ChangeSpec("text", start, start + len(quote),
+                       rationale="x", changes=[ChangeSpec("text", start, start + len(quote),
                                                                replacement, exact=quote)])
         assert raised.value.code == "stale"
         assert "overlaps" in raised.value.message and "revision 2" in raised.value.message
@@ -496,7 +496,7 @@ class TestStaleRevision:
             ChangeSpec("text", point, point, ", Korea,")]), by=people.reviewer)
         with pytest.raises(ProposalError) as raised:
             do_propose(d142(sample_edition), author=people.editor, base_revision=1,
-                            rationale="x", changes=[ChangeSpec("text", point, point, " (ROK)")])
+                       rationale="x", changes=[ChangeSpec("text", point, point, " (ROK)")])
         assert raised.value.code == "stale"
 
     def test_footnote_whose_word_was_deleted_since_is_stale(self, sample_edition, people):
@@ -504,7 +504,7 @@ class TestStaleRevision:
         point = old.index(" talks with the Republic")  # after "very difficult"
         with pytest.raises(ProposalError) as raised:
             do_propose(d142(sample_edition), author=people.editor, base_revision=1,
-                            rationale="x", changes=[ChangeSpec("note-add", point, point,
+                       rationale="x", changes=[ChangeSpec("note-add", point, point,
                                                                "A note.")])
         assert raised.value.code == "stale"
 
@@ -524,7 +524,7 @@ class TestStaleRevision:
         doc = d142(sample_edition)
         with pytest.raises(ProposalError) as raised:
             do_propose(doc, author=people.editor, base_revision=base, rationale="x",
-                            changes=[text_spec(doc.current_revision, "Cameroons", "Cameroun")])
+                       changes=[text_spec(doc.current_revision, "Cameroons", "Cameroun")])
         assert raised.value.code == "stale"
 
     def test_wrong_quote_on_an_old_revision_is_refused(self, sample_edition, people):
@@ -532,6 +532,6 @@ class TestStaleRevision:
         start = old.index("Cameroons")
         with pytest.raises(ProposalError) as raised:
             do_propose(d142(sample_edition), author=people.editor, base_revision=1,
-                            rationale="x", changes=[ChangeSpec("text", start, start + 9, "C",
+                       rationale="x", changes=[ChangeSpec("text", start, start + 9, "C",
                                                                exact="Cameroun")])
         assert raised.value.code == "quote"

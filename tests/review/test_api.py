@@ -233,7 +233,7 @@ class TestStale:
                                                               as_editor):
         head = d142.current_revision
         first = do_propose(d142, author=editor, base_revision=1, rationale="x",
-                                changes=[text_spec(head, "Seoul", "Seoul, Korea")])
+                           changes=[text_spec(head, "Seoul", "Seoul, Korea")])
         do_approve(first, by=reviewer)
         data = propose(as_editor, {"base_revision": 1, "replacement": "Cameroun",
                                    "selector": selection(head.text, "Cameroons"),
@@ -393,7 +393,7 @@ class TestDecisions:
     @pytest.fixture
     def proposal(self, d142, editor):
         return do_propose(d142, author=editor, base_revision=1, rationale="spelling",
-                               changes=[text_spec(d142.current_revision, "Cameroons", "Cameroun")])
+                          changes=[text_spec(d142.current_revision, "Cameroons", "Cameroun")])
 
     def test_approve_applies_and_returns_the_revision(self, proposal, as_reviewer):
         response = as_reviewer.post(f"/api/proposals/{proposal.pk}/approve")
@@ -453,7 +453,7 @@ class TestDecisions:
                                                              as_reviewer, as_editor):
         head = d142.current_revision
         other = do_propose(d142, author=editor, base_revision=1, rationale="x",
-                                changes=[text_spec(head, "the Cameroons", "Cameroon")])
+                           changes=[text_spec(head, "the Cameroons", "Cameroon")])
         as_reviewer.post(f"/api/proposals/{other.pk}/approve")
         data = as_editor.get(f"/api/proposals/{proposal.pk}/").json()
         assert data["status"] == "conflicted" and "overlaps" in data["status_reason"]
@@ -542,11 +542,11 @@ class TestListing:
 
         head = d142.current_revision
         do_propose(d142, author=editor, base_revision=1, rationale="x",
-                        changes=[text_spec(head, "the", "the")])
+                   changes=[text_spec(head, "the", "the")])
         few = queries()
         for i in range(1, 30):
             do_propose(d142, author=editor, base_revision=1, rationale="x",
-                            changes=[text_spec(head, "the", "the", occurrence=i)])
+                       changes=[text_spec(head, "the", "the", occurrence=i)])
         assert queries() == few <= 4
 
 

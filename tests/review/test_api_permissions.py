@@ -46,7 +46,7 @@ def client_for(users, persona: str) -> APIClient:
 def proposal_by(edition, author) -> Proposal:
     document = edition.documents.get(xml_id="d142")
     return do_propose(document, author=author, base_revision=1, rationale="spelling",
-                           changes=[text_spec(document.current_revision, "Cameroons", "Cameroun")])
+                      changes=[text_spec(document.current_revision, "Cameroons", "Cameroun")])
 
 
 # Endpoints that need no proposal: (method, url, body, status by persona).

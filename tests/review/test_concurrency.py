@@ -51,9 +51,9 @@ def test_exactly_one_of_two_overlapping_approvals_applies(sample_edition, attemp
     document = Document.objects.get(xml_id="d142")
     head = document.current_revision
     a = do_propose(document, author=editor, base_revision=head.number, rationale="a",
-                        changes=[text_spec(head, "the Cameroons", "Cameroun")])
+                   changes=[text_spec(head, "the Cameroons", "Cameroun")])
     b = do_propose(document, author=editor, base_revision=head.number, rationale="b",
-                        changes=[text_spec(head, "Cameroons for early", "Cameroons for prompt")])
+                   changes=[text_spec(head, "Cameroons for early", "Cameroons for prompt")])
 
     outcomes = approve_together([a, b], [first, second])
 
@@ -81,9 +81,9 @@ def test_disjoint_approvals_at_the_same_moment_both_apply(sample_edition):
     document = Document.objects.get(xml_id="d142")
     head = document.current_revision
     a = do_propose(document, author=editor, base_revision=1, rationale="a",
-                        changes=[text_spec(head, "north Korea", "North Korea")])
+                   changes=[text_spec(head, "north Korea", "North Korea")])
     b = do_propose(document, author=editor, base_revision=1, rationale="b",
-                        changes=[text_spec(head, "the Cameroons", "Cameroun")])
+                   changes=[text_spec(head, "the Cameroons", "Cameroun")])
     outcomes = approve_together([a, b], [first, second])
     assert all(isinstance(o, Revision) for o in outcomes), outcomes
     document.refresh_from_db()

@@ -68,7 +68,7 @@ class TestDocumentLog:
         approve(people, "Foreign Minister Fujiyama", "Fujiyama")
         document = Document.objects.select_related("current_revision").get(xml_id="d142")
         do_propose(document, author=people.editor, base_revision=3, rationale="pending",
-                        changes=[text_spec(document.current_revision, "Mr. Parsons", "Parsons")])
+                   changes=[text_spec(document.current_revision, "Mr. Parsons", "Parsons")])
         found = entries(client, LOG)
         assert [e.get("id") for e in found] == ["r3", "r2"]
         assert "pending" not in " ".join(words(e) for e in found)

@@ -22,8 +22,8 @@ XSS = "<script>alert('x')</script>"
 def propose(edition, author, exact, replacement, *, rationale="Typo", doc="d142"):
     d = Document.objects.select_related("current_revision").get(edition=edition, xml_id=doc)
     return do_propose(d, author=author, base_revision=d.current_revision.number,
-                           changes=[text_spec(d.current_revision, exact, replacement)],
-                           rationale=rationale)
+                      changes=[text_spec(d.current_revision, exact, replacement)],
+                      rationale=rationale)
 
 
 def waiting_ids(response) -> list[int]:
@@ -81,7 +81,7 @@ class TestWaitingForYou:
         assert waiting_ids(client.get(DASHBOARD)) == []
         head = Document.objects.get(pk=p.document_id).current_revision
         do_retarget(p, by=people.editor, changes=[text_spec(head, "Secretary Herter", "Mr. Herter")],
-                 base_revision=head.number)
+                    base_revision=head.number)
         client.force_login(people.reviewer)  # a resubmission starts the count again
         assert waiting_ids(client.get(DASHBOARD)) == [p.pk]
 

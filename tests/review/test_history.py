@@ -44,8 +44,8 @@ def approved(people, specs, *, rationale="Typo in the source", doc="d142", autho
     document = Document.objects.select_related("current_revision").get(xml_id=doc)
     revision = document.current_revision
     proposal = do_propose(document, author=author or people.editor,
-                               base_revision=revision.number, changes=specs(revision),
-                               rationale=rationale)
+                          base_revision=revision.number, changes=specs(revision),
+                          rationale=rationale)
     return do_approve(proposal, by=people.reviewer)
 
 

@@ -39,8 +39,8 @@ def propose(author, exact, replacement, doc="d142") -> Proposal:
     document = Document.objects.select_related("current_revision").get(xml_id=doc)
     revision = document.current_revision
     return do_propose(document, author=author, base_revision=revision.number,
-                           changes=[text_spec(revision, exact, replacement)],
-                           rationale="Typo")
+                      changes=[text_spec(revision, exact, replacement)],
+                      rationale="Typo")
 
 
 @pytest.fixture

@@ -115,7 +115,7 @@ def draw_change(data, text: str) -> ChangeSpec:
 def try_propose(document, author, changes) -> Proposal | None:
     try:
         return do_propose(document, author=author, base_revision=head(document).number,
-                               changes=changes, rationale="random")
+                          changes=changes, rationale="random")
     except ProposalError:
         return None  # a change the TEI cannot carry (it would empty a block, say)
 

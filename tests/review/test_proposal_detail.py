@@ -29,8 +29,8 @@ def document(edition, xml_id="d142") -> Document:
 def propose(edition, author, exact, replacement, *, rationale="Typo in the source", doc="d142"):
     d = document(edition, doc)
     return do_propose(d, author=author, base_revision=d.current_revision.number,
-                           changes=[text_spec(d.current_revision, exact, replacement)],
-                           rationale=rationale)
+                      changes=[text_spec(d.current_revision, exact, replacement)],
+                      rationale=rationale)
 
 
 @pytest.fixture
@@ -215,7 +215,7 @@ class TestDisplay:
         d = document(sample_edition, "d144")
         point = d.current_revision.text.index("hurricanes.") + len("hurricanes.")
         p = do_propose(d, author=people.editor, base_revision=1, rationale="Explain",
-                            changes=[ChangeSpec(Change.Kind.NOTE_ADD, point, point,
+                       changes=[ChangeSpec(Change.Kind.NOTE_ADD, point, point,
                                                 'See <hi rend="italic">Typhoons</hi> &amp; more')])
         client.force_login(people.reviewer)
         response = client.get(url(p))
@@ -230,7 +230,7 @@ class TestDisplay:
         fragment = ('<list type="subject"><head>SUBJECT</head>'
                     "<item>Problems Relating to Korea and <hi>Japan</hi></item></list>")
         p = do_propose(d, author=people.editor, base_revision=1, rationale="Subject",
-                            changes=[ChangeSpec(Change.Kind.STRUCTURE, start, start + len(exact),
+                       changes=[ChangeSpec(Change.Kind.STRUCTURE, start, start + len(exact),
                                                 fragment, exact=exact)])
         client.force_login(people.reviewer)
         page = html.fromstring(client.get(url(p)).content)
@@ -315,7 +315,7 @@ class TestRetarget:
         exact = "SUBJECT\n\nOuter Space and Other Scientific Cooperation"
         start = text.index(exact)
         p = do_propose(d, author=people.editor, base_revision=1, rationale="Two fixes",
-                            changes=[
+                       changes=[
             ChangeSpec(Change.Kind.STRUCTURE, start, start + len(exact),
                        '<list type="subject"><head>SUBJECT</head><item>Outer Space</item></list>',
                        exact=exact),

@@ -245,8 +245,8 @@ def approve_elsewhere(edition, people, exact, replacement, xml_id="d142"):
     document = doc(edition, xml_id)
     revision = document.current_revision
     proposal = do_propose(document, author=people.editor, base_revision=revision.number,
-                               changes=[text_spec(revision, exact, replacement)],
-                               rationale="elsewhere")
+                          changes=[text_spec(revision, exact, replacement)],
+                          rationale="elsewhere")
     do_approve(proposal, by=people.reviewer)
 
 

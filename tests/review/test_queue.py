@@ -74,7 +74,7 @@ def other_edition_proposal(author):
 
     outsider = get_user_model().objects.get(username="outsider")
     return do_propose(d, author=outsider, base_revision=1, rationale="elsewhere",
-                           changes=[text_spec(d.current_revision, "Secretary Herter", "Herter")])
+                      changes=[text_spec(d.current_revision, "Secretary Herter", "Herter")])
 
 
 def rows(response) -> list[str]:
@@ -156,8 +156,8 @@ class TestListing:
         d = document(sample_edition, "d144")
         point = d.current_revision.text.index("hurricanes.") + len("hurricanes.")
         c = do_propose(d, author=people.editor, base_revision=d.current_revision.number,
-                            rationale="note",
-                            changes=[ChangeSpec("note-add", point, point, "A note")])
+                       rationale="note",
+                       changes=[ChangeSpec("note-add", point, point, "A note")])
         Proposal.objects.filter(pk=a.pk).update(created_at=timezone.now() - timedelta(days=10))
         client.force_login(people.reviewer)
         assert set(rows(client.get(QUEUE))) == {str(a.pk), str(b.pk), str(c.pk)}

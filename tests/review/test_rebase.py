@@ -94,7 +94,7 @@ def current_block_xml(document: Document, first: str, last: str) -> str:
 
 def propose(document: Document, author, *changes: ChangeSpec, rationale="A fix") -> Proposal:
     return do_propose(document, author=author, base_revision=head(document).number,
-                           changes=list(changes), rationale=rationale)
+                      changes=list(changes), rationale=rationale)
 
 
 def reload(proposal: Proposal) -> Proposal:
@@ -297,7 +297,7 @@ class TestConflicts:
         do_approve(propose(d142, people.editor, text(d142, "the Cameroons", "the Kamerun")), 
             by=people.reviewer)
         do_retarget(reload(mine), by=people.editor2, base_revision=head(d142).number,
-                 changes=[text(d142, "Kamerun", "Cameroun")])
+                    changes=[text(d142, "Kamerun", "Cameroun")])
         assert reload(mine).status == Status.PENDING
         assert_invariant(d142)
         assert "the Cameroun for" in do_approve(reload(mine), by=people.reviewer).text
@@ -412,7 +412,7 @@ class TestFootnotes:
                 ), by=people.reviewer)
         with pytest.raises(ProposalError) as raised:
             do_propose(d142, author=people.editor2, base_revision=stale_base,
-                            changes=[deletion], rationale="x")
+                       changes=[deletion], rationale="x")
         assert raised.value.code == "stale"
         assert "a footnote was approved on the words this change deletes" in str(raised.value)
 
@@ -422,7 +422,7 @@ class TestFootnotes:
         do_approve(propose(d142, people.editor, point(d142, "very difficult", "Why?", kind="note-add")
                 ), by=people.reviewer)
         proposal = do_propose(d142, author=people.editor2, base_revision=stale_base,
-                                   changes=[deletion], rationale="x")
+                              changes=[deletion], rationale="x")
         assert only_change(proposal).exact == " talks"
 
     def test_deleting_the_words_an_existing_note_follows_is_refused(self, d142, people):
