@@ -46,6 +46,12 @@ class RevisionChange:
     steps: tuple[Step, ...] | None = None
     renamed_notes: dict[str, str | None] = field(default_factory=dict)  # old id → new id
     added_notes: tuple[int, ...] = ()  # points, in the parent's offsets, of footnotes added
+    # Points, in the parent's offsets, of existing footnotes edited or removed by a footnote
+    # change: no step covers them, yet a structural fix holding the old note would undo them.
+    touched_notes: tuple[int, ...] = ()
+    # Points, in the parent's offsets, where whole blocks were inserted between two blocks:
+    # a step there is not a change to the blocks on either side.
+    inserted_blocks: tuple[int, ...] = ()
     approvers: tuple[int, ...] = ()  # user ids
     proposal: int | None = None
     source: str = ""  # the file an import read
@@ -62,6 +68,8 @@ class RevisionChange:
             steps=None if steps is None else tuple(Step(*s) for s in steps),
             renamed_notes=dict(data.get("renamed_notes", {})),
             added_notes=tuple(data.get("added_notes", ())),
+            touched_notes=tuple(data.get("touched_notes", ())),
+            inserted_blocks=tuple(data.get("inserted_blocks", ())),
             approvers=tuple(data.get("approvers", ())),
             proposal=data.get("proposal"),
             source=data.get("source", ""),
@@ -75,6 +83,10 @@ class RevisionChange:
             data["renamed_notes"] = self.renamed_notes
         if self.added_notes:
             data["added_notes"] = sorted(self.added_notes)
+        if self.touched_notes:
+            data["touched_notes"] = sorted(self.touched_notes)
+        if self.inserted_blocks:
+            data["inserted_blocks"] = sorted(self.inserted_blocks)
         if self.approvers:
             data["approvers"] = sorted(self.approvers)
         if self.proposal is not None:

@@ -137,3 +137,27 @@ def against_added_notes(kind: str, start: int, end: int, deletes: bool,
             return beside
         changed = changed or beside.context_changed
     return Mapped(start, end, context_changed=changed)
+
+
+def against_blocks(start: int, end: int, steps, *, inserted_blocks=(), note_points=()) -> str:
+    """Why an approved change conflicts with a pending structural fix of the blocks
+    [start, end) — both in the same offsets — or "" when it does not.
+
+    The fix's fragment holds its blocks' old TEI, so anything approved inside them since would
+    be undone by applying it: a text change touching them (an insertion at either edge is in
+    the first or last word), another structural fix of any of them, blocks inserted among them,
+    a footnote edited or removed in them (no step records those; added footnotes are
+    `against_added_notes`). Blocks inserted next to them are not a change to them.
+    """
+    if start == end:  # an insertion before a block: mapped as a point, like text
+        return ""
+    for step in steps:
+        if step.old_len == 0 and step.pos in inserted_blocks:
+            if start < step.pos < end:
+                return "blocks were inserted among the blocks this structural fix replaces"
+            continue
+        if step.pos <= end and step.end >= start:
+            return "the blocks this structural fix replaces were changed"
+    if any(start <= point <= end for point in note_points):
+        return "a footnote in the blocks this structural fix replaces was edited or removed"
+    return ""

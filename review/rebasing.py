@@ -8,7 +8,7 @@ from edition.models import Document, Revision
 from edition.tei.selectors import CONTEXT, selector
 
 from . import notifications
-from .anchoring import against_added_notes, map_through
+from .anchoring import against_added_notes, against_blocks, map_through
 from .models import Change, Event, Proposal
 from .transform import Applied, image_of
 
@@ -43,8 +43,8 @@ def rebase(document: Document, revision: Revision, applied: Applied, *, exclude:
     touched_notes = set(applied.renamed) | applied.removed_notes | applied.edited_notes
     if touched_notes:
         near_filter |= Q(note_id__in=touched_notes)
-    for point in applied.added_note_points:
-        # A new footnote adds no text, so no step covers it: every change around it is near.
+    for point in applied.added_note_points | applied.touched_note_points:
+        # A footnote change adds no text, so no step covers it: every change around it is near.
         near_filter |= Q(start__lte=point, end__gte=point)
     near_ids = set(Change.objects.filter(near_filter, proposal__in=open_proposals)
                    .values_list("proposal_id", flat=True))
@@ -74,12 +74,12 @@ def _rebase_one(proposal: Proposal, revision: Revision, text: str, applied: Appl
             conflict = beside.conflict
             break
         changed = changed or beside.context_changed
-        if change.kind == Kind.STRUCTURE and change.start < change.end and any(
-            step.pos <= change.end and step.end >= change.start for step in applied.steps
-        ):
-            # Its fragment holds the blocks' old TEI: applying it would undo the change.
-            conflict = "the blocks this structural fix replaces were changed"
-            break
+        if change.kind == Kind.STRUCTURE:
+            conflict = against_blocks(change.start, change.end, applied.steps,
+                                      inserted_blocks=applied.inserted_blocks,
+                                      note_points=applied.touched_note_points)
+            if conflict:
+                break
         mapped = map_through(change.start, change.end, applied.steps,
                              footnote=change.is_footnote)
         if mapped.conflict:

@@ -25,6 +25,8 @@ class Applied:
     removed_notes: set[str] = field(default_factory=set)
     edited_notes: set[str] = field(default_factory=set)
     added_note_points: set[int] = field(default_factory=set)
+    touched_note_points: set[int] = field(default_factory=set)  # notes edited or removed
+    inserted_blocks: set[int] = field(default_factory=set)  # points of blocks inserted
 
 
 def apply_changes(element: etree._Element, changes) -> Applied:
@@ -50,16 +52,20 @@ def apply_changes(element: etree._Element, changes) -> Applied:
         elif change.kind == Kind.NOTE_EDIT:
             result.element = edit_note(result.element, note_id, change.content)
             result.edited_notes.add(note_id)
+            result.touched_note_points.add(change.start)
             renamed = {}
         elif change.kind == Kind.NOTE_REMOVE:
             result.element, renamed = remove_note(result.element, note_id)
             result.removed_notes.add(note_id)
+            result.touched_note_points.add(change.start)
         elif change.kind == Kind.STRUCTURE:
             notes_before = _note_bodies(result.element)
             result.element, renamed = replace_blocks(result.element, change.start, change.end,
                                                      change.content)
             result.steps.append(_block_step(before, textlayer.text_of(result.element),
                                             change.start, change.end))
+            if change.start == change.end:
+                result.inserted_blocks.add(change.start)
             notes_after = _note_bodies(result.element)
             for old_id, body in notes_before.items():
                 new_id = renamed.get(old_id, old_id)
@@ -78,7 +84,14 @@ def _block_step(old: str, new: str, start: int, end: int) -> Step:
 
     A structural fix may leave the text alone (a page break moved), yet it rewrites the TEI of
     its blocks: any pending change inside them must conflict rather than be overwritten later.
+    When the text around the blocks is intact the step is exactly [start, end) → the new
+    blocks' text (for an insertion, the new blocks and their separator before `start`); the
+    common prefix and suffix could otherwise slide into a neighbouring block that happens to
+    begin or end with the same letters.
     """
+    delta = len(new) - len(old)
+    if end - start + delta >= 0 and new.startswith(old[:start]) and new.endswith(old[end:]):
+        return Step(start, end - start, end - start + delta)
     step = step_between(old, new) or Step(start, 0, 0)
     lo, hi = min(step.pos, start), max(step.end, end)
     return Step(lo, hi - lo, step.new_len + (step.pos - lo) + (hi - step.end))

@@ -76,7 +76,9 @@ def _apply(document: Document, proposal: Proposal, approvers: set[int]) -> Revis
         change=RevisionChange(
             kind="proposal", proposal=proposal.pk, steps=tuple(applied.steps),
             approvers=tuple(sorted(approvers)), renamed_notes=applied.renamed,
-            added_notes=tuple(sorted(applied.added_note_points))),
+            added_notes=tuple(sorted(applied.added_note_points)),
+            touched_notes=tuple(sorted(applied.touched_note_points)),
+            inserted_blocks=tuple(sorted(applied.inserted_blocks))),
     )
     proposal.status = Proposal.Status.APPROVED
     proposal.applied_revision = revision

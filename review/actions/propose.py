@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from edition.changes import Step
+from edition.changes import RevisionChange
 from edition.models import Document, Revision
 from edition.roles import PROPOSERS, require_member
 from edition.tei import XML_ID
@@ -21,7 +21,7 @@ from edition.tei.edits import note_body_xml
 from edition.tei.parsing import TEIError
 from edition.tei.selectors import selector
 
-from ..anchoring import Mapped, against_added_notes, map_through
+from ..anchoring import Mapped, against_added_notes, against_blocks, map_through
 from ..models import Change, Event, Proposal
 from ..transform import apply_changes, compose_renames
 from . import ProposalError
@@ -99,27 +99,31 @@ def _map_from(document: Document, base: int, head: Revision, specs: list[ChangeS
     if base < 1 or base > head.number or len(later) != head.number - base:
         raise ProposalError(f"revision {base} does not exist", code="stale")
     # Each approval's footnote points are in its parent's offsets: map revision by revision.
-    approvals: list[tuple[tuple[Step, ...], tuple[int, ...]]] = []
-    renamed: dict[str, str] = {}
+    records: list[RevisionChange] = []
+    renamed: dict[str, str | None] = {}
     for revision in later:
         record = revision.record
         if not record.has_step_map:
             raise ProposalError(
                 f"the text changed in revision {revision.number} without a step map; reload "
                 f"the document (now revision {head.number}) and select again", code="stale")
-        approvals.append((record.steps, record.added_notes))
+        records.append(record)
         renamed = compose_renames(renamed, record.renamed_notes)
     base_revision = None
     mapped = []
     for spec in specs:
         result = Mapped(spec.start, spec.end)
-        for steps, added_notes in approvals:
+        for record in records:
             beside = against_added_notes(spec.kind, result.start, result.end, not spec.content,
-                                         added_notes)
+                                         record.added_notes)
+            if spec.kind == Kind.STRUCTURE and not beside.conflict:
+                beside = Mapped(result.start, result.end, conflict=against_blocks(
+                    result.start, result.end, record.steps,
+                    inserted_blocks=record.inserted_blocks, note_points=record.touched_notes))
             if beside.conflict:
                 result = beside
                 break
-            result = map_through(result.start, result.end, steps,
+            result = map_through(result.start, result.end, record.steps,
                                  footnote=spec.kind in Change.NOTE_KINDS)
             if result.conflict:
                 break

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from edition.imports import create_document
 from edition.models import Document, Edition
 from edition.tei import XML_ID
+from edition.tei.edits import block_xml, child_spans
 from edition.changes import Step
 from edition.tei.selectors import selector
 from review.anchoring import map_range
@@ -167,6 +168,102 @@ def test_open_proposals_stay_anchored_on_the_head(world, data):
         event("conflicted: %d" % Proposal.objects.filter(status="conflicted").count())
         event("context: %d" % Proposal.objects.filter(context_changed=True).count())
         check_invariant(document)
+
+
+# ---------------------------------------------------------------------------------------------
+# (c) nothing approved is ever silently undone
+
+KINDS = ["text", "note-add", "note-edit", "note-remove", "structure", "insert"]
+NOTE_BODY = "See Document 139."
+
+
+def planned_change(kind: str, target: int, token: str, revision) -> ChangeSpec:
+    """A change of `kind` on `revision` (the first one) that leaves `token` in the TEI, or —
+    for a removal — takes footnote d1fn1 away."""
+    text = revision.text
+    words = [m.span() for m in re.finditer(r"\w+", text)]
+    start, end = words[target % len(words)]
+    paragraphs = [span for child, span in child_spans(revision.element, revision.layer)
+                  if child.tag.endswith("}p")]
+    p_start, p_end = paragraphs[target % len(paragraphs)]
+    if kind == "text":
+        return ChangeSpec("text", start, end, token, exact=text[start:end])
+    if kind == "note-add":
+        return ChangeSpec("note-add", end, end, token)
+    if kind == "note-edit":
+        return ChangeSpec("note-edit", 0, 0, token, note_id="d1fn1")
+    if kind == "note-remove":
+        return ChangeSpec("note-remove", 0, 0, note_id="d1fn1")
+    if kind == "structure":  # the paragraph again, with one word more at its end
+        fragment = block_xml(revision.element, p_start, p_end)
+        fragment = fragment[:fragment.rindex("</p>")] + f" {token}</p>"
+        return ChangeSpec("structure", p_start, p_end, fragment, exact=text[p_start:p_end])
+    return ChangeSpec("structure", p_start, p_start, f"<p>{token}</p>")
+
+
+def check_nothing_undone(document, approved: list[tuple[str, str]]) -> None:
+    """Every approved proposal's effect is in the head's TEI: its token, or for the removal
+    of d1fn1, that note's absence (no later proposal here saw those tokens, so none could
+    replace them on purpose)."""
+    tei = head(document).tei
+    for kind, token in approved:
+        if kind == "note-remove":
+            assert NOTE_BODY not in tei, "a removed footnote came back"
+        else:
+            assert token in tei, f"the approved {kind} “{token}” was undone"
+
+
+@pytest.mark.django_db
+@settings(EXAMPLE_SETTINGS, max_examples=150)
+@given(data=st.data())
+def test_nothing_approved_is_undone_by_a_later_approval(world, data):
+    """Proposals of every kind, made on revision 1 — some at once, some only after others were
+    approved (so they are mapped from revision 1) — approved in random orders."""
+    document, authors, reviewer = world["document"], world["authors"], world["reviewer"]
+    with rolled_back():
+        first = head(document)
+        plans = [(data.draw(st.sampled_from(KINDS), label="kind"),
+                  data.draw(st.integers(0, 200), label="target"),
+                  data.draw(st.booleans(), label="proposed later?"))
+                 for _ in range(data.draw(st.integers(2, 6), label="proposals"))]
+        proposals: list[tuple[Proposal, str, str]] = []
+
+        def propose_all(later: bool) -> None:
+            for i, (kind, target, when) in enumerate(plans):
+                if when != later:
+                    continue
+                token = f"Tok{i}x"
+                try:
+                    proposal = do_propose(
+                        document, author=authors[i % 2], base_revision=first.number,
+                        changes=[planned_change(kind, target, token, first)], rationale="r")
+                except ProposalError as exc:
+                    event(f"refused {kind} ({exc.code})")
+                    continue
+                proposals.append((proposal, kind, token))
+
+        approved: list[tuple[str, str]] = []
+
+        def approve_some(count: int) -> None:
+            waiting = [p for p in proposals if p[0].pk not in {a[0] for a in done}]
+            for proposal, kind, token in data.draw(st.permutations(waiting),
+                                                   label="order")[:count]:
+                done.append((proposal.pk, kind))
+                try:
+                    do_approve(Proposal.objects.get(pk=proposal.pk), by=reviewer)
+                except ProposalError as exc:
+                    event(f"not applied {kind} ({exc.code})")
+                    continue
+                approved.append((kind, token))
+                check_nothing_undone(document, approved)
+                check_invariant(document)
+
+        done: list[tuple[int, str]] = []
+        propose_all(later=False)
+        approve_some(data.draw(st.integers(0, len(proposals)), label="approved first"))
+        propose_all(later=True)
+        approve_some(len(proposals))
+        event(f"applied {len(approved)} of {len(proposals)}")
 
 
 # ---------------------------------------------------------------------------------------------
