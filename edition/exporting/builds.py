@@ -38,6 +38,8 @@ from .sources import Part, Volume, load_volume
 
 log = logging.getLogger(__name__)
 Status = ExportBuild.Status
+# Ended without switching: their files are discarded and they are pruned after a day.
+UNFINISHED = (Status.FAILED, Status.ABANDONED)
 HEARTBEAT_SECONDS = 2.0
 
 
@@ -133,7 +135,7 @@ def _claim(edition_id: int, group: str) -> tuple[ExportBuild, bool] | str:
             # Conditional: if its worker beat or switched meanwhile, it is alive after all.
             taken = ExportBuild.objects.filter(
                 pk=running.pk, status=Status.BUILDING, heartbeat_at__lt=stale).update(
-                status=Status.FAILED, finished_at=now,
+                status=Status.ABANDONED, finished_at=now,
                 error=(f"The worker building it stopped (no sign of life since "
                        f"{running.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC); taken over."))
             if not taken:
@@ -345,7 +347,7 @@ def editions_needing_a_build() -> list[tuple[int, str]]:
     # every sweep would hammer a document the renderer cannot handle.
     failing = set(ExportBuild.objects.filter(
         status=Status.FAILED, finished_at__gt=timezone.now() - timedelta(minutes=5))
-        .exclude(error__endswith="taken over.").values_list("edition_id", "group"))
+        .values_list("edition_id", "group"))
     return sorted((pending - failing) | abandoned)
 
 
@@ -357,7 +359,7 @@ def prune() -> int:
     # Kept for KEEP_DAYS after a newer build replaced them: their addresses may be cited.
     old = ExportBuild.objects.filter(
         Q(status=Status.COMPLETE, current=False, superseded_at__lt=keep)
-        | Q(status=Status.FAILED, started_at__lt=now - timedelta(days=1)))
+        | Q(status__in=UNFINISHED, started_at__lt=now - timedelta(days=1)))
     doomed = list(old.values_list("pk", flat=True))
     if not doomed:
         return 0
@@ -383,7 +385,7 @@ class State:
     label: str
     current: ExportBuild | None
     running: ExportBuild | None
-    failed: ExportBuild | None  # the newest build, when it failed and requests still wait
+    failed: ExportBuild | None  # the newest build, when it ended unfinished and requests wait
     pending: int
 
     @property
@@ -404,7 +406,7 @@ def states(edition: Edition) -> list[State]:
         running = builds.filter(status=Status.BUILDING).first()
         pending = ExportRequest.objects.filter(edition=edition, group=group, build=None).count()
         newest = builds.exclude(status=Status.BUILDING).first()
-        failed = newest if newest and newest.status == Status.FAILED and pending else None
+        failed = newest if newest and newest.status in UNFINISHED and pending else None
         result.append(State(group, formats.GROUPS[group], current.get(group), running, failed,
                             pending))
     return result

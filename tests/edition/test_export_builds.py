@@ -235,11 +235,46 @@ class TestBuild:
         assert builds.editions_needing_a_build() == [(sample_edition.pk, "text")]
         [winner] = builds.run(sample_edition.pk).builds
         abandoned.refresh_from_db()
-        assert abandoned.status == Status.FAILED and "taken over" in abandoned.error
+        assert abandoned.status == Status.ABANDONED and "taken over" in abandoned.error
         # The presumed-dead worker wakes up and finishes: its result is thrown away.
         with pytest.raises(builds.Superseded):
             builds._build(abandoned, full=False)
         assert volume_file(sample_edition).build == winner
+
+    def test_the_sweep_backs_off_a_failure_whatever_its_message_says(self, sample_edition,
+                                                                     monkeypatch):
+        from edition.exporting import tei
+
+        def broken(vol):
+            raise OSError("the font cache was taken over.")
+
+        monkeypatch.setattr(tei, "volume", broken)
+        with pytest.raises(OSError):
+            builds.run(sample_edition.pk)
+        assert ExportBuild.objects.get().status == Status.FAILED
+        assert builds.editions_needing_a_build() == []
+
+    def test_a_taken_over_build_does_not_hold_the_sweep_back(self, sample_edition):
+        ExportBuild.objects.create(edition=sample_edition, group="text", status=Status.ABANDONED,
+                                   finished_at=timezone.now(), error="…; taken over.")
+        assert builds.editions_needing_a_build() == [(sample_edition.pk, "text")]
+        [state] = builds.states(sample_edition)  # the panel shows it as it shows a failure
+        assert state.failed.status == Status.ABANDONED and state.pending == 2
+
+    def test_taken_over_builds_of_before_the_status_are_marked_so(self, sample_edition):
+        from importlib import import_module
+
+        from django.apps import apps
+
+        migration = import_module("edition.migrations.0005_exportbuild_abandoned")
+        taken, failed = (ExportBuild.objects.create(
+            edition=sample_edition, status=Status.FAILED, error=error) for error in [
+            "The worker building it stopped (no sign of life since …); taken over.",
+            "OSError: disk full"])
+        migration.mark_abandoned(apps, None)
+        taken.refresh_from_db()
+        failed.refresh_from_db()
+        assert (taken.status, failed.status) == (Status.ABANDONED, Status.FAILED)
 
     def test_a_new_site_address_rerenders_everything(self, sample_edition, settings):
         builds.run(sample_edition.pk)
@@ -275,6 +310,16 @@ class TestBuild:
         still_used = set(ExportFile.objects.values_list("name", flat=True))
         for name in first_only:
             assert storage.exists(name) == (name in still_used)
+
+    def test_prune_deletes_failed_and_taken_over_builds_after_a_day(self, sample_edition):
+        day_old = timezone.now() - timedelta(days=1, minutes=1)
+        for status in [Status.FAILED, Status.ABANDONED]:
+            for started in [day_old, timezone.now()]:
+                build = ExportBuild.objects.create(edition=sample_edition, status=status)
+                ExportBuild.objects.filter(pk=build.pk).update(started_at=started)
+        assert builds.prune() == 2
+        assert list(ExportBuild.objects.values_list("status", flat=True).order_by("status")) \
+            == [Status.ABANDONED, Status.FAILED]
 
 
 class TestPages:
