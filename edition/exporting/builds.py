@@ -21,6 +21,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -80,9 +81,18 @@ def settle(edition_id: int, group: str) -> None:
                        (span["oldest"] + max_wait - now).total_seconds(), 1.0) + 0.01)
 
 
+class Result(StrEnum):
+    """How `run` ended (a string: the Celery task returns it)."""
+
+    BUILT = "built"
+    IDLE = "idle"  # nothing pending
+    BUSY = "busy"  # another worker is building
+    GONE = "gone"  # the edition was deleted
+
+
 @dataclass
 class Outcome:
-    status: str  # built, idle (nothing pending), busy (another worker is building), gone
+    status: Result
     builds: list[ExportBuild]
 
 
@@ -93,23 +103,24 @@ def run(edition_id: int, group: str | None = None) -> Outcome:
     if group is None:
         outcomes = [run(edition_id, g) for g in formats.enabled_groups()]
         statuses = [o.status for o in outcomes]
-        status = next((s for s in ("built", "busy", "gone") if s in statuses), "idle")
+        status = next((s for s in (Result.BUILT, Result.BUSY, Result.GONE) if s in statuses),
+                      Result.IDLE)
         return Outcome(status, [b for o in outcomes for b in o.builds])
     if group not in formats.enabled_groups():
         # EMEND_EXPORT_FORMATS leaves these formats out: nothing will build them.
         ExportRequest.objects.filter(edition_id=edition_id, group=group, build=None).delete()
-        return Outcome("idle", [])
+        return Outcome(Result.IDLE, [])
     built: list[ExportBuild] = []
     while True:
         claim = _claim(edition_id, group)
-        if isinstance(claim, str):
-            return Outcome(claim if not built or claim != "idle" else "built", built)
+        if isinstance(claim, Result):
+            return Outcome(Result.BUILT if built and claim is Result.IDLE else claim, built)
         build, full = claim
         try:
             _build(build, full=full)
         except Superseded:
             _discard_files(build)
-            return Outcome("busy", built)
+            return Outcome(Result.BUSY, built)
         except BaseException as exc:
             _fail(build, exc)
             _discard_files(build)
@@ -117,7 +128,7 @@ def run(edition_id: int, group: str | None = None) -> Outcome:
         built.append(build)
 
 
-def _claim(edition_id: int, group: str) -> tuple[ExportBuild, bool] | str:
+def _claim(edition_id: int, group: str) -> tuple[ExportBuild, bool] | Result:
     now = timezone.now()
     with transaction.atomic():
         # The edition row lock makes claiming exclusive: two workers never build one edition.
@@ -126,7 +137,7 @@ def _claim(edition_id: int, group: str) -> tuple[ExportBuild, bool] | str:
         # inserts ExportFile rows referencing documents; FOR UPDATE would deadlock the two.
         edition = Edition.objects.select_for_update(no_key=True).filter(pk=edition_id).first()
         if edition is None:
-            return "gone"
+            return Result.GONE
         running = ExportBuild.objects.filter(edition=edition, group=group,
                                              status=Status.BUILDING).first()
         abandoned = None
@@ -139,14 +150,14 @@ def _claim(edition_id: int, group: str) -> tuple[ExportBuild, bool] | str:
                 error=(f"The worker building it stopped (no sign of life since "
                        f"{running.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC); taken over."))
             if not taken:
-                return "busy"  # it takes whatever arrives meanwhile when it finishes
+                return Result.BUSY  # it takes whatever arrives meanwhile when it finishes
             ExportRequest.objects.filter(build=running).update(build=None)
             abandoned = running
             log.warning("export build %s of %s abandoned; taking over", running.pk, edition.slug)
         pending = ExportRequest.objects.filter(edition=edition, group=group, build=None)
         ids = list(pending.values_list("pk", flat=True))
         if not ids:
-            return "idle"
+            return Result.IDLE
         full = pending.filter(full=True).exists()
         build = ExportBuild.objects.create(edition=edition, group=group)
         ExportRequest.objects.filter(pk__in=ids).update(build=build)

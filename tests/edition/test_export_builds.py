@@ -136,6 +136,14 @@ class TestBuild:
         assert builds.run(sample_edition.pk).status == "idle"
         assert ExportBuild.objects.count() == 1
 
+    def test_a_run_says_how_it_ended(self, sample_edition, capsys):
+        assert builds.run(sample_edition.pk).status is builds.Result.BUILT
+        assert builds.run(sample_edition.pk).status is builds.Result.IDLE
+        builds.request_export(sample_edition, "approval")
+        builds._claim(sample_edition.pk, "text")  # another worker's build, running
+        call_command("rebuild_exports", sample_edition.slug, "--now")
+        assert "another worker is building it now" in capsys.readouterr().out
+
     def test_requests_coalesce_into_one_build(self, sample_edition):
         for n in range(50):
             builds.request_export(sample_edition, f"approval {n}")
