@@ -202,7 +202,10 @@ def _fingerprint(edition: Edition, group: str) -> str:
     """What the files depend on besides revisions: another value means nothing is reused."""
     pieces = [settings.EMEND_SITE_URL, edition.tei_header, edition.tei_skeleton,
               f"render:{RENDER_VERSION}",
-              *(f"{f.name}:{getattr(f.module, 'VERSION', 1)}" for f in formats.enabled(group))]
+              *(f"{f.name}:{getattr(f.module, 'VERSION', 1)}" for f in formats.enabled(group)),
+              # What a format reads besides its own code (html: the site's document.css).
+              *(f.module.fingerprint() for f in formats.enabled(group)
+                if hasattr(f.module, "fingerprint"))]
     return hashlib.sha256("\x1f".join(pieces).encode()).hexdigest()
 
 

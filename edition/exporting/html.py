@@ -18,6 +18,7 @@ for the volume or for a single document's file: both share one cache entry.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from collections.abc import Callable
@@ -206,6 +207,11 @@ def style() -> str:
     if path is None:
         raise LookupError(f"{DOCUMENT_CSS} is not in any static files directory")
     return Path(path).read_text(encoding="utf-8") + FILE_STYLE
+
+
+def fingerprint() -> str:
+    """What the files depend on besides VERSION: document.css changes with the site."""
+    return hashlib.sha256(style().encode()).hexdigest()
 
 
 FILE_STYLE = """

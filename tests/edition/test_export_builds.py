@@ -291,6 +291,18 @@ class TestBuild:
         [build] = builds.run(sample_edition.pk).builds
         assert (build.rendered, build.reused) == (3, 0)
 
+    def test_a_new_document_style_rerenders_the_html(self, sample_edition, settings,
+                                                      monkeypatch):
+        """The HTML export inlines the site's document.css: editing it is a new HTML format."""
+        from edition.exporting import html
+
+        settings.EMEND_EXPORT_FORMATS = ["html"]
+        builds.run(sample_edition.pk)
+        monkeypatch.setattr(html, "style", lambda: "body { color: red; }")
+        builds.request_export(sample_edition, "the site's document.css changed")
+        [build] = builds.run(sample_edition.pk).builds
+        assert (build.rendered, build.reused) == (3, 0)
+
     def test_full_rebuild_rerenders_everything(self, sample_edition):
         builds.run(sample_edition.pk)
         call_command("rebuild_exports", sample_edition.slug, "--now")
