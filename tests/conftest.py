@@ -22,6 +22,9 @@ def tei_all() -> etree.RelaxNG:
 def sample_edition(db):
     from edition.imports import import_tei
 
+    if not EXCERPT.exists():
+        pytest.fail(f"{EXCERPT} is missing: the samples are found in EMEND_SAMPLES_DIR "
+                    f"(default: shared/samples beside the checkout)")
     return import_tei(EXCERPT).edition
 
 
