@@ -1,12 +1,23 @@
-"""The shared test fixtures themselves: the samples where settings say."""
+"""The shared test fixtures themselves: one set of personas, the samples where settings say."""
 
 import os
 import subprocess
 import sys
 
+import pytest
 from django.conf import settings
 
+from edition.models import Membership
 from tests.helpers import D143_TEXT, EXCERPT
+
+
+@pytest.mark.django_db
+def test_personas_have_their_roles_and_the_stranger_none(people, sample_edition):
+    roles = dict(Membership.objects.filter(edition=sample_edition)
+                 .values_list("user__username", "role"))
+    assert roles == {"editor": "editor", "editor2": "editor", "reviewer": "reviewer",
+                     "reviewer2": "reviewer", "admin": "admin"}
+    assert people.stranger.username == "stranger" and not people.stranger.memberships.exists()
 
 
 def test_the_samples_are_where_settings_say():

@@ -24,7 +24,7 @@ from lxml import etree
 from edition.exporting import builds
 from edition.models import ExportBuild, ExportFile, ExportRequest
 from review.applying import create_proposal
-from tests.helpers import make_member, revise, text_spec
+from tests.helpers import revise, text_spec
 
 pytestmark = pytest.mark.django_db
 Status = ExportBuild.Status
@@ -68,10 +68,9 @@ class TestOutbox:
             "reason", flat=True)
         assert [r.split(" ")[0] for r in reasons] == ["Imported", "Imported"]  # TEI, text
 
-    def test_an_approval_writes_a_request_in_its_transaction(self, sample_edition):
+    def test_an_approval_writes_a_request_in_its_transaction(self, sample_edition, people):
         ExportRequest.objects.all().delete()
-        editor = make_member(sample_edition, "editor", "editor")
-        reviewer = make_member(sample_edition, "reviewer", "reviewer")
+        editor, reviewer = people.editor, people.reviewer
         d142 = sample_edition.documents.get(xml_id="d142")
         proposal = create_proposal(d142, author=editor, base_revision=1, rationale="x",
                                    changes=[text_spec(d142.current_revision, "north Korea",
@@ -395,17 +394,16 @@ class TestPages:
         builds.run(sample_edition.pk)
         assert client.get(f"/{sample_edition.slug}/exports/{name}").status_code == 404
 
-    def test_status_panel_permissions(self, client, sample_edition):
+    def test_status_panel_permissions(self, client, sample_edition, people):
         url = reverse("edition:export_status", args=[sample_edition.slug])
         assert client.get(url).status_code == 302  # to sign in
-        for username, role, expected in [("stranger", None, 404), ("editor", "editor", 403),
-                                         ("reviewer", "reviewer", 200), ("admin", "admin", 200)]:
-            user = make_member(sample_edition, username, role)
+        for user, expected in [(people.stranger, 404), (people.editor, 403),
+                               (people.reviewer, 200), (people.admin, 200)]:
             client.force_login(user)
-            assert client.get(url).status_code == expected, username
+            assert client.get(url).status_code == expected, user.username
 
-    def test_status_panel_polls_only_while_busy(self, client, sample_edition):
-        client.force_login(make_member(sample_edition, "reviewer", "reviewer"))
+    def test_status_panel_polls_only_while_busy(self, client, sample_edition, people):
+        client.force_login(people.reviewer)
         url = reverse("edition:export_status", args=[sample_edition.slug])
         waiting = client.get(url).content.decode()
         assert "waiting for a build" in waiting and 'hx-trigger="every 2s"' in waiting

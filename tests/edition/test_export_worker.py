@@ -20,7 +20,7 @@ from django.db import connection, connections
 from edition.exporting import builds
 from edition.models import Document, Edition, ExportBuild, ExportFile, ExportRequest
 from review.applying import create_proposal
-from tests.helpers import make_member, revise, text_spec
+from tests.helpers import revise, text_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKER = settings.CELERY_BROKER_URL
@@ -166,12 +166,11 @@ def test_worker_killed_mid_build_keeps_the_old_export_and_finishes_after_restart
 
 
 def test_an_approval_while_the_broker_is_down_is_exported_once_it_is_back(
-        sample_volume, worker, settings):
+        sample_volume, worker, settings, people):
     settings.EMEND_EXPORT_FORMATS = ["tei", "txt"]
     edition = sample_volume
     builds.run(edition.pk)
-    editor = make_member(edition, "editor", "editor")
-    make_member(edition, "reviewer", "reviewer")  # approves in the subprocess below
+    editor = people.editor  # people.reviewer approves in the subprocess below
     d142 = Document.objects.get(edition=edition, xml_id="d142")
     proposal = create_proposal(d142, author=editor, base_revision=1, rationale="capital",
                                changes=[text_spec(d142.current_revision, "north Korea",
@@ -225,13 +224,12 @@ def test_two_builds_racing_for_one_edition_give_one_result(sample_volume, settin
 
 
 def test_fifty_approvals_make_a_handful_of_builds_holding_all_fifty(sample_volume, worker,
-                                                                    settings):
+                                                                    settings, people):
     import re
 
     settings.EMEND_EXPORT_FORMATS = ["tei", "html", "txt", "json"]
     edition = sample_volume
-    editor = make_member(edition, "editor", "editor")
-    reviewer = make_member(edition, "reviewer", "reviewer")
+    editor, reviewer = people.editor, people.reviewer
     builds.run(edition.pk)
     first_build = current_build(edition)
     w = worker(EMEND_EXPORT_FORMATS="tei,html,txt,json")

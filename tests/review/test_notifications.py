@@ -4,8 +4,6 @@ pytest-django's `mailoutbox` collects what Django's locmem backend sends; mail g
 `transaction.on_commit`, which `django_capture_on_commit_callbacks(execute=True)` runs.
 """
 
-from types import SimpleNamespace
-
 import pytest
 from django.db import transaction
 from django.db.models import F
@@ -13,7 +11,7 @@ from django.db.models import F
 from edition.models import Document
 from review.applying import ProposalError, create_proposal
 from review.models import Change, Proposal
-from tests.helpers import make_member, text_spec
+from tests.helpers import text_spec
 
 pytestmark = pytest.mark.django_db
 
@@ -21,15 +19,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _site_url(settings):
     settings.EMEND_SITE_URL = "https://emend.example"
-
-
-@pytest.fixture
-def people(sample_edition):
-    ed = sample_edition
-    return SimpleNamespace(editor=make_member(ed, "editor", "editor"),
-                           editor2=make_member(ed, "editor2", "editor"),
-                           reviewer=make_member(ed, "reviewer", "reviewer"),
-                           reviewer2=make_member(ed, "reviewer2", "reviewer"))
 
 
 def propose(author, exact, replacement, doc="d142") -> Proposal:

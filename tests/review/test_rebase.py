@@ -7,7 +7,6 @@ number of queries of an approval does not grow with the number of far-away propo
 """
 
 import re
-from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -20,22 +19,10 @@ from edition.tei.edits import block_xml, note_body_xml
 from review.anchoring import CONTEXT, selector
 from review.applying import ChangeSpec, ProposalError, create_proposal, resubmit
 from review.models import Change, Event, Proposal
-from tests.helpers import make_member, text_spec
+from tests.helpers import text_spec
 
 pytestmark = pytest.mark.django_db
 Status = Proposal.Status
-
-
-@pytest.fixture
-def people(sample_edition):
-    ed = sample_edition
-    return SimpleNamespace(
-        editor=make_member(ed, "editor", "editor"),
-        editor2=make_member(ed, "editor2", "editor"),
-        reviewer=make_member(ed, "reviewer", "reviewer"),
-        reviewer2=make_member(ed, "reviewer2", "reviewer"),
-        admin=make_member(ed, "admin", "admin"),
-    )
 
 
 @pytest.fixture
