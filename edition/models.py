@@ -315,6 +315,9 @@ class ExportBuild(models.Model):
         BUILDING = "building", "Building"
         COMPLETE = "complete", "Complete"
         FAILED = "failed", "Failed"
+        # Its worker stopped beating and the next claim took its requests: not a failure of
+        # the build itself, so the sweep does not back off from its group.
+        ABANDONED = "abandoned", "Taken over"
 
     edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="export_builds")
     group = models.CharField(max_length=20, default="text")

@@ -1,11 +1,12 @@
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
 from lxml import etree
 
-from tests.helpers import EXCERPT
+from tests.helpers import EXCERPT, make_member
 
 SCHEMA = Path(settings.BASE_DIR) / "var" / "schemas" / "tei_all.rng"
 
@@ -22,6 +23,9 @@ def tei_all() -> etree.RelaxNG:
 def sample_edition(db):
     from edition.imports import import_tei
 
+    if not EXCERPT.exists():
+        pytest.fail(f"{EXCERPT} is missing: the samples are found in EMEND_SAMPLES_DIR "
+                    f"(default: shared/samples beside the checkout)")
     return import_tei(EXCERPT).edition
 
 
@@ -34,6 +38,22 @@ def sample_volume(sample_edition):
 
     import_text(D143_TEXT, edition=sample_edition)
     return sample_edition
+
+
+@pytest.fixture
+def people(sample_edition):
+    """The personas of every module: members of the sample edition by role, and `stranger`, who
+    has an account but no role in it. Usernames are the personas' names; make_member sets the
+    password."""
+    ed = sample_edition
+    return SimpleNamespace(
+        editor=make_member(ed, "editor", "editor"),
+        editor2=make_member(ed, "editor2", "editor"),
+        reviewer=make_member(ed, "reviewer", "reviewer"),
+        reviewer2=make_member(ed, "reviewer2", "reviewer"),
+        admin=make_member(ed, "admin", "admin"),
+        stranger=make_member(ed, "stranger", None),
+    )
 
 
 @pytest.fixture(autouse=True)

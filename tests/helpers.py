@@ -1,14 +1,14 @@
 """Small builders shared by the tests."""
 
-import os
 from functools import cache
-from pathlib import Path
 
+from django.conf import settings
 from lxml import etree
 
 from edition.tei import TEI_NS, XML_ID
 
-SAMPLES = Path(os.environ.get("EMEND_SAMPLES_DIR", Path(__file__).resolve().parents[2] / "shared" / "samples"))
+# Where settings find them (EMEND_SAMPLES_DIR; by default shared/samples beside the checkout).
+SAMPLES = settings.EMEND_SAMPLES_DIR
 EXCERPT = SAMPLES / "frus1958-60v18-excerpt.xml"
 D143_TEXT = SAMPLES / "frus1958-60v18-d143-plaintext.txt"
 

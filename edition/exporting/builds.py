@@ -21,6 +21,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -38,6 +39,8 @@ from .sources import Part, Volume, load_volume
 
 log = logging.getLogger(__name__)
 Status = ExportBuild.Status
+# Ended without switching: their files are discarded and they are pruned after a day.
+UNFINISHED = (Status.FAILED, Status.ABANDONED)
 HEARTBEAT_SECONDS = 2.0
 
 
@@ -78,9 +81,18 @@ def settle(edition_id: int, group: str) -> None:
                        (span["oldest"] + max_wait - now).total_seconds(), 1.0) + 0.01)
 
 
+class Result(StrEnum):
+    """How `run` ended (a string: the Celery task returns it)."""
+
+    BUILT = "built"
+    IDLE = "idle"  # nothing pending
+    BUSY = "busy"  # another worker is building
+    GONE = "gone"  # the edition was deleted
+
+
 @dataclass
 class Outcome:
-    status: str  # built, idle (nothing pending), busy (another worker is building), gone
+    status: Result
     builds: list[ExportBuild]
 
 
@@ -91,23 +103,24 @@ def run(edition_id: int, group: str | None = None) -> Outcome:
     if group is None:
         outcomes = [run(edition_id, g) for g in formats.enabled_groups()]
         statuses = [o.status for o in outcomes]
-        status = next((s for s in ("built", "busy", "gone") if s in statuses), "idle")
+        status = next((s for s in (Result.BUILT, Result.BUSY, Result.GONE) if s in statuses),
+                      Result.IDLE)
         return Outcome(status, [b for o in outcomes for b in o.builds])
     if group not in formats.enabled_groups():
         # EMEND_EXPORT_FORMATS leaves these formats out: nothing will build them.
         ExportRequest.objects.filter(edition_id=edition_id, group=group, build=None).delete()
-        return Outcome("idle", [])
+        return Outcome(Result.IDLE, [])
     built: list[ExportBuild] = []
     while True:
         claim = _claim(edition_id, group)
-        if isinstance(claim, str):
-            return Outcome(claim if not built or claim != "idle" else "built", built)
+        if isinstance(claim, Result):
+            return Outcome(Result.BUILT if built and claim is Result.IDLE else claim, built)
         build, full = claim
         try:
             _build(build, full=full)
         except Superseded:
             _discard_files(build)
-            return Outcome("busy", built)
+            return Outcome(Result.BUSY, built)
         except BaseException as exc:
             _fail(build, exc)
             _discard_files(build)
@@ -115,7 +128,7 @@ def run(edition_id: int, group: str | None = None) -> Outcome:
         built.append(build)
 
 
-def _claim(edition_id: int, group: str) -> tuple[ExportBuild, bool] | str:
+def _claim(edition_id: int, group: str) -> tuple[ExportBuild, bool] | Result:
     now = timezone.now()
     with transaction.atomic():
         # The edition row lock makes claiming exclusive: two workers never build one edition.
@@ -124,7 +137,7 @@ def _claim(edition_id: int, group: str) -> tuple[ExportBuild, bool] | str:
         # inserts ExportFile rows referencing documents; FOR UPDATE would deadlock the two.
         edition = Edition.objects.select_for_update(no_key=True).filter(pk=edition_id).first()
         if edition is None:
-            return "gone"
+            return Result.GONE
         running = ExportBuild.objects.filter(edition=edition, group=group,
                                              status=Status.BUILDING).first()
         abandoned = None
@@ -133,18 +146,18 @@ def _claim(edition_id: int, group: str) -> tuple[ExportBuild, bool] | str:
             # Conditional: if its worker beat or switched meanwhile, it is alive after all.
             taken = ExportBuild.objects.filter(
                 pk=running.pk, status=Status.BUILDING, heartbeat_at__lt=stale).update(
-                status=Status.FAILED, finished_at=now,
+                status=Status.ABANDONED, finished_at=now,
                 error=(f"The worker building it stopped (no sign of life since "
                        f"{running.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC); taken over."))
             if not taken:
-                return "busy"  # it takes whatever arrives meanwhile when it finishes
+                return Result.BUSY  # it takes whatever arrives meanwhile when it finishes
             ExportRequest.objects.filter(build=running).update(build=None)
             abandoned = running
             log.warning("export build %s of %s abandoned; taking over", running.pk, edition.slug)
         pending = ExportRequest.objects.filter(edition=edition, group=group, build=None)
         ids = list(pending.values_list("pk", flat=True))
         if not ids:
-            return "idle"
+            return Result.IDLE
         full = pending.filter(full=True).exists()
         build = ExportBuild.objects.create(edition=edition, group=group)
         ExportRequest.objects.filter(pk__in=ids).update(build=build)
@@ -189,7 +202,10 @@ def _fingerprint(edition: Edition, group: str) -> str:
     """What the files depend on besides revisions: another value means nothing is reused."""
     pieces = [settings.EMEND_SITE_URL, edition.tei_header, edition.tei_skeleton,
               f"render:{RENDER_VERSION}",
-              *(f"{f.name}:{getattr(f.module, 'VERSION', 1)}" for f in formats.enabled(group))]
+              *(f"{f.name}:{getattr(f.module, 'VERSION', 1)}" for f in formats.enabled(group)),
+              # What a format reads besides its own code (html: the site's document.css).
+              *(f.module.fingerprint() for f in formats.enabled(group)
+                if hasattr(f.module, "fingerprint"))]
     return hashlib.sha256("\x1f".join(pieces).encode()).hexdigest()
 
 
@@ -345,7 +361,7 @@ def editions_needing_a_build() -> list[tuple[int, str]]:
     # every sweep would hammer a document the renderer cannot handle.
     failing = set(ExportBuild.objects.filter(
         status=Status.FAILED, finished_at__gt=timezone.now() - timedelta(minutes=5))
-        .exclude(error__endswith="taken over.").values_list("edition_id", "group"))
+        .values_list("edition_id", "group"))
     return sorted((pending - failing) | abandoned)
 
 
@@ -357,7 +373,7 @@ def prune() -> int:
     # Kept for KEEP_DAYS after a newer build replaced them: their addresses may be cited.
     old = ExportBuild.objects.filter(
         Q(status=Status.COMPLETE, current=False, superseded_at__lt=keep)
-        | Q(status=Status.FAILED, started_at__lt=now - timedelta(days=1)))
+        | Q(status__in=UNFINISHED, started_at__lt=now - timedelta(days=1)))
     doomed = list(old.values_list("pk", flat=True))
     if not doomed:
         return 0
@@ -383,7 +399,7 @@ class State:
     label: str
     current: ExportBuild | None
     running: ExportBuild | None
-    failed: ExportBuild | None  # the newest build, when it failed and requests still wait
+    failed: ExportBuild | None  # the newest build, when it ended unfinished and requests wait
     pending: int
 
     @property
@@ -404,7 +420,7 @@ def states(edition: Edition) -> list[State]:
         running = builds.filter(status=Status.BUILDING).first()
         pending = ExportRequest.objects.filter(edition=edition, group=group, build=None).count()
         newest = builds.exclude(status=Status.BUILDING).first()
-        failed = newest if newest and newest.status == Status.FAILED and pending else None
+        failed = newest if newest and newest.status in UNFINISHED and pending else None
         result.append(State(group, formats.GROUPS[group], current.get(group), running, failed,
                             pending))
     return result

@@ -3,8 +3,9 @@
 A file holds a title block (series, title, editors, imprint), a table of contents (the volume
 only), every document's `<article>` as the reading site renders it (footnote markers and notes
 linking both ways, `[Page 276]` markers with ids), and a colophon naming the revision of every
-document and linking to the public site. Its style sheet is inline (a print-friendly subset of
-edition/static/edition/emend.css); it loads nothing and runs no script.
+document and linking to the public site. Its style sheet is inline: the reading site's
+document.css (palette, type, the rendered TEI) and the few rules of a file's own blocks; it
+loads nothing and runs no script.
 
 Each document's article is cached per revision (`sources.fragment`), so the volume is string
 joining plus one pass that resolves links between documents. The article is rendered with a
@@ -17,16 +18,21 @@ for the volume or for a single document's file: both share one cache entry.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from collections.abc import Callable
 from datetime import timezone as dt_timezone
+from functools import cache
+from pathlib import Path
+
+from django.contrib.staticfiles import finders
 
 from ..tei.render import render_html
 from . import sources
 from .sources import Part, Volume
 
-VERSION = 1  # bump when the output changes: cached fragments and stored files are then rebuilt
+VERSION = 2  # bump when the output changes: cached fragments and stored files are then rebuilt
 FORMAT = "html"
 
 # XML 1.0 cannot carry U+0000, so a NUL in rendered TEI is always one of our tokens.
@@ -109,7 +115,7 @@ def _page(title: str, body: str) -> str:
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f'<meta name="generator" content="Emend">\n<title>{_esc(title)}</title>\n'
-        f"<style>\n{STYLE}</style>\n</head>\n<body>\n<div class=\"container\">\n"
+        f"<style>\n{style()}</style>\n</head>\n<body>\n<div class=\"container\">\n"
         f"{body}\n</div>\n</body>\n</html>\n"
     )
 
@@ -188,36 +194,30 @@ def _colophon(vol: Volume, part: Part | None = None) -> str:
     ])
 
 
-# A subset of edition/static/edition/emend.css: no site chrome, plus the volume's own blocks.
-STYLE = """\
-:root {
-  --text: #1d1d1b; --muted: #6b6660; --bg: #fffdf8; --surface: #f4f0e6; --rule: #d9d2c3;
-  --link: #1f4e8c; --highlight: #fff0b3; --warning-rule: #b7791f;
-  --measure: 38rem;
-  --serif: Georgia, "Iowan Old Style", "Source Serif 4", "Source Serif Pro", serif;
-  --sans: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
-  color-scheme: light dark;
-}
-@media (prefers-color-scheme: dark) {
-  :root {
-    --text: #e8e4da; --muted: #a39d92; --bg: #181715; --surface: #24221e; --rule: #3d3a34;
-    --link: #8fb8f0; --highlight: #4a3f12; --warning-rule: #d69e2e;
-  }
-}
-*, *::before, *::after { box-sizing: border-box; }
-body {
-  margin: 0; background: var(--bg); color: var(--text); font-family: var(--serif);
-  font-size: 1.0625rem; line-height: 1.6; font-kerning: normal;
-}
+# The site's style sheet for documents, found as the site serves it (STATICFILES_DIRS before
+# the app's own), read from disk whether or not static files are collected or hashed.
+DOCUMENT_CSS = "edition/document.css"
+
+
+@cache
+def style() -> str:
+    """document.css, then the rules of what only a file has: its frame, title block, contents,
+    the rule between documents, the colophon."""
+    path = finders.find(DOCUMENT_CSS)
+    if path is None:
+        raise LookupError(f"{DOCUMENT_CSS} is not in any static files directory")
+    return Path(path).read_text(encoding="utf-8") + FILE_STYLE
+
+
+def fingerprint() -> str:
+    """What the files depend on besides VERSION: document.css changes with the site."""
+    return hashlib.sha256(style().encode()).hexdigest()
+
+
+FILE_STYLE = """
+/* ---- An export file ------------------------------------------------------------------ */
+
 .container { max-width: var(--measure); margin-inline: auto; padding: 1.5rem 1.25rem 3rem; }
-h1, h2, h3, h4, h5, h6 { line-height: 1.25; font-weight: 600; margin: 1.6em 0 0.6em; }
-h1 { font-size: 1.6em; margin-top: 0.5em; }
-h2 { font-size: 1.3em; }
-h3 { font-size: 1.12em; }
-h4, h5, h6 { font-size: 1em; }
-p { margin: 0 0 1em; }
-cite { font-style: italic; }
-a { color: var(--link); text-underline-offset: 0.15em; text-decoration-thickness: 0.06em; }
 
 .volume-header { margin-bottom: 2rem; padding-bottom: 1rem; border-bottom: 1px solid var(--rule); }
 .volume-header .series { margin: 0; color: var(--muted); font-variant: small-caps; letter-spacing: 0.03em; }
@@ -233,68 +233,15 @@ h2.compilation { margin-top: 3rem; font-size: 1.5em; text-align: center; }
 .document-source, .colophon { color: var(--muted); font-family: var(--sans); font-size: 0.8rem; overflow-wrap: anywhere; }
 .document-source { margin-top: -0.5rem; }
 .colophon { margin-top: 3rem; padding-top: 1rem; border-top: 1px solid var(--rule); }
-
-.tei-document { hyphens: auto; margin-top: 2.5rem; padding-top: 0.5rem; border-top: 1px solid var(--rule); }
-main > .tei-document:first-child, .compilation + .tei-document { border-top: 0; margin-top: 0; }
-.tei-document h1 { font-size: 1.45em; }
-.opener { margin-bottom: 1.25em; }
-.dateline { text-align: right; font-style: italic; }
-.closer { margin: 1.5em 0; text-align: right; }
-.closer p { margin-bottom: 0.25em; }
-.salute { margin-bottom: 0.5em; }
-.list-subject, .list-participants { margin: 1em 0 1.25em; }
-.list-subject .list-head, .list-participants .list-head {
-  margin: 0 0 0.25em; font-size: 0.85em; font-weight: 600; letter-spacing: 0.08em;
-}
-ul.plain { margin: 0; padding: 0; list-style: none; }
-ul.plain li { margin-bottom: 0.15em; }
-.list-head { margin-bottom: 0.25em; font-weight: 600; }
-.tei-document ul, .tei-document ol { margin: 0 0 1em; padding-left: 1.5em; }
-.tei-document .label { margin-right: 0.25em; }
-.pb {
-  float: right; margin: 0.3em 0 0 0.75em; font-family: var(--sans); font-size: 0.7rem;
-  line-height: 1.4; color: var(--muted); text-decoration: none; white-space: nowrap;
-}
-.tei-document > .pb { float: none; display: block; text-align: right; margin: 0 0 0.5em; }
-.fnref { font-size: 0.72em; line-height: 0; vertical-align: super; font-family: var(--sans); }
-.fnref a { padding: 0 0.15em; text-decoration: none; }
-.fnref-source a { font-variant: small-caps; }
-.footnotes { margin-top: 2em; padding-top: 0.75em; border-top: 1px dotted var(--rule); font-size: 0.88em; line-height: 1.5; }
-.footnotes h2 { font-size: 1.05em; margin-top: 0; }
-.footnotes ol { margin: 0; padding: 0; list-style: none; }
-.footnotes li { margin-bottom: 0.6em; padding: 0.15em 0.35em; }
-.footnotes li > p { margin: 0.35em 0 0; }
-.footnotes .fn-label + p { display: inline; }
-.fn-label { font-weight: 600; margin-right: 0.2em; }
-.fn-back { text-decoration: none; font-family: var(--sans); padding-inline: 0.2em; }
-.inline-note::before { content: " ["; }
-.inline-note::after { content: "]"; }
 :target { scroll-margin-top: 1rem; }
-.footnotes li:target, .pb:target, .fnref a:target { background: var(--highlight); }
-.tei-document q { quotes: none; }
-.tei-document blockquote { margin: 1em 0 1em 1.5em; padding-left: 1em; border-left: 3px solid var(--rule); }
-.smallcaps { font-variant: small-caps; }
-.underline { text-decoration: underline; }
-.strikethrough, .tei-del { text-decoration: line-through; }
-.tei-div { margin-top: 2em; }
-.tei-div-attachment { padding-top: 1em; border-top: 1px dashed var(--rule); }
-.tei-table { border-collapse: collapse; margin: 1em 0; font-size: 0.92em; }
-.tei-table caption { font-weight: 600; text-align: left; padding-bottom: 0.3em; }
-.tei-table th, .tei-table td { padding: 0.25em 0.6em; border: 1px solid var(--rule); vertical-align: top; text-align: left; }
-.tei-figure { margin: 1.5em 0; padding: 0.75em; background: var(--surface); }
-.tei-figure figcaption { font-size: 0.9em; color: var(--muted); }
-.graphic { color: var(--muted); font-style: italic; }
+
+/* A volume's documents follow one another: a rule between them, a dotted one above notes. */
+.tei-document { margin-top: 2.5rem; padding-top: 0.5rem; border-top: 1px solid var(--rule); }
+main > .tei-document:first-child, .compilation + .tei-document { border-top: 0; margin-top: 0; }
+.footnotes { margin-top: 2em; border-top-style: dotted; }
 
 @media print {
-  :root { --text: #000; --muted: #444; --bg: #fff; --surface: #fff; --rule: #999; --link: #000; --highlight: transparent; }
-  @page { margin: 2cm 2.2cm; }
-  body { font-size: 11pt; line-height: 1.45; }
   .container { max-width: none; padding: 0; }
-  a { color: inherit; text-decoration: none; }
-  .fn-back { display: none; }
   .volume-toc { break-after: page; }
-  p { orphans: 3; widows: 3; }
-  .footnotes li, .tei-table tr { break-inside: avoid-page; }
-  h1, h2, h3, .list-head { break-after: avoid-page; }
 }
 """

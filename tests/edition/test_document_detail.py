@@ -93,6 +93,12 @@ class TestReadingView:
         )
         assert "http://testserver/frus1958-60v18/d142/r/1/" in cite
 
+    def test_page_links_the_document_style_before_the_sites(self, client, sample_edition):
+        """document.css, which the HTML export inlines, then emend.css."""
+        _, tree = page(client, URL)
+        sheets = tree.xpath("//head/link[@rel='stylesheet']/@href")
+        assert sheets[:2] == ["/static/edition/document.css", "/static/edition/emend.css"]
+
     def test_page_has_landmarks_and_headings_in_order(self, client, sample_edition):
         _, tree = page(client, URL)
         assert tree.xpath("//header") and tree.xpath("//main[@id='main']") and tree.xpath("//footer")

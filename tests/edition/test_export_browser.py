@@ -8,17 +8,15 @@ import pytest
 from edition.exporting import builds
 from edition.models import Edition
 from tests.browser import chromium_page
-from tests.helpers import make_member
 from tests.review.test_browser_story import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_status_panel_follows_the_build_and_downloads_work(live_server, sample_volume,
-                                                           settings, tmp_path):
+                                                           settings, tmp_path, people):
     settings.EMEND_EXPORT_FORMATS = ["tei", "txt"]
     edition: Edition = sample_volume
-    make_member(edition, "reviewer", "reviewer")
     path = f"/{edition.slug}/exports/"
     with chromium_page() as page:
         polls = []

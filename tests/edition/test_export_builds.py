@@ -24,7 +24,7 @@ from lxml import etree
 from edition.exporting import builds
 from edition.models import ExportBuild, ExportFile, ExportRequest
 from review.actions.propose import do_propose
-from tests.helpers import make_member, revise, text_spec
+from tests.helpers import revise, text_spec
 from review.actions.approve import do_approve
 
 pytestmark = pytest.mark.django_db
@@ -69,10 +69,9 @@ class TestOutbox:
             "reason", flat=True)
         assert [r.split(" ")[0] for r in reasons] == ["Imported", "Imported"]  # TEI, text
 
-    def test_an_approval_writes_a_request_in_its_transaction(self, sample_edition):
+    def test_an_approval_writes_a_request_in_its_transaction(self, sample_edition, people):
         ExportRequest.objects.all().delete()
-        editor = make_member(sample_edition, "editor", "editor")
-        reviewer = make_member(sample_edition, "reviewer", "reviewer")
+        editor, reviewer = people.editor, people.reviewer
         d142 = sample_edition.documents.get(xml_id="d142")
         proposal = do_propose(d142, author=editor, base_revision=1, rationale="x",
                               changes=[text_spec(d142.current_revision, "north Korea",
@@ -136,6 +135,14 @@ class TestBuild:
         builds.run(sample_edition.pk)
         assert builds.run(sample_edition.pk).status == "idle"
         assert ExportBuild.objects.count() == 1
+
+    def test_a_run_says_how_it_ended(self, sample_edition, capsys):
+        assert builds.run(sample_edition.pk).status is builds.Result.BUILT
+        assert builds.run(sample_edition.pk).status is builds.Result.IDLE
+        builds.request_export(sample_edition, "approval")
+        builds._claim(sample_edition.pk, "text")  # another worker's build, running
+        call_command("rebuild_exports", sample_edition.slug, "--now")
+        assert "another worker is building it now" in capsys.readouterr().out
 
     def test_requests_coalesce_into_one_build(self, sample_edition):
         for n in range(50):
@@ -236,16 +243,63 @@ class TestBuild:
         assert builds.editions_needing_a_build() == [(sample_edition.pk, "text")]
         [winner] = builds.run(sample_edition.pk).builds
         abandoned.refresh_from_db()
-        assert abandoned.status == Status.FAILED and "taken over" in abandoned.error
+        assert abandoned.status == Status.ABANDONED and "taken over" in abandoned.error
         # The presumed-dead worker wakes up and finishes: its result is thrown away.
         with pytest.raises(builds.Superseded):
             builds._build(abandoned, full=False)
         assert volume_file(sample_edition).build == winner
 
+    def test_the_sweep_backs_off_a_failure_whatever_its_message_says(self, sample_edition,
+                                                                     monkeypatch):
+        from edition.exporting import tei
+
+        def broken(vol):
+            raise OSError("the font cache was taken over.")
+
+        monkeypatch.setattr(tei, "volume", broken)
+        with pytest.raises(OSError):
+            builds.run(sample_edition.pk)
+        assert ExportBuild.objects.get().status == Status.FAILED
+        assert builds.editions_needing_a_build() == []
+
+    def test_a_taken_over_build_does_not_hold_the_sweep_back(self, sample_edition):
+        ExportBuild.objects.create(edition=sample_edition, group="text", status=Status.ABANDONED,
+                                   finished_at=timezone.now(), error="…; taken over.")
+        assert builds.editions_needing_a_build() == [(sample_edition.pk, "text")]
+        [state] = builds.states(sample_edition)  # the panel shows it as it shows a failure
+        assert state.failed.status == Status.ABANDONED and state.pending == 2
+
+    def test_taken_over_builds_of_before_the_status_are_marked_so(self, sample_edition):
+        from importlib import import_module
+
+        from django.apps import apps
+
+        migration = import_module("edition.migrations.0005_exportbuild_abandoned")
+        taken, failed = (ExportBuild.objects.create(
+            edition=sample_edition, status=Status.FAILED, error=error) for error in [
+            "The worker building it stopped (no sign of life since …); taken over.",
+            "OSError: disk full"])
+        migration.mark_abandoned(apps, None)
+        taken.refresh_from_db()
+        failed.refresh_from_db()
+        assert (taken.status, failed.status) == (Status.ABANDONED, Status.FAILED)
+
     def test_a_new_site_address_rerenders_everything(self, sample_edition, settings):
         builds.run(sample_edition.pk)
         settings.EMEND_SITE_URL = "https://history.example.org"
         builds.request_export(sample_edition, "moved")
+        [build] = builds.run(sample_edition.pk).builds
+        assert (build.rendered, build.reused) == (3, 0)
+
+    def test_a_new_document_style_rerenders_the_html(self, sample_edition, settings,
+                                                      monkeypatch):
+        """The HTML export inlines the site's document.css: editing it is a new HTML format."""
+        from edition.exporting import html
+
+        settings.EMEND_EXPORT_FORMATS = ["html"]
+        builds.run(sample_edition.pk)
+        monkeypatch.setattr(html, "style", lambda: "body { color: red; }")
+        builds.request_export(sample_edition, "the site's document.css changed")
         [build] = builds.run(sample_edition.pk).builds
         assert (build.rendered, build.reused) == (3, 0)
 
@@ -276,6 +330,16 @@ class TestBuild:
         still_used = set(ExportFile.objects.values_list("name", flat=True))
         for name in first_only:
             assert storage.exists(name) == (name in still_used)
+
+    def test_prune_deletes_failed_and_taken_over_builds_after_a_day(self, sample_edition):
+        day_old = timezone.now() - timedelta(days=1, minutes=1)
+        for status in [Status.FAILED, Status.ABANDONED]:
+            for started in [day_old, timezone.now()]:
+                build = ExportBuild.objects.create(edition=sample_edition, status=status)
+                ExportBuild.objects.filter(pk=build.pk).update(started_at=started)
+        assert builds.prune() == 2
+        assert list(ExportBuild.objects.values_list("status", flat=True).order_by("status")) \
+            == [Status.ABANDONED, Status.FAILED]
 
 
 class TestPages:
@@ -331,17 +395,16 @@ class TestPages:
         builds.run(sample_edition.pk)
         assert client.get(f"/{sample_edition.slug}/exports/{name}").status_code == 404
 
-    def test_status_panel_permissions(self, client, sample_edition):
+    def test_status_panel_permissions(self, client, sample_edition, people):
         url = reverse("edition:export_status", args=[sample_edition.slug])
         assert client.get(url).status_code == 302  # to sign in
-        for username, role, expected in [("stranger", None, 404), ("editor", "editor", 403),
-                                         ("reviewer", "reviewer", 200), ("admin", "admin", 200)]:
-            user = make_member(sample_edition, username, role)
+        for user, expected in [(people.stranger, 404), (people.editor, 403),
+                               (people.reviewer, 200), (people.admin, 200)]:
             client.force_login(user)
-            assert client.get(url).status_code == expected, username
+            assert client.get(url).status_code == expected, user.username
 
-    def test_status_panel_polls_only_while_busy(self, client, sample_edition):
-        client.force_login(make_member(sample_edition, "reviewer", "reviewer"))
+    def test_status_panel_polls_only_while_busy(self, client, sample_edition, people):
+        client.force_login(people.reviewer)
         url = reverse("edition:export_status", args=[sample_edition.slug])
         waiting = client.get(url).content.decode()
         assert "waiting for a build" in waiting and 'hx-trigger="every 2s"' in waiting

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import lxml.html
 import pytest
@@ -116,6 +117,19 @@ class TestHTML:
             assert href.startswith("#") or href.startswith(settings.EMEND_SITE_URL), href
         style = "".join(page.xpath("//style/text()"))
         assert "@import" not in style and "url(" not in style
+
+    @pytest.mark.parametrize("manifest", [False, True], ids=["static", "manifest"])
+    def test_the_style_is_the_sites_document_css(self, edition, settings, manifest):
+        """Read from the app's static files whether or not they are collected and hashed."""
+        if manifest:
+            settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+                "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}}
+        html.style.cache_clear()
+        document_css = (Path(settings.BASE_DIR) / "edition" / "static" / "edition"
+                        / "document.css").read_text(encoding="utf-8")
+        page = parse_html(html.document(*single(edition, "d142")))
+        style = "".join(page.xpath("//style/text()")).lstrip()
+        assert style.startswith(document_css) and ".colophon" in style[len(document_css):]
 
     def test_colophon_names_every_revision_and_the_site(self, edition):
         edit(edition, "d142", "north Korea", "North Korea")

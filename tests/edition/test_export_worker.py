@@ -20,7 +20,7 @@ from django.db import connection, connections
 from edition.exporting import builds
 from edition.models import Document, Edition, ExportBuild, ExportFile, ExportRequest
 from review.actions.propose import do_propose
-from tests.helpers import make_member, revise, text_spec
+from tests.helpers import revise, text_spec
 from review.actions.approve import do_approve
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -161,18 +161,17 @@ def test_worker_killed_mid_build_keeps_the_old_export_and_finishes_after_restart
     assert after.status == Status.COMPLETE and after.sources["d143"] == 2
     assert_consistent(after)
     running.refresh_from_db()
-    assert running.status == Status.FAILED and "taken over" in running.error
+    assert running.status == Status.ABANDONED and "taken over" in running.error
     wait_for(lambda: current_build(edition).sources["d143"] == 2, 30, "the TEI", second)
     assert "Conversation [K]" in volume_tei(edition)
 
 
 def test_an_approval_while_the_broker_is_down_is_exported_once_it_is_back(
-        sample_volume, worker, settings):
+        sample_volume, worker, settings, people):
     settings.EMEND_EXPORT_FORMATS = ["tei", "txt"]
     edition = sample_volume
     builds.run(edition.pk)
-    editor = make_member(edition, "editor", "editor")
-    make_member(edition, "reviewer", "reviewer")  # approves in the subprocess below
+    editor = people.editor  # people.reviewer approves in the subprocess below
     d142 = Document.objects.get(edition=edition, xml_id="d142")
     proposal = do_propose(d142, author=editor, base_revision=1, rationale="capital",
                           changes=[text_spec(d142.current_revision, "north Korea",
@@ -226,13 +225,12 @@ def test_two_builds_racing_for_one_edition_give_one_result(sample_volume, settin
 
 
 def test_fifty_approvals_make_a_handful_of_builds_holding_all_fifty(sample_volume, worker,
-                                                                    settings):
+                                                                    settings, people):
     import re
 
     settings.EMEND_EXPORT_FORMATS = ["tei", "html", "txt", "json"]
     edition = sample_volume
-    editor = make_member(edition, "editor", "editor")
-    reviewer = make_member(edition, "reviewer", "reviewer")
+    editor, reviewer = people.editor, people.reviewer
     builds.run(edition.pk)
     first_build = current_build(edition)
     w = worker(EMEND_EXPORT_FORMATS="tei,html,txt,json")

@@ -20,7 +20,7 @@ from review.actions import ProposalError
 from review.actions.propose import ChangeSpec, do_propose
 from review.transform import apply_changes
 from review.models import Change
-from tests.helpers import make_member, text_spec
+from tests.helpers import text_spec
 from review.actions.approve import do_approve
 
 NS = f'xmlns="{TEI_NS}"'
@@ -413,13 +413,6 @@ class TestFootnotesThroughTheTEI:
 
 # ---------------------------------------------------------------------------------------------
 # A stale revision: offsets made on an older revision are mapped through the recorded steps.
-
-
-@pytest.fixture
-def people(sample_edition, settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    return SimpleNamespace(editor=make_member(sample_edition, "editor", "editor"),
-                           reviewer=make_member(sample_edition, "reviewer", "reviewer"))
 
 
 def d142(edition) -> Document:

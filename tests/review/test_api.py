@@ -42,13 +42,13 @@ def d142(edition):
 
 
 @pytest.fixture
-def editor(edition):
-    return make_member(edition, "editor", "editor")
+def editor(people):
+    return people.editor
 
 
 @pytest.fixture
-def reviewer(edition):
-    return make_member(edition, "reviewer", "reviewer")
+def reviewer(people):
+    return people.reviewer
 
 
 @pytest.fixture
@@ -407,13 +407,13 @@ class TestDecisions:
         assert as_reviewer.post(f"/api/proposals/{proposal.pk}/approve/").status_code == 200
 
     def test_approve_short_of_required_approvals_reports_the_count(self, edition, proposal,
-                                                                    as_reviewer):
+                                                                    as_reviewer, people):
         edition.required_approvals = 2
         edition.save()
         data = as_reviewer.post(f"/api/proposals/{proposal.pk}/approve").json()
         assert (data["status"], data["approvals"], data["required"]) == ("pending", 1, 2)
         error(as_reviewer.post(f"/api/proposals/{proposal.pk}/approve"), 409, "duplicate")
-        admin = token_client(make_member(edition, "admin", "admin"))
+        admin = token_client(people.admin)
         data = admin.post(f"/api/proposals/{proposal.pk}/approve").json()
         assert (data["status"], data["revision"]) == ("approved", 2)
 
@@ -607,7 +607,7 @@ class TestApiTokenCommand:
 
 
 class TestFootnotesOnAnOlderBase:
-    """Footnote changes made on an older revision: review.applying._map_from maps offsets but
+    """Footnote changes made on an older revision: actions.propose._map_from maps offsets but
     not footnote ids, and does not notice a footnote edited since (see the API report)."""
 
     def test_note_edit_follows_the_renumbering_since_its_base(self, d142, editor, reviewer,

@@ -11,7 +11,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from edition.models import Edition
+from edition.models import Edition, Membership
 from review.actions.propose import do_propose
 from review.models import Proposal
 from tests.helpers import make_member, text_spec
@@ -26,12 +26,12 @@ MEMBERS = ["editor", "reviewer", "admin"]
 
 
 @pytest.fixture
-def world(sample_edition):
+def world(sample_edition, people):
     other = Edition.objects.create(slug="other", title="Other", tei_header="<teiHeader/>",
                                    tei_skeleton="<TEI/>")
-    users = {role: make_member(sample_edition, role, role) for role in MEMBERS}
-    users["stranger"] = make_member(other, "stranger", "reviewer")
-    users["author"] = make_member(sample_edition, "author", "editor")
+    Membership.objects.create(edition=other, user=people.stranger, role="reviewer")
+    users = {persona: getattr(people, persona) for persona in [*MEMBERS, "stranger"]}
+    users["author"] = people.editor2
     return sample_edition, users
 
 

@@ -7,12 +7,11 @@ import re
 
 import pytest
 
-from edition.imports import create_document, import_tei, import_text
+from edition.imports import create_document
 from edition.models import Document
 from edition.tei import TEI_NS
 from review.models import Change, Proposal
 from tests.browser import chromium_page
-from tests.helpers import D143_TEXT, EXCERPT, make_member
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -76,11 +75,7 @@ def submit(page, form, rationale: str) -> int:
     return number
 
 
-def test_propose_review_and_publish_d143(live_server, tmp_path):
-    edition = import_tei(EXCERPT).edition
-    import_text(D143_TEXT, edition=edition)
-    make_member(edition, "editor", "editor")
-    make_member(edition, "reviewer", "reviewer")
+def test_propose_review_and_publish_d143(live_server, tmp_path, sample_volume, people):
     doc_path = "/frus1958-60v18/d143/"
     first = Document.objects.get(xml_id="d143").current_revision
     base = live_server.url
@@ -168,16 +163,14 @@ def test_propose_review_and_publish_d143(live_server, tmp_path):
         assert "revision 1" in page.locator(".revision-banner").inner_text()
 
 
-def test_script_offsets_agree_with_the_text_layer(live_server, tmp_path):
+def test_script_offsets_agree_with_the_text_layer(live_server, tmp_path, sample_volume, people):
     """Selecting the whole of each block gives exactly the server's offsets and quote."""
-    edition = import_tei(EXCERPT).edition
-    import_text(D143_TEXT, edition=edition)
+    edition = sample_volume
     tei = (f'<div xmlns="{TEI_NS}" type="document" xml:id="d900" n="900"><head>900. Odd</head>'
            "<p>Before \U0001d504\U0001d505 the q\u0307 word<lb/>and  cafe\u0301\u00a0after.</p>"
            "<list><label>a.</label><item>One <pb n='9'/>item</item></list></div>")
     create_document(edition, "d900", tei, {"number": 900, "title": "Odd"}, order=900, by=None,
                     summary="test")
-    make_member(edition, "editor", "editor")
     with chromium_page() as page:
         sign_in(page, live_server.url, "editor", "/frus1958-60v18/d142/")
         for xml_id in ("d142", "d143", "d144", "d900"):
@@ -207,9 +200,7 @@ def test_script_offsets_agree_with_the_text_layer(live_server, tmp_path):
         assert got["start"] == text.index("the q\u0307") and got["exact"] == "the q\u0307 word"
 
 
-def test_two_selections_grouped_into_one_proposal(live_server, tmp_path):
-    edition = import_tei(EXCERPT).edition
-    make_member(edition, "editor", "editor")
+def test_two_selections_grouped_into_one_proposal(live_server, tmp_path, people):
     text = Document.objects.get(xml_id="d142").current_revision.text
     with chromium_page() as page:
         sign_in(page, live_server.url, "editor", "/frus1958-60v18/d142/")
@@ -240,9 +231,7 @@ def test_two_selections_grouped_into_one_proposal(live_server, tmp_path):
         ("restrained manner", "calm manner"), ("voluntary repatriation", "voluntary return")]
 
 
-def test_form_works_without_javascript(live_server, tmp_path):
-    edition = import_tei(EXCERPT).edition
-    make_member(edition, "editor", "editor")
+def test_form_works_without_javascript(live_server, tmp_path, people):
     text = Document.objects.get(xml_id="d142").current_revision.text
     with chromium_page() as page:
         page = page.context.browser.new_context(java_script_enabled=False).new_page()

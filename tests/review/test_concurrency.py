@@ -13,7 +13,7 @@ from edition.models import Document, Revision
 from review.actions import ProposalError
 from review.actions.propose import do_propose
 from review.models import Event, Proposal
-from tests.helpers import make_member, text_spec
+from tests.helpers import text_spec
 from review.actions.approve import do_approve
 
 pytestmark = [
@@ -44,10 +44,8 @@ def approve_together(proposals, reviewers):
 
 
 @pytest.mark.parametrize("attempt", range(5))
-def test_exactly_one_of_two_overlapping_approvals_applies(sample_edition, attempt):
-    editor = make_member(sample_edition, f"editor{attempt}", "editor")
-    first = make_member(sample_edition, f"rev-a{attempt}", "reviewer")
-    second = make_member(sample_edition, f"rev-b{attempt}", "reviewer")
+def test_exactly_one_of_two_overlapping_approvals_applies(sample_edition, people, attempt):
+    editor, first, second = people.editor, people.reviewer, people.reviewer2
     document = Document.objects.get(xml_id="d142")
     head = document.current_revision
     a = do_propose(document, author=editor, base_revision=head.number, rationale="a",
@@ -74,10 +72,8 @@ def test_exactly_one_of_two_overlapping_approvals_applies(sample_edition, attemp
     assert document.current_revision.number == 2
 
 
-def test_disjoint_approvals_at_the_same_moment_both_apply(sample_edition):
-    editor = make_member(sample_edition, "editor", "editor")
-    first = make_member(sample_edition, "rev-a", "reviewer")
-    second = make_member(sample_edition, "rev-b", "reviewer")
+def test_disjoint_approvals_at_the_same_moment_both_apply(sample_edition, people):
+    editor, first, second = people.editor, people.reviewer, people.reviewer2
     document = Document.objects.get(xml_id="d142")
     head = document.current_revision
     a = do_propose(document, author=editor, base_revision=1, rationale="a",

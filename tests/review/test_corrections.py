@@ -4,8 +4,6 @@ A reader who cited an earlier revision asks the document's log what changed sinc
 the edition's log pages through every document's corrections in a constant number of queries.
 """
 
-from types import SimpleNamespace
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -15,7 +13,7 @@ from edition.models import Document
 from review import corrections
 from edition.changes import Step
 from review.actions.propose import ChangeSpec, do_propose
-from tests.helpers import make_member, text_spec
+from tests.helpers import text_spec
 from review.actions.approve import do_approve
 
 pytestmark = pytest.mark.django_db
@@ -23,12 +21,6 @@ XSS = "<script>alert('x')</script>"
 D142 = "/frus1958-60v18/d142"
 LOG = f"{D142}/corrections/"
 EDITION_LOG = "/frus1958-60v18/corrections/"
-
-
-@pytest.fixture
-def people(sample_edition):
-    return SimpleNamespace(editor=make_member(sample_edition, "editor", "editor"),
-                           reviewer=make_member(sample_edition, "reviewer", "reviewer"))
 
 
 def approve(people, exact, replacement, *, doc="d142", rationale="Typo in the source", specs=None):

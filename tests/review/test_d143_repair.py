@@ -12,13 +12,12 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from edition.exporting.tei import document_tei
-from edition.imports import import_tei, import_text
 from edition.models import Document
 from edition.tei import FRUS_NS, TEI_NS, XML_ID, tei
 from edition.tei.edits import note_body_xml
 from edition.tei.parsing import parse_document_div
 from edition.tei.textlayer import text_of
-from tests.helpers import D143_TEXT, EXCERPT, make_member
+from tests.helpers import D143_TEXT
 
 pytestmark = pytest.mark.django_db
 
@@ -87,16 +86,14 @@ def footnotes(div: etree._Element) -> list[tuple[str, str, str]]:
 
 
 @pytest.fixture
-def d143(db):
-    edition = import_tei(EXCERPT).edition
-    document, _ = import_text(D143_TEXT, edition=edition)
-    return document
+def d143(sample_volume):
+    return sample_volume.documents.get(xml_id="d143")
 
 
 @pytest.fixture
-def editor(d143):
+def editor(d143, people):
     """An editor signed in with a session: DRF enforces CSRF on every unsafe request."""
-    user = make_member(d143.edition, "editor", "editor")
+    user = people.editor
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(user)
     client.cookies["csrftoken"] = CSRF
@@ -105,9 +102,9 @@ def editor(d143):
 
 
 @pytest.fixture
-def reviewer(d143):
+def reviewer(d143, people):
     """A reviewer using an API token."""
-    user = make_member(d143.edition, "reviewer", "reviewer")
+    user = people.reviewer
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client

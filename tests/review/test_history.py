@@ -7,7 +7,6 @@ touched what it would undo.
 
 import random
 import re
-from types import SimpleNamespace
 
 import pytest
 from django.db import connection
@@ -17,22 +16,12 @@ from edition.models import Document
 from review.actions.propose import ChangeSpec, do_propose
 from review.corrections import notes_of
 from review.models import Change, Proposal
-from tests.helpers import make_member, text_spec
+from tests.helpers import text_spec
 from review.actions.approve import do_approve
 
 pytestmark = pytest.mark.django_db
 XSS = "<script>alert('x')</script>"
 D142 = "/frus1958-60v18/d142"
-
-
-@pytest.fixture
-def people(sample_edition):
-    ed = sample_edition
-    return SimpleNamespace(
-        editor=make_member(ed, "editor", "editor"),
-        reviewer=make_member(ed, "reviewer", "reviewer"),
-        stranger=make_member(ed, "stranger", None),
-    )
 
 
 def head(xml_id="d142"):

@@ -4,8 +4,6 @@ pytest-django's `mailoutbox` collects what Django's locmem backend sends; mail g
 `transaction.on_commit`, which `django_capture_on_commit_callbacks(execute=True)` runs.
 """
 
-from types import SimpleNamespace
-
 import pytest
 from django.db import transaction
 from django.db.models import F
@@ -14,7 +12,7 @@ from edition.models import Document
 from review.actions import ProposalError
 from review.actions.propose import do_propose
 from review.models import Change, Proposal
-from tests.helpers import make_member, text_spec
+from tests.helpers import text_spec
 from review.actions.approve import do_approve
 from review.actions.decide import do_reject, do_request_changes, do_withdraw
 
@@ -24,15 +22,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _site_url(settings):
     settings.EMEND_SITE_URL = "https://emend.example"
-
-
-@pytest.fixture
-def people(sample_edition):
-    ed = sample_edition
-    return SimpleNamespace(editor=make_member(ed, "editor", "editor"),
-                           editor2=make_member(ed, "editor2", "editor"),
-                           reviewer=make_member(ed, "reviewer", "reviewer"),
-                           reviewer2=make_member(ed, "reviewer2", "reviewer"))
 
 
 def propose(author, exact, replacement, doc="d142") -> Proposal:

@@ -2,7 +2,6 @@
 without JavaScript, the quote check against the offsets, normalisation, permissions."""
 
 import json
-from types import SimpleNamespace
 
 import pytest
 from lxml import html
@@ -12,24 +11,13 @@ from edition.models import Document
 from edition.tei import TEI_NS
 from review.actions.propose import do_propose
 from review.models import Proposal
-from tests.helpers import D143_TEXT, make_member, text_spec
+from tests.helpers import D143_TEXT, text_spec
 from review.actions.approve import do_approve
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
 XSS = "<script>alert('x')</script>"
 URL = "/frus1958-60v18/{}/propose/"
-
-
-@pytest.fixture
-def people(sample_edition):
-    ed = sample_edition
-    return SimpleNamespace(
-        editor=make_member(ed, "editor", "editor"),
-        reviewer=make_member(ed, "reviewer", "reviewer"),
-        admin=make_member(ed, "admin", "admin"),
-        stranger=make_member(ed, "stranger", None),
-    )
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Approving a proposal rebases every other open proposal of the document (review/applying.py).
+"""Approving a proposal rebases every other open proposal of the document (review/actions/approve.py, review/rebasing.py).
 
 Each test approves on the sample's d142 and checks the others: shifted when far, flagged
 "context changed" when touching, conflicted (with a reason, an event and a mail) when
@@ -7,7 +7,6 @@ number of queries of an approval does not grow with the number of far-away propo
 """
 
 import re
-from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -22,24 +21,12 @@ from review.actions import ProposalError
 from review.actions.propose import ChangeSpec, do_propose
 from review.actions.retarget import do_retarget
 from review.models import Change, Event, Proposal
-from tests.helpers import make_member, text_spec
+from tests.helpers import text_spec
 from review.actions.approve import do_approve
 from review.actions.decide import do_reject, do_withdraw
 
 pytestmark = pytest.mark.django_db
 Status = Proposal.Status
-
-
-@pytest.fixture
-def people(sample_edition):
-    ed = sample_edition
-    return SimpleNamespace(
-        editor=make_member(ed, "editor", "editor"),
-        editor2=make_member(ed, "editor2", "editor"),
-        reviewer=make_member(ed, "reviewer", "reviewer"),
-        reviewer2=make_member(ed, "reviewer2", "reviewer"),
-        admin=make_member(ed, "admin", "admin"),
-    )
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ import pytest
 from django.core.cache import cache
 from django.test import override_settings
 
-from tests.helpers import make_member
-
 pytestmark = pytest.mark.django_db
 
 
@@ -21,21 +19,19 @@ def attempt(client, username, password):
 
 
 @override_settings(EMEND_SIGNIN_ATTEMPTS=3)
-def test_repeated_failures_are_refused_then_right_password_too(client, sample_edition):
-    make_member(sample_edition, "ed", "editor")
+def test_repeated_failures_are_refused_then_right_password_too(client, people):
     for _ in range(3):
-        assert attempt(client, "ed", "wrong").status_code == 200
-    limited = attempt(client, "ed", "pw-eded")
+        assert attempt(client, "editor", "wrong").status_code == 200
+    limited = attempt(client, "editor", "pw-editoreditor")
     assert limited.status_code == 429 and "Retry-After" in limited
     assert b"Too many sign-in attempts" in limited.content
     assert "_auth_user_id" not in client.session
 
 
 @override_settings(EMEND_SIGNIN_ATTEMPTS=3)
-def test_success_before_the_limit_signs_in(client, sample_edition):
-    make_member(sample_edition, "ed", "editor")
-    attempt(client, "ed", "wrong")
-    response = attempt(client, "ed", "pw-eded")
+def test_success_before_the_limit_signs_in(client, people):
+    attempt(client, "editor", "wrong")
+    response = attempt(client, "editor", "pw-editoreditor")
     assert response.status_code == 302
     assert client.session["_auth_user_id"]
 

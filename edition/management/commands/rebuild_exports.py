@@ -29,5 +29,5 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(
                 f"{edition}: build {build.pk} complete ({build.rendered} document files "
                 f"rendered, {build.reused} reused)"))
-        if outcome.status == "busy":
+        if outcome.status is builds.Result.BUSY:
             self.stdout.write(f"{edition}: another worker is building it now")
