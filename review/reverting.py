@@ -154,6 +154,8 @@ def _key(element: etree._Element) -> str:
     """A block's TEI without footnote numbering: renumbering elsewhere is not a change here."""
     copy = etree.fromstring(etree.tostring(element, with_tail=False))
     for note in copy.iter("{*}note"):
+        if note.get("type") == "source":  # not renumbered: its id stays
+            continue
         note.attrib.pop("n", None)
         if _NOTE_ID.search(note.get(XML_ID, "")):
             note.attrib.pop(XML_ID)
@@ -163,8 +165,9 @@ def _key(element: etree._Element) -> str:
 def _xml(element: etree._Element) -> str:
     copy = etree.fromstring(etree.tostring(element, with_tail=False))
     # Footnote ids are given again by renumbering: restored ones must not clash with others.
+    # The source note is not renumbered: it keeps its id.
     for note in copy.iter("{*}note"):
-        if _NOTE_ID.search(note.get(XML_ID, "")):
+        if note.get("type") != "source" and _NOTE_ID.search(note.get(XML_ID, "")):
             note.attrib.pop(XML_ID)
     return re.sub(r'\s+xmlns(:\w+)?="[^"]*"', "", etree.tostring(copy, encoding="unicode"))
 

@@ -293,6 +293,7 @@ def replace_blocks(div: etree._Element, start: int, end: int, fragment_xml: str,
             anchor, tail = following[0], None
         else:
             raise TextChangeError("an insertion of a block must be at the start of a block")
+    _keep_source_note(run, elements)
     parent = tree
     position = list(parent).index(anchor) if anchor is not None else len(parent)
     for element in run:
@@ -302,6 +303,25 @@ def replace_blocks(div: etree._Element, start: int, end: int, fragment_xml: str,
         parent.insert(position + i, element)
     _check_ids_unique(tree)
     return renumber_notes(tree)
+
+
+def _source_notes(elements: list[etree._Element]) -> list[etree._Element]:
+    return [note for element in elements for note in element.iter(tei("note"))
+            if note.get("type") == "source"]
+
+
+def _keep_source_note(old_blocks: list[etree._Element], new_blocks: list[etree._Element]) -> None:
+    """A structural fix keeps the document's source note where it was, with its id (the id is
+    how it is edited and cited); it cannot drop it, nor add a second one."""
+    before, after = _source_notes(old_blocks), _source_notes(new_blocks)
+    if len(after) < len(before):
+        raise FragmentError('the source note would be lost: keep the <note type="source"> of '
+                            "these blocks in the fragment (edit its text with a footnote edit)")
+    if len(after) > len(before):
+        raise FragmentError("a document has one source note: these blocks did not hold it")
+    for old, new in zip(before, after, strict=True):
+        if old.get(XML_ID) and not new.get(XML_ID):
+            new.set(XML_ID, old.get(XML_ID))
 
 
 def block_xml(div: etree._Element, start: int, end: int) -> str:

@@ -151,3 +151,57 @@ class TestABlockInsertedNextToTheBlocks:
         fix.refresh_from_db()
         assert fix.status == Status.CONFLICTED
         assert "inserted among" in fix.status_reason
+
+
+# ---------------------------------------------------------------------------------------------
+# The source note survives structural fixes and reverts
+
+
+def heading_fix(revision: Revision, fragment: str) -> ChangeSpec:
+    text = revision.text
+    end = text.index("\n\n")
+    return ChangeSpec("structure", 0, end, fragment, exact=text[:end])
+
+
+class TestTheSourceNote:
+    def test_a_heading_fix_that_leaves_it_out_is_refused(self, d142, people):
+        with pytest.raises(ProposalError) as refused:
+            propose(d142, people.editor,
+                    heading_fix(head(d142), "<head>142. Memorandum of Conversation</head>"))
+        assert "source note would be lost" in refused.value.message
+        assert head(d142).layer.note("d142fn0") is not None
+
+    def test_a_second_source_note_is_refused(self, d142, people):
+        revision = head(d142)
+        start, end = paragraph_1(revision)
+        fragment = block_xml(revision.element, start, end).replace(
+            "</p>", '<note type="source">Source: another.</note></p>', 1)
+        with pytest.raises(ProposalError, match="one source note"):
+            propose(d142, people.editor, ChangeSpec("structure", start, end, fragment,
+                                                    exact=revision.text[start:end]))
+
+    def test_a_fragment_without_its_id_keeps_the_id(self, d142, people):
+        revision = head(d142)
+        fragment = block_xml(revision.element, 0, revision.text.index("\n\n")).replace(
+            ' xml:id="d142fn0"', "")
+        assert "d142fn0" not in fragment
+        new = do_approve(propose(d142, people.editor, heading_fix(revision, fragment)),
+                         by=people.reviewer)
+        assert new.layer.note("d142fn0") is not None
+
+    def test_reverting_a_heading_fix_keeps_the_source_note_and_its_id(self, d142, people,
+                                                                       client):
+        revision = head(d142)
+        fragment = block_xml(revision.element, 0, revision.text.index("\n\n")).replace(
+            "Memorandum of Conversation", "Memorandum of a Conversation", 1)
+        changed = do_approve(propose(d142, people.editor, heading_fix(revision, fragment)),
+                             by=people.reviewer)
+        client.force_login(people.editor)
+        response = client.post(f"/frus1958-60v18/d142/r/{changed.number}/revert/",
+                               {"reason": "The printed title has no article."})
+        assert response.status_code == 302
+        revert = Proposal.objects.get(reverts=changed)
+        reverted = do_approve(revert, by=people.reviewer)
+        assert "Memorandum of Conversation" in reverted.text
+        source = reverted.layer.note("d142fn0")
+        assert source is not None and source.element.get("type") == "source"
