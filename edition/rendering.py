@@ -14,7 +14,8 @@ from .tei.plaintext import render_plaintext
 from .tei.render import render_html
 
 # Bump when the renderer's output changes, so cached pages of old revisions are rebuilt.
-RENDER_VERSION = 3  # 2: data-o text-layer offsets on blocks (proposing); 3: a space after a glued page marker
+RENDER_VERSION = 4  # 2: data-o text-layer offsets on blocks (proposing); 3: a space after a glued page marker;
+# 4: TEI ids as tei-… and pg_…, rend through an allow-list (never the page's own ids and classes)
 ONE_YEAR = 365 * 24 * 3600
 
 

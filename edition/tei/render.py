@@ -8,7 +8,9 @@ pure, so callers cache the result per revision.
 Ids in the output (the page templates and the CSS rely on them):
 - `<article class="tei-document" id="{doc id}">` wraps everything;
 - note markers `fnref-{note id}`, footnotes `fn-{note id}`, notes heading `notes-{doc id}`;
-- page markers keep the TEI id (`pg_276`); other TEI `xml:id`s are kept as they are.
+- page markers `pg_276` (the TEI id when it has that form, else from `@n`); other TEI
+  `xml:id`s become `tei-{id}`: TEI content never reaches the page's own ids (`propose-root`,
+  `main`), nor its classes (`rend` goes through REND_CLASSES).
 
 Offsets for proposing (review/static/review/propose.js): every HTML element that starts a block
 of the text layer carries `data-o`, the code-point offset of that block's first character in
@@ -36,6 +38,13 @@ from .textlayer import build as build_layer
 XML_LANG = f"{{{XML_NS}}}lang"
 
 _XML_SPACE = re.compile(r"[ \t\r\n]+")
+_PAGE_ID = re.compile(r"pg_[\w.-]+")
+_NOT_ID = re.compile(r"[^\w.-]+")
+# rend values shown with a class of ours (document.css, pdf.css); other values are dropped,
+# never passed on as a class: a TEI value must not reach the page's own classes.
+REND_CLASSES = {"smallcaps": "smallcaps", "sc": "smallcaps", "small-caps": "smallcaps",
+                "underline": "underline", "strikethrough": "strikethrough",
+                "strike": "strikethrough"}
 # A document of the same edition, optionally one of its notes: "d139", "d139fn2".
 _DOC_TARGET = re.compile(r"(?P<doc>d\d+[a-z]?)(?:fn\w+)?")
 _EXTERNAL = re.compile(r"https?://", re.IGNORECASE)
@@ -131,6 +140,18 @@ def render_html(div: etree._Element, *, doc_href: Callable[[str], str]) -> str:
     return _HTMLRenderer(div, doc_href).render()
 
 
+def _html_id(name: str, xml_id: str, n: str) -> str:
+    """The HTML id for a TEI element, in namespaces the page's own ids never use: page breaks
+    `pg_…` (history.state.gov's anchors: the TEI id when it has that form, else from @n), any
+    other TEI id `tei-…`; "" for none. Notes get `fn-`/`fnref-` elsewhere."""
+    if name == "pb":
+        if _PAGE_ID.fullmatch(xml_id):
+            return xml_id
+        if n:
+            return "pg_" + _NOT_ID.sub("_", n)
+    return f"tei-{_NOT_ID.sub('_', xml_id)}" if xml_id else ""
+
+
 class _HTMLRenderer(ListsTablesFigures):
     def __init__(self, div: etree._Element, doc_href: Callable[[str], str]) -> None:
         self.root = div
@@ -161,14 +182,12 @@ class _HTMLRenderer(ListsTablesFigures):
             if any(local_name(a) in SKIPPED for a in el.iterancestors()) or name in SKIPPED:
                 continue
             xml_id = (el.get(XML_ID) or "").strip()
-            n = (el.get("n") or "").strip()
-            if name == "pb" and not xml_id and n:
-                xml_id = f"pg_{n}"
-            if not xml_id:
+            wanted = _html_id(name, xml_id, (el.get("n") or "").strip())
+            if not wanted:
                 continue
-            html_id = unique_id(xml_id.replace(" ", "_"), used)
+            html_id = unique_id(wanted, used)
             self.html_ids[el] = html_id
-            self.anchors.setdefault(xml_id, html_id)
+            self.anchors.setdefault(xml_id or html_id, html_id)
 
     # -- the whole fragment ------------------------------------------------------------------
 
@@ -382,10 +401,11 @@ class _HTMLRenderer(ListsTablesFigures):
     def hi(self, el: etree._Element, *, phrasing: bool) -> tuple[str, bool]:
         tokens = (el.get("rend") or "").split()
         if not phrasing and self.has_block(el):
-            return self.wrap(el, _class("hi", *(f"hi-{t}" for t in tokens)), phrasing=False)
+            known = (t for t in tokens if t in HI_TAGS or t in REND_CLASSES)
+            return self.wrap(el, _class("hi", *(f"hi-{t}" for t in known)), phrasing=False)
         inner = self.content(el, phrasing=True, trim=False)
         tags = [HI_TAGS[t] for t in tokens if t in HI_TAGS]
-        classes = [t for t in tokens if t not in HI_TAGS]
+        classes = [REND_CLASSES[t] for t in tokens if t in REND_CLASSES]
         # Several renditions nest ("italic strong" → <em><strong>); the outermost carries the id.
         for tag in reversed(tags[1:]):
             inner = f"<{tag}>{inner}</{tag}>"

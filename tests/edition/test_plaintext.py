@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -12,8 +11,8 @@ from edition.tei import TEI_NS
 from edition.tei.parsing import parse_document_div
 from edition.tei.plaintext import render_plaintext
 from edition.tei.textlayer import text_of
+from tests.helpers import EXCERPT as SAMPLE
 
-SAMPLE = Path("/work/shared/samples/frus1958-60v18-excerpt.xml")
 NS = {"tei": TEI_NS}
 MARKER = re.compile(r"\[(Source|[^\]\s]+)\]")
 PAGE_LINE = re.compile(r"^\[Page [^\]]+\]$")

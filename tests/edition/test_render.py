@@ -14,8 +14,9 @@ from edition.tei import TEI_NS
 from edition.tei.parsing import parse_document_div
 from edition.tei.notes import collect_footnotes
 from edition.tei.render import render_html
+from tests.helpers import D143_TEXT
+from tests.helpers import EXCERPT as SAMPLE
 
-SAMPLE = Path("/work/shared/samples/frus1958-60v18-excerpt.xml")
 NS = {"tei": TEI_NS}
 
 
@@ -380,7 +381,7 @@ def test_block_offsets_point_at_the_text_layer(doc_id):
 def test_block_offsets_of_a_plain_text_import():
     from edition.tei.fromtext import parse_plaintext
 
-    text = Path("/work/shared/samples/frus1958-60v18-d143-plaintext.txt").read_text()
+    text = D143_TEXT.read_text()
     assert_offsets_match_layer(parse_document_div(parse_plaintext(text).tei))
 
 
@@ -415,3 +416,49 @@ def test_block_offsets_with_inline_markup_lists_tables_and_odd_characters():
 def test_a_page_marker_never_touches_the_next_word_unless_the_source_does(body, shown):
     fragment = render_html(tei_div(f"<p>{body}</p>"), doc_href=doc_href)
     assert html_tree(fragment).xpath("string(//p)") == shown
+
+
+class TestTheTEICannotReachThePagesOwnIdsAndClasses:
+    """Approved TEI must never take over an element of the page (propose.js finds
+    #propose-root; the proposing script skips .pb, .fnref, .layer-skip)."""
+
+    def test_a_page_break_with_an_id_of_the_page_gets_a_page_anchor(self):
+        tree = html_tree(render_html(
+            tei_div('<p>before<pb n="277" xml:id="propose-root"/> after</p>'), doc_href=doc_href))
+        assert not tree.xpath("//*[@id='propose-root']")
+        assert tree.xpath("//a[@class='pb'][@id='pg_277'][@href='#pg_277']")
+
+    def test_a_frus_page_id_is_kept(self):
+        tree = html_tree(render_html(tei_div('<p>a<pb n="276" xml:id="pg_276"/> b</p>'),
+                                     doc_href=doc_href))
+        assert tree.xpath("//*[@id='pg_276']")
+
+    def test_other_tei_ids_are_prefixed_and_refs_follow(self):
+        tree = html_tree(render_html(tei_div(
+            '<p><persName xml:id="main">Kishi</persName> see <ref target="#main">him</ref></p>'),
+            doc_href=doc_href))
+        assert not tree.xpath("//*[@id='main']")
+        assert tree.xpath("//*[@id='tei-main']")
+        assert tree.xpath("//a[@href='#tei-main']")
+
+    @pytest.mark.parametrize("rend", ["layer-skip", "pb", "fnref", "footnotes"])
+    def test_rend_never_becomes_one_of_the_pages_classes(self, rend):
+        fragment = render_html(tei_div(f'<p>a <hi rend="{rend}">hidden</hi> b</p>'), doc_href=doc_href)
+        tree = html_tree(fragment)
+        assert not tree.xpath(f"//*[contains(concat(' ', @class, ' '), ' {rend} ')]")
+        assert "hidden" in tree.text_content()
+
+    def test_known_rend_values_keep_their_style(self):
+        tree = html_tree(render_html(tei_div('<p>a <hi rend="smallcaps">Kishi</hi></p>'),
+                                     doc_href=doc_href))
+        assert tree.xpath("//span[@class='smallcaps']")
+
+
+def test_the_pages_own_ids_stay_out_of_the_tei_namespaces():
+    """Ids written by templates and scripts never take a form the rendered TEI uses."""
+    root = Path(__file__).resolve().parents[2]
+    reserved = re.compile(r'id="(tei-|pg_|fn-|fnref-|notes-)')
+    found = [str(path.relative_to(root)) for path in [*root.glob("templates/**/*.html"),
+                                                      *root.glob("*/static/**/*.js")]
+             if reserved.search(path.read_text(encoding="utf-8"))]
+    assert found == []
