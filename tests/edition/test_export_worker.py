@@ -175,11 +175,12 @@ def test_an_approval_while_the_broker_is_down_is_exported_once_it_is_back(
     d142 = Document.objects.get(edition=edition, xml_id="d142")
     proposal = do_propose(d142, author=editor, base_revision=1, rationale="capital",
                           changes=[text_spec(d142.current_revision, "north Korea",
-                                                  "North Korea")])
+                                             "North Korea")])
     # The approval runs in its own process, whose broker is a port where nothing listens.
     script = ("import django; django.setup()\n"
               "from review.models import Proposal; from django.contrib.auth.models import User\n"
-              f"Proposal.objects.get(pk={proposal.pk}).approve("
+              "from review.actions.approve import do_approve\n"
+              f"do_approve(Proposal.objects.get(pk={proposal.pk}), "
               f"by=User.objects.get(username='reviewer'))\n")
     started = time.monotonic()
     result = subprocess.run(
