@@ -1,0 +1,219 @@
+"""Document metadata as a change of its own (`"kind": "metadata"`): the document div's dates,
+proposed and reviewed like any change; the contents page follows once approved."""
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from edition.models import Document
+from edition.tei import FRUS_NS
+from review.actions import ProposalError
+from review.actions.approve import do_approve
+from review.actions.propose import ChangeSpec, do_propose
+from review.actions.revert import do_revert
+from review.models import Change, Proposal, attributes_content
+from tests.helpers import text_spec
+
+pytestmark = pytest.mark.django_db
+
+EDITION = "frus1958-60v18"
+PROPOSALS_URL = f"/api/editions/{EDITION}/documents/d143/proposals/"
+MIN, MAX = "frus:doc-dateTime-min", "frus:doc-dateTime-max"
+DATES = {MIN: "1960-01-19T15:30:00-05:00", MAX: "1960-01-19T17:30:00-05:00"}
+
+
+def token_client(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+@pytest.fixture
+def d143(sample_volume):
+    return sample_volume.documents.get(xml_id="d143")
+
+
+@pytest.fixture
+def as_editor(people):
+    return token_client(people.editor)
+
+
+@pytest.fixture
+def as_reviewer(people):
+    return token_client(people.reviewer)
+
+
+def propose_dates(client, attributes, *, base=1, status=201):
+    response = client.post(PROPOSALS_URL, {
+        "base_revision": base, "kind": "metadata", "attributes": attributes,
+        "rationale": "The date of the conversation, as the dateline gives it",
+    }, format="json")
+    assert response.status_code == status, response.json()
+    return response.json()
+
+
+def approve(client, proposal_id, status=200):
+    response = client.post(f"/api/proposals/{proposal_id}/approve", {}, format="json")
+    assert response.status_code == status, response.json()
+    return response.json()
+
+
+def metadata_change(revision_number: int, attributes: dict) -> list[ChangeSpec]:
+    return [ChangeSpec(Change.Kind.METADATA, 0, 0, attributes_content(attributes))]
+
+
+def test_approved_dates_reach_the_div_the_row_and_the_contents(d143, as_editor, as_reviewer):
+    contents = Client().get(f"/{EDITION}/").content.decode()
+    assert "January 19, 1960" not in contents.split("Memorandum of Conversation")[0][-2000:]
+    assert d143.date_min is None  # imported from plain text: no date
+
+    proposal = propose_dates(as_editor, DATES)
+    assert proposal["changes"] == [{"kind": "metadata", "attributes": DATES}]
+    approved = approve(as_reviewer, proposal["id"])
+    assert (approved["status"], approved["revision"]) == ("approved", 2)
+
+    document = Document.objects.get(pk=d143.pk)
+    div = document.current_revision.element
+    assert div.get(f"{{{FRUS_NS}}}doc-dateTime-min") == DATES[MIN]
+    assert div.get(f"{{{FRUS_NS}}}doc-dateTime-max") == DATES[MAX]
+    assert document.current_revision.text == document.current_revision.parent.text
+    assert document.date_min == dt.datetime(1960, 1, 19, 20, 30, tzinfo=dt.UTC)
+    assert document.date_max == dt.datetime(1960, 1, 19, 22, 30, tzinfo=dt.UTC)
+    assert document.current_revision.record.attributes == (MAX, MIN)
+    published = APIClient().get(f"/api/editions/{EDITION}/documents/d143/").json()
+    assert published["attributes"] == DATES
+
+    contents = Client().get(f"/{EDITION}/").content.decode()
+    row = contents[contents.index('href="/frus1958-60v18/d143/"'):]
+    row = row[:row.index("</tr>")]
+    assert 'datetime="1960-01-19' in row and "January 19, 1960" in row
+
+
+@pytest.mark.parametrize("attributes, field", [
+    ({MIN: "January 19, 1960", MAX: DATES[MAX]}, f"attributes.{MIN}"),
+    ({MIN: "1960-01-19T15:30:00", MAX: DATES[MAX]}, f"attributes.{MIN}"),  # no UTC offset
+    ({MIN: "1960-13-19T15:30:00-05:00", MAX: DATES[MAX]}, f"attributes.{MIN}"),
+    ({MIN: DATES[MIN], MAX: 1960}, f"attributes.{MAX}"),
+    ({MIN: DATES[MAX], MAX: DATES[MIN]}, f"attributes.{MIN}"),  # min after max
+    ({"n": "143"}, "attributes.n"),  # not on the allow-list
+    ({"xml:id": "d999"}, "attributes.xml:id"),
+    ({}, "attributes"),
+    (None, "attributes"),
+])
+def test_bad_metadata_is_refused_naming_the_field(d143, as_editor, attributes, field):
+    body = propose_dates(as_editor, attributes, status=422)["error"]
+    assert body["code"] == "metadata" and body["field"] == field, body
+    assert body["message"].startswith(field)
+    assert not Proposal.objects.exists()
+
+
+def test_one_date_without_the_other_is_refused(d143, as_editor):
+    body = propose_dates(as_editor, {MIN: DATES[MIN]}, status=422)["error"]
+    assert body["code"] == "unapplicable"
+    assert MIN in body["message"] and MAX in body["message"]
+
+
+def test_min_after_the_documents_max_is_refused(d143, people):
+    do_approve(do_propose(d143, author=people.editor, base_revision=1,
+                          changes=metadata_change(1, DATES), rationale="dates"),
+               by=people.reviewer)
+    with pytest.raises(ProposalError, match="is after"):
+        do_propose(d143, author=people.editor, base_revision=2, rationale="later",
+                   changes=metadata_change(2, {MIN: "1960-01-20T00:00:00-05:00"}))
+
+
+def test_values_the_document_already_has_are_an_empty_change(d143, people):
+    do_approve(do_propose(d143, author=people.editor, base_revision=1,
+                          changes=metadata_change(1, DATES), rationale="dates"),
+               by=people.reviewer)
+    with pytest.raises(ProposalError, match="empty"):
+        do_propose(d143, author=people.editor, base_revision=2, rationale="again",
+                   changes=metadata_change(2, DATES))
+
+
+def test_second_change_of_the_same_dates_conflicts_once_the_first_is_approved(
+        d143, people, as_editor, as_reviewer):
+    first = propose_dates(as_editor, DATES)
+    second = propose_dates(as_editor, {MIN: "1960-01-19T00:00:00-05:00",
+                                       MAX: "1960-01-19T23:59:59-05:00"})
+    # A text correction of the heading (near offset 0, where metadata changes are stored) is
+    # not touched by the dates.
+    heading = do_propose(d143, author=people.editor, base_revision=1, rationale="heading",
+                         changes=[text_spec(d143.current_revision, "Memorandum of",
+                                            "A Memorandum of")])
+    approve(as_reviewer, first["id"])
+    second = as_reviewer.get(f"/api/proposals/{second['id']}/").json()
+    assert second["status"] == "conflicted"
+    assert MIN in second["status_reason"] and "revision 2" in second["status_reason"]
+    heading.refresh_from_db()
+    assert heading.status == Proposal.Status.PENDING
+
+
+def test_changes_of_other_attributes_or_the_text_do_not_conflict(d143, people):
+    text = do_propose(d143, author=people.editor, base_revision=1, rationale="text",
+                      changes=[text_spec(d143.current_revision, "143. Memorandum",
+                                         "143. A Memorandum")])
+    dates = do_propose(d143, author=people.editor, base_revision=1, rationale="dates",
+                       changes=metadata_change(1, DATES))
+    do_approve(text, by=people.reviewer)
+    dates.refresh_from_db()
+    assert dates.status == Proposal.Status.PENDING
+    assert [(c.start, c.end) for c in dates.changes.all()] == [(0, 0)]
+    assert do_approve(dates, by=people.reviewer).number == 3
+
+
+def test_dates_proposed_on_an_older_revision_are_stale_after_dates_approved(d143, people):
+    do_approve(do_propose(d143, author=people.editor, base_revision=1,
+                          changes=metadata_change(1, DATES), rationale="dates"),
+               by=people.reviewer)
+    with pytest.raises(ProposalError) as refused:
+        do_propose(d143, author=people.editor, base_revision=1, rationale="old view",
+                   changes=metadata_change(1, {MAX: "1960-01-19T18:30:00-05:00"}))
+    assert refused.value.code == "stale" and MAX in refused.value.message
+
+
+def test_metadata_and_a_structural_fix_in_one_proposal(d143, people):
+    head = d143.current_revision
+    at = head.text.index("SUBJECT")
+    fragment = ('<opener><dateline><date from="1960-01-19T15:30:00-05:00" '
+                'to="1960-01-19T17:30:00-05:00">January 19, 1960</date></dateline></opener>')
+    proposal = do_propose(d143, author=people.editor, base_revision=1, rationale="dateline",
+                          changes=[ChangeSpec("structure", at, at, fragment, exact=""),
+                                   *metadata_change(1, DATES)])
+    revision = do_approve(proposal, by=people.reviewer)
+    assert "January 19, 1960" in revision.text
+    assert Document.objects.get(pk=d143.pk).date_min is not None
+
+
+def test_two_metadata_changes_in_one_proposal_are_refused(d143, people):
+    with pytest.raises(ProposalError) as refused:
+        do_propose(d143, author=people.editor, base_revision=1, rationale="twice",
+                   changes=metadata_change(1, {MIN: DATES[MIN], MAX: DATES[MAX]})
+                   + metadata_change(1, {MAX: DATES[MAX], MIN: DATES[MIN]}))
+    assert refused.value.code == "overlap"
+
+
+def test_reverting_a_metadata_change_restores_the_old_dates(d143, people):
+    revision = do_approve(do_propose(d143, author=people.editor, base_revision=1,
+                                     changes=metadata_change(1, DATES), rationale="dates"),
+                          by=people.reviewer)
+    revert = do_revert(d143, revision, by=people.editor, reason="wrong day")
+    assert [c.attributes for c in revert.changes.all()] == [{MIN: "", MAX: ""}]
+    do_approve(revert, by=people.reviewer)
+    document = Document.objects.get(pk=d143.pk)
+    assert (document.date_min, document.date_max) == (None, None)
+    assert not document.current_revision.element.get(f"{{{FRUS_NS}}}doc-dateTime-min")
+
+
+def test_revert_is_refused_when_the_dates_changed_since(d143, people):
+    revision = do_approve(do_propose(d143, author=people.editor, base_revision=1,
+                                     changes=metadata_change(1, DATES), rationale="dates"),
+                          by=people.reviewer)
+    do_approve(do_propose(d143, author=people.editor, base_revision=2, rationale="later",
+                          changes=metadata_change(2, {MAX: "1960-01-19T18:00:00-05:00"})),
+               by=people.reviewer)
+    with pytest.raises(ProposalError, match="since modified"):
+        do_revert(d143, revision, by=people.editor, reason="wrong day")
