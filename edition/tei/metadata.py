@@ -117,17 +117,28 @@ def document_dates(div: etree._Element,
     return low, high
 
 
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+_WRITTEN_DAY = re.compile(rf"\b({'|'.join(_MONTHS)}) (\d{{1,2}}), (\d{{4}})\b")
+
+
 def dateline_dates(div_or_fragment: etree._Element) -> dict[str, str]:
     """The dates a `dateline` states, as attribute values: its `date`'s `from`/`to`,
-    `notBefore`/`notAfter` or `when` (a day without a time spans the day); {} when it states
-    none. Values may lack the UTC offset the source did not give: the person adds it."""
-    for date in div_or_fragment.iter(tei("date")):
-        if not any(a.tag == tei("dateline") for a in date.iterancestors()):
-            continue
-        low = date.get("from") or date.get("notBefore") or date.get("when")
-        high = date.get("to") or date.get("notAfter") or date.get("when")
-        if low and high:
-            return {DATE_MIN: _day_edge(low, "T00:00:00"), DATE_MAX: _day_edge(high, "T23:59:59")}
+    `notBefore`/`notAfter` or `when`, else a day written in its text ("January 19, 1960"); a
+    day without a time spans the day. {} when it states none. Values lack the UTC offset the
+    source does not give: the person adds it."""
+    for dateline in div_or_fragment.iter(tei("dateline")):
+        for date in dateline.iter(tei("date")):
+            low = date.get("from") or date.get("notBefore") or date.get("when")
+            high = date.get("to") or date.get("notAfter") or date.get("when")
+            if low and high:
+                return {DATE_MIN: _day_edge(low, "T00:00:00"),
+                        DATE_MAX: _day_edge(high, "T23:59:59")}
+        written = _WRITTEN_DAY.search(" ".join("".join(dateline.itertext()).split()))
+        if written:
+            month, day, year = written.groups()
+            iso = f"{year}-{_MONTHS.index(month) + 1:02d}-{int(day):02d}"
+            return {DATE_MIN: f"{iso}T00:00:00", DATE_MAX: f"{iso}T23:59:59"}
     return {}
 
 

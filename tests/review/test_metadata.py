@@ -217,3 +217,98 @@ def test_revert_is_refused_when_the_dates_changed_since(d143, people):
                by=people.reviewer)
     with pytest.raises(ProposalError, match="since modified"):
         do_revert(d143, revision, by=people.editor, reason="wrong day")
+
+
+# -- the proposing form, without JavaScript ---------------------------------------------------
+
+FORM_URL = f"/{EDITION}/d143/propose/"
+DATELINE = ('<opener><dateline><placeName>Washington</placeName>, <date '
+            'from="1960-01-19T15:30:00-05:00" to="1960-01-19T17:30:00-05:00">January 19, 1960, '
+            "3:30–5:30 p.m.</date></dateline></opener>")
+
+
+@pytest.fixture
+def form(client, people, d143):
+    client.force_login(people.editor)
+    return client
+
+
+def test_form_shows_the_dates_kind_with_the_current_dates(form, d143, people):
+    do_approve(do_propose(d143, author=people.editor, base_revision=1,
+                          changes=metadata_change(1, DATES), rationale="dates"),
+               by=people.reviewer)
+    page = form.get(FORM_URL).content.decode()
+    assert 'value="metadata"' in page and "Set the document&#x27;s date" in page
+    assert f'name="date_min" value="{DATES[MIN]}"' in page
+
+
+def test_form_without_javascript_proposes_the_dates(form, d143):
+    response = form.post(FORM_URL, {"action": "submit", "kind": "metadata", "rev": 1,
+                                    "date_min": DATES[MIN], "date_max": DATES[MAX],
+                                    "rationale": "The date of the conversation"})
+    assert response.status_code == 302
+    (proposal,) = Proposal.objects.all()
+    assert response["Location"] == proposal.get_absolute_url()
+    assert [(c.kind, c.attributes) for c in proposal.changes.all()] == [("metadata", DATES)]
+    page = form.get(proposal.get_absolute_url()).content.decode()
+    assert f"{MIN}: <del>(none)</del> → <ins>{DATES[MIN]}</ins>" in page
+
+
+def test_form_refuses_a_bad_date_with_the_reason(form, d143):
+    response = form.post(FORM_URL, {"action": "submit", "kind": "metadata", "rev": 1,
+                                    "date_min": "1960-01-19T15:30:00", "date_max": DATES[MAX],
+                                    "rationale": "The date"})
+    assert response.status_code == 400
+    assert "UTC offset" in response.content.decode()
+    assert not Proposal.objects.exists()
+
+
+def test_set_the_date_from_the_dateline_queues_the_dateline_and_fills_the_dates(form, d143):
+    response = form.post(FORM_URL, {"action": "dateline-date", "kind": "structure", "rev": 1,
+                                    "exact": "SUBJECT", "placement": "before",
+                                    "fragment": DATELINE, "rationale": "Dateline and date"})
+    assert response.status_code == 200, response.content.decode()
+    page = response.content.decode()
+    assert 'value="metadata" checked' in page
+    assert f'name="date_min" value="{DATES[MIN]}"' in page
+    assert f'name="date_max" value="{DATES[MAX]}"' in page
+    queued = [v for k, v in _inputs(page) if k == "queued"]
+    assert len(queued) == 1 and "structure" in queued[0]
+
+    response = form.post(FORM_URL, {"action": "submit", "kind": "metadata", "rev": 1,
+                                    "queued": queued, "date_min": DATES[MIN],
+                                    "date_max": DATES[MAX], "rationale": "Dateline and date"})
+    assert response.status_code == 302
+    (proposal,) = Proposal.objects.all()
+    assert sorted(c.kind for c in proposal.changes.all()) == ["metadata", "structure"]
+
+
+def test_set_the_date_from_the_documents_own_dateline(form, d143, people):
+    at = d143.current_revision.text.index("SUBJECT")
+    do_approve(do_propose(d143, author=people.editor, base_revision=1, rationale="dateline",
+                          changes=[ChangeSpec("structure", at, at, DATELINE.replace(
+                              '<date from="1960-01-19T15:30:00-05:00" '
+                              'to="1960-01-19T17:30:00-05:00">', "<date>"), exact="")]),
+               by=people.reviewer)
+    # The dateline's <date> has no attributes: its written day gives the dates, without the
+    # UTC offset the text does not state.
+    response = form.post(FORM_URL, {"action": "dateline-date", "kind": "structure", "rev": 2,
+                                    "rationale": "Date"})
+    page = response.content.decode()
+    assert response.status_code == 200, page
+    assert 'name="date_min" value="1960-01-19T00:00:00"' in page
+    assert 'name="date_max" value="1960-01-19T23:59:59"' in page
+    assert 'name="queued"' not in page
+
+
+def test_set_the_date_without_any_dateline_says_so(form, d143):
+    response = form.post(FORM_URL, {"action": "dateline-date", "kind": "structure", "rev": 1,
+                                    "rationale": "Date"})
+    assert response.status_code == 400
+    assert "No dateline with a date" in response.content.decode()
+
+
+def _inputs(page: str) -> list[tuple[str, str]]:
+    from lxml import html
+
+    return [(i.get("name"), i.get("value")) for i in html.fromstring(page).iter("input")]
