@@ -20,7 +20,7 @@ from edition.roles import PROPOSERS, require_member
 from edition.tei import XML_ID
 from edition.tei.edits import note_body_xml
 from edition.tei.metadata import check as check_attributes
-from edition.tei.metadata import values_of
+from edition.tei.metadata import MetadataError, values_of
 from edition.tei.parsing import TEIError
 from edition.tei.selectors import selector
 
@@ -93,7 +93,8 @@ def validated(document: Document, base_revision: int,
     try:
         apply_changes(head.element, prepared)
     except (ValueError, TEIError) as exc:
-        raise ProposalError(str(exc), code="unapplicable") from exc
+        code = "metadata" if isinstance(exc, MetadataError) else "unapplicable"
+        raise ProposalError(str(exc), code=code) from exc
     return head, prepared
 
 
@@ -203,8 +204,13 @@ def _prepare(head: Revision, spec: ChangeSpec) -> Change:
 def _prepare_metadata(head: Revision, spec: ChangeSpec) -> Change:
     """The div's attributes: no place in the text (0–0, no quote), only what differs."""
     try:
-        values = check_attributes(json.loads(spec.content) if spec.content else {})
-    except ValueError as exc:  # MetadataError, or JSON that does not parse
+        values = json.loads(spec.content) if spec.content else {}
+    except ValueError as exc:
+        raise ProposalError(f"the attributes are not a JSON object: {exc}",
+                            code="metadata") from exc
+    try:
+        values = check_attributes(values)
+    except MetadataError as exc:
         raise ProposalError(str(exc), code="metadata") from exc
     now = values_of(head.element)
     if all(now.get(name, "") == value for name, value in values.items()):

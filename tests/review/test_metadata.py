@@ -112,7 +112,7 @@ def test_bad_metadata_is_refused_naming_the_field(d143, as_editor, attributes, f
 
 def test_one_date_without_the_other_is_refused(d143, as_editor):
     body = propose_dates(as_editor, {MIN: DATES[MIN]}, status=422)["error"]
-    assert body["code"] == "unapplicable"
+    assert body["code"] == "metadata"
     assert MIN in body["message"] and MAX in body["message"]
 
 
@@ -312,3 +312,45 @@ def _inputs(page: str) -> list[tuple[str, str]]:
     from lxml import html
 
     return [(i.get("name"), i.get("value")) for i in html.fromstring(page).iter("input")]
+
+
+# -- the other review pages -------------------------------------------------------------------
+
+def test_history_diff_queue_and_corrections_pages_show_a_metadata_revision(client, d143, people):
+    pending = do_propose(d143, author=people.editor, base_revision=1, rationale="other dates",
+                         changes=metadata_change(1, {MIN: "1960-01-18T00:00:00-05:00",
+                                                     MAX: "1960-01-18T23:59:59-05:00"}))
+    client.force_login(people.reviewer)
+    queue = client.get("/review/").content.decode()
+    assert "Document metadata" in queue and "1960-01-18T00:00:00-05:00" in queue
+    do_approve(do_propose(d143, author=people.editor, base_revision=1,
+                          changes=metadata_change(1, DATES), rationale="dates"),
+               by=people.reviewer)
+    for url in (f"/{EDITION}/d143/history/", f"/{EDITION}/d143/diff/1/2/",
+                f"/{EDITION}/d143/corrections/", f"/{EDITION}/corrections/",
+                "/review/", pending.get_absolute_url()):
+        response = client.get(url)
+        assert response.status_code == 200, url
+    log = client.get(f"/{EDITION}/d143/corrections/").content.decode()
+    assert f"<code>{MIN}</code> set to <ins>{DATES[MIN]}</ins>" in log
+
+
+def test_author_retargets_a_conflicted_metadata_change(client, d143, people):
+    pending = do_propose(d143, author=people.editor, base_revision=1, rationale="other dates",
+                         changes=metadata_change(1, {MIN: "1960-01-18T00:00:00-05:00",
+                                                     MAX: "1960-01-18T23:59:59-05:00"}))
+    do_approve(do_propose(d143, author=people.editor2, base_revision=1,
+                          changes=metadata_change(1, DATES), rationale="dates"),
+               by=people.reviewer)
+    pending.refresh_from_db()
+    assert pending.status == Proposal.Status.CONFLICTED
+    client.force_login(people.editor)
+    url = f"/review/proposals/{pending.pk}/retarget/"
+    assert client.get(url).status_code == 200
+    wanted = {MAX: "1960-01-19T18:00:00-05:00"}
+    response = client.post(url, {"c0-content": attributes_content(wanted),
+                                 "rationale": "The meeting ran late"})
+    assert response.status_code == 302, response.content.decode()
+    pending.refresh_from_db()
+    assert pending.status == Proposal.Status.PENDING
+    assert [c.attributes for c in pending.changes.all()] == [wanted]
