@@ -186,6 +186,12 @@ def test_metadata_and_a_structural_fix_in_one_proposal(d143, people):
     revision = do_approve(proposal, by=people.reviewer)
     assert "January 19, 1960" in revision.text
     assert Document.objects.get(pk=d143.pk).date_min is not None
+    # Its revert undoes both: the blocks and the dates.
+    revert = do_revert(d143, revision, by=people.editor, reason="wrong dateline")
+    assert sorted(c.kind for c in revert.changes.all()) == ["metadata", "structure"]
+    reverted = do_approve(revert, by=people.reviewer)
+    assert reverted.text == d143.current_revision.text
+    assert Document.objects.get(pk=d143.pk).date_min is None
 
 
 def test_two_metadata_changes_in_one_proposal_are_refused(d143, people):
