@@ -52,6 +52,9 @@ class RevisionChange:
     # Points, in the parent's offsets, where whole blocks were inserted between two blocks:
     # a step there is not a change to the blocks on either side.
     inserted_blocks: tuple[int, ...] = ()
+    # The document div's attributes it set or removed (edition.tei.metadata names): no step
+    # covers them, yet a pending change of the same attribute holds the old values.
+    attributes: tuple[str, ...] = ()
     approvers: tuple[int, ...] = ()  # user ids
     proposal: int | None = None
     source: str = ""  # the file an import read
@@ -70,6 +73,7 @@ class RevisionChange:
             added_notes=tuple(data.get("added_notes", ())),
             touched_notes=tuple(data.get("touched_notes", ())),
             inserted_blocks=tuple(data.get("inserted_blocks", ())),
+            attributes=tuple(data.get("attributes", ())),
             approvers=tuple(data.get("approvers", ())),
             proposal=data.get("proposal"),
             source=data.get("source", ""),
@@ -87,6 +91,8 @@ class RevisionChange:
             data["touched_notes"] = sorted(self.touched_notes)
         if self.inserted_blocks:
             data["inserted_blocks"] = sorted(self.inserted_blocks)
+        if self.attributes:
+            data["attributes"] = sorted(self.attributes)
         if self.approvers:
             data["approvers"] = sorted(self.approvers)
         if self.proposal is not None:

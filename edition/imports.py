@@ -6,7 +6,6 @@ written. History is never deleted: a re-import adds revisions, it does not repla
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import re
@@ -24,8 +23,9 @@ from . import tasks
 from .changes import RevisionChange
 from .exporting.builds import request_export
 from .models import Document, Edition, Revision
-from .tei import FRUS_NS, TEI_NS, XML_ID, tei
+from .tei import TEI_NS, XML_ID, tei
 from .tei.fromtext import parse_plaintext
+from .tei.metadata import document_dates
 from .tei.parsing import TEIError, parse_document_div, refuse_doctype, safe_parser
 from .tei.textlayer import text_of
 
@@ -275,18 +275,9 @@ def _document_fields(element: etree._Element, warnings: list[str]) -> dict:
     n = element.get("n", "")
     number = int(n) if n.isdigit() else None
     title = re.sub(r"^\s*\d+\.\s*", "", heading) if number is not None else heading
-    dates = {}
-    for name, attr in (("date_min", "doc-dateTime-min"), ("date_max", "doc-dateTime-max")):
-        value = element.get(f"{{{FRUS_NS}}}{attr}")
-        try:
-            dates[name] = dt.datetime.fromisoformat(value) if value else None
-        except ValueError:
-            warnings.append(f"{xml_id}: frus:{attr}=“{value}” is not a date-time; left empty")
-            dates[name] = None
-    if dates["date_min"] and dates["date_max"] and dates["date_min"] > dates["date_max"]:
-        warnings.append(f"{xml_id}: frus:doc-dateTime-min is after -max; dates left empty")
-        dates = {"date_min": None, "date_max": None}
-    return {"number": number, "title": title[:1000] or xml_id, **dates}
+    date_min, date_max = document_dates(element, warnings)
+    return {"number": number, "title": title[:1000] or xml_id, "date_min": date_min,
+            "date_max": date_max}
 
 
 def _part_of(element: etree._Element) -> str:

@@ -21,6 +21,7 @@ from lxml import etree
 
 from .changes import RevisionChange
 from .tei import textlayer
+from .tei.metadata import document_dates
 from .tei.parsing import parse_document_div
 
 # Top-level URL segments an edition slug must not take.
@@ -177,7 +178,9 @@ class Document(models.Model):
             summary=summary, change=(change or RevisionChange(kind="edit")).to_json(),
         )
         self.current_revision = revision
-        self.save(update_fields=["current_revision"])
+        # The row's dates follow the div's attributes (the import's rule), whatever changed them.
+        self.date_min, self.date_max = document_dates(revision.element)
+        self.save(update_fields=["current_revision", "date_min", "date_max"])
         self.edition.touch()
         return revision
 
@@ -231,6 +234,7 @@ class Revision(models.Model):
         if self.pk is not None:
             raise TypeError("revisions are immutable")
         element = parse_document_div(self.tei)
+        self.element = element  # parsed once: the caller (add_revision) reads it next
         self.text = textlayer.text_of(element)
         self.checksum = hashlib.sha256(self.tei.encode("utf-8")).hexdigest()
         super().save(*args, **kwargs)

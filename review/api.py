@@ -45,6 +45,7 @@ from .serializers import (ApiError, base_revision, change_specs, document_json, 
 PROPOSAL_ERROR_STATUS = {
     "invalid": 400, "reason": 400,
     "quote": 422, "offsets": 422, "unapplicable": 422, "note": 422, "overlap": 422,
+    "metadata": 422,
     "stale": 409, "conflicted": 409, "closed": 409, "duplicate": 409,
 }
 

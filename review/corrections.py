@@ -143,6 +143,11 @@ class Correction:
         return self.proposal.kinds
 
     @property
+    def attributes(self) -> list[tuple[str, str]]:
+        """The document's attributes the change set, (name, value; "" when removed)."""
+        return [item for c in self.proposal.changes.all() for item in c.attributes.items()]
+
+    @property
     def previous(self) -> int:
         return self.revision.number - 1
 

@@ -13,13 +13,15 @@ import re
 import unicodedata
 from dataclasses import dataclass, replace
 
+from lxml import etree
+
 from edition.models import Revision
-from edition.tei import edits
+from edition.tei import edits, metadata, tei
 from edition.tei.parsing import TEIError
 from edition.tei.selectors import Quote, QuoteAmbiguous, QuoteNotFound, place_quote, selector
 
 from .actions.propose import ChangeSpec
-from .models import Change
+from .models import Change, attributes_content
 from .transform import apply_changes
 
 Kind = Change.Kind
@@ -28,6 +30,9 @@ SHOWN = 40  # code points of context shown around a placed passage
 # The form's field for each kind's content.
 CONTENT_FIELD = {Kind.TEXT: "replacement", Kind.NOTE_ADD: "note_body",
                  Kind.STRUCTURE: "fragment", Kind.NOTE_EDIT: "note_edit_body"}
+# A metadata change's form fields, one per attribute it may set.
+METADATA_FIELDS = {"date_min": metadata.DATE_MIN, "date_max": metadata.DATE_MAX}
+TYPED_FIELDS = (*CONTENT_FIELD.values(), *METADATA_FIELDS)
 
 
 class DraftError(Exception):
@@ -82,6 +87,8 @@ class Draft:
 
     @property
     def is_empty(self) -> bool:
+        if self.kind == Kind.METADATA:
+            return not (self.content or any((self.typed or {}).get(f) for f in METADATA_FIELDS))
         return not (self.exact or self.start is not None or self.note_id or self.content)
 
     def spec(self) -> ChangeSpec:
@@ -104,6 +111,9 @@ def place(revision: Revision, draft: Draft, choice: int | None = None) -> Draft:
     """The draft with offsets that hold on `revision`, or DraftError saying what to fix.
     `choice` is a place the person picked among several matches of a typed quote."""
     text = revision.text
+    if draft.kind == Kind.METADATA:
+        return replace(draft, start=0, end=0, exact="", prefix="", suffix="",
+                       content=_metadata_content(revision, draft))
     if draft.kind in Change.EXISTING_NOTE_KINDS:
         note = revision.layer.note(draft.note_id) if draft.note_id else None
         if note is None:
@@ -128,6 +138,45 @@ def place(revision: Revision, draft: Draft, choice: int | None = None) -> Draft:
     if draft.kind == Kind.STRUCTURE:
         return whole_blocks(revision, placed)
     return placed
+
+
+def _metadata_content(revision: Revision, draft: Draft) -> str:
+    """The attributes typed that differ from the revision's, checked (metadata's rules)."""
+    if draft.content and not draft.typed:  # a queued change: already placed
+        return draft.content
+    now = metadata.values_of(revision.element)
+    typed = {attribute: (draft.typed or {}).get(field, "")
+             for field, attribute in METADATA_FIELDS.items()}
+    values = {name: value for name, value in typed.items() if now.get(name, "") != value}
+    if not values:
+        raise DraftError("The document already has these dates: change one, or choose "
+                         "another kind of change.")
+    try:
+        metadata.check(typed)
+    except metadata.MetadataError as exc:
+        raise DraftError(f"{exc}.") from None
+    return attributes_content(values)
+
+
+def dates_from_dateline(revision: Revision, fragment: str) -> dict[str, str]:
+    """The form's date fields from the dateline of the fragment being drafted, else of the
+    document; DraftError when neither states a date."""
+    sources = []
+    if fragment.strip():
+        try:
+            _, elements = edits.parse_fragment_list(fragment, allowed=set(edits.ALLOWED))
+        except ValueError as exc:
+            raise DraftError(f"The TEI of the blocks does not parse: {exc}") from None
+        wrapper = etree.Element(tei("div"))
+        wrapper.extend(elements)
+        sources.append(wrapper)
+    sources.append(revision.element)
+    for source in sources:
+        dates = metadata.dateline_dates(source)
+        if dates:
+            return {field: dates[attribute] for field, attribute in METADATA_FIELDS.items()}
+    raise DraftError("No dateline with a date was found, in the blocks or in the document: "
+                     "write the dateline (with <date when=\"…\"> or from/to) first.")
 
 
 def _context_holds(text: str, start: int, draft: Draft) -> bool:
@@ -203,7 +252,11 @@ def suggest_kind(draft: Draft, revision: Revision) -> Draft:
 def prefill(revision: Revision, draft: Draft, *, placing: bool) -> dict[str, str]:
     """Every kind's field, those left empty prefilled from a just-placed selection: switching
     kinds in the form then loses nothing."""
-    fields = dict(draft.typed or {name: "" for name in CONTENT_FIELD.values()})
+    fields = dict(draft.typed or {name: "" for name in TYPED_FIELDS})
+    if not any(fields.get(name) for name in METADATA_FIELDS):  # the dates as they are now
+        now = metadata.values_of(revision.element)
+        fields.update({field: now.get(attribute, "")
+                       for field, attribute in METADATA_FIELDS.items()})
     if not placing or draft.start is None:
         return fields
     if draft.kind == Kind.TEXT and not fields["replacement"]:

@@ -93,6 +93,7 @@ _LABELS = {
          "before)"),
         "New blocks (TEI)",
     ),
+    Change.Kind.METADATA: ("", "The document's attributes (JSON: name → ISO 8601 date-time)"),
 }
 
 

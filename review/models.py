@@ -10,6 +10,8 @@ over by shifting their offsets alone, so an approval does not rewrite every open
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -131,6 +133,7 @@ class Change(models.Model):
         NOTE_EDIT = "note-edit", "Footnote edited"
         NOTE_REMOVE = "note-remove", "Footnote removed"
         STRUCTURE = "structure", "Structural fix"
+        METADATA = "metadata", "Document metadata"
 
     NOTE_KINDS = (Kind.NOTE_ADD, Kind.NOTE_EDIT, Kind.NOTE_REMOVE)
     # Changes that name an existing footnote by id (`note_id`) rather than a place in the text.
@@ -144,8 +147,11 @@ class Change(models.Model):
     exact = models.TextField(blank=True)
     prefix = models.CharField(max_length=64, blank=True)
     suffix = models.CharField(max_length=64, blank=True)
+    # A metadata change has no place in the text (0–0, no quote): `content` holds the
+    # attributes it sets, as JSON (read and written by `attributes` only).
     content = models.TextField(
-        blank=True, help_text="Replacement text, footnote body (TEI) or block fragment (TEI)"
+        blank=True, help_text="Replacement text, footnote body (TEI), block fragment (TEI) or "
+                              "the document's attributes (JSON)"
     )
     note_id = models.CharField(max_length=100, blank=True, help_text="The footnote edited")
 
@@ -166,9 +172,34 @@ class Change(models.Model):
         return self.kind in self.NOTE_KINDS
 
     @property
+    def is_metadata(self) -> bool:
+        return self.kind == self.Kind.METADATA
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        """A metadata change's attributes (shown name → value, "" removes); {} for others."""
+        return attributes_of(self.kind, self.content)
+
+    @property
     def names_note(self) -> bool:
         """Edits or removes an existing footnote: placed by its id, not by a quote."""
         return self.kind in self.EXISTING_NOTE_KINDS
+
+
+def attributes_of(kind: str, content: str) -> dict[str, str]:
+    """The attributes a metadata change stores in `content` (JSON); {} for other kinds."""
+    if kind != Change.Kind.METADATA:
+        return {}
+    try:
+        values = json.loads(content)
+    except ValueError:
+        return {}  # refused by actions.propose before it is ever stored
+    return values if isinstance(values, dict) else {}
+
+
+def attributes_content(values: dict[str, str]) -> str:
+    """`content` of a metadata change setting `values`."""
+    return json.dumps(values, ensure_ascii=False, sort_keys=True)
 
 
 def approvers_since_submission(events) -> set[int]:

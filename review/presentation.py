@@ -14,6 +14,7 @@ from lxml import etree
 from edition.models import Revision
 from edition.tei import XML_ID, tei, textlayer
 from edition.tei.edits import ALLOWED, block_xml, note_body_xml, parse_fragment_list
+from edition.tei.metadata import values_of
 from edition.tei.render import render_html
 from edition.tei.selectors import QuoteError
 
@@ -66,8 +67,20 @@ def fragment_text(content: str) -> str:
     return textlayer.text_of(wrapper)
 
 
-def short_diff(change: Change, text: str) -> str:
-    """One line of a queue row: the change in a little context, escaped HTML."""
+def attributes_diff(change: Change, revision: Revision) -> str:
+    """Escaped HTML: each attribute a metadata change sets, "name: old → new"."""
+    now = values_of(revision.element)
+    return "; ".join(
+        f"{escape(name)}: <del>{escape(now.get(name) or '(none)')}</del> → "
+        f"<ins>{escape(value or '(none)')}</ins>" for name, value in change.attributes.items())
+
+
+def short_diff(change: Change, text: str, revision: Revision | None = None) -> str:
+    """One line of a queue row: the change in a little context, escaped HTML. A metadata
+    change needs the `revision` its old values are read from."""
+    if change.is_metadata:
+        return attributes_diff(change, revision) if revision is not None else escape(
+            "; ".join(f"{name} → {value or '(none)'}" for name, value in change.attributes.items()))
     if change.kind == Kind.TEXT:
         return diffs.in_context(text, change.start, change.end, change.content, context=60)
     if change.kind == Kind.STRUCTURE:
@@ -87,6 +100,13 @@ class ChangeView:
 
 def describe(change: Change, revision: Revision) -> ChangeView:
     text, start, end = revision.text, change.start, change.end
+    if change.is_metadata:
+        now = values_of(revision.element)
+        before = "\n".join(f'{name}="{now[name]}"' for name in change.attributes if name in now)
+        after = "\n".join(f'{name}="{value}"' for name, value in change.attributes.items()
+                          if value)
+        return ChangeView(change, mark_safe(attributes_diff(change, revision)), before, after,
+                          mark_safe(diffs.diff_html(before, after)))
     if change.kind == Kind.TEXT:
         return ChangeView(change, mark_safe(word_diff_in_context(text, start, end,
                                                                  change.content)))
@@ -126,7 +146,7 @@ def rendered_result(proposal: Proposal, changes: list[Change]) -> tuple[str, str
 def where_now(change: Change, text: str) -> str:
     """Escaped HTML: the current text around where the change's quote is found again, marked
     ("" when it is not found, or not by a quote)."""
-    if change.names_note:
+    if change.names_note or change.is_metadata:
         return ""
     try:
         spec = place_change(change, text, quote=quote_of(change), content="")

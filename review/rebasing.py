@@ -43,6 +43,9 @@ def rebase(document: Document, revision: Revision, applied: Applied, *, exclude:
     touched_notes = set(applied.renamed) | applied.removed_notes | applied.edited_notes
     if touched_notes:
         near_filter |= Q(note_id__in=touched_notes)
+    if applied.attributes:
+        # The div's attributes have no place in the text: every pending metadata change is near.
+        near_filter |= Q(kind=Kind.METADATA)
     for point in applied.added_note_points | applied.touched_note_points:
         # A footnote change adds no text, so no step covers it: every change around it is near.
         near_filter |= Q(start__lte=point, end__gte=point)
@@ -62,6 +65,14 @@ def rebase(document: Document, revision: Revision, applied: Applied, *, exclude:
 def _rebase_one(proposal: Proposal, revision: Revision, text: str, applied: Applied) -> None:
     changed, conflict, updates = False, "", []
     for change in proposal.changes.all():
+        if change.is_metadata:
+            # It holds the values it was proposed over: the same attribute set since conflicts.
+            touched = applied.attributes & set(change.attributes)
+            if touched:
+                conflict = (f"{', '.join(sorted(touched))} was changed by an approved change "
+                            f"(revision {revision.number})")
+                break
+            continue  # no offsets to map
         if change.note_id in applied.removed_notes:
             conflict = f"footnote {change.note_id} was removed by an approved change"
             break

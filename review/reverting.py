@@ -3,7 +3,8 @@
 A revert is proposed, never applied directly: it is reviewed like any other proposal. Text is
 inverted step by step and mapped through the step maps of the revisions approved since;
 footnotes are restored by comparing the notes of N's parent and N; structural fixes (and
-changes made outside review) are undone block by block. When anything approved since touched
+changes made outside review) are undone block by block; the document div's dates are set back
+to the parent's (removed where it had none). When anything approved since touched
 what N changed, the revert is refused: undoing N must never silently undo a later correction.
 """
 
@@ -18,12 +19,13 @@ from edition.changes import Step
 from edition.models import Document, Revision
 from edition.tei import XML_ID
 from edition.tei.edits import child_spans, note_body_xml
+from edition.tei.metadata import ATTRIBUTES, values_of
 
 from .actions import ProposalError
 from .actions.propose import ChangeSpec
 from .anchoring import map_through
 from .corrections import image_of, notes_of, placed_steps
-from .models import Change, Proposal
+from .models import Change, Proposal, attributes_content
 from .transform import compose_renames
 
 Kind = Change.Kind
@@ -55,6 +57,7 @@ def inverse(document: Document, revision: Revision, head: Revision) -> list[Chan
             specs += _text_inverse(parent, revision, head, later)
         if kinds & set(Change.NOTE_KINDS):
             specs += _note_inverse(parent, revision, head, later)
+    specs += _metadata_inverse(parent, revision, head)
     if not specs:
         raise ProposalError(f"revision {revision.number} changed nothing that can be reverted",
                             code="invalid")
@@ -140,6 +143,23 @@ def _note_inverse(parent: Revision, revision: Revision, head: Revision, later) -
         if new_id not in matched:  # added by the revision
             specs.append(ChangeSpec(Kind.NOTE_REMOVE, 0, 0, note_id=in_head(new_id)))
     return specs
+
+
+# ------------------------------------------------------------------------------------------
+# The document's attributes
+
+
+def _metadata_inverse(parent: Revision, revision: Revision, head: Revision) -> list[ChangeSpec]:
+    """The div's attributes as the parent had them ("" for one it lacked), provided the head
+    still holds what `revision` set."""
+    before, after, now = (values_of(r.element) for r in (parent, revision, head))
+    changed = {name for name in ATTRIBUTES if before.get(name) != after.get(name)}
+    if not changed:
+        return []
+    if any(now.get(name) != after.get(name) for name in changed):
+        raise _since(revision.number)
+    values = {name: before.get(name, "") for name in sorted(changed)}
+    return [ChangeSpec(Kind.METADATA, 0, 0, attributes_content(values))]
 
 
 # ------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """JSON in and out for the API (review/api.py): request bodies to ChangeSpecs, objects to dicts.
 
-Request bodies are parsed by hand rather than with DRF serializers: a change is one of five shapes
+Request bodies are parsed by hand rather than with DRF serializers: a change is one of six shapes
 chosen by `kind`, and each error names the field (`changes[1].selector.start`) so a client can
 point at it. Offsets are placed and checked against the text of the *base* revision — the text
 the client selected in — before `actions.propose` maps them to the head revision.
@@ -15,12 +15,14 @@ from django.urls import reverse
 from edition.models import Document, Revision
 from edition.tei import XML_ID
 from edition.tei.edits import note_body_xml
+from edition.tei.metadata import MetadataError, values_of
+from edition.tei.metadata import check as check_attributes
 from edition.tei.selectors import (Quote, QuoteAmbiguous, QuoteNotFound, place_quote,
                                    quote_candidates, utf16_to_code_points)
 from edition.tei.textlayer import text_of
 
 from .actions.propose import ChangeSpec
-from .models import Change, Event, Proposal
+from .models import Change, Event, Proposal, attributes_content
 
 Kind = Change.Kind
 # Which request field carries a change's content, by kind (and back, in responses).
@@ -101,6 +103,8 @@ def _change_spec(data: Any, base: Revision, units: str, where: str) -> ChangeSpe
         content = data.get(field)
         if not isinstance(content, str):
             raise invalid(name(field), f"required for a “{kind}” change (a string)")
+    if kind == Kind.METADATA:
+        return ChangeSpec(kind, 0, 0, attributes_content(_attributes(data, name("attributes"))))
     if kind in Change.EXISTING_NOTE_KINDS:
         note = data.get("note")
         if not isinstance(note, str) or not note:
@@ -109,6 +113,16 @@ def _change_spec(data: Any, base: Revision, units: str, where: str) -> ChangeSpe
         return ChangeSpec(kind, 0, 0, content, note_id=note)
     start, end, exact = _place(data.get("selector"), base, units, name("selector"))
     return ChangeSpec(kind, start, end, content, exact=exact)
+
+
+def _attributes(data: dict, where: str) -> dict[str, str]:
+    """A metadata change's `attributes`, checked by edition.tei.metadata's rules: 422 naming
+    the attribute at fault."""
+    try:
+        return check_attributes(data.get("attributes"))
+    except MetadataError as exc:
+        field = f"{where}.{exc.attribute}" if exc.attribute else where
+        raise ApiError(422, "metadata", f"{field}: {exc}", field=field) from None
 
 
 def _place(selector: Any, base: Revision, units: str, where: str) -> tuple[int, int, str]:
@@ -205,6 +219,7 @@ def document_json(document: Document, revision: Revision) -> dict:
         "revision": revision.number,
         "current_revision": document.current_revision.number,
         "text": layer.text,
+        "attributes": values_of(revision.element),
         "footnotes": footnotes,
         "page_breaks": [
             {"n": a.element.get("n"), "id": a.element.get(XML_ID), "offset": a.offset}
@@ -218,7 +233,9 @@ def document_json(document: Document, revision: Revision) -> dict:
 
 def change_json(change: Change) -> dict:
     data: dict[str, Any] = {"kind": change.kind}
-    if change.names_note:
+    if change.is_metadata:
+        data["attributes"] = change.attributes
+    elif change.names_note:
         data["note"] = change.note_id
     else:
         data["selector"] = {"exact": change.exact, "prefix": change.prefix,

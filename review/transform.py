@@ -10,9 +10,10 @@ from lxml import etree
 from edition.changes import Step
 from edition.tei import XML_ID, tei, textlayer
 from edition.tei.edits import edit_note, insert_note, note_body_xml, remove_note, replace_blocks
+from edition.tei.metadata import set_attributes
 
 from .anchoring import step_between
-from .models import Change
+from .models import Change, attributes_of
 
 Kind = Change.Kind
 
@@ -27,6 +28,7 @@ class Applied:
     added_note_points: set[int] = field(default_factory=set)
     touched_note_points: set[int] = field(default_factory=set)  # notes edited or removed
     inserted_blocks: set[int] = field(default_factory=set)  # points of blocks inserted
+    attributes: set[str] = field(default_factory=set)  # the div's attributes set or removed
 
 
 def apply_changes(element: etree._Element, changes) -> Applied:
@@ -37,6 +39,11 @@ def apply_changes(element: etree._Element, changes) -> Applied:
     result = Applied(element)
     ordered = sorted(changes, key=lambda c: (c.start, c.end), reverse=True)
     for change in ordered:
+        if change.kind == Kind.METADATA:  # the div's own attributes: no text, no step
+            values = attributes_of(change.kind, change.content)
+            result.element = set_attributes(result.element, values)
+            result.attributes.update(values)
+            continue
         before = textlayer.text_of(result.element)
         note_id = image_of(change.note_id, result.renamed)
         if change.kind == Kind.TEXT:

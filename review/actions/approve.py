@@ -78,7 +78,8 @@ def _apply(document: Document, proposal: Proposal, approvers: set[int]) -> Revis
             approvers=tuple(sorted(approvers)), renamed_notes=applied.renamed,
             added_notes=tuple(sorted(applied.added_note_points)),
             touched_notes=tuple(sorted(applied.touched_note_points)),
-            inserted_blocks=tuple(sorted(applied.inserted_blocks))),
+            inserted_blocks=tuple(sorted(applied.inserted_blocks)),
+            attributes=tuple(sorted(applied.attributes))),
     )
     proposal.status = Proposal.Status.APPROVED
     proposal.applied_revision = revision

@@ -8,6 +8,7 @@ change overlaps it. Re-targeting (`retarget`) checks its changes the same way.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
@@ -18,11 +19,13 @@ from edition.models import Document, Revision
 from edition.roles import PROPOSERS, require_member
 from edition.tei import XML_ID
 from edition.tei.edits import note_body_xml
+from edition.tei.metadata import check as check_attributes
+from edition.tei.metadata import MetadataError, values_of
 from edition.tei.parsing import TEIError
 from edition.tei.selectors import selector
 
 from ..anchoring import Mapped, against_added_notes, against_blocks, map_through
-from ..models import Change, Event, Proposal
+from ..models import Change, Event, Proposal, attributes_content, attributes_of
 from ..transform import apply_changes, compose_renames
 from . import ProposalError
 
@@ -39,6 +42,10 @@ class ChangeSpec:
     content: str = ""
     exact: str | None = None  # when given, must equal the text at [start, end)
     note_id: str = ""
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        return attributes_of(self.kind, self.content)
 
 
 def check_propose(user, document: Document) -> None:
@@ -86,7 +93,8 @@ def validated(document: Document, base_revision: int,
     try:
         apply_changes(head.element, prepared)
     except (ValueError, TEIError) as exc:
-        raise ProposalError(str(exc), code="unapplicable") from exc
+        code = "metadata" if isinstance(exc, MetadataError) else "unapplicable"
+        raise ProposalError(str(exc), code=code) from exc
     return head, prepared
 
 
@@ -112,6 +120,10 @@ def _map_from(document: Document, base: int, head: Revision, specs: list[ChangeS
     base_revision = None
     mapped = []
     for spec in specs:
+        if spec.kind == Kind.METADATA:
+            _check_attributes_since(spec, records, base, head)
+            mapped.append(spec)
+            continue
         result = Mapped(spec.start, spec.end)
         for record in records:
             beside = against_added_notes(spec.kind, result.start, result.end, not spec.content,
@@ -144,6 +156,18 @@ def _map_from(document: Document, base: int, head: Revision, specs: list[ChangeS
     return mapped
 
 
+def _check_attributes_since(spec: ChangeSpec, records: list[RevisionChange], base: int,
+                            head: Revision) -> None:
+    """A metadata change made on an older revision holds that revision's values: stale when
+    an approved change set one of its attributes since."""
+    for record in records:
+        touched = set(record.attributes) & set(spec.attributes)
+        if touched:
+            raise ProposalError(
+                f"stale revision: {', '.join(sorted(touched))} changed since revision {base} "
+                f"(now revision {head.number}); reload and try again", code="stale")
+
+
 def _note_body(revision: Revision, note_id: str) -> str | None:
     anchor = revision.layer.note(note_id)
     return note_body_xml(anchor.element) if anchor else None
@@ -153,6 +177,8 @@ def _prepare(head: Revision, spec: ChangeSpec) -> Change:
     text = head.text
     if spec.kind not in Kind.values:
         raise ProposalError(f"unknown kind of change “{spec.kind}”")
+    if spec.kind == Kind.METADATA:
+        return _prepare_metadata(head, spec)
     if not (0 <= spec.start <= spec.end <= len(text)):
         raise ProposalError(f"offsets {spec.start}–{spec.end} are outside the text "
                             f"(0–{len(text)})", code="offsets")
@@ -173,6 +199,24 @@ def _prepare(head: Revision, spec: ChangeSpec) -> Change:
         raise ProposalError("the change is empty")
     return Change(kind=spec.kind, start=start, end=end, content=spec.content,
                   note_id=spec.note_id, **selector(text, start, end))
+
+
+def _prepare_metadata(head: Revision, spec: ChangeSpec) -> Change:
+    """The div's attributes: no place in the text (0–0, no quote), only what differs."""
+    try:
+        values = json.loads(spec.content) if spec.content else {}
+    except ValueError as exc:
+        raise ProposalError(f"the attributes are not a JSON object: {exc}",
+                            code="metadata") from exc
+    try:
+        values = check_attributes(values)
+    except MetadataError as exc:
+        raise ProposalError(str(exc), code="metadata") from exc
+    now = values_of(head.element)
+    if all(now.get(name, "") == value for name, value in values.items()):
+        raise ProposalError(f"revision {head.number} already has these values: the change is "
+                            "empty", code="metadata")
+    return Change(kind=Kind.METADATA, start=0, end=0, content=attributes_content(values))
 
 
 def _check_notes_kept(head: Revision, changes: list[Change]) -> None:
@@ -199,7 +243,11 @@ def _check_notes_kept(head: Revision, changes: list[Change]) -> None:
 
 
 def _check_no_overlap(changes: list[Change]) -> None:
-    ordered = sorted(changes, key=lambda c: (c.start, c.end))
+    if sum(c.kind == Kind.METADATA for c in changes) > 1:
+        raise ProposalError("two changes of this proposal set the document's attributes; "
+                            "combine them into one", code="overlap")
+    ordered = sorted((c for c in changes if c.kind != Kind.METADATA),
+                     key=lambda c: (c.start, c.end))
     for a, b in zip(ordered, ordered[1:]):
         same_point = a.start == a.end == b.start == b.end
         if b.start < a.end or (same_point and not (a.is_footnote and b.kind == Kind.TEXT

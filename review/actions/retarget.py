@@ -66,7 +66,7 @@ def place_change(change: Change, text: str, *, quote: str, content: str,
                  note_id: str = "") -> ChangeSpec:
     """`change` placed again on `text` by `quote` (see `quote_of`), with the stored selector's
     context and old offset as the tie-breakers of `place_quote`. Raises QuoteError."""
-    if change.names_note:
+    if change.names_note or change.is_metadata:  # not placed by a quote
         return ChangeSpec(change.kind, 0, 0, content, note_id=note_id)
     prefix, suffix, hint = change.prefix, change.suffix, change.start
     if change.kind == Kind.NOTE_ADD:  # the quote is the end of the stored prefix

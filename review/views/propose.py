@@ -20,11 +20,13 @@ from django_htmx.http import trigger_client_event
 from django_htmx.middleware import HtmxDetails
 
 from edition.models import Document, Revision
+from edition.tei import edits
 
 from ..actions import ProposalError
 from ..actions.propose import check_propose, do_propose
-from ..drafts import (CONTENT_FIELD, SHOWN, Draft, DraftError, check_applies, clean, clean_replacement,
-                      clean_typed, place, prefill, suggest_kind)
+from ..drafts import (CONTENT_FIELD, SHOWN, TYPED_FIELDS, Draft, DraftError, check_applies, clean,
+                      clean_replacement, clean_typed, dates_from_dateline, place, prefill,
+                      suggest_kind)
 from ..models import Change
 from ..presentation import footnotes
 
@@ -36,6 +38,7 @@ KIND_CHOICES = [
     (Kind.STRUCTURE, "Fix the structure"),
     (Kind.NOTE_EDIT, "Edit a footnote"),
     (Kind.NOTE_REMOVE, "Remove a footnote"),
+    (Kind.METADATA, "Set the document's date"),
 ]
 QUEUED_FIELDS = ("kind", "start", "end", "exact", "content", "note_id")
 
@@ -64,8 +67,7 @@ def _draft(data, *, reset: bool = False) -> Draft:
     kind = data.get("kind") or Kind.TEXT
     if kind not in Kind.values:
         raise SuspiciousOperation(f"unknown kind {kind!r}")
-    typed = {name: "" if reset else clean(data.get(name, "")).strip()
-             for name in CONTENT_FIELD.values()}
+    typed = {name: "" if reset else clean(data.get(name, "")).strip() for name in TYPED_FIELDS}
     typed["replacement"] = "" if reset else clean_replacement(data.get("replacement", ""))
     start, end = _int(data.get("start")), _int(data.get("end"))
     quote = clean if start is not None else clean_typed
@@ -141,6 +143,8 @@ def propose(request: HtmxHttpRequest, edition: str, doc: str) -> HttpResponse:
             draft = place(base, draft, _int(data.get("choice")))
             check_applies(base, queued + [draft])
             queued, draft = queued + [draft], Draft(kind=draft.kind)
+        elif action == "dateline-date" and request.method == "POST":
+            queued, draft = _dates_from_dateline(base, queued, draft)
         elif action == "submit" and request.method == "POST":
             return _submit(request, document, base, queued, draft, ctx)
         else:
@@ -150,6 +154,24 @@ def propose(request: HtmxHttpRequest, edition: str, doc: str) -> HttpResponse:
         ctx["error"], ctx["matches"] = exc.message, exc.matches
     ctx.update(_form_context(base, draft, queued, placing=placing and status == 200))
     return _render(request, ctx, status)
+
+
+def _dates_from_dateline(base: Revision, queued: list[Draft],
+                         draft: Draft) -> tuple[list[Draft], Draft]:
+    """"Set the document date from this dateline": the structural fix being drafted is queued
+    when it changes anything, and the form turns to a metadata change holding the dates of its
+    dateline (or of the document's)."""
+    fragment = (draft.typed or {}).get("fragment", "")
+    dates = dates_from_dateline(base, fragment)
+    if draft.kind == Kind.STRUCTURE and not draft.is_empty and fragment:
+        placed = place(base, draft)
+        unchanged = placed.placement == "replace" and edits.block_xml(
+            base.element, placed.start, placed.end) == placed.content
+        if not unchanged:
+            check_applies(base, queued + [placed])
+            queued = queued + [placed]
+    typed = {**(draft.typed or {}), "fragment": "", **dates}
+    return queued, Draft(kind=Kind.METADATA, typed=typed)
 
 
 def _submit(request, document: Document, base: Revision, queued: list[Draft], draft: Draft,

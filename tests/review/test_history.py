@@ -396,4 +396,4 @@ class TestHistoryPage:
 def test_change_kinds_cover_every_inverse():
     # A new kind of change needs an inverse in review.reverting: this fails to remind.
     assert set(Change.Kind.values) == {"text", "note-add", "note-edit", "note-remove",
-                                       "structure"}
+                                       "structure", "metadata"}

@@ -1,0 +1,146 @@
+"""The document `div`'s own attributes that may be changed (its dates), and the one rule that
+turns them into the `Document` row's date range. No database.
+
+Attributes are named as in the FRUS TEI source (`frus:doc-dateTime-min`); values are ISO 8601
+date-times with a UTC offset, or "" to remove the attribute. A document has both dates or
+neither, and the first is not after the second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from lxml import etree
+
+from . import FRUS_NS, XML_ID, tei
+from .parsing import TEIError
+
+DATE_MIN = "frus:doc-dateTime-min"
+DATE_MAX = "frus:doc-dateTime-max"
+# The allow-list: the name people see → the attribute's Clark name.
+ATTRIBUTES = {DATE_MIN: f"{{{FRUS_NS}}}doc-dateTime-min",
+              DATE_MAX: f"{{{FRUS_NS}}}doc-dateTime-max"}
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$")
+
+
+class MetadataError(TEIError):
+    """An attribute change that is refused; `attribute` names the one at fault ("" for the
+    change as a whole)."""
+
+    def __init__(self, message: str, attribute: str = "") -> None:
+        super().__init__(message)
+        self.attribute = attribute
+
+
+def date_time(value: str) -> dt.datetime:
+    """An aware datetime from an ISO 8601 date-time with a UTC offset; ValueError otherwise."""
+    if not _DATE_TIME.match(value):
+        raise ValueError(value)
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def check(values: object) -> dict[str, str]:
+    """The attribute changes, checked on their own (names, formats, min ≤ max when both are
+    given). Raises MetadataError naming the attribute."""
+    if not isinstance(values, dict) or not values:
+        raise MetadataError("give at least one attribute to change: "
+                            + ", ".join(ATTRIBUTES))
+    for name, value in values.items():
+        if name not in ATTRIBUTES:
+            raise MetadataError(f"“{name}” cannot be changed here; the document's attributes "
+                                f"that can are {', '.join(ATTRIBUTES)}", name)
+        if not isinstance(value, str):
+            raise MetadataError(f"{name} must be a string (\"\" removes it)", name)
+        if value:
+            try:
+                date_time(value)
+            except ValueError:
+                raise MetadataError(
+                    f"{name}: “{value[:60]}” is not an ISO 8601 date-time with a UTC offset, "
+                    "e.g. 1960-01-19T15:30:00-05:00", name) from None
+    _check_range(values.get(DATE_MIN), values.get(DATE_MAX))
+    return dict(values)
+
+
+def _check_range(low: str | None, high: str | None) -> None:
+    if low is None or high is None:
+        return
+    if bool(low) != bool(high):
+        raise MetadataError(f"a document has both {DATE_MIN} and {DATE_MAX} or neither",
+                            DATE_MAX if low else DATE_MIN)
+    if low and date_time(low) > date_time(high):
+        raise MetadataError(f"{DATE_MIN} ({low}) is after {DATE_MAX} ({high})", DATE_MIN)
+
+
+def values_of(div: etree._Element) -> dict[str, str]:
+    """The div's allow-listed attributes that are set, by their shown names."""
+    return {name: div.get(clark) for name, clark in ATTRIBUTES.items()
+            if div.get(clark) is not None}
+
+
+def set_attributes(div: etree._Element, values: dict[str, str]) -> etree._Element:
+    """A copy of `div` with the attributes set ("" removes one). Raises MetadataError when
+    the result would have one date without the other, or the dates reversed."""
+    values = check(values)
+    result = etree.fromstring(etree.tostring(div))
+    for name, value in values.items():
+        if value:
+            result.set(ATTRIBUTES[name], value)
+        else:
+            result.attrib.pop(ATTRIBUTES[name], None)
+    now = values_of(result)
+    _check_range(now.get(DATE_MIN, ""), now.get(DATE_MAX, ""))
+    return result
+
+
+def document_dates(div: etree._Element,
+                   warnings: list[str] | None = None) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The date range of the `Document` row, from the div's attributes: what the import and
+    every new revision use. Lenient, for volumes as published: a value that is not a date-time,
+    or a reversed range, leaves the dates empty and says so in `warnings`."""
+    xml_id = div.get(XML_ID)
+    dates = []
+    for name, clark in ATTRIBUTES.items():
+        value = div.get(clark)
+        try:
+            dates.append(dt.datetime.fromisoformat(value) if value else None)
+        except ValueError:
+            if warnings is not None:
+                warnings.append(f"{xml_id}: {name}=“{value}” is not a date-time; left empty")
+            dates.append(None)
+    low, high = dates
+    if low and high and low > high:
+        if warnings is not None:
+            warnings.append(f"{xml_id}: {DATE_MIN} is after -max; dates left empty")
+        return None, None
+    return low, high
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+_WRITTEN_DAY = re.compile(rf"\b({'|'.join(_MONTHS)}) (\d{{1,2}}), (\d{{4}})\b")
+
+
+def dateline_dates(div_or_fragment: etree._Element) -> dict[str, str]:
+    """The dates a `dateline` states, as attribute values: its `date`'s `from`/`to`,
+    `notBefore`/`notAfter` or `when`, else a day written in its text ("January 19, 1960"); a
+    day without a time spans the day. {} when it states none. Values lack the UTC offset the
+    source does not give: the person adds it."""
+    for dateline in div_or_fragment.iter(tei("dateline")):
+        for date in dateline.iter(tei("date")):
+            low = date.get("from") or date.get("notBefore") or date.get("when")
+            high = date.get("to") or date.get("notAfter") or date.get("when")
+            if low and high:
+                return {DATE_MIN: _day_edge(low, "T00:00:00"),
+                        DATE_MAX: _day_edge(high, "T23:59:59")}
+        written = _WRITTEN_DAY.search(" ".join("".join(dateline.itertext()).split()))
+        if written:
+            month, day, year = written.groups()
+            iso = f"{year}-{_MONTHS.index(month) + 1:02d}-{int(day):02d}"
+            return {DATE_MIN: f"{iso}T00:00:00", DATE_MAX: f"{iso}T23:59:59"}
+    return {}
+
+
+def _day_edge(value: str, time: str) -> str:
+    return value + time if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else value
