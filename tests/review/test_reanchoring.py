@@ -14,8 +14,10 @@ from lxml import html
 
 from edition.imports import import_tei
 from edition.models import Document, Revision
+from edition.tei.edits import block_xml, child_spans
 from review.actions import ProposalError
 from review.actions.approve import check_approve
+from review.actions.decide import do_request_changes
 from review.actions.propose import ChangeSpec, do_propose
 from review.models import Event, Proposal
 from review.reanchoring import Found
@@ -300,3 +302,61 @@ def test_every_open_proposal_holds_on_the_head_after_a_reimport(d142, proposals,
     reimport(tmp_path, *edits)
     assert_invariant(d142)
     assert Proposal.objects.open().exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Structural fixes, requested changes, the API
+
+
+def second_paragraph(revision: Revision) -> tuple[int, int]:
+    spans = [span for child, span in child_spans(revision.element, revision.layer)
+             if child.tag.endswith("}p")]
+    return spans[1]
+
+
+@pytest.fixture
+def structural(d142, people):
+    current = head(d142)
+    start, end = second_paragraph(current)
+    fragment = block_xml(current.element, start, end).replace("Foreign Minister",
+                                                              "The Foreign Minister", 1)
+    return propose(d142, people.editor, ChangeSpec("structure", start, end, fragment,
+                                                  exact=current.text[start:end]))
+
+
+def test_structural_fix_moves_with_its_blocks(d142, structural, tmp_path):
+    reimport(tmp_path, ("The Prime Minister expressed the appreciation",
+                        INSERTED + "The Prime Minister expressed the appreciation"))
+    assert status(structural) == Status.PENDING
+    [change] = structural.changes.all()
+    assert (change.start, change.end) == second_paragraph(head(d142))
+    assert_invariant(d142)
+
+
+def test_markup_changed_in_a_structural_fix_blocks_needs_review(d142, structural, tmp_path):
+    # The text layer is the same; the fix's fragment would undo the new markup.
+    reimport(tmp_path, ('corresp="#p_FA8">Fujiyama', 'corresp="#p_FA9">Fujiyama'))
+    assert head(d142).number == 2
+    assert status(structural) == Status.NEEDS_REVIEW
+    assert "the markup of the blocks this structural fix replaces changed" in (
+        structural.status_reason)
+
+
+def test_changes_requested_keeps_its_status_when_moved(d142, proposals, people, tmp_path):
+    do_request_changes(proposals["main"], by=people.reviewer, reason="Say why")
+    reimport(tmp_path, ("The Prime Minister expressed the appreciation",
+                        INSERTED + "The Prime Minister expressed the appreciation"))
+    assert status(proposals["main"]) == Status.CHANGES_REQUESTED
+    assert_invariant(d142)
+
+
+def test_api_lists_reanchored_proposals_as_stuck_with_the_place_found(client, d142, proposals,
+                                                                      people, tmp_path):
+    reimport(tmp_path, ("a situation parallel to", "a situation similar to"), (DELETED, ""))
+    client.force_login(people.reviewer)
+    stuck = client.get("/api/proposals/?status=stuck").json()["results"]
+    assert {(p["id"], p["status"]) for p in stuck} == {
+        (proposals["parallel"].pk, "needs-review"), (proposals["debate"].pk, "orphaned")}
+    [parallel] = [p for p in stuck if p["id"] == proposals["parallel"].pk]
+    found = parallel["changes"][0]["found"]
+    assert found["revision"] == 2 and found["score"] >= 80
