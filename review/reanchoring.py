@@ -14,8 +14,10 @@ are true on (like a conflicted one), its timeline says why, and its author is to
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import asdict, dataclass
+from functools import cached_property
 
 from rapidfuzz import fuzz
 
@@ -93,19 +95,36 @@ def reanchor(document: Document, revision: Revision) -> None:
                      .prefetch_related("changes"))
     if not proposals:
         return
-    old = revision.parent
-    step = step_between(old.text, revision.text)
+    across = Across(revision.parent, revision)
     for proposal in proposals:
-        _reanchor_one(proposal, old, revision, step)
+        _reanchor_one(proposal, across)
 
 
-def _reanchor_one(proposal: Proposal, old: Revision, new: Revision, step) -> None:
+class Across:
+    """The revisions a re-anchoring spans, each parsed once, and the one region where their
+    texts differ (None when only markup changed)."""
+
+    def __init__(self, old: Revision, new: Revision) -> None:
+        self.old, self.new = old, new
+        self.step = step_between(old.text, new.text)
+
+    @cached_property
+    def old_element(self):
+        return self.old.element
+
+    @cached_property
+    def new_element(self):
+        return self.new.element
+
+
+def _reanchor_one(proposal: Proposal, across: Across) -> None:
+    old, new = across.old, across.new
     changes = list(proposal.changes.all())
-    placements = [_place(change, old, new, step) for change in changes]
+    placements = [_place(change, across) for change in changes]
     if all(p.holds for p in placements):
         moved = [_moved(change, p, new.text) for change, p in zip(changes, placements,
                                                                     strict=True)]
-        problem = _applies(new, moved)
+        problem = _applies(across, moved)
         if not problem:
             Change.objects.bulk_update(moved, ["start", "end", "prefix", "suffix", "note_id",
                                                "found"])
@@ -145,10 +164,10 @@ def _moved(change: Change, placement: Placement, text: str) -> Change:
     return change
 
 
-def _applies(new: Revision, changes: list[Change]) -> str:
+def _applies(across: Across, changes: list[Change]) -> str:
     """"" when the changes, placed, still apply together to the new TEI; else why not."""
     try:
-        apply_changes(new.element, changes)
+        apply_changes(copy.deepcopy(across.new_element), changes)
     except (ValueError, TEIError) as exc:
         return f"the proposal no longer applies: {exc}"
     return ""
@@ -158,28 +177,29 @@ def _applies(new: Revision, changes: list[Change]) -> str:
 # Placing one change
 
 
-def _place(change: Change, old: Revision, new: Revision, step) -> Placement:
+def _place(change: Change, across: Across) -> Placement:
     if change.names_note:
-        return _place_note(change, old, new)
-    hint = _expected(change.start, step)
-    placed = _exact(change, new, hint)
+        return _place_note(change, across.old, across.new)
+    hint, certain = _expected(change.start, across.step)
+    placed = _exact(change, across.new, hint, certain=certain)
     if placed.holds:
-        return _check_surroundings(change, old, new, placed)
+        return _check_surroundings(change, across, placed)
     return placed
 
 
-def _expected(offset: int, step) -> int:
-    """Where `offset` should be on the new text: past the one region that differs (the common
-    prefix and suffix of the two texts are unchanged), inside it scaled to its new length."""
+def _expected(offset: int, step) -> tuple[int, bool]:
+    """Where `offset` should be on the new text, and whether that is certain: it is past the
+    one region that differs (the common prefix and suffix of the two texts are unchanged);
+    inside it, only a guess scaled to the region's new length."""
     if step is None:
-        return offset
+        return offset, True
     mapped = map_through(offset, offset, [step])
     if not mapped.conflict:
-        return mapped.start
-    return step.pos + round((offset - step.pos) * step.new_len / max(step.old_len, 1))
+        return mapped.start, True
+    return step.pos + round((offset - step.pos) * step.new_len / max(step.old_len, 1)), False
 
 
-def _exact(change: Change, new: Revision, hint: int) -> Placement:
+def _exact(change: Change, new: Revision, hint: int, *, certain: bool) -> Placement:
     text, exact = new.text, change.exact
     quote = Quote(exact, change.prefix, change.suffix)
     window = WINDOW + len(exact)
@@ -199,7 +219,12 @@ def _exact(change: Change, new: Revision, hint: int) -> Placement:
     end = start + len(exact)
     now = selector(text, start, end)
     if now["prefix"] == change.prefix and now["suffix"] == change.suffix:
-        return Placement(start, end)
+        if certain or _occurrences(text, change.prefix + exact + change.suffix) == 1:
+            return Placement(start, end)
+        # The same words in the same context elsewhere, and no certain hint: do not guess.
+        return Placement(reason=f"“{_short(exact) or _tail(change.prefix)}” occurs with the "
+                                f"same context more than once in revision {new.number}",
+                         found=Found(new.number, start, end, 100))
     if not exact:
         agreed = _agreement(text, start, change)
         if agreed * 2 < len(change.prefix) + len(change.suffix):
@@ -249,19 +274,19 @@ def _place_note(change: Change, old: Revision, new: Revision) -> Placement:
     return Placement(anchor.offset, anchor.offset, note_id=change.note_id)
 
 
-def _check_surroundings(change: Change, old: Revision, new: Revision,
-                        placed: Placement) -> Placement:
+def _check_surroundings(change: Change, across: Across, placed: Placement) -> Placement:
     """Same words, same context; but markup the text layer does not show may differ, and the
     change would carry the old state over it: footnotes at the passage, and (for a structural
     fix, whose fragment holds its blocks' old TEI) the blocks' markup."""
+    old, new = across.old, across.new
     found = Found(new.number, placed.start, placed.end, 100)
     if (_notes_at(old, change.start, change.end)
             != _notes_at(new, placed.start, placed.end)):
         return Placement(reason=f"the footnotes at “{_short(change.exact) or _tail(change.prefix)}"
                                 f"” are not the same in revision {new.number}", found=found)
     if (change.kind == Kind.STRUCTURE and change.start < change.end
-            and block_xml(old.element, change.start, change.end)
-            != block_xml(new.element, placed.start, placed.end)):
+            and block_xml(across.old_element, change.start, change.end)
+            != block_xml(across.new_element, placed.start, placed.end)):
         return Placement(reason=f"the markup of the blocks this structural fix replaces "
                                 f"changed in revision {new.number}", found=found)
     return placed
@@ -270,6 +295,14 @@ def _check_surroundings(change: Change, old: Revision, new: Revision,
 def _notes_at(revision: Revision, start: int, end: int) -> list[str]:
     # Bodies, not ids: a footnote added elsewhere renumbers the ids of those after it.
     return [note_body_xml(a.element) for a in revision.layer.notes if start <= a.offset <= end]
+
+
+def _occurrences(text: str, needle: str) -> int:
+    count, i = 0, text.find(needle)
+    while i != -1:
+        count += 1
+        i = text.find(needle, i + 1)
+    return count
 
 
 def _agreement(text: str, start: int, change: Change) -> int:

@@ -360,3 +360,16 @@ def test_api_lists_reanchored_proposals_as_stuck_with_the_place_found(client, d1
     [parallel] = [p for p in stuck if p["id"] == proposals["parallel"].pk]
     found = parallel["changes"][0]["found"]
     assert found["revision"] == 2 and found["score"] >= 80
+
+
+def test_same_words_and_context_twice_needs_review_when_the_old_place_is_uncertain(
+        d142, proposals, tmp_path):
+    # The sentence is now there twice, and changes before and after it leave no certain
+    # hint (the texts differ from the first change to the last).
+    reimport(tmp_path, ("a situation parallel to", "a situation similar to"),
+             (DELETED, DELETED + " " + DELETED),
+             ("the application of the Cameroons", "the application by the Cameroons"))
+    proposal = proposals["debate"]
+    assert status(proposal) == Status.NEEDS_REVIEW
+    assert "occurs with the same context more than once" in proposal.status_reason
+    assert_invariant(d142)
