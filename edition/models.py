@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from lxml import etree
 
+from . import signals
 from .changes import RevisionChange
 from .tei import textlayer
 from .tei.metadata import document_dates
@@ -170,18 +171,22 @@ class Document(models.Model):
 
     def add_revision(self, tei_xml: str, *, by, summary: str,
                      change: RevisionChange | None = None) -> Revision:
-        """Append a revision and make it current. The caller holds the transaction (and, for
-        an approval, the document's row lock)."""
+        """Append a revision and make it current, then send `signals.revision_added` (the review
+        app re-anchors open proposals across a revision without a step map). The caller holds
+        the transaction (and, for an approval, the document's row lock)."""
         parent = self.current_revision
+        change = change or RevisionChange(kind="edit")
         revision = Revision.objects.create(
             document=self, number=parent.number + 1, parent=parent, tei=tei_xml, author=by,
-            summary=summary, change=(change or RevisionChange(kind="edit")).to_json(),
+            summary=summary, change=change.to_json(),
         )
         self.current_revision = revision
         # The row's dates follow the div's attributes (the import's rule), whatever changed them.
         self.date_min, self.date_max = document_dates(revision.element)
         self.save(update_fields=["current_revision", "date_min", "date_max"])
         self.edition.touch()
+        signals.revision_added.send(sender=Document, document=self, revision=revision,
+                                    change=change)
         return revision
 
 

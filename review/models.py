@@ -46,14 +46,18 @@ class Proposal(models.Model):
         PENDING = "pending", "Pending"
         CHANGES_REQUESTED = "changes", "Changes requested"
         CONFLICTED = "conflicted", "Conflicted"
+        NEEDS_REVIEW = "needs-review", "Needs review"
+        ORPHANED = "orphaned", "Orphaned"
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Rejected"
         WITHDRAWN = "withdrawn", "Withdrawn"
 
     # Anchored on the current revision and rebased on every approval.
     OPEN = (Status.PENDING, Status.CHANGES_REQUESTED)
-    # Waiting for the author: the anchor no longer holds; the author re-targets.
-    STUCK = (Status.CONFLICTED,)
+    # Waiting for the author: the anchor no longer holds; the author re-targets. Needs review
+    # and orphaned come from re-anchoring across a revision without a step map
+    # (review.reanchoring): the quote was found only approximately, or not at all.
+    STUCK = (Status.CONFLICTED, Status.NEEDS_REVIEW, Status.ORPHANED)
     CLOSED = (Status.APPROVED, Status.REJECTED, Status.WITHDRAWN)
 
     document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="proposals")
@@ -154,6 +158,9 @@ class Change(models.Model):
                               "the document's attributes (JSON)"
     )
     note_id = models.CharField(max_length=100, blank=True, help_text="The footnote edited")
+    # Where re-anchoring found the quote only approximately (review.reanchoring.Found): a
+    # suggestion for the author's re-targeting, never applied by itself.
+    found = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["proposal", "start", "id"]
@@ -228,6 +235,7 @@ class Event(models.Model):
         WITHDRAWN = "withdrawn", "withdrew"
         CONFLICTED = "conflicted", "conflict"
         CONTEXT_CHANGED = "context", "context changed"
+        REANCHORED = "reanchored", "could not be carried over"
 
     # What counting approvals reads (approvers_since_submission).
     COUNTED = (Kind.APPROVED, Kind.RESUBMITTED, Kind.CHANGES_REQUESTED)

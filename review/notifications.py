@@ -45,3 +45,12 @@ def conflicted(proposal) -> None:
     _send(proposal, f"Your proposal on {doc.label} needs re-targeting",
           f"An approved change to {doc.label} ({doc.edition.slug}) conflicts with your "
           f"proposal {proposal.pk}: {proposal.status_reason}.\nOpen it to re-target it.")
+
+
+def reanchored(proposal) -> None:
+    doc = proposal.document
+    status = proposal.get_status_display().lower()
+    _send(proposal, f"Your proposal on {doc.label} needs re-targeting",
+          f"{doc.label} ({doc.edition.slug}) changed without a record of where, and your "
+          f"proposal {proposal.pk} could not be carried over as it was; it is now {status}: "
+          f"{proposal.status_reason}.\nOpen it to re-target it.")

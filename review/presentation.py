@@ -143,13 +143,13 @@ def rendered_result(proposal: Proposal, changes: list[Change]) -> tuple[str, str
     return mark_safe(html), ""
 
 
-def where_now(change: Change, text: str) -> str:
-    """Escaped HTML: the current text around where the change's quote is found again, marked
-    ("" when it is not found, or not by a quote)."""
+def where_now(change: Change, text: str, *, quote: str | None = None) -> str:
+    """Escaped HTML: the current text around where the change's quote (or `quote`, a
+    suggestion) is found again, marked ("" when it is not found, or not by a quote)."""
     if change.names_note or change.is_metadata:
         return ""
     try:
-        spec = place_change(change, text, quote=quote_of(change), content="")
+        spec = place_change(change, text, quote=quote or quote_of(change), content="")
     except QuoteError:
         return ""
     lo, hi = _window(text, spec.start, spec.end, 160)

@@ -242,6 +242,8 @@ def change_json(change: Change) -> dict:
                             "suffix": change.suffix, "start": change.start, "end": change.end}
     if change.kind in CONTENT_FIELD:
         data[CONTENT_FIELD[change.kind]] = change.content
+    if change.found:  # re-anchoring's suggestion for a proposal that needs review
+        data["found"] = change.found
     return data
 
 

@@ -1,11 +1,13 @@
-"""Re-targeting: the author places a conflicted proposal again on the current revision, or
-revises one after a reviewer asked for changes; it is then pending review again."""
+"""Re-targeting: the author places a stuck proposal (conflicted, needs review, orphaned) again
+on the current revision, or revises one after a reviewer asked for changes; it is then pending
+review again."""
 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from edition.models import Revision
 from edition.roles import require_member
 from edition.tei.selectors import Quote, place_quote
 
@@ -60,6 +62,16 @@ def quote_of(change: Change) -> str:
     if change.kind == Kind.STRUCTURE and change.start == change.end:
         return change.suffix.split("\n\n", 1)[0]
     return change.exact
+
+
+def suggested_quote(change: Change, head: Revision) -> str:
+    """The quote to offer the author: where re-anchoring found the change approximately on
+    `head` (`Change.found`, only while `head` is still that revision), else `quote_of`."""
+    found = change.found
+    if (found and found.get("revision") == head.number and found["start"] < found["end"]
+            and change.kind == Kind.TEXT):
+        return head.text[found["start"]:found["end"]]
+    return quote_of(change)
 
 
 def place_change(change: Change, text: str, *, quote: str, content: str,

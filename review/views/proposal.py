@@ -29,7 +29,7 @@ from ..actions.approve import check_approve, do_approve
 from ..actions.comment import check_comment, do_comment
 from ..actions.decide import (check_decide, check_withdraw, do_reject, do_request_changes,
                               do_withdraw)
-from ..actions.retarget import check_retarget, do_retarget, place_change, quote_of
+from ..actions.retarget import check_retarget, do_retarget, place_change, suggested_quote
 from ..forms import CommentForm, RationaleForm, ReasonForm, RetargetChangeForm
 from ..models import Change, Proposal, approvers_since_submission
 from .queue import QUEUE_TEMPLATE, back_to, make_rows, with_row_data
@@ -227,7 +227,7 @@ def proposal_retarget(request: HttpRequest, pk: int) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     change_forms = [
         RetargetChangeForm(data, prefix=f"c{i}", kind=c.kind, notes=notes,
-                           initial={"quote": quote_of(c), "content": c.content,
+                           initial={"quote": suggested_quote(c, head), "content": c.content,
                                     "note_id": c.note_id})
         for i, c in enumerate(changes)]
     rationale_form = RationaleForm(data, initial={"rationale": proposal.rationale})
@@ -265,7 +265,7 @@ def proposal_retarget(request: HttpRequest, pk: int) -> HttpResponse:
             status = 400
     anchor = proposal.anchor_revision
     rows = [{"change": c, "form": f, "was": presentation.describe(c, anchor),
-             "now": presentation.where_now(c, head.text)}
+             "now": presentation.where_now(c, head.text, quote=suggested_quote(c, head))}
             for c, f in zip(changes, change_forms, strict=True)]
     anchor.document = proposal.document
     context = {"proposal": proposal, "anchor": anchor, "head": head, "rows": rows, "error": error,
