@@ -27,6 +27,7 @@ Check = Suggestion.Check
 class Offer:
     suggestion: Suggestion
     propose_url: str
+    also_fixes: int = 0  # other open suggestions the same proposal repairs (one footnote)
 
 
 def offers(document: Document, revision: Revision) -> list[Offer]:
@@ -40,8 +41,9 @@ def offers(document: Document, revision: Revision) -> list[Offer]:
     for suggestion in open_:
         fields = _fields(suggestion, div, revision.text, open_)
         if fields is not None:
+            also = fields.pop("also_fixes", 0)
             fields.update(rev=revision.number, action="place")
-            found.append(Offer(suggestion, f"{base}?{urlencode(fields)}"))
+            found.append(Offer(suggestion, f"{base}?{urlencode(fields)}", also))
     return found
 
 
@@ -120,4 +122,4 @@ def _note_fields(suggestion: Suggestion, div: etree._Element,
     except TextChangeError:
         return None
     return {"kind": "note-edit", "note_id": suggestion.note_id,
-            "note_edit_body": note_body_xml(edited)}
+            "note_edit_body": note_body_xml(edited), "also_fixes": len(set(fixes)) - 1}

@@ -182,17 +182,20 @@ def _ranges(div, layer: TextLayer) -> list[Finding]:
         if not note_id:
             continue
         note_text = build(anchor.element).text
-        findings += [_range_finding(note_text, match, "note-edit", note_id)
+        label = ("the source note" if anchor.element.get("type") == "source"
+                 else f"footnote {anchor.element.get('n') or note_id}")
+        findings += [_range_finding(note_text, match, "note-edit", note_id, label)
                      for match in DIGIT_RUN.finditer(note_text)]
     return [f for f in findings if f is not None]
 
 
-def _range_finding(text: str, match: re.Match, change: str, note_id: str = "") -> Finding | None:
+def _range_finding(text: str, match: re.Match, change: str, note_id: str = "",
+                   note_label: str = "") -> Finding | None:
     found = lost_range(text, match.start(), match.end())
     if found is None:
         return None
     a, b = found
-    where = f" in footnote {note_id}" if note_id else ""
+    where = f" in {note_label}" if note_id else ""
     return Finding(
         "range", change,
         f"“{match.group()}”{where} looks like the range {a}{EN_DASH}{b} with its en dash lost "

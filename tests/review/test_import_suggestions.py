@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from lxml import html
 
+from edition.imports import import_text
 from edition.models import Document, Suggestion
 from edition.tei.textlayer import build
 from review.actions.approve import do_approve
@@ -13,15 +14,25 @@ from review.models import Proposal
 
 pytestmark = pytest.mark.django_db
 PAGE = "/frus1958-60v18/d143/"
+TELEGRAM = """150. Telegram From the Department of State to the Embassy in Japan
+
+Washington, June 20, 1959, 11 a.m.
+
+The Secretary discussed Documents 139142 with the Ambassador.
+
+He will report further.
+
+Herter
+"""
 
 
 def d143() -> Document:
     return Document.objects.select_related("current_revision").get(xml_id="d143")
 
 
-def offers(client) -> dict[str, str]:
+def offers(client, url: str = PAGE) -> dict[str, str]:
     """Each offered suggestion's explanation → its "Propose this fix" link."""
-    page = html.fromstring(client.get(PAGE).content)
+    page = html.fromstring(client.get(url).content)
     return {" ".join(li.text_content().split()): li.xpath(".//a")[0].get("href")
             for li in page.xpath("//section[@id='import-suggestions']//li")}
 
@@ -40,7 +51,8 @@ def test_editor_sees_the_suggestions_of_the_import(client, sample_volume, people
     shown = offers(client)
     assert len(shown) == 4
     assert any("No dateline" in text for text in shown)
-    assert any("“139142”" in text and "139–142" in text for text in shown)
+    assert any("“139142” in the source note" in text and "139–142" in text
+               and "also fixes the other range in this footnote" in text for text in shown)
     assert any("“144146”" in text and "144–146" in text for text in shown)
     assert any("PARTICIPANTS list lost its entries" in text for text in shown)
 
@@ -132,3 +144,38 @@ def test_only_proposers_may_dismiss(client, sample_volume, people):
     assert suggestion.dismissed_at is None
     client.force_login(people.editor)
     assert client.get(url).status_code == 405
+
+
+def test_dateline_paragraph_and_signature_become_opener_and_closer(client, sample_edition,
+                                                                   people, tmp_path):
+    path = tmp_path / "d150.txt"
+    path.write_text(TELEGRAM)
+    _, report = import_text(path, edition=sample_edition)
+    assert [line.split(":")[0] for line in report if line.startswith("Suggestion")] == [
+        "Suggestion (dateline)", "Suggestion (signature)", "Suggestion (range)"]
+    client.force_login(people.editor)
+    page_url = "/frus1958-60v18/d150/"
+    for needle in ("reads like a dateline", "reads like a signature", "“139142”"):
+        shown = offers(client, page_url)
+        (url,) = [href for text, href in shown.items() if needle in text]
+        query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+        assert client.get(url).status_code == 200
+        response = client.post(url.split("?")[0], {**query, "action": "submit",
+                                                   "rationale": "Lost in the plain text"})
+        assert response.status_code == 302, response.content.decode()[:2000]
+        do_approve(Proposal.objects.latest("pk"), by=people.reviewer)
+    revision = Document.objects.get(xml_id="d150").current_revision
+    tei = revision.tei
+    assert "<opener><dateline><placeName>Washington</placeName>, <date>June 20, 1959, 11 a.m." in tei
+    assert "<closer><signed>Herter</signed></closer>" in tei
+    assert "discussed Documents 139–142 with" in revision.text
+    assert offers(client, page_url) == {}
+
+
+def test_dismissing_changes_the_page_etag(client, sample_volume, people):
+    client.force_login(people.editor)
+    etag = client.get(PAGE)["ETag"]
+    suggestion = Suggestion.objects.get(check_name="list-items")
+    client.post(f"{PAGE}suggestions/{suggestion.pk}/dismiss/")
+    response = client.get(PAGE, HTTP_IF_NONE_MATCH=etag)
+    assert response.status_code == 200 and "PARTICIPANTS list lost" not in response.content.decode()
