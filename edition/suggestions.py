@@ -37,9 +37,11 @@ def offers(document: Document, revision: Revision) -> list[Offer]:
         return []
     base = reverse("review:propose", args=[document.edition.slug, document.xml_id])
     div = revision.element
+    spans = [(child, span) for child, span in child_spans(div, revision.layer)
+             if span[0] is not None]
     found = []
     for suggestion in open_:
-        fields = _fields(suggestion, div, revision.text, open_)
+        fields = _fields(suggestion, div, spans, revision.text, open_)
         if fields is not None:
             also = fields.pop("also_fixes", 0)
             fields.update(rev=revision.number, action="place")
@@ -47,7 +49,7 @@ def offers(document: Document, revision: Revision) -> list[Offer]:
     return found
 
 
-def _fields(suggestion: Suggestion, div: etree._Element, text: str,
+def _fields(suggestion: Suggestion, div: etree._Element, spans, text: str,
             open_: list[Suggestion]) -> dict | None:
     """The proposing form's fields for the fix, or None when it no longer applies."""
     if suggestion.note_id:
@@ -59,7 +61,7 @@ def _fields(suggestion: Suggestion, div: etree._Element, text: str,
         end = start + len(suggestion.exact)
         return {"kind": "text", "start": start, "end": end, **selector(text, start, end),
                 "replacement": suggestion.replacement}
-    span = _block_span(suggestion, div, text)
+    span = _block_span(suggestion, div, spans, text)
     if span is None:
         return None
     return {"kind": "structure", "start": span[0], "end": span[1], **selector(text, *span),
@@ -73,9 +75,9 @@ def _place(text: str, suggestion: Suggestion) -> int | None:
         return None
 
 
-def _block_span(suggestion: Suggestion, div: etree._Element, text: str):
-    """The blocks a structural suggestion fixes, while they are still as the import left them."""
-    spans = [(child, span) for child, span in child_spans(div, build(div)) if span[0] is not None]
+def _block_span(suggestion: Suggestion, div: etree._Element, spans, text: str):
+    """The blocks a structural suggestion fixes, while they are still as the import left them.
+    `spans`: the div's top-level blocks with text, (element, (start, end))."""
     if suggestion.placement == "before":
         # An insertion point has no words of its own: its whole context must still be there.
         if suggestion.check_name == Check.DATELINE and div.find(".//{*}dateline") is not None:
