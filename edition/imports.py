@@ -22,7 +22,7 @@ from lxml import etree
 from . import tasks
 from .changes import RevisionChange
 from .exporting.builds import request_export
-from .models import Document, Edition, Revision
+from .models import Document, Edition, Revision, Suggestion
 from .tei import TEI_NS, XML_ID, tei
 from .tei.fromtext import parse_plaintext
 from .tei.metadata import document_dates
@@ -358,6 +358,7 @@ def import_text(
         fields["part"] = preceding.part if preceding else (following.part if following else "")
         document = create_document(edition, parsed.xml_id, parsed.tei, fields, order=order,
                                    by=by, summary=f"Imported from plain text {path.name}")
+        _store_findings(document, parsed.findings)
         edition.tei_skeleton = _insert_placeholder(
             edition.tei_skeleton, parsed.xml_id,
             after=preceding.xml_id if preceding else None,
@@ -368,6 +369,15 @@ def import_text(
         tasks.enqueue_on_commit(tasks.warm_rendering, [document.current_revision_id])
         request_export(edition, f"Imported {path.name} as {parsed.xml_id}")
     return document, parsed.report
+
+
+def _store_findings(document: Document, found) -> None:
+    Suggestion.objects.bulk_create(
+        Suggestion(document=document, revision=document.current_revision,
+                   check_name=f.check, change=f.change, note_id=f.note_id, exact=f.exact,
+                   prefix=f.prefix, suffix=f.suffix, replacement=f.replacement,
+                   fragment=f.fragment, placement=f.placement, explanation=f.explanation)
+        for f in found)
 
 
 def _make_room(edition: Edition, number: int) -> int:

@@ -269,6 +269,54 @@ class Revision(models.Model):
         return self.document.current_revision_id == self.pk
 
 
+class SuggestionQuerySet(models.QuerySet):
+    def open(self) -> SuggestionQuerySet:
+        return self.filter(dismissed_at__isnull=True)
+
+
+class Suggestion(models.Model):
+    """A machine finding about a document, with the change that would fix it: not a proposal
+    until an editor makes it one. Written by the importer (`edition.tei.findings.Finding`);
+    the quote is on `revision`'s text layer, or on footnote `note_id`'s own layer."""
+
+    class Check(models.TextChoices):
+        DATELINE = "dateline", "No dateline"
+        SIGNATURE = "signature", "Signature kept as a paragraph"
+        RANGE = "range", "Range without its dash"
+        LIST_ITEMS = "list-items", "List without entries"
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="suggestions")
+    revision = models.ForeignKey(Revision, on_delete=models.CASCADE, related_name="+")
+    check_name = models.CharField(max_length=20, choices=Check.choices)
+    change = models.CharField(max_length=20, help_text="The kind of proposal the fix takes")
+    note_id = models.CharField(max_length=100, blank=True)
+    exact = models.TextField(blank=True)
+    prefix = models.CharField(max_length=64, blank=True)
+    suffix = models.CharField(max_length=64, blank=True)
+    replacement = models.TextField(blank=True)
+    fragment = models.TextField(blank=True, help_text="TEI of the blocks, for a structural fix")
+    placement = models.CharField(max_length=10, default="replace")
+    explanation = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    dismissed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                     null=True, blank=True, related_name="+")
+
+    objects = SuggestionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["document", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.document.xml_id}: {self.explanation}"
+
+    def dismiss(self, *, by) -> None:
+        """Dismissed for good: it is never offered again."""
+        if self.dismissed_at is None:
+            self.dismissed_at, self.dismissed_by = timezone.now(), by
+            self.save(update_fields=["dismissed_at", "dismissed_by"])
+
+
 class Membership(models.Model):
     """A person's role in one edition. Roles grow: a reviewer may propose, an admin may review."""
 

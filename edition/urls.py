@@ -29,4 +29,6 @@ urlpatterns = [
     path("<slug:edition>/<docid:doc>.txt", views.document_text, name="document_text"),
     path("<slug:edition>/<docid:doc>/", views.document_detail, name="document"),
     path("<slug:edition>/<docid:doc>/r/<int:number>/", views.revision_detail, name="revision"),
+    path("<slug:edition>/<docid:doc>/suggestions/<int:pk>/dismiss/", views.dismiss_suggestion,
+         name="dismiss_suggestion"),
 ]

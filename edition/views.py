@@ -11,18 +11,18 @@ import hashlib
 from django.contrib.auth.decorators import login_not_required
 from django.db.models import Count, Min, Max
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.http import http_date, parse_http_date
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
-from . import pagecache
+from . import pagecache, suggestions
 from .exporting import tei as tei_export
 from .exporting.formats import enabled as enabled_formats
 from .models import Document, Edition, Revision
 from .rendering import RENDER_VERSION, rendered_html, rendered_text
-from .roles import can_propose
+from .roles import can_propose, require_proposer
 
 
 @login_not_required
@@ -91,10 +91,13 @@ def _reading_view(request: HttpRequest, document: Document, revision: Revision) 
     # Members who may propose get the proposing tools, on the current revision only (offsets
     # refer to the text shown). Anonymous readers never reach the membership query.
     proposer = is_current and request.user.is_authenticated and can_propose(request.user, edition)
+    # The import's suggestions are for proposers only: never in the anonymous (cached) page.
+    offers = suggestions.offers(document, revision) if proposer else []
     last_modified = max(revision.created_at, edition.updated_at)
     etag, not_modified = conditional(
         request, revision.pk, revision.checksum, document.current_revision_id,
-        edition.updated_at.isoformat(), proposer, last_modified=last_modified,
+        edition.updated_at.isoformat(), proposer, [o.suggestion.pk for o in offers],
+        last_modified=last_modified,
     )
     if not_modified is not None:
         return not_modified
@@ -106,6 +109,7 @@ def _reading_view(request: HttpRequest, document: Document, revision: Revision) 
         "revision": revision,
         "is_current": is_current,
         "can_propose": proposer,
+        "offers": offers,
         "current": document.current_revision,
         "html": rendered_html(revision),
         "previous": siblings.filter(order__lt=document.order).order_by("-order").first(),
@@ -134,6 +138,16 @@ def document_detail(request: HttpRequest, edition: str, doc: str) -> HttpRespons
         return response
     document = document_or_404(edition, doc)
     return _reading_view(request, document, document.current_revision)
+
+
+@require_POST
+def dismiss_suggestion(request: HttpRequest, edition: str, doc: str, pk: int) -> HttpResponse:
+    """An editor sets an import suggestion aside for good."""
+    document = document_or_404(edition, doc)
+    require_proposer(request.user, document.edition)
+    suggestion = get_object_or_404(document.suggestions.open(), pk=pk)
+    suggestion.dismiss(by=request.user)
+    return redirect(f"{document.get_absolute_url()}#import-suggestions")
 
 
 def _serve_cached(request: HttpRequest, page: pagecache.CachedPage) -> HttpResponse:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from . import FRUS_NS, TEI_NS, XML_ID, tei
+from . import FRUS_NS, TEI_NS, XML_ID, findings, tei
 from .parsing import TEIError
 
 HEADING = re.compile(r"(\d+)\.(?:\s+(.*))?")
@@ -35,6 +35,8 @@ class TextImport:
     xml_id: str
     title: str
     report: list[str]
+    # What the text lost and the layout cannot tell: fixes for the editors to propose.
+    findings: list[findings.Finding] = field(default_factory=list)
 
 
 @dataclass
@@ -118,8 +120,10 @@ class _Importer:
             self._fill(etree.SubElement(div, tei("p")), tokens, xml_id)
         paragraphs = sum(1 for b in blocks if b[0] == "p") + len(leftover)
         self.report.append(f"{paragraphs} paragraph{'s' * (paragraphs != 1)}")
+        found = findings.find(div)
+        self.report += [finding.report_line for finding in found]
         serialized = etree.tostring(div, encoding="unicode")
-        return TextImport(serialized, number, xml_id, title, self.report)
+        return TextImport(serialized, number, xml_id, title, self.report, found)
 
     def _normalised_lines(self) -> list[str]:
         text = self.text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
