@@ -1,12 +1,13 @@
 """Importing FRUS TEI volumes and plain-text renderings into editions.
 
 Both importers write in one transaction: bad input is refused with a TEIError and nothing stays
-written. History is never deleted: a re-import adds revisions, it does not replace them.
+written. History is never deleted: a re-import adds revisions, it does not replace them. Each new
+revision goes through the gate (edition/gate.py), which reports rather than refuses here: a
+volume is imported as published, and its report says which documents fail and why.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import re
@@ -23,10 +24,12 @@ from lxml import etree
 from . import tasks
 from .changes import RevisionChange
 from .exporting.builds import request_export
+from .gate import GateError, check_candidate
 from .models import Document, Edition, Revision
 from .tei import FRUS_NS, TEI_NS, XML_ID, tei
 from .tei.fromtext import parse_plaintext
 from .tei.parsing import TEIError, parse_document_div, refuse_doctype, safe_parser
+from .tei.schema import frus_datetime
 from .tei.textlayer import text_of
 
 log = logging.getLogger(__name__)
@@ -196,14 +199,17 @@ class _Importer:
                                        summary=f"Imported from {self.filename}")
             self.next_order += 1
             self.result.created.append(xml_id)
+            _report_gate(document, self.result.warnings)
         elif document.current_revision.tei == tei_xml:
             self.result.unchanged.append(xml_id)
         else:
+            document.edition = self.edition  # its header is deferred there: spare a query
             document.add_revision(tei_xml, by=self.by,
                                   summary=f"Re-imported from {self.filename}",
                                   change=RevisionChange(kind="reimport", source=self.filename))
             Document.objects.filter(pk=document.pk).update(**fields)
             self.result.updated.append(xml_id)
+            _report_gate(document, self.result.warnings)
         # Keep the skeleton small while streaming: the document lives on in its revision.
         placeholder = etree.ProcessingInstruction(PLACEHOLDER, xml_id)
         placeholder.tail = element.tail
@@ -231,6 +237,19 @@ class _Importer:
         # Always, even if no document changed: the header or front matter may have. Documents
         # whose revision did not change are not rendered again.
         request_export(self.edition, f"Imported {self.filename}")
+
+
+def _report_gate(document: Document, warnings: list[str]) -> None:
+    """Put the gate's verdict on the document's new revision into the import's report."""
+    revision = document.current_revision
+    try:
+        check_candidate(revision.tei, document, number=revision.number, keep=True)
+    except GateError as exc:
+        if exc.code == "no-schema":
+            if exc.message not in warnings:
+                warnings.append(exc.message)
+        else:
+            warnings.append(f"{document.xml_id}: {exc.message}")
 
 
 def create_document(edition, xml_id, tei_xml, fields, *, order, by, summary) -> Document:
@@ -273,15 +292,15 @@ def _document_fields(element: etree._Element, warnings: list[str]) -> dict:
     head = element.find(tei("head"))
     heading = text_of(head) if head is not None else ""
     n = element.get("n", "")
-    number = int(n) if n.isdigit() else None
+    number = int(n) if n.isascii() and n.isdigit() else None
     title = re.sub(r"^\s*\d+\.\s*", "", heading) if number is not None else heading
     dates = {}
     for name, attr in (("date_min", "doc-dateTime-min"), ("date_max", "doc-dateTime-max")):
         value = element.get(f"{{{FRUS_NS}}}{attr}")
         try:
-            dates[name] = dt.datetime.fromisoformat(value) if value else None
-        except ValueError:
-            warnings.append(f"{xml_id}: frus:{attr}=“{value}” is not a date-time; left empty")
+            dates[name] = frus_datetime(value) if value else None
+        except ValueError as exc:  # the gate's rule: a date-time without its offset is refused
+            warnings.append(f"{xml_id}: frus:{attr} {exc}; its date is left empty")
             dates[name] = None
     if dates["date_min"] and dates["date_max"] and dates["date_min"] > dates["date_max"]:
         warnings.append(f"{xml_id}: frus:doc-dateTime-min is after -max; dates left empty")
@@ -367,6 +386,7 @@ def import_text(
         fields["part"] = preceding.part if preceding else (following.part if following else "")
         document = create_document(edition, parsed.xml_id, parsed.tei, fields, order=order,
                                    by=by, summary=f"Imported from plain text {path.name}")
+        _report_gate(document, parsed.report)
         edition.tei_skeleton = _insert_placeholder(
             edition.tei_skeleton, parsed.xml_id,
             after=preceding.xml_id if preceding else None,

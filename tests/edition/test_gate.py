@@ -1,8 +1,9 @@
 """The gate every new revision passes (edition/gate.py, edition/tei/schema.py): TEI P5, the
-frus: rules, every renderer."""
+frus: rules, every renderer; and imports reporting what fails it."""
 
 import copy
 from importlib import import_module
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -12,9 +13,10 @@ from edition import rendering
 from edition.exporting import sources
 from edition.exporting.formats import FORMATS
 from edition.gate import GateError, check_candidate, tei_schema
+from edition.imports import import_tei, import_text
 from edition.tei import FRUS_NS, TEI_NS, tei
 from edition.tei.schema import frus_datetime, frus_problems
-from tests.helpers import sample_document
+from tests.helpers import D143_TEXT, EXCERPT, sample_document
 
 pytestmark = pytest.mark.django_db
 
@@ -244,3 +246,41 @@ def test_a_problem_the_current_revision_has_already_is_not_the_candidates(d142):
     with pytest.raises(GateError, match="cols"):  # another problem, before it, is refused
         check_candidate(worse, d142, number=3, current=broken)
 
+
+# -- imports ----------------------------------------------------------------------------------
+
+def test_import_of_the_samples_reports_no_gate_failures(db):
+    result = import_tei(EXCERPT)
+    assert result.warnings == []
+    _, report = import_text(D143_TEXT, edition=result.edition)
+    assert not [line for line in report if "TEI" in line or "export" in line]
+
+
+def test_an_import_reports_a_document_failing_the_gate_and_keeps_it(db, tmp_path):
+    text = EXCERPT.read_text(encoding="utf-8")
+    assert text.count("<list type=\"subject\">") >= 1
+    broken = tmp_path / Path(EXCERPT).name
+    broken.write_text(text.replace('<list type="subject">', '<list type="subject" cols="x">', 1),
+                      encoding="utf-8")
+    result = import_tei(broken)
+    [warning] = result.warnings
+    assert warning.startswith("d142: not valid TEI: in the <list> beginning “SUBJECT")
+    assert "Invalid attribute cols for element list" in warning
+    assert "d142" in result.created
+
+
+def test_a_date_without_its_offset_is_reported_not_compared(db, tmp_path):
+    # One date naive, one with its offset: comparing them was a TypeError, the import a 500.
+    text = EXCERPT.read_text(encoding="utf-8")
+    naive = text.replace('frus:doc-dateTime-min="1960-01-19T15:30:00-05:00"',
+                         'frus:doc-dateTime-min="1960-01-19T15:30:00"', 1)
+    assert naive != text
+    broken = tmp_path / Path(EXCERPT).name
+    broken.write_text(naive, encoding="utf-8")
+    result = import_tei(broken)
+    [xml_id] = {w.split(":")[0] for w in result.warnings}
+    document = result.edition.documents.get(xml_id=xml_id)
+    assert document.date_min is None and document.date_max is not None
+    assert any("its date is left empty" in w for w in result.warnings)
+    assert any(w.startswith(f"{xml_id}: frus:doc-dateTime-min: “1960-01-19T15:30:00” is not")
+               for w in result.warnings)
