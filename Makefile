@@ -28,7 +28,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-run: install
+# The schema too: every proposal and approval is validated against it (edition/gate.py).
+run: install schema
 	mkdir -p var
 	DEBUG=1 $(BIN)/python manage.py migrate --no-input
 	DEBUG=1 $(BIN)/python manage.py setup_demo
@@ -71,7 +72,7 @@ test-fast: install schema lint
 lint: install
 	$(BIN)/python -m ruff check .
 
-check: install
+check: install schema
 	DEBUG=0 SECRET_KEY=$$(openssl rand -hex 32) ALLOWED_HOSTS=emend.example.org \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING
 

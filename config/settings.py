@@ -187,6 +187,9 @@ EMEND_SIGNIN_ATTEMPTS = env_int("EMEND_SIGNIN_ATTEMPTS", 5)  # failures per acco
 EMEND_SIGNIN_WINDOW = env_int("EMEND_SIGNIN_WINDOW", 15 * 60)  # seconds
 EMEND_MAX_IMPORT_BYTES = env_int("EMEND_MAX_IMPORT_BYTES", 64 * 1024 * 1024)
 EMEND_SAMPLES_DIR = Path(env("EMEND_SAMPLES_DIR", str(BASE_DIR.parent / "shared" / "samples")))
+# TEI P5 tei_all, which every new revision must validate against (edition/gate.py). `make schema`
+# installs it here, in the checkout (not EMEND_VAR_DIR): it is part of the installation, not data.
+EMEND_TEI_SCHEMA = Path(env("EMEND_TEI_SCHEMA", str(BASE_DIR / "var" / "schemas" / "tei_all.rng")))
 
 # Celery: a broker that needs no server unless CELERY_BROKER_URL says otherwise.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")

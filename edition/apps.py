@@ -1,6 +1,12 @@
 from django.apps import AppConfig
+from django.core import checks
 
 
 class EditionConfig(AppConfig):
     name = "edition"
     verbose_name = "Editions"
+
+    def ready(self) -> None:
+        from .gate import schema_installed
+
+        checks.register(schema_installed)

@@ -1,7 +1,9 @@
 """Importing FRUS TEI volumes and plain-text renderings into editions.
 
 Both importers write in one transaction: bad input is refused with a TEIError and nothing stays
-written. History is never deleted: a re-import adds revisions, it does not replace them.
+written. History is never deleted: a re-import adds revisions, it does not replace them. Each new
+revision goes through the gate (edition/gate.py), which reports rather than refuses here: a
+volume is imported as published, and its report says which documents fail and why.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from lxml import etree
 from . import tasks
 from .changes import RevisionChange
 from .exporting.builds import request_export
+from .gate import GateError, check_candidate
 from .models import Document, Edition, Revision, Suggestion
 from .tei import TEI_NS, XML_ID, tei
 from .tei.fromtext import parse_plaintext
@@ -196,14 +199,17 @@ class _Importer:
                                        summary=f"Imported from {self.filename}")
             self.next_order += 1
             self.result.created.append(xml_id)
+            _report_gate(document, self.result.warnings)
         elif document.current_revision.tei == tei_xml:
             self.result.unchanged.append(xml_id)
         else:
+            document.edition = self.edition  # its header is deferred there: spare a query
             document.add_revision(tei_xml, by=self.by,
                                   summary=f"Re-imported from {self.filename}",
                                   change=RevisionChange(kind="reimport", source=self.filename))
             Document.objects.filter(pk=document.pk).update(**fields)
             self.result.updated.append(xml_id)
+            _report_gate(document, self.result.warnings)
         # Keep the skeleton small while streaming: the document lives on in its revision.
         placeholder = etree.ProcessingInstruction(PLACEHOLDER, xml_id)
         placeholder.tail = element.tail
@@ -231,6 +237,19 @@ class _Importer:
         # Always, even if no document changed: the header or front matter may have. Documents
         # whose revision did not change are not rendered again.
         request_export(self.edition, f"Imported {self.filename}")
+
+
+def _report_gate(document: Document, warnings: list[str]) -> None:
+    """Put the gate's verdict on the document's new revision into the import's report."""
+    revision = document.current_revision
+    try:
+        check_candidate(revision.tei, document, number=revision.number, keep=True)
+    except GateError as exc:
+        if exc.code == "no-schema":
+            if exc.message not in warnings:
+                warnings.append(exc.message)
+        else:
+            warnings.append(f"{document.xml_id}: {exc.message}")
 
 
 def create_document(edition, xml_id, tei_xml, fields, *, order, by, summary) -> Document:
@@ -273,7 +292,7 @@ def _document_fields(element: etree._Element, warnings: list[str]) -> dict:
     head = element.find(tei("head"))
     heading = text_of(head) if head is not None else ""
     n = element.get("n", "")
-    number = int(n) if n.isdigit() else None
+    number = int(n) if n.isascii() and n.isdigit() else None
     title = re.sub(r"^\s*\d+\.\s*", "", heading) if number is not None else heading
     date_min, date_max = document_dates(element, warnings)
     return {"number": number, "title": title[:1000] or xml_id, "date_min": date_min,
@@ -359,6 +378,7 @@ def import_text(
         document = create_document(edition, parsed.xml_id, parsed.tei, fields, order=order,
                                    by=by, summary=f"Imported from plain text {path.name}")
         _store_findings(document, parsed.findings)
+        _report_gate(document, parsed.report)
         edition.tei_skeleton = _insert_placeholder(
             edition.tei_skeleton, parsed.xml_id,
             after=preceding.xml_id if preceding else None,

@@ -46,7 +46,10 @@ PROPOSAL_ERROR_STATUS = {
     "invalid": 400, "reason": 400,
     "quote": 422, "offsets": 422, "unapplicable": 422, "note": 422, "overlap": 422,
     "metadata": 422,
+    "invalid-tei": 422, "unrenderable": 422,  # the gate, when proposing (edition/gate.py)
     "stale": 409, "conflicted": 409, "closed": 409, "duplicate": 409,
+    "refused": 409,  # the gate, when approving: nothing changed
+    "no-schema": 503,  # the gate cannot check: tei_all.rng is not installed
 }
 
 

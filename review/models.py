@@ -222,12 +222,14 @@ def approvers_since_submission(events) -> set[int]:
 
 
 class Event(models.Model):
-    """The timeline of a proposal: created, comments, decisions, conflicts, re-targeting."""
+    """The timeline of a proposal: created, comments, decisions, conflicts, re-targeting, and
+    approvals the gate refused."""
 
     class Kind(models.TextChoices):
         CREATED = "created", "proposed"
         COMMENTED = "commented", "commented"
         APPROVED = "approved", "approved"
+        REFUSED = "refused", "could not approve"  # the result failed the gate: nothing changed
         APPLIED = "applied", "applied as a new revision"
         REJECTED = "rejected", "rejected"
         CHANGES_REQUESTED = "changes", "asked for changes"

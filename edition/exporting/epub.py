@@ -74,7 +74,7 @@ def chapter_file(xml_id: str) -> str:
     return f"{xml_id}.xhtml"
 
 
-def _chapter(part: Part) -> dict:
+def chapter(part: Part) -> dict:
     """{"xhtml": the content document, "pages": [[id, n]…], "ids": every id in it}."""
     def build() -> str:
         rendered = render_html(part.revision.element, doc_href=lambda xml_id: DOC_LINK + xml_id)
@@ -136,7 +136,7 @@ def _resolve_links(xhtml: str, vol: Volume, ids: dict[str, set[str]]) -> str:
 def _book(vol: Volume, parts: list[Part], *, title: str, uid: str,
           part: Part | None = None) -> bytes:
     edition, esc = vol.edition, html.escape
-    chapters = {p.xml_id: _chapter(p) for p in parts}
+    chapters = {p.xml_id: chapter(p) for p in parts}
     ids = {xml_id: set(ch["ids"]) for xml_id, ch in chapters.items()}
     modified = vol.built_at.astimezone(timezone.utc)
 

@@ -14,12 +14,21 @@ class Format:
     extension: str
     content_type: str
     module_name: str
+    # "module.function" rendering one document's piece of the format from a `Part`: all of a
+    # file that depends on the document's TEI, as the format caches it per revision (for the
+    # PDF, the HTML its pages are laid out from: no WeasyPrint). The gate renders it.
+    piece: str
     group: str = "text"  # formats of a group are built together (see ExportBuild)
 
     @property
     def module(self) -> ModuleType:
         """Imported on first use: WeasyPrint and EbookLib load only where PDF/EPUB are built."""
         return import_module(f"edition.exporting.{self.module_name}")
+
+    def render_piece(self, part):
+        """`piece` of one document, rendered (the gate, edition/gate.py)."""
+        module, function = self.piece.rsplit(".", 1)
+        return getattr(import_module(f"edition.exporting.{module}"), function)(part)
 
     def volume(self, vol) -> bytes:
         return self.module.volume(vol)
@@ -29,12 +38,15 @@ class Format:
 
 
 FORMATS: dict[str, Format] = {f.name: f for f in [
-    Format("tei", "TEI XML", "xml", "application/tei+xml", "tei"),
-    Format("html", "HTML", "html", "text/html; charset=utf-8", "html"),
-    Format("txt", "Plain text", "txt", "text/plain; charset=utf-8", "text"),
-    Format("json", "JSON (W3C Web Annotations)", "json", "application/json", "annotations"),
-    Format("epub", "EPUB 3", "epub", "application/epub+zip", "epub"),
-    Format("pdf", "PDF", "pdf", "application/pdf", "pdf", group="print"),
+    Format("tei", "TEI XML", "xml", "application/tei+xml", "tei", "tei.standalone"),
+    Format("html", "HTML", "html", "text/html; charset=utf-8", "html", "html.article"),
+    Format("txt", "Plain text", "txt", "text/plain; charset=utf-8", "text",
+           "text.document_text"),
+    Format("json", "JSON (W3C Web Annotations)", "json", "application/json", "annotations",
+           "annotations.document_fragment"),
+    Format("epub", "EPUB 3", "epub", "application/epub+zip", "epub", "epub.chapter"),
+    Format("pdf", "PDF", "pdf", "application/pdf", "pdf", "pdfhtml.article",
+           group="print"),
 ]}
 GROUPS = {"text": "TEI, HTML, plain text, JSON and EPUB", "print": "PDF"}
 

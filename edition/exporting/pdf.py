@@ -7,8 +7,8 @@ the foot, "[Page 276]" marks where a page of the printed edition begins, and foo
 at the foot of the page where their marker falls (CSS `float: footnote`). The style is
 pdf.css next to this module.
 
-Each document's print HTML is the reading view's (`render_html`) reworked with lxml, and is
-cached per revision (`sources.fragment`); the layout itself is redone for every file.
+Each document's print HTML (pdfhtml.py) is cached per revision; the layout itself is redone for
+every file.
 WeasyPrint fetches nothing: the HTML and CSS reference no resource, and the URL fetcher
 refuses everything but `data:` URLs, so a build never touches the network. Fonts are the
 system's (fontconfig).
@@ -21,23 +21,18 @@ import re
 from datetime import timezone
 from pathlib import Path
 
-import lxml.html
 from weasyprint import CSS, HTML
 from weasyprint.urls import URLFetcher
 
-from ..tei.render import render_html
-from .sources import Part, Volume, fragment
+from . import pdfhtml
+from .pdfhtml import VERSION, print_html
+from .sources import Part, Volume
 
-VERSION = 1  # bump when the print HTML changes: cached fragments are keyed by it
+__all__ = ["VERSION", "OfflineFetcher", "document", "print_html", "volume"]
 STYLE = (Path(__file__).with_name("pdf.css")).read_text(encoding="utf-8")
-# Links to other documents leave the renderer as "emend-doc:d143#fn-d143fn1" and are resolved
-# when a file is assembled, so a cached fragment is right whichever documents the file holds.
+# Links to other documents, as pdfhtml.DOC_LINK leaves them: resolved when a file is assembled.
 # Text cannot contain "<" (it is escaped), so only real <a> tags match.
-DOC_LINK = "emend-doc:"
 DOC_LINK_RE = re.compile(r'(<a\s[^<>]*?href=")emend-doc:([^"#]+)(#[^"]*)?"')
-HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-BLOCKS = frozenset({"p", "div", "section", "blockquote", "ul", "ol", "li", "table", "caption",
-                    "thead", "tbody", "tr", "th", "td", "figure", "figcaption", *HEADINGS})
 
 
 class OfflineFetcher(URLFetcher):
@@ -58,7 +53,7 @@ def volume(vol: Volume) -> bytes:
         if part.document.part and part.document.part != compilation:
             compilation = part.document.part
             body.append(f'<h1 class="compilation">{_esc(compilation)}</h1>')
-        body.append(_document(vol, part))
+        body.append(pdfhtml.document(vol, part))
     classes = "has-compilations" if compilation else ""
     return _pdf(vol, vol.edition.title or vol.edition.slug, "\n".join(body), classes)
 
@@ -68,7 +63,7 @@ def document(vol: Volume, part: Part) -> bytes:
     header = (f'<div class="document-header" data-running="{_esc(_running_title(vol))}">'
               f"{_esc(edition.title or edition.slug)}</div>")
     return _pdf(vol, f"{part.document} — {edition.short_title}",
-                header + "\n" + _document(vol, part))
+                header + "\n" + pdfhtml.document(vol, part))
 
 
 def _pdf(vol: Volume, title: str, body: str, classes: str = "") -> bytes:
@@ -142,83 +137,3 @@ def _contents(vol: Volume) -> str:
         lines.append(f'<li><a href="#{_esc(doc.xml_id)}">{_esc(str(doc))}</a></li>')
     lines.append("</ol></nav>")
     return "\n".join(lines)
-
-
-# -- one document -----------------------------------------------------------------------------
-
-def _document(vol: Volume, part: Part) -> str:
-    article = fragment("pdf", VERSION, part, lambda: print_html(part))
-    url = vol.site_url(part)
-    return (f'{article}<div class="document-source">{_esc(part.label)}, revision '
-            f'{part.revision.number}: <a href="{_esc(url)}">{_esc(url)}</a></div>')
-
-
-def print_html(part: Part) -> str:
-    """The document's `<article>` for print: footnote bodies moved to their markers, the
-    heading carrying the running head, `<p>` made `<div class="p">` (see `_block_safe`)."""
-    rendered = render_html(part.revision.element, doc_href=lambda xml_id: DOC_LINK + xml_id)
-    article = lxml.html.fragment_fromstring(rendered)
-    for element in article.iter():
-        element.attrib.pop("data-o", None)  # the reading view's text-layer offsets
-    heading = article.find("h1")
-    if heading is not None:
-        heading.set("data-running", str(part.document))
-    _footnotes_in_place(article)
-    _block_safe(article)
-    return lxml.html.tostring(article, encoding="unicode")
-
-
-def _footnotes_in_place(article) -> None:
-    """Each note's body replaces its marker, in a `span.footnote` that pdf.css floats to the
-    foot of the page. Notes without a marker stay in the notes section at the end."""
-    for item in article.xpath("./section[@class='footnotes']/ol/li"):
-        note_id = item.get("id", "")[len("fn-"):]
-        markers = article.xpath(".//a[@id=$id]", id=f"fnref-{note_id}")
-        if not markers or markers[0].getparent().tag != "sup":
-            continue
-        for back in item.find_class("fn-back"):
-            back.drop_tree()
-        for label in item.find_class("fn-label"):
-            label.drop_tree()  # "1." is the ::footnote-marker now
-        note = lxml.html.Element("span", {"id": f"fn-{note_id}", "class": "footnote"})
-        if "footnote-source" in (item.get("class") or ""):
-            note.set("class", "footnote footnote-source")
-        note.set("data-label", markers[0].text_content())  # "1", as the call shows it
-        note.text = (item.text or "").lstrip()
-        note.extend(item)  # moves the children
-        if len(note):
-            note[-1].tail = (note[-1].tail or "").rstrip()
-        else:
-            note.text = note.text.rstrip()
-        _drop_block_whitespace(note)
-        sup = markers[0].getparent()
-        note.tail = sup.tail
-        sup.getparent().replace(sup, note)
-        item.getparent().remove(item)
-    for section in article.xpath("./section[@class='footnotes']"):
-        if not section.xpath("./ol/li"):
-            section.getparent().remove(section)
-
-
-def _drop_block_whitespace(note) -> None:
-    """The renderer puts a newline between blocks. In the `<article>` it is nothing, but in a
-    footnote (an inline box holding blocks) WeasyPrint sets each as an empty line."""
-    for element in note.iter():
-        if element.tag in BLOCKS and not (element.tail or "").strip():
-            element.tail = None
-        if len(element) and element[0].tag in BLOCKS and not (element.text or "").strip():
-            element.text = None
-
-
-def _block_safe(article) -> None:
-    """WeasyPrint re-parses the HTML we serialise, and an HTML parser ends a `<p>` at the first
-    block inside it (a footnote's list, table or second paragraph would then leave the note).
-    So paragraphs become `<div class="p">`, and headings inside footnote bodies (they would
-    end an enclosing heading) `<div class="fn-head">`."""
-    for element in list(article.iter("p")):
-        element.tag = "div"
-        element.set("class", " ".join(["p", *(element.get("class") or "").split()]))
-    for note in article.find_class("footnote"):
-        for element in list(note.iter(*HEADINGS)):
-            element.tag = "div"
-            element.set("class", " ".join(["fn-head", *(element.get("class") or "").split()]))

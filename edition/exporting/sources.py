@@ -19,6 +19,7 @@ from ..rendering import RENDER_VERSION
 
 ONE_YEAR = 365 * 24 * 3600
 _refresh: ContextVar[bool] = ContextVar("refresh", default=False)
+_scratch: ContextVar[dict[str, str] | None] = ContextVar("scratch", default=None)
 
 
 @contextmanager
@@ -29,6 +30,17 @@ def refreshing(refresh: bool = True) -> Iterator[None]:
         yield
     finally:
         _refresh.reset(token)
+
+
+@contextmanager
+def scratch() -> Iterator[None]:
+    """Within it, `fragment` keeps what it renders in a dict of its own and neither reads nor
+    writes the shared cache: the gate renders revisions that may never exist."""
+    token = _scratch.set({})
+    try:
+        yield
+    finally:
+        _scratch.reset(token)
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,13 @@ class Part:
         if self.document.number is not None:
             return f"Document {self.document.number}"
         return self.document.title
+
+    @classmethod
+    def candidate(cls, document: Document, tei: str, *, number: int) -> Part:
+        """A revision not stored (yet): what an approval or a proposal would make."""
+        revision = Revision(document=document, number=number, tei=tei,
+                            checksum=hashlib.sha256(tei.encode("utf-8")).hexdigest())
+        return cls(document, revision)
 
 
 @dataclass
@@ -106,6 +125,11 @@ def fragment(fmt: str, version: int | str, part: Part, build: Callable[[], str])
     # RENDER_VERSION: most formats start from the reading site's HTML renderer.
     key = (f"emend:export:{fmt}:{version}.{RENDER_VERSION}:{site}:{part.document.edition.slug}:"
            f"{part.revision.checksum}")
+    local = _scratch.get()
+    if local is not None:
+        if key not in local:
+            local[key] = build()
+        return local[key]
     value = None if _refresh.get() else cache.get(key)
     if value is None:
         value = build()

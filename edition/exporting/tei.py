@@ -59,7 +59,12 @@ def _record_sources(header: etree._Element, vol: Volume) -> None:
 
 
 def document(vol: Volume, part: Part) -> bytes:
-    return document_tei(vol.edition, part.revision)
+    return standalone(part)
+
+
+def standalone(part: Part) -> bytes:
+    """The part's own file (all of it depends on its revision but the volume's header)."""
+    return document_tei(part.document.edition, part.revision)
 
 
 def document_tei(edition: Edition, revision: Revision) -> bytes:

@@ -15,13 +15,13 @@ from lxml import etree
 
 from . import FRUS_NS, XML_ID, tei
 from .parsing import TEIError
+from .schema import frus_datetime
 
 DATE_MIN = "frus:doc-dateTime-min"
 DATE_MAX = "frus:doc-dateTime-max"
 # The allow-list: the name people see → the attribute's Clark name.
 ATTRIBUTES = {DATE_MIN: f"{{{FRUS_NS}}}doc-dateTime-min",
               DATE_MAX: f"{{{FRUS_NS}}}doc-dateTime-max"}
-_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$")
 
 
 class MetadataError(TEIError):
@@ -34,10 +34,9 @@ class MetadataError(TEIError):
 
 
 def date_time(value: str) -> dt.datetime:
-    """An aware datetime from an ISO 8601 date-time with a UTC offset; ValueError otherwise."""
-    if not _DATE_TIME.match(value):
-        raise ValueError(value)
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    """An aware datetime from a FRUS date-time (with its numeric UTC offset); ValueError
+    otherwise. The gate's rule (`schema.frus_datetime`): one rule for both."""
+    return frus_datetime(value)
 
 
 def check(values: object) -> dict[str, str]:
@@ -104,10 +103,10 @@ def document_dates(div: etree._Element,
     for name, clark in ATTRIBUTES.items():
         value = div.get(clark)
         try:
-            dates.append(dt.datetime.fromisoformat(value) if value else None)
-        except ValueError:
+            dates.append(frus_datetime(value) if value else None)
+        except ValueError as exc:
             if warnings is not None:
-                warnings.append(f"{xml_id}: {name}=“{value}” is not a date-time; left empty")
+                warnings.append(f"{xml_id}: {name} {exc}; its date is left empty")
             dates.append(None)
     low, high = dates
     if low and high and low > high:

@@ -145,7 +145,8 @@ class ListsTablesFigures:
                 spans = {}
                 for tei_attr, html_attr in (("cols", "colspan"), ("rows", "rowspan")):
                     value = (child.get(tei_attr) or "").strip()
-                    if value.isdigit() and int(value) > 1:
+                    # isdigit() alone takes "²", which int() refuses
+                    if value.isascii() and value.isdigit() and int(value) > 1:
                         spans[html_attr] = value
                 inner = self.content(child, phrasing=False, trim=True)
                 cells.append(f"{self.open(tag, child, **spans)}{prefix(pending)}{inner}</{tag}>")

@@ -1,6 +1,7 @@
 """Approving: record a reviewer's approval; once the edition's required approvals are reached,
 apply the proposal as a new revision, carry the other open proposals over (rebase) and ask for
-the exports (outbox), all in one transaction."""
+the exports (outbox), all in one transaction. The new revision must pass the gate first
+(edition/gate.py): if it does not, nothing changes and the refusal goes on the timeline."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from lxml import etree
 
 from edition.changes import RevisionChange
 from edition.exporting.builds import request_export
+from edition.gate import GateError, check_candidate
 from edition.models import Document, Revision
 from edition.tei.parsing import TEIError
 
@@ -35,19 +37,30 @@ def do_approve(proposal: Proposal, *, by) -> Revision | None:
     """Record `by`'s approval; apply once the edition's required approvals are reached.
 
     Locks the document row, then the proposal row. Returns the new revision, or None while
-    more approvals are needed. Raises PermissionDenied or ProposalError (check_approve), and
+    more approvals are needed. Raises PermissionDenied or ProposalError (check_approve);
     ProposalError(code="conflicted") — after committing the conflict — when the proposal no
-    longer applies.
+    longer applies; ProposalError(code="refused"), with nothing changed but the refusal on the
+    timeline, when the result fails the gate ("no-schema" when the gate cannot check).
     """
-    with transaction.atomic():
-        document, proposal = lock(proposal)
-        approvers = proposal.approvers()
-        check_approve(by, proposal, approvers=approvers)
-        Event.objects.create(proposal=proposal, actor=by, kind=Event.Kind.APPROVED)
-        approvers.add(by.pk)
-        if len(approvers) < document.edition.required_approvals:
-            return None
-        outcome = _apply(document, proposal, approvers)
+    try:
+        with transaction.atomic():
+            document, proposal = lock(proposal)
+            approvers = proposal.approvers()
+            check_approve(by, proposal, approvers=approvers)
+            Event.objects.create(proposal=proposal, actor=by, kind=Event.Kind.APPROVED)
+            approvers.add(by.pk)
+            if len(approvers) < document.edition.required_approvals:
+                return None
+            outcome = _apply(document, proposal, approvers)
+    except GateError as exc:  # rolled back, this approval's event included
+        if exc.code == "no-schema":
+            raise ProposalError(exc.message, code=exc.code) from exc
+        # The author reads why on the timeline; reviewers see it on the page as well.
+        Event.objects.create(proposal=proposal, actor=by, kind=Event.Kind.REFUSED,
+                             body=exc.message)
+        raise ProposalError(f"the approval is refused and nothing was changed: the document "
+                            f"with this proposal applied fails the checks every revision must "
+                            f"pass: {exc.message}", code="refused") from exc
     # Raised only after the commit: the conflict found at approval must stay recorded.
     if isinstance(outcome, str):
         raise ProposalError(f"the proposal cannot be applied: {outcome}", code="conflicted")
@@ -55,7 +68,8 @@ def do_approve(proposal: Proposal, *, by) -> Revision | None:
 
 
 def _apply(document: Document, proposal: Proposal, approvers: set[int]) -> Revision | str:
-    """Apply and rebase; or mark the proposal conflicted and return the reason."""
+    """Apply and rebase; or mark the proposal conflicted and return the reason. Raises
+    GateError when the result fails the gate."""
     head = Revision.objects.get(pk=document.current_revision_id)
     changes = list(proposal.changes.all())
     problem = ""
@@ -70,9 +84,10 @@ def _apply(document: Document, proposal: Proposal, approvers: set[int]) -> Revis
     if problem:
         mark_conflicted(proposal, problem, anchored_on=head)
         return problem
+    tei = etree.tostring(applied.element, encoding="unicode")
+    check_candidate(tei, document, number=head.number + 1, current=head.tei, keep=True)
     revision = document.add_revision(
-        etree.tostring(applied.element, encoding="unicode"),
-        by=proposal.author, summary=proposal.rationale[:500],
+        tei, by=proposal.author, summary=proposal.rationale[:500],
         change=RevisionChange(
             kind="proposal", proposal=proposal.pk, steps=tuple(applied.steps),
             approvers=tuple(sorted(approvers)), renamed_notes=applied.renamed,

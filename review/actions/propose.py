@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from lxml import etree
 
 from edition.changes import RevisionChange
+from edition.gate import GateError, check_candidate
 from edition.models import Document, Revision
 from edition.roles import PROPOSERS, require_member
 from edition.tei import XML_ID
@@ -83,7 +85,8 @@ def do_propose(document: Document, *, author, base_revision: int, changes: list[
 def validated(document: Document, base_revision: int,
               changes: list[ChangeSpec]) -> tuple[Revision, list[Change]]:
     """The head revision and the changes as unsaved rows anchored on it, checked to apply
-    together. The caller holds the document's lock."""
+    together and to give a revision that passes the gate (edition/gate.py). The caller holds
+    the document's lock; `document` comes with its edition."""
     head = Revision.objects.get(pk=document.current_revision_id)
     if base_revision != head.number:
         changes = _map_from(document, base_revision, head, changes)
@@ -91,10 +94,16 @@ def validated(document: Document, base_revision: int,
     _check_no_overlap(prepared)
     _check_notes_kept(head, prepared)
     try:
-        apply_changes(head.element, prepared)
+        applied = apply_changes(head.element, prepared)
     except (ValueError, TEIError) as exc:
         code = "metadata" if isinstance(exc, MetadataError) else "unapplicable"
         raise ProposalError(str(exc), code=code) from exc
+    try:
+        check_candidate(etree.tostring(applied.element, encoding="unicode"), document,
+                        number=head.number + 1, current=head.tei)
+    except GateError as exc:
+        raise ProposalError(f"the document as changed fails the checks every revision must "
+                            f"pass: {exc.message}", code=exc.code) from exc
     return head, prepared
 
 

@@ -39,8 +39,12 @@ TEMPLATE = "review/proposal_detail.html"
 
 
 def http_status(exc: ProposalError) -> int:
-    """A refusal the person can fix by changing the input is 400; one of state, 409."""
-    return 400 if exc.code in ("invalid", "reason") else 409
+    """A refusal the person can fix by changing the input is 400 (changes the gate refuses
+    included); one of state, 409 (an approval the gate refused included); a gate that cannot
+    check (no schema installed), 503."""
+    if exc.code == "no-schema":
+        return 503
+    return 400 if exc.code in ("invalid", "reason", "invalid-tei", "unrenderable") else 409
 
 
 # ------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 
 from edition.exporting import annotations, html, sources, text
 from edition.exporting.sources import load_volume
@@ -365,6 +366,7 @@ def counting(monkeypatch, module, name: str) -> list:
     (html, "render_html"), (text, "render_plaintext"), (annotations, "_build")])
 def test_a_rebuild_after_one_change_renders_one_document(edition, monkeypatch, module,
                                                         renderer):
+    cache.clear()  # the import's gate left every piece in the cache
     calls = counting(monkeypatch, module, renderer)
     module.volume(volume_of(edition))
     assert len(calls) == 3
@@ -378,7 +380,18 @@ def test_a_rebuild_after_one_change_renders_one_document(edition, monkeypatch, m
 
 
 def test_the_json_reuses_the_html_articles(edition, monkeypatch):
+    cache.clear()  # the import's gate left every piece in the cache
     calls = counting(monkeypatch, html, "render_html")
     html.volume(volume_of(edition))
     annotations.volume(volume_of(edition))
     assert len(calls) == 3
+
+
+def test_an_import_leaves_every_piece_for_the_first_build(edition, monkeypatch):
+    # The gate rendered them to check the import; the build does not render them again.
+    calls = counting(monkeypatch, html, "render_html")
+    html.volume(volume_of(edition))
+    annotations.volume(volume_of(edition))
+    text_calls = counting(monkeypatch, text, "render_plaintext")
+    text.volume(volume_of(edition))
+    assert calls == [] and text_calls == []

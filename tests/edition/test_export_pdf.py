@@ -11,7 +11,7 @@ import subprocess
 import pytest
 from lxml import etree
 
-from edition.exporting import pdf
+from edition.exporting import pdf, pdfhtml
 from edition.exporting.sources import load_volume
 from edition.tei import local_name
 from edition.tei.notes import SKIPPED, collect_footnotes
@@ -213,8 +213,8 @@ def test_fragments_are_cached_per_revision(sample_volume, monkeypatch):
     first = pdf.print_html(vol.parts[0])
     pdf.volume(vol)
     rendered = []
-    real = pdf.render_html
-    monkeypatch.setattr(pdf, "render_html", lambda div, **kw: rendered.append(div) or
+    real = pdfhtml.render_html
+    monkeypatch.setattr(pdfhtml, "render_html", lambda div, **kw: rendered.append(div) or
                         real(div, **kw))
     pdf.volume(vol)
     assert rendered == []  # every document's print HTML came from the cache

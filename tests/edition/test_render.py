@@ -295,6 +295,15 @@ def test_lists_tables_quotes_and_attachments():
     assert root.xpath("//div[@class='closer']/br")
 
 
+def test_cell_cols_superscript_two_renders_without_a_span():
+    # "²".isdigit() is True and int("²") raises: a revision with it broke its page for everyone.
+    div = tei_div('<head>1. T</head><table><row><cell cols="²">x</cell><cell rows="٣">y</cell>'
+                  "</row></table>")
+    root = html_tree(render_html(div, doc_href=doc_href))
+    assert [td.text for td in root.xpath("//table//td")] == ["x", "y"]
+    assert not root.xpath("//td[@colspan or @rowspan]")
+
+
 def test_whitespace_is_collapsed_and_text_is_nfc():
     div = tei_div("<head>1. T</head><p>\n   Cafe\u0301 \t and\u00a0 \n  more   </p>")
     root = html_tree(render_html(div, doc_href=doc_href))

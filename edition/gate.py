@@ -1,0 +1,131 @@
+"""The gate a revision passes before it is stored: an approval's result (refused: 409), what a
+proposal would make of the current revision (refused: 422), a document being imported (reported).
+
+The candidate's TEI must be valid TEI P5 (`tei.schema`: tei_all.rng at EMEND_TEI_SCHEMA, which
+`make schema` installs), keep the project's rules for `frus:` attributes, and render through
+everything that will read it: each export format's piece of a document (`Format.piece`: all of
+a file that depends on the TEI; for the PDF, the HTML its pages are laid out from, not the
+layout). The reading view is `render_html`, which the HTML export's piece runs with other links;
+the site's plain text is the plain-text export's. One approved fragment a renderer cannot take
+would otherwise break the document's page, that citable revision and every export build of the
+edition until someone reverts it. A proposal's candidate may never be stored: its pieces stay in
+a scratch cache. A candidate being stored (`keep`: an approval, an import) renders through the
+shared export cache, where the export build that follows finds them: the gate then costs the
+system no rendering the exports would not have done anyway.
+
+A problem the current revision already has (a volume imported as published) is not the
+candidate's to answer for: `current` names that revision, and a candidate failing with the same
+message as it is let through, so such a document stays editable.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import nullcontext
+from pathlib import Path
+
+from django.conf import settings
+from django.core import checks
+
+from .exporting import sources
+from .exporting.formats import FORMATS
+from .exporting.sources import Part
+from .models import Document
+from .tei.parsing import TEIError, parse_document_div
+from .tei.schema import Schema, frus_problems, schema_at
+
+log = logging.getLogger(__name__)
+
+
+class GateError(ValueError):
+    """A revision that must not be stored, with a message for the reviewer and the author.
+    `code`: "invalid-tei" (TEI P5 or the frus: rules), "unrenderable" (a renderer fails on
+    it), "no-schema" (tei_all.rng is not installed: nothing can be checked)."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.message, self.code = message, code
+
+
+def check_candidate(tei: str, document: Document, *, number: int, current: str | None = None,
+                    keep: bool = False) -> None:
+    """Raise GateError unless `tei` may become revision `number` of `document` (which comes
+    with its edition: no query is made). `current`: the TEI of the revision it replaces.
+    `keep`: it is about to be stored; keep its rendered pieces for the exports."""
+    try:
+        _check(tei, document, number, keep=keep)
+    except GateError as refusal:
+        if current is None or refusal.code == "no-schema":
+            raise
+        try:
+            _check(current, document, number - 1, keep=False)
+        except GateError as already:
+            if already.message == refusal.message:
+                return  # the current revision fails the same way: not this change's doing
+        raise
+
+
+def tei_schema() -> Schema:
+    """TEI P5 tei_all, loaded once per process; GateError("no-schema") if it is not installed:
+    an unchecked revision would be stored for good, so nothing is stored unchecked."""
+    path = Path(settings.EMEND_TEI_SCHEMA)
+    if not path.is_file():
+        raise GateError(f"TEI P5 (tei_all.rng) is not installed at {path}, so no new revision "
+                        "can be checked: run `make schema`", code="no-schema")
+    return schema_at(path)
+
+
+def schema_installed(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """A system check (`manage.py check`, runserver, migrate): say at once what `tei_schema`
+    would otherwise say only at the first proposal."""
+    path = Path(settings.EMEND_TEI_SCHEMA)
+    if path.is_file():
+        return []
+    return [checks.Warning(f"TEI P5 (tei_all.rng) is not installed at {path}: every proposal "
+                           "and approval will be refused until it is",
+                           hint="run `make schema` (make run and make test do)",
+                           id="emend.W001")]
+
+
+def renderers() -> list[tuple[str, Callable[[Part], object]]]:
+    """What renders a stored revision, by the name a refusal gives it."""
+    return [(_READING_VIEW if name == "html" else f"the {_lower(fmt.label)} export",
+             fmt.render_piece) for name, fmt in FORMATS.items()]
+
+
+_READING_VIEW = "the reading view and the HTML export"  # both render_html
+
+
+def _check(tei: str, document: Document, number: int, *, keep: bool) -> None:
+    try:
+        element = parse_document_div(tei)
+    except TEIError as exc:
+        raise GateError(str(exc), code="invalid-tei") from exc
+    problems = frus_problems(element)
+    if problems:
+        raise GateError("; ".join(problems), code="invalid-tei")
+    problem = tei_schema().problem(element)
+    if problem:
+        raise GateError(problem, code="invalid-tei")
+    part = Part.candidate(document, tei, number=number)
+    with nullcontext() if keep else sources.scratch():
+        for name, render in renderers():
+            try:
+                render(part)
+            except Exception as exc:  # whatever it is, the page or the export would fail on it
+                log.warning("%s fails on a candidate revision %s of %s: %r", name, number,
+                            document.xml_id, exc, exc_info=not isinstance(exc, RecursionError))
+                raise GateError(f"{name} cannot be made from it: {_reason(exc)}",
+                                code="unrenderable") from exc
+
+
+def _lower(label: str) -> str:
+    """"Plain text" → "plain text"; "HTML", "EPUB 3" stay."""
+    return label[0].lower() + label[1:] if label[1:2].islower() else label
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "its markup is nested too deeply (RecursionError)"
+    return f"{type(exc).__name__}: {str(exc)[:300]}"
