@@ -119,6 +119,16 @@ def apply(div: etree._Element, start: int, end: int, markup: Markup) -> etree._E
     return tree
 
 
+def attributes_at(div: etree._Element, start: int, end: int, name: str) -> dict[str, str] | None:
+    """The attributes (xml:id aside) of the innermost <name> covering exactly [start, end),
+    by their shown names; None when there is none."""
+    element = _covering(div, _build(div)[0], start, end, name)
+    if element is None:
+        return None
+    return {key.replace(f"{{{XML_NS}}}", "xml:"): value for key, value in element.attrib.items()
+            if key != f"{{{XML_NS}}}id"}
+
+
 def _set_attributes(element: etree._Element, attributes: dict[str, str]) -> None:
     for name, value in sorted(attributes.items()):
         element.set(name.replace("xml:", f"{{{XML_NS}}}"), value)
