@@ -164,3 +164,32 @@ def test_persons_endpoint_finds_kishi(sample_edition, client):
     assert "Prime Minister" in kishi["description"]
     terms = client.get(f"/api/editions/{EDITION}/terms/?q=anzus").json()["results"]
     assert [t["id"] for t in terms] == ["t_ANZUS1"]
+
+
+def test_form_without_javascript_offers_markup_and_the_volume_s_persons(sample_edition, people,
+                                                                        client):
+    client.force_login(people.editor)
+    url = f"/{EDITION}/d142/propose/"
+    page = client.get(url).content.decode()
+    assert 'value="markup"' in page and 'name="markup_element"' in page
+    assert '<option value="#p_KN1">Kishi, Nobusuke</option>' in page
+    response = client.post(url, {
+        "action": "submit", "kind": "markup", "rev": 1, "rationale": "a person",
+        "exact": "The Prime Minister expressed the appreciation", "markup_operation": "wrap",
+        "markup_element": "persName", "attr_corresp_pick": "#p_KN1"})
+    assert response.status_code == 302
+    change = Proposal.objects.get().changes.get()
+    assert (change.kind, change.markup.attributes) == ("markup", KISHI)
+    assert change.exact == "The Prime Minister expressed the appreciation"
+
+
+def test_form_refuses_a_text_correction_typing_markup_with_400(sample_edition, people, client):
+    client.force_login(people.editor)
+    response = client.post(f"/{EDITION}/d142/propose/", {
+        "action": "submit", "kind": "text", "rev": 1, "rationale": "r",
+        "exact": "The Prime Minister expressed the appreciation",
+        "replacement": '<persName corresp="#p_KN1">The Prime Minister</persName> expressed '
+                       "the appreciation"})
+    assert response.status_code == 400
+    assert "markup change" in response.content.decode()
+    assert not Proposal.objects.exists()
