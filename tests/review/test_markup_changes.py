@@ -193,3 +193,21 @@ def test_form_refuses_a_text_correction_typing_markup_with_400(sample_edition, p
     assert response.status_code == 400
     assert "markup change" in response.content.decode()
     assert not Proposal.objects.exists()
+
+
+def test_markup_proposal_pages_show_and_retarget_it(sample_edition, people, client):
+    d142 = document(sample_edition, "d142")
+    head = d142.current_revision
+    words = "The Prime Minister expressed the appreciation"
+    first = do_propose(d142, author=people.editor, base_revision=1, rationale="a person",
+                       changes=[markup_spec(head, words, "persName", KISHI)])
+    second = do_propose(d142, author=people.editor2, base_revision=1, rationale="a term",
+                        changes=[markup_spec(head, words, "term", {"corresp": "#t_AA1"})])
+    client.force_login(people.reviewer)
+    page = client.get(first.get_absolute_url()).content.decode()
+    assert "wrap “The Prime Minister expressed the appreciation” in persName" in page
+    approve_now(first, people)
+    second.refresh_from_db()
+    assert second.status == "conflicted"  # markup of the same words since
+    client.force_login(people.editor2)
+    assert client.get(f"/review/proposals/{second.pk}/retarget/").status_code == 200
