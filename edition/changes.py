@@ -55,6 +55,9 @@ class RevisionChange:
     # The document div's attributes it set or removed (edition.tei.metadata names): no step
     # covers them, yet a pending change of the same attribute holds the old values.
     attributes: tuple[str, ...] = ()
+    # Ranges, in the parent's offsets, whose inline markup changed: no step covers them (the
+    # text is the same), yet a structural fix of their block holds the old markup.
+    marked: tuple[tuple[int, int], ...] = ()
     approvers: tuple[int, ...] = ()  # user ids
     proposal: int | None = None
     source: str = ""  # the file an import read
@@ -74,6 +77,7 @@ class RevisionChange:
             touched_notes=tuple(data.get("touched_notes", ())),
             inserted_blocks=tuple(data.get("inserted_blocks", ())),
             attributes=tuple(data.get("attributes", ())),
+            marked=tuple(tuple(r) for r in data.get("marked", ())),
             approvers=tuple(data.get("approvers", ())),
             proposal=data.get("proposal"),
             source=data.get("source", ""),
@@ -93,6 +97,8 @@ class RevisionChange:
             data["inserted_blocks"] = sorted(self.inserted_blocks)
         if self.attributes:
             data["attributes"] = sorted(self.attributes)
+        if self.marked:
+            data["marked"] = [list(r) for r in sorted(self.marked)]
         if self.approvers:
             data["approvers"] = sorted(self.approvers)
         if self.proposal is not None:

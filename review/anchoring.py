@@ -139,7 +139,8 @@ def against_added_notes(kind: str, start: int, end: int, deletes: bool,
     return Mapped(start, end, context_changed=changed)
 
 
-def against_blocks(start: int, end: int, steps, *, inserted_blocks=(), note_points=()) -> str:
+def against_blocks(start: int, end: int, steps, *, inserted_blocks=(), note_points=(),
+                   marked=()) -> str:
     """Why an approved change conflicts with a pending structural fix of the blocks
     [start, end) — both in the same offsets — or "" when it does not.
 
@@ -160,4 +161,6 @@ def against_blocks(start: int, end: int, steps, *, inserted_blocks=(), note_poin
             return "the blocks this structural fix replaces were changed"
     if any(start <= point <= end for point in note_points):
         return "a footnote in the blocks this structural fix replaces was edited or removed"
+    if any(lo < end and hi > start for lo, hi in marked):
+        return "the markup of words in the blocks this structural fix replaces was changed"
     return ""

@@ -25,6 +25,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from edition import registers
 from edition.models import Document, Edition, Revision
 from edition.roles import require_member
 
@@ -45,7 +46,7 @@ from .serializers import (ApiError, base_revision, change_specs, document_json, 
 PROPOSAL_ERROR_STATUS = {
     "invalid": 400, "reason": 400,
     "quote": 422, "offsets": 422, "unapplicable": 422, "note": 422, "overlap": 422,
-    "metadata": 422,
+    "metadata": 422, "markup": 422,
     "invalid-tei": 422, "unrenderable": 422,  # the gate, when proposing (edition/gate.py)
     "stale": 409, "conflicted": 409, "closed": 409, "duplicate": 409,
     "refused": 409,  # the gate, when approving: nothing changed
@@ -155,6 +156,15 @@ def document(request: Request, edition: str, doc: str) -> Response:
         data = document_json(document, revision)
         cache.set(key, data, None)
     return Response({**data, "current_revision": document.current_revision.number})
+
+
+@api(["GET"], public=True)
+def register(request: Request, edition: str, register: str) -> Response:
+    """The volume's persons or terms matching `?q=` (name or id), for the markup picker:
+    public, as the lists are part of the published volume."""
+    found = get_object_or_404(Edition, slug=edition)
+    query = request.query_params.get("q", "")
+    return Response({"results": [e.as_json() for e in registers.search(found, register, query)]})
 
 
 # ------------------------------------------------------------------------------------------

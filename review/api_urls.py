@@ -12,6 +12,8 @@ urlpatterns = [
     path("editions/<slug:edition>/documents/<docid:doc>/", api.document, name="document"),
     path("editions/<slug:edition>/documents/<docid:doc>/proposals/", api.document_proposals,
          name="document_proposals"),
+    re_path(r"^editions/(?P<edition>[-\w]+)/(?P<register>persons|terms)/$", api.register,
+            name="register"),
     path("proposals/", api.proposals, name="proposals"),
     path("proposals/<int:pk>/", api.proposal, name="proposal"),
     re_path(r"^proposals/(?P<pk>[0-9]+)/approve/?$", api.approve, name="approve"),

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from lxml import etree
 
 from edition.models import Revision
-from edition.tei import edits, metadata, tei
+from edition.tei import edits, markup, metadata, tei
 from edition.tei.parsing import TEIError
 from edition.tei.selectors import Quote, QuoteAmbiguous, QuoteNotFound, place_quote, selector
 
@@ -32,7 +32,11 @@ CONTENT_FIELD = {Kind.TEXT: "replacement", Kind.NOTE_ADD: "note_body",
                  Kind.STRUCTURE: "fragment", Kind.NOTE_EDIT: "note_edit_body"}
 # A metadata change's form fields, one per attribute it may set.
 METADATA_FIELDS = {"date_min": metadata.DATE_MIN, "date_max": metadata.DATE_MAX}
-TYPED_FIELDS = (*CONTENT_FIELD.values(), *METADATA_FIELDS)
+# A markup change's form fields: what to do, the element, and one field per attribute offered.
+MARKUP_ATTRIBUTES = ("corresp", "ref", "target", "when", "rend", "type")
+MARKUP_FIELDS = ("markup_operation", "markup_element", "attr_corresp_pick",
+                 *(f"attr_{name}" for name in MARKUP_ATTRIBUTES))
+TYPED_FIELDS = (*CONTENT_FIELD.values(), *METADATA_FIELDS, *MARKUP_FIELDS)
 
 
 class DraftError(Exception):
@@ -133,6 +137,8 @@ def place(revision: Revision, draft: Draft, choice: int | None = None) -> Draft:
     else:
         raise DraftError("Select a passage in the document, or type it in “Passage”.")
     placed = replace(draft, start=start, end=end, **selector(text, start, end))
+    if draft.kind == Kind.MARKUP:
+        return replace(placed, content=_markup_content(draft))
     if draft.kind == Kind.NOTE_ADD:  # a footnote follows the selection
         return replace(placed, start=end, **selector(text, end, end))
     if draft.kind == Kind.STRUCTURE:
@@ -156,6 +162,23 @@ def _metadata_content(revision: Revision, draft: Draft) -> str:
     except metadata.MetadataError as exc:
         raise DraftError(f"{exc}.") from None
     return attributes_content(values)
+
+
+def _markup_content(draft: Draft) -> str:
+    """The markup chosen in the form, checked against the allow-list (edition.tei.markup)."""
+    if draft.content and not draft.typed:  # a queued change: already placed
+        return draft.content
+    typed = draft.typed or {}
+    attributes = {name: typed[f"attr_{name}"] for name in MARKUP_ATTRIBUTES
+                  if typed.get(f"attr_{name}")}
+    if typed.get("attr_corresp_pick"):  # picked from the volume's lists (no JavaScript)
+        attributes["corresp"] = typed["attr_corresp_pick"]
+    payload = markup.Markup(typed.get("markup_operation") or "wrap",
+                            typed.get("markup_element", ""), attributes)
+    try:
+        return markup.check(payload).to_content()
+    except markup.MarkupError as exc:
+        raise DraftError(f"{exc}.") from None
 
 
 def dates_from_dateline(revision: Revision, fragment: str) -> dict[str, str]:

@@ -94,13 +94,16 @@ _LABELS = {
         "New blocks (TEI)",
     ),
     Change.Kind.METADATA: ("", "The document's attributes (JSON: name → ISO 8601 date-time)"),
+    Change.Kind.MARKUP: ("Words to mark up",
+                         "The markup (JSON: operation, element, attributes)"),
 }
 
 
 class RetargetChangeForm(forms.Form):
     """One change of a proposal, placed again by quote on the current revision."""
 
-    NEEDS_QUOTE = (Change.Kind.TEXT, Change.Kind.NOTE_ADD, Change.Kind.STRUCTURE)
+    NEEDS_QUOTE = (Change.Kind.TEXT, Change.Kind.NOTE_ADD, Change.Kind.STRUCTURE,
+                   Change.Kind.MARKUP)
     NEEDS_NOTE = (Change.Kind.NOTE_EDIT, Change.Kind.NOTE_REMOVE)
 
     quote = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 2}))

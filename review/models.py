@@ -18,6 +18,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 
 from edition.models import Document, Revision
+from edition.tei.markup import Markup
 
 
 class ProposalQuerySet(models.QuerySet):
@@ -138,6 +139,7 @@ class Change(models.Model):
         NOTE_REMOVE = "note-remove", "Footnote removed"
         STRUCTURE = "structure", "Structural fix"
         METADATA = "metadata", "Document metadata"
+        MARKUP = "markup", "Markup"
 
     NOTE_KINDS = (Kind.NOTE_ADD, Kind.NOTE_EDIT, Kind.NOTE_REMOVE)
     # Changes that name an existing footnote by id (`note_id`) rather than a place in the text.
@@ -155,7 +157,7 @@ class Change(models.Model):
     # attributes it sets, as JSON (read and written by `attributes` only).
     content = models.TextField(
         blank=True, help_text="Replacement text, footnote body (TEI), block fragment (TEI) or "
-                              "the document's attributes (JSON)"
+                              "the document's attributes or the markup (JSON)"
     )
     note_id = models.CharField(max_length=100, blank=True, help_text="The footnote edited")
     # Where re-anchoring found the quote only approximately (review.reanchoring.Found): a
@@ -181,6 +183,15 @@ class Change(models.Model):
     @property
     def is_metadata(self) -> bool:
         return self.kind == self.Kind.METADATA
+
+    @property
+    def is_markup(self) -> bool:
+        return self.kind == self.Kind.MARKUP
+
+    @property
+    def markup(self) -> Markup:
+        """A markup change's payload (edition.tei.markup reads and writes its JSON)."""
+        return Markup.from_content(self.content)
 
     @property
     def attributes(self) -> dict[str, str]:

@@ -12,7 +12,7 @@ from django.utils.safestring import mark_safe
 from lxml import etree
 
 from edition.models import Revision
-from edition.tei import XML_ID, tei, textlayer
+from edition.tei import XML_ID, markup, tei, textlayer
 from edition.tei.edits import ALLOWED, block_xml, note_body_xml, parse_fragment_list
 from edition.tei.metadata import values_of
 from edition.tei.render import render_html
@@ -81,6 +81,8 @@ def short_diff(change: Change, text: str, revision: Revision | None = None) -> s
     if change.is_metadata:
         return attributes_diff(change, revision) if revision is not None else escape(
             "; ".join(f"{name} → {value or '(none)'}" for name, value in change.attributes.items()))
+    if change.is_markup:
+        return escape(change.markup.describe(text[change.start:change.end]))
     if change.kind == Kind.TEXT:
         return diffs.in_context(text, change.start, change.end, change.content, context=60)
     if change.kind == Kind.STRUCTURE:
@@ -107,6 +109,8 @@ def describe(change: Change, revision: Revision) -> ChangeView:
                           if value)
         return ChangeView(change, mark_safe(attributes_diff(change, revision)), before, after,
                           mark_safe(diffs.diff_html(before, after)))
+    if change.is_markup:
+        return _describe_markup(change, revision)
     if change.kind == Kind.TEXT:
         return ChangeView(change, mark_safe(word_diff_in_context(text, start, end,
                                                                  change.content)))
@@ -124,6 +128,22 @@ def describe(change: Change, revision: Revision) -> ChangeView:
     # The source's indentation is not part of the change: diff the markup, not the layout.
     source_diff = diffs.diff_html(_squash(before), _squash(after))
     return ChangeView(change, mark_safe(diff), before, after, mark_safe(source_diff))
+
+
+def _describe_markup(change: Change, revision: Revision) -> ChangeView:
+    """“wrap “Kishi” in persName corresp=#p_KN1”, with the block's TEI before and after."""
+    text = revision.text
+    summary = escape(change.markup.describe(text[change.start:change.end]))
+    block = next(((lo, hi) for lo, hi in revision.layer.block_spans()
+                  if lo <= change.start and change.end <= hi), None)
+    try:
+        before = block_xml(revision.element, *block) if block else ""
+        changed = markup.apply(revision.element, change.start, change.end, change.markup)
+        after = block_xml(changed, *block) if block else ""
+    except ValueError:  # a conflicted proposal's words may have moved
+        before = after = ""
+    return ChangeView(change, mark_safe(summary), before, after,
+                      mark_safe(diffs.diff_html(_squash(before), _squash(after))))
 
 
 def _squash(xml: str) -> str:

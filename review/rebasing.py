@@ -46,6 +46,9 @@ def rebase(document: Document, revision: Revision, applied: Applied, *, exclude:
     if applied.attributes:
         # The div's attributes have no place in the text: every pending metadata change is near.
         near_filter |= Q(kind=Kind.METADATA)
+    for lo, hi in applied.marked:
+        # Markup adds no text, so no step covers it: every change over those words is near.
+        near_filter |= Q(start__lte=hi, end__gte=lo)
     for point in applied.added_note_points | applied.touched_note_points:
         # A footnote change adds no text, so no step covers it: every change around it is near.
         near_filter |= Q(start__lte=point, end__gte=point)
@@ -85,10 +88,16 @@ def _rebase_one(proposal: Proposal, revision: Revision, text: str, applied: Appl
             conflict = beside.conflict
             break
         changed = changed or beside.context_changed
+        if any(lo < change.end and hi > change.start for lo, hi in applied.marked):
+            if change.is_markup:
+                conflict = "the markup of these words was changed by an approved change"
+                break
+            changed = True  # a text change there may split or empty the new markup
         if change.kind == Kind.STRUCTURE:
             conflict = against_blocks(change.start, change.end, applied.steps,
                                       inserted_blocks=applied.inserted_blocks,
-                                      note_points=applied.touched_note_points)
+                                      note_points=applied.touched_note_points,
+                                      marked=applied.marked)
             if conflict:
                 break
         mapped = map_through(change.start, change.end, applied.steps,

@@ -19,6 +19,7 @@ from edition.changes import Step
 from edition.models import Document, Revision
 from edition.tei import XML_ID
 from edition.tei.edits import child_spans, note_body_xml
+from edition.tei.markup import Markup, attributes_at
 from edition.tei.metadata import ATTRIBUTES, values_of
 
 from .actions import ProposalError
@@ -57,6 +58,9 @@ def inverse(document: Document, revision: Revision, head: Revision) -> list[Chan
             specs += _text_inverse(parent, revision, head, later)
         if kinds & set(Change.NOTE_KINDS):
             specs += _note_inverse(parent, revision, head, later)
+        if Kind.MARKUP in kinds:
+            specs += _markup_inverse(parent, revision, head, later,
+                                     [c for c in proposal.changes.all() if c.is_markup])
     specs += _metadata_inverse(parent, revision, head)
     if not specs:
         raise ProposalError(f"revision {revision.number} changed nothing that can be reverted",
@@ -142,6 +146,41 @@ def _note_inverse(parent: Revision, revision: Revision, head: Revision, later) -
     for new_id in after:
         if new_id not in matched:  # added by the revision
             specs.append(ChangeSpec(Kind.NOTE_REMOVE, 0, 0, note_id=in_head(new_id)))
+    return specs
+
+
+# ------------------------------------------------------------------------------------------
+# Markup
+
+
+def _markup_inverse(parent: Revision, revision: Revision, head: Revision, later,
+                    changes: list[Change]) -> list[ChangeSpec]:
+    """Unwrap what was wrapped, wrap again what was unwrapped, put the old attributes back.
+    The ranges are the parent's offsets, which are the revision's when it changed no text."""
+    if revision.record.steps:
+        raise ProposalError(f"revision {revision.number} changed text and markup together; "
+                            "propose the markup change and the correction instead",
+                            code="unapplicable")
+    later_steps = _later_steps(revision, later)
+    specs = []
+    for change in changes:
+        start, end, payload = change.start, change.end, change.markup
+        if parent.text[start:end] != change.exact:
+            raise _since(revision.number)
+        for each in later:
+            if any(lo < end and hi > start for lo, hi in each.record.marked):
+                raise _since(revision.number, each.number)
+        if payload.operation == "wrap":
+            undo = Markup("unwrap", payload.element, {})
+        else:
+            old = attributes_at(parent.element, start, end, payload.element)
+            if old is None:
+                raise _since(revision.number)
+            undo = Markup("wrap" if payload.operation == "unwrap" else "change",
+                          payload.element, old)
+        start, end = _carry(start, end, revision, later_steps)
+        specs.append(ChangeSpec(Kind.MARKUP, start, end, undo.to_content(),
+                                exact=head.text[start:end]))
     return specs
 
 

@@ -15,6 +15,8 @@ from django.urls import reverse
 from edition.models import Document, Revision
 from edition.tei import XML_ID
 from edition.tei.edits import note_body_xml
+from edition.tei import markup
+from edition.tei.markup import Markup
 from edition.tei.metadata import MetadataError, values_of
 from edition.tei.metadata import check as check_attributes
 from edition.tei.selectors import (Quote, QuoteAmbiguous, QuoteNotFound, place_quote,
@@ -112,7 +114,25 @@ def _change_spec(data: Any, base: Revision, units: str, where: str) -> ChangeSpe
         # The anchor is looked up by actions.propose; the offsets are placeholders.
         return ChangeSpec(kind, 0, 0, content, note_id=note)
     start, end, exact = _place(data.get("selector"), base, units, name("selector"))
+    if kind == Kind.MARKUP:
+        content = _markup(data, name).to_content()
     return ChangeSpec(kind, start, end, content, exact=exact)
+
+
+def _markup(data: dict, name) -> Markup:
+    """A markup change's `operation` ("wrap" unless given), `element` and `attributes`."""
+    operation = data.get("operation", "wrap")
+    element, attributes = data.get("element"), data.get("attributes", {})
+    if not isinstance(element, str) or not element:
+        raise invalid(name("element"), "required for a “markup” change: "
+                                       + ", ".join(markup.ELEMENTS))
+    if not isinstance(attributes, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in attributes.items()):
+        raise invalid(name("attributes"), "must be an object of attribute name → string")
+    try:
+        return markup.check(Markup(str(operation), element, attributes))
+    except markup.MarkupError as exc:
+        raise ApiError(422, "markup", str(exc), field=name("element")) from None
 
 
 def _attributes(data: dict, where: str) -> dict[str, str]:
@@ -235,6 +255,12 @@ def change_json(change: Change) -> dict:
     data: dict[str, Any] = {"kind": change.kind}
     if change.is_metadata:
         data["attributes"] = change.attributes
+    elif change.is_markup:
+        payload = change.markup
+        data.update(operation=payload.operation, element=payload.element,
+                    attributes=payload.attributes,
+                    selector={"exact": change.exact, "prefix": change.prefix,
+                              "suffix": change.suffix, "start": change.start, "end": change.end})
     elif change.names_note:
         data["note"] = change.note_id
     else:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from edition.changes import Step
-from edition.tei import XML_ID, tei, textlayer
+from edition.tei import XML_ID, markup, tei, textlayer
 from edition.tei.edits import edit_note, insert_note, note_body_xml, remove_note, replace_blocks
 from edition.tei.metadata import set_attributes
 
@@ -29,6 +29,7 @@ class Applied:
     touched_note_points: set[int] = field(default_factory=set)  # notes edited or removed
     inserted_blocks: set[int] = field(default_factory=set)  # points of blocks inserted
     attributes: set[str] = field(default_factory=set)  # the div's attributes set or removed
+    marked: set[tuple[int, int]] = field(default_factory=set)  # ranges whose markup changed
 
 
 def apply_changes(element: etree._Element, changes) -> Applied:
@@ -45,6 +46,12 @@ def apply_changes(element: etree._Element, changes) -> Applied:
             result.attributes.update(values)
             continue
         before = textlayer.text_of(result.element)
+        if change.kind == Kind.MARKUP:  # no text, no step: the text layer stays as it is
+            result.element = markup.apply(result.element, change.start, change.end,
+                                          change.markup)
+            assert textlayer.text_of(result.element) == before
+            result.marked.add((change.start, change.end))
+            continue
         note_id = image_of(change.note_id, result.renamed)
         if change.kind == Kind.TEXT:
             result.element = textlayer.apply_change(result.element, change.start, change.end,

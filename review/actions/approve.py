@@ -94,7 +94,8 @@ def _apply(document: Document, proposal: Proposal, approvers: set[int]) -> Revis
             added_notes=tuple(sorted(applied.added_note_points)),
             touched_notes=tuple(sorted(applied.touched_note_points)),
             inserted_blocks=tuple(sorted(applied.inserted_blocks)),
-            attributes=tuple(sorted(applied.attributes))),
+            attributes=tuple(sorted(applied.attributes)),
+            marked=tuple(sorted(applied.marked))),
     )
     proposal.status = Proposal.Status.APPROVED
     proposal.applied_revision = revision

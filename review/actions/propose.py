@@ -9,6 +9,7 @@ change overlaps it. Re-targeting (`retarget`) checks its changes the same way.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
@@ -25,6 +26,8 @@ from edition.tei.metadata import check as check_attributes
 from edition.tei.metadata import MetadataError, values_of
 from edition.tei.parsing import TEIError
 from edition.tei.selectors import selector
+from edition.tei import markup
+from edition.tei.markup import Markup
 
 from ..anchoring import Mapped, against_added_notes, against_blocks, map_through
 from ..models import Change, Event, Proposal, attributes_content, attributes_of
@@ -32,6 +35,8 @@ from ..transform import apply_changes, compose_renames
 from . import ProposalError
 
 Kind = Change.Kind
+# TEI markup typed into a text correction: an element tag or an entity/character reference.
+_MARKUP_TYPED = re.compile(r"</?[A-Za-z][\w:.-]*(\s[^<>]*)?/?>|&(#\d+|#x[0-9a-fA-F]+|[A-Za-z]\w*);")
 
 
 @dataclass
@@ -137,10 +142,15 @@ def _map_from(document: Document, base: int, head: Revision, specs: list[ChangeS
         for record in records:
             beside = against_added_notes(spec.kind, result.start, result.end, not spec.content,
                                          record.added_notes)
+            if spec.kind == Kind.MARKUP and not beside.conflict and any(
+                    lo < result.end and hi > result.start for lo, hi in record.marked):
+                beside = Mapped(result.start, result.end,
+                                conflict="the markup of these words was changed")
             if spec.kind == Kind.STRUCTURE and not beside.conflict:
                 beside = Mapped(result.start, result.end, conflict=against_blocks(
                     result.start, result.end, record.steps,
-                    inserted_blocks=record.inserted_blocks, note_points=record.touched_notes))
+                    inserted_blocks=record.inserted_blocks, note_points=record.touched_notes,
+                    marked=record.marked))
             if beside.conflict:
                 result = beside
                 break
@@ -206,8 +216,27 @@ def _prepare(head: Revision, spec: ChangeSpec) -> Change:
         raise ProposalError("a footnote is anchored at a point, not a range")
     if spec.kind == Kind.TEXT and start == end and not spec.content:
         raise ProposalError("the change is empty")
+    if spec.kind == Kind.TEXT and _MARKUP_TYPED.search(spec.content):
+        raise ProposalError(
+            "a text correction is plain text: the replacement holds TEI markup (“<…>” or "
+            "“&…;”), which would be stored as literal characters; to mark up words, select "
+            "them and propose a markup change (kind “markup”)", code="markup")
+    if spec.kind == Kind.MARKUP:
+        return _prepare_markup(head, spec, start, end)
     return Change(kind=spec.kind, start=start, end=end, content=spec.content,
                   note_id=spec.note_id, **selector(text, start, end))
+
+
+def _prepare_markup(head: Revision, spec: ChangeSpec, start: int, end: int) -> Change:
+    """Markup of [start, end): checked against the allow-list and applied to the head once,
+    so what the TEI cannot carry is refused now rather than at approval."""
+    try:
+        payload = markup.check(Markup.from_content(spec.content))
+        markup.apply(head.element, start, end, payload)
+    except markup.MarkupError as exc:
+        raise ProposalError(str(exc), code="markup") from exc
+    return Change(kind=Kind.MARKUP, start=start, end=end, content=payload.to_content(),
+                  **selector(head.text, start, end))
 
 
 def _prepare_metadata(head: Revision, spec: ChangeSpec) -> Change:

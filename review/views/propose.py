@@ -20,7 +20,8 @@ from django_htmx.http import trigger_client_event
 from django_htmx.middleware import HtmxDetails
 
 from edition.models import Document, Revision
-from edition.tei import edits
+from edition import registers
+from edition.tei import edits, markup
 
 from ..actions import ProposalError
 from ..actions.propose import check_propose, do_propose
@@ -39,7 +40,10 @@ KIND_CHOICES = [
     (Kind.NOTE_EDIT, "Edit a footnote"),
     (Kind.NOTE_REMOVE, "Remove a footnote"),
     (Kind.METADATA, "Set the document's date"),
+    (Kind.MARKUP, "Mark up the words"),
 ]
+MARKUP_OPERATIONS = [("wrap", "wrap the words in"), ("change", "change the attributes of"),
+                     ("unwrap", "remove")]
 QUEUED_FIELDS = ("kind", "start", "end", "exact", "content", "note_id")
 
 
@@ -220,6 +224,9 @@ def _form_context(revision: Revision, draft: Draft, queued: list[Draft], *,
                                        ensure_ascii=False)}
                    for q in queued],
         "kinds": KIND_CHOICES, "notes": footnotes(revision),
+        "markup_elements": markup.ELEMENTS, "markup_operations": MARKUP_OPERATIONS,
+        "persons": registers.entries(revision.document.edition, "persons"),
+        "terms": registers.entries(revision.document.edition, "terms"),
     }
 
 

@@ -17,6 +17,9 @@
   const SKIP = ".fnref, .pb, .footnotes, .layer-skip";
   const CONTEXT = 32; // code points, as review/anchoring.py
   const SPACE = /^[ \t\r\n]$/; // XML whitespace; NBSP and the rest are text
+  // The markup toolbar on a selection: the inline elements a markup change may use
+  // (edition/tei/markup.py ELEMENTS), the most common first.
+  const MARKUP = ["persName", "term", "placeName", "orgName", "date", "gloss", "hi", "ref"];
 
   // -- the text layer of the page ------------------------------------------------------------
 
@@ -146,6 +149,19 @@
     const popover = root.querySelector(".propose-popover");
     let current = null;
     let timer = null;
+    // A small toolbar beside the trigger: one button per element, opening the form as a
+    // markup change of the selected words with that element chosen.
+    const toolbar = document.createElement("span");
+    toolbar.className = "propose-markup-toolbar";
+    toolbar.setAttribute("role", "toolbar");
+    toolbar.setAttribute("aria-label", "Mark up the selected words");
+    toolbar.hidden = true;
+    for (const name of MARKUP) {
+      const button = Object.assign(document.createElement("button"), { type: "button", textContent: name });
+      button.dataset.element = name;
+      toolbar.append(button);
+    }
+    trigger.after(toolbar);
 
     function place(el, rect) {
       const width = Math.min(el.offsetWidth || 320, window.innerWidth - 16);
@@ -169,18 +185,24 @@
       if (root.contains(range.startContainer)) return; // typing in the form
       current = describe(article, range);
       if (!current) {
-        trigger.hidden = true;
+        trigger.hidden = toolbar.hidden = true;
         return;
       }
       trigger.textContent = current.note ? "Edit or remove this footnote"
         : current.start === current.end ? "Propose here" : "Propose a change";
       trigger.hidden = false;
       place(trigger, rectOf(range));
+      toolbar.hidden = Boolean(current.note) || current.start === current.end;
+      if (!toolbar.hidden) {
+        const rect = rectOf(range);
+        toolbar.style.left = trigger.offsetLeft + trigger.offsetWidth + 6 + "px";
+        toolbar.style.top = rect.bottom + window.scrollY + 6 + "px";
+      }
     }
 
-    function open(info) {
+    function open(info, markup) {
       const anchor = trigger.getBoundingClientRect(); // before hiding it: a hidden box has none
-      trigger.hidden = true;
+      trigger.hidden = toolbar.hidden = true;
       const form = popover.querySelector("form.propose-form");
       if (!popover.hidden && form) {
         // A form is open (maybe with queued changes and a rationale): place the new selection
@@ -188,7 +210,10 @@
         const set = (name, value) => { const f = form.elements.namedItem(name); if (f) f.value = value; };
         for (const name of ["start", "end", "exact", "prefix", "suffix"]) set(name, info.note ? "" : info[name]);
         set("note_id", info.note || "");
-        form.querySelectorAll("input[name=kind]").forEach((r) => { r.checked = info.note ? r.value === "note-edit" : false; });
+        form.querySelectorAll("input[name=kind]").forEach((r) => {
+          r.checked = info.note ? r.value === "note-edit" : Boolean(markup) && r.value === "markup";
+        });
+        if (markup) set("markup_element", markup);
         let reset = form.querySelector("input[name=reset]");
         if (!reset) {
           reset = Object.assign(document.createElement("input"), { type: "hidden", name: "reset" });
@@ -202,6 +227,7 @@
       const values = { rev: root.dataset.rev };
       if (info.note) Object.assign(values, { kind: "note-edit", note_id: info.note });
       else Object.assign(values, { start: info.start, end: info.end, exact: info.exact, prefix: info.prefix, suffix: info.suffix });
+      if (markup) Object.assign(values, { kind: "markup", markup_element: markup });
       htmx.ajax("GET", root.dataset.url, { target: popover, swap: "innerHTML", values }).then(() => {
         popover.hidden = false;
         place(popover, anchor);
@@ -218,6 +244,14 @@
     });
     trigger.addEventListener("mousedown", (event) => event.preventDefault()); // keep the selection
     trigger.addEventListener("click", () => { if (current) open(current); });
+    toolbar.addEventListener("mousedown", (event) => event.preventDefault());
+    toolbar.addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-element]");
+      if (button && current) open(current, button.dataset.element);
+    });
+    popover.addEventListener("input", (event) => {
+      if (event.target.matches("input[name=attr_corresp]")) pick(event.target);
+    });
     popover.addEventListener("click", (event) => {
       if (event.target.closest(".propose-cancel")) {
         event.preventDefault();
@@ -231,6 +265,26 @@
         if (main) main.focus({ preventScroll: true });
       }
     });
+  }
+
+  /* The picker: names typed in the "who or what" field are looked up in the volume's persons
+     and terms (review:api:register), and a choice fills in the id — nobody types "#p_KN1". */
+  let picking = null;
+  function pick(input) {
+    const query = input.value.trim();
+    const list = input.form.querySelector("datalist#propose-registers");
+    if (!list || query.length < 2 || query.startsWith("#") || !input.dataset.registers) return;
+    clearTimeout(picking);
+    picking = setTimeout(async () => {
+      const found = [];
+      for (const url of input.dataset.registers.split(" ")) {
+        const response = await fetch(url + "?q=" + encodeURIComponent(query), { credentials: "same-origin" });
+        if (response.ok) found.push(...(await response.json()).results);
+      }
+      list.replaceChildren(...found.map((entry) => Object.assign(document.createElement("option"), {
+        value: "#" + entry.id, textContent: entry.name + (entry.description ? " — " + entry.description : ""),
+      })));
+    }, 200);
   }
 
   // Form errors (400) and a stale revision (409) come back as the form with a message: show them.
