@@ -107,6 +107,7 @@ class FixForm(forms.Form):
     def __init__(self, *args, revision: Revision, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.revision = revision
+        self.fields["rationale"] = self.fields.pop("rationale")  # last, before the buttons
 
     def change(self) -> ChangeSpec:  # pragma: no cover - every repair defines it
         raise NotImplementedError
@@ -131,6 +132,22 @@ class DatelineForm(FixForm):
     written = forms.CharField(required=False, max_length=200, label="Date as printed",
                               help_text="Leave empty to write it FRUS's way: “January 19, "
                                         "1960, 3:30–5:30 p.m.”.")
+
+    def __init__(self, *args, revision: Revision, **kwargs) -> None:
+        super().__init__(*args, revision=revision, **kwargs)
+        existing = _find(revision, "opener") or _find(revision, "dateline")
+        if existing is not None and not self.is_bound:  # the dateline as it is, to correct
+            place = existing[0].find(".//{*}placeName")
+            when = existing[0].find(".//{*}date")
+            if place is not None:
+                self.initial["place"] = " ".join(build(place).text.split())
+            day = when.get("when") or when.get("from") or "" if when is not None else ""
+            self.initial["day"] = day[:10]
+            if len(day) > 10:
+                self.initial["start"] = day[11:16]
+                self.initial["utc_offset"] = day[19:]
+            if when is not None and when.get("to"):
+                self.initial["end"] = when.get("to")[11:16]
 
     def change(self) -> ChangeSpec:
         d = self.cleaned_data

@@ -255,3 +255,14 @@ def test_closer_goes_at_the_end(client, sample_volume, people):
     document = propose_and_approve(client, people, "d142", "closer", {"signed": "Herter"})
     last = [c for c in document.current_revision.element if isinstance(c.tag, str)][-1]
     assert last.tag == tei("closer") and text_of(last) == "Herter"
+
+
+@pytest.mark.django_db
+def test_dateline_form_starts_from_the_documents_dateline(client, sample_volume, people):
+    client.force_login(people.editor)
+    form = page(client.get(URL.format("d142", "dateline")))
+    values = {name: form.xpath(f"//input[@name='{name}']/@value") for name in
+              ("place", "day", "start", "end", "utc_offset")}
+    assert values == {"place": ["Washington"], "day": ["1960-01-19"], "start": ["15:30"],
+                      "end": ["17:30"], "utc_offset": ["-05:00"]}
+    assert form.xpath("//div[@class='fix-field'][last()]//textarea/@name") == ["rationale"]
