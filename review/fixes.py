@@ -132,9 +132,15 @@ class DatelineForm(FixForm):
     written = forms.CharField(required=False, max_length=200, label="Date as printed",
                               help_text="Leave empty to write it FRUS's way: “January 19, "
                                         "1960, 3:30–5:30 p.m.”.")
+    paragraph = forms.ChoiceField(
+        required=False, label="A paragraph that is the dateline",
+        help_text="When the dateline was imported as a paragraph, choose it: it is replaced.")
 
     def __init__(self, *args, revision: Revision, **kwargs) -> None:
         super().__init__(*args, revision=revision, **kwargs)
+        self.fields["paragraph"].choices = [
+            ("", "None: the dateline goes after the heading, or replaces the dateline there")
+        ] + paragraph_choices(revision)
         existing = _find(revision, "opener") or _find(revision, "dateline")
         if existing is not None and not self.is_bound:  # the dateline as it is, to correct
             place = existing[0].find(".//{*}placeName")
@@ -153,6 +159,9 @@ class DatelineForm(FixForm):
         d = self.cleaned_data
         content = guided.dateline(d["place"], d["day"], d["start"], d["end"],
                                   utc_offset=d["utc_offset"].strip(), written=d["written"])
+        if d["paragraph"]:
+            _, a, b = _paragraph_at(self.revision, int(d["paragraph"]))
+            return _replacing(self.revision, a, b, content)
         existing = _find(self.revision, "opener") or _find(self.revision, "dateline")
         if existing:
             return _replacing(self.revision, existing[1], existing[2], content)

@@ -242,12 +242,32 @@ def test_split_then_merge_a_paragraph_of_d142(client, sample_volume, people):
 
 
 @pytest.mark.django_db
-def test_page_break_inside_a_paragraph(client, sample_volume, people):
+def test_page_break_between_blocks_stands_on_its_own(client, sample_volume, people):
     document = propose_and_approve(client, people, "d143", "page-break", {
         "number": "999", "facs": "0999", "after": "Relations With Communist China"})
-    pb = document.current_revision.element.find(f".//{tei('pb')}[@n='999']")
+    pb = document.current_revision.element.find(f"{tei('pb')}[@n='999']")
     assert pb is not None and pb.get("facs") == "0999"
     assert pb.get("{http://www.w3.org/XML/1998/namespace}id") == "pg_999"
+
+
+@pytest.mark.django_db
+def test_page_break_inside_a_paragraph(client, sample_volume, people):
+    text = doc("d143").current_revision.text
+    document = propose_and_approve(client, people, "d143", "page-break", {
+        "number": "998", "facs": "0998", "after": "Kishi raised the question"})
+    revision = document.current_revision
+    pb = revision.element.find(f".//{tei('pb')}[@n='998']")
+    assert pb.getparent().tag == tei("p") and (pb.tail or "").startswith(" of relations")
+    assert revision.text == text
+
+
+@pytest.mark.django_db
+def test_ambiguous_words_are_refused(client, sample_volume, people):
+    client.force_login(people.editor)
+    response = client.post(URL.format("d143", "page-break"), {
+        "number": "998", "facs": "0998", "after": "the", "action": "preview"})
+    assert response.status_code == 400
+    assert "times" in page(response).xpath("//*[@role='alert']")[0].text_content()
 
 
 @pytest.mark.django_db
@@ -266,3 +286,15 @@ def test_dateline_form_starts_from_the_documents_dateline(client, sample_volume,
     assert values == {"place": ["Washington"], "day": ["1960-01-19"], "start": ["15:30"],
                       "end": ["17:30"], "utc_offset": ["-05:00"]}
     assert form.xpath("//div[@class='fix-field'][last()]//textarea/@name") == ["rationale"]
+
+
+@pytest.mark.django_db
+def test_a_paragraph_that_is_the_dateline_is_replaced(client, sample_volume, people):
+    before = doc("d142").current_revision
+    paragraphs = [c for c in before.element if c.tag == tei("p")]
+    start = before.text.index(text_of(paragraphs[-1]))
+    document = propose_and_approve(client, people, "d142", "dateline",
+                                   {**DATELINE, "paragraph": str(start)})
+    after = document.current_revision.element
+    assert len([c for c in after if c.tag == tei("p")]) == len(paragraphs) - 1
+    assert len(after.findall(tei("opener"))) == 2
