@@ -150,6 +150,7 @@ def split_paragraph(paragraph: etree._Element, offset: int) -> str:
     first, second = copy.deepcopy(paragraph), copy.deepcopy(paragraph)
     for tree in (first, second):
         _mark(tree, offset)
+        _before_page_break(next(tree.iter(_MARK)))
     _cut_after(next(first.iter(_MARK)))
     _cut_before(next(second.iter(_MARK)))
     second.attrib.pop(XML_ID, None)
@@ -197,6 +198,16 @@ def _mark(tree: etree._Element, offset: int) -> None:
     else:
         segment.element.tail = before or None
         segment.element.addnext(mark)
+
+
+def _before_page_break(mark: etree._Element) -> None:
+    """A page break right before the cut begins the new paragraph: its page starts there."""
+    pb = mark.getprevious()
+    if pb is None or local_name(pb) != "pb" or (pb.tail or "").strip():
+        return
+    pb.tail, mark.tail = mark.tail, None
+    mark.getparent().remove(mark)
+    pb.addprevious(mark)
 
 
 def _drop(element: etree._Element) -> None:

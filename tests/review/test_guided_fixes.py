@@ -97,6 +97,15 @@ def test_split_keeps_the_words_and_the_markup():
     assert b.find(tei("note")) is not None and a.find(tei("persName")) is not None
 
 
+def test_split_at_a_page_break_begins_the_new_paragraph_with_it():
+    first = _paragraphs()[0]
+    text = build(first).text
+    cut = text.index("for the restrained")
+    a, b = _parse(guided.split_paragraph(first, cut))
+    assert a.find(tei("pb")) is None and b[0].tag == tei("pb") and not (b.text or "").strip()
+    assert text_of(a) == text[:cut].rstrip() and text_of(b) == text[cut:]
+
+
 def test_merge_joins_with_one_space():
     one, two = _paragraphs()[:2]
     (merged,) = _parse(guided.merge_paragraphs(one, two))
