@@ -204,7 +204,9 @@ def propose_and_approve(client, people, xml_id, repair, data) -> Document:
     client.force_login(people.editor)
     response = client.post(URL.format(xml_id, repair),
                            {**data, "action": "propose", "rationale": "Guided fix"})
-    assert response.status_code == 302, response.content.decode()[:2000]
+    if response.status_code != 302:
+        alerts = page(response).xpath("//*[@role='alert']")
+        pytest.fail(" ".join(" ".join(e.text_content().split()) for e in alerts))
     (proposal,) = Proposal.objects.filter(status=Proposal.Status.PENDING)
     (change,) = proposal.changes.all()
     assert change.kind == Change.Kind.STRUCTURE
@@ -271,6 +273,16 @@ def test_page_break_inside_a_paragraph(client, sample_volume, people):
 
 
 @pytest.mark.django_db
+def test_a_page_that_exists_is_refused(client, sample_volume, people):
+    client.force_login(people.editor)
+    response = client.post(URL.format("d143", "page-break"), {
+        "number": "278", "facs": "0308", "after": "Kishi raised the question",
+        "action": "preview"})
+    assert response.status_code == 400
+    assert "pg_278" in page(response).xpath("//*[@role='alert']")[0].text_content()
+
+
+@pytest.mark.django_db
 def test_ambiguous_words_are_refused(client, sample_volume, people):
     client.force_login(people.editor)
     response = client.post(URL.format("d143", "page-break"), {
@@ -307,3 +319,27 @@ def test_a_paragraph_that_is_the_dateline_is_replaced(client, sample_volume, peo
     after = document.current_revision.element
     assert len([c for c in after if c.tag == tei("p")]) == len(paragraphs) - 1
     assert len(after.findall(tei("opener"))) == 2
+
+
+@pytest.mark.django_db
+def test_every_guided_fix_leaves_valid_tei(client, sample_volume, people, tei_all):
+    from edition.exporting.tei import document_tei
+    from edition.tei import FRUS_NS
+
+    fixes = [
+        ("dateline", {**DATELINE, "start": "10:00", "end": "11:15", "utc_offset": "+09:00"}),
+        ("participants", {"entries": "Prime Minister Kishi\nSecretary Herter"}),
+        ("page-break", {"number": "777", "facs": "0777", "after": "Kishi raised the question"}),
+        ("closer", {"signed": "Herter", "salute": ""}),
+    ]
+    for repair, data in fixes:
+        document = propose_and_approve(client, people, "d143", repair, data)
+    start = document.current_revision.text.index("Mr. Kishi pointed out")
+    document = propose_and_approve(client, people, "d143", "split", {
+        "paragraph": str(start), "before": "Japan would like"})
+    document = propose_and_approve(client, people, "d143", "merge", {"paragraph": str(start)})
+    exported = etree.fromstring(document_tei(document.edition, document.current_revision))
+    for element in exported.iter():
+        for name in [a for a in element.attrib if a.startswith(f"{{{FRUS_NS}}}")]:
+            del element.attrib[name]
+    assert tei_all.validate(exported), tei_all.error_log
