@@ -2,7 +2,7 @@ from django.urls import include, path
 
 from edition.urls import DocumentIdConverter  # noqa: F401  (registers the docid converter)
 
-from .views import history, proposal, propose, queue
+from .views import fixes, history, proposal, propose, queue
 
 app_name = "review"
 urlpatterns = [
@@ -22,6 +22,8 @@ urlpatterns = [
     path("review/proposals/<int:pk>/retarget/", proposal.proposal_retarget, name="retarget"),
     # Proposing, from the reading view (HTMX) or the form without JavaScript.
     path("<slug:edition>/<docid:doc>/propose/", propose.propose, name="propose"),
+    # Guided structural fixes: one page per common repair (review/fixes.py).
+    path("<slug:edition>/<docid:doc>/fix/<slug:repair>/", fixes.fix, name="fix"),
     # History: the history page, diffs, reverts, corrections (public except revert).
     path("<slug:edition>/<docid:doc>/history/", history.document_history, name="history"),
     path("<slug:edition>/<docid:doc>/diff/<int:a>/<int:b>/", history.revision_diff, name="diff"),
