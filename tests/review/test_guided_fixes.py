@@ -310,15 +310,20 @@ def test_dateline_form_starts_from_the_documents_dateline(client, sample_volume,
 
 
 @pytest.mark.django_db
-def test_a_paragraph_that_is_the_dateline_is_replaced(client, sample_volume, people):
-    before = doc("d142").current_revision
+def test_a_dateline_in_place_of_a_paragraph_after_the_lists_is_refused_with_the_reason(
+        client, sample_volume, people):
+    # TEI puts a dateline before the content: in place of d143's first paragraph (after its
+    # SUBJECT and PARTICIPANTS lists) it would not be valid, and the gate says so at once.
+    before = doc("d143").current_revision
     paragraphs = [c for c in before.element if c.tag == tei("p")]
-    start = before.text.index(text_of(paragraphs[-1]))
-    document = propose_and_approve(client, people, "d142", "dateline",
-                                   {**DATELINE, "paragraph": str(start)})
-    after = document.current_revision.element
-    assert len([c for c in after if c.tag == tei("p")]) == len(paragraphs) - 1
-    assert len(after.findall(tei("opener"))) == 2
+    start = before.text.index(text_of(paragraphs[0]))
+    client.force_login(people.editor)
+    response = client.post(URL.format("d143", "dateline"), {
+        **DATELINE, "paragraph": str(start), "action": "propose", "rationale": "Guided fix"})
+    assert response.status_code == 400
+    alerts = " ".join(e.text_content() for e in page(response).xpath("//*[@role='alert']"))
+    assert "not valid TEI" in alerts and "opener" in alerts
+    assert not Proposal.objects.exists()
 
 
 @pytest.mark.django_db
