@@ -6,6 +6,8 @@ with its ranges and references, footnote 1 after "tantamount to recognition.", p
 page break. The expected div is written out by hand below, modelled on d142 of the sample.
 """
 
+import datetime as dt
+
 import pytest
 from lxml import etree
 from rest_framework.authtoken.models import Token
@@ -207,3 +209,61 @@ def test_history_records_both_approvals(d143, editor, reviewer):
     detail = reviewer.get(f"/api/proposals/{proposal['id']}/").json()
     assert detail["applied_revision"] == 2
     assert [e["kind"] for e in detail["events"]] == ["created", "approved", "applied"]
+
+
+def test_d143_is_repaired_with_the_new_change_kinds(d143, editor, reviewer, tei_all):
+    """The same repair with metadata and markup changes beside the structural ones: the dates in
+    the contents, Kishi marked as a person; raw TEI typed only for the dateline, the
+    participants line and the source note's references."""
+    text = APIClient().get(DOC_URL).json()["text"]
+    raw_tei = 0
+
+    def propose_and_approve(body: dict) -> dict:
+        nonlocal raw_tei
+        raw_tei += sum(len(c.get("fragment", "") + c.get("body", ""))
+                       for c in body.get("changes", [body]))
+        proposal = post(editor, PROPOSALS_URL, {"base_revision": current(), **body})
+        return post(reviewer, f"/api/proposals/{proposal['id']}/approve", {}, status=200)
+
+    def current() -> int:
+        return APIClient().get(DOC_URL).json()["revision"]
+
+    start = text.index("PARTICIPANTS")
+    proposals = [
+        {"rationale": "Dateline and participants line as printed", "changes": [
+            {"kind": "structure", "fragment": DATELINE,
+             "selector": {"exact": "", "prefix": "Memorandum of Conversation\n\n",
+                          "suffix": "SUBJECT\n\nRelations"}},
+            {"kind": "structure", "fragment": PARTICIPANTS,
+             "selector": {"exact": "PARTICIPANTS", "start": start,
+                          "end": start + len("PARTICIPANTS")}}]},
+        {"kind": "metadata", "rationale": "The date of the conversation, from the dateline",
+         "attributes": {"frus:doc-dateTime-min": "1960-01-19T15:30:00-05:00",
+                        "frus:doc-dateTime-max": "1960-01-19T17:30:00-05:00"}},
+        {"kind": "markup", "rationale": "Kishi in the List of Persons",
+         "selector": {"exact": "Kishi", "prefix": "Prime Minister ", "suffix": " raised"},
+         "element": "persName", "attributes": {"corresp": "#p_KN1"}},
+        {"kind": "note-edit", "note": "d143fn0", "body": SOURCE_NOTE,
+         "rationale": "The ranges' en dashes and the references, as in d142"},
+    ]
+    for body in proposals:
+        propose_and_approve(body)
+
+    document = Document.objects.get(pk=d143.pk)
+    actual = document.current_revision.element
+    expected = expected_div()
+    expected.set(f"{{{FRUS_NS}}}doc-dateTime-min", "1960-01-19T15:30:00-05:00")
+    expected.set(f"{{{FRUS_NS}}}doc-dateTime-max", "1960-01-19T17:30:00-05:00")
+    first = expected.find(tei("p"))
+    words = first.text.split("Kishi", 1)
+    first.text = words[0]
+    person = etree.SubElement(first, tei("persName"), corresp="#p_KN1")
+    person.text, person.tail = "Kishi", words[1]
+    assert text_of(actual) == text_of(expected)
+    assert elements(actual) == elements(expected)
+    assert footnotes(actual) == footnotes(expected)
+    assert document.date_min == dt.datetime.fromisoformat("1960-01-19T15:30:00-05:00")
+    # What it took, for the record (issue 9 asks): 4 proposals; the raw TEI typed.
+    assert len(proposals) == 4 and raw_tei == len(DATELINE) + len(PARTICIPANTS) + len(
+        SOURCE_NOTE)
+    print(f"\nd143 repaired with {len(proposals)} proposals and {raw_tei} characters of raw TEI")
