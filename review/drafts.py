@@ -213,7 +213,8 @@ def prefill(revision: Revision, draft: Draft, *, placing: bool) -> dict[str, str
             spans = whole_blocks(revision, replace(
                 draft, placement=draft.placement if draft.kind == Kind.STRUCTURE else "replace"))
             if spans.placement == "replace":
-                fields["fragment"] = edits.block_xml(revision.element, spans.start, spans.end)
+                fields["fragment"] = edits.block_xml(revision.element, spans.start, spans.end,
+                                                       revision.layer)
         except (DraftError, ValueError):
             pass  # nothing to prefill: the person writes the fragment
     if draft.note_id and not fields["note_edit_body"]:
@@ -226,7 +227,7 @@ def prefill(revision: Revision, draft: Draft, *, placing: bool) -> dict[str, str
 def check_applies(revision: Revision, drafts: list[Draft]) -> None:
     """Refuse, before queueing, a change the TEI cannot carry with the ones queued before."""
     try:
-        apply_changes(revision.element, [d.spec() for d in drafts])
+        apply_changes(revision.element, [d.spec() for d in drafts], text=revision.text)
     except (ValueError, TEIError) as exc:
         raise DraftError(f"This change cannot be made: {exc}") from None
 

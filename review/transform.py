@@ -27,22 +27,26 @@ class Applied:
     added_note_points: set[int] = field(default_factory=set)
 
 
-def apply_changes(element: etree._Element, changes) -> Applied:
+def apply_changes(element: etree._Element, changes, *, text: str | None = None) -> Applied:
     """Apply the changes of one proposal, last position first so earlier offsets stay valid.
 
+    `text`, when the caller has it, is the element's text layer (spares deriving it again).
     Raises TextChangeError / FragmentError (both ValueError) when the TEI cannot carry them.
     """
     result = Applied(element)
     ordered = sorted(changes, key=lambda c: (c.start, c.end), reverse=True)
     for change in ordered:
-        before = textlayer.text_of(result.element)
         note_id = image_of(change.note_id, result.renamed)
         if change.kind == Kind.TEXT:
             result.element = textlayer.apply_change(result.element, change.start, change.end,
                                                     change.content)
             result.steps.append(Step(change.start, change.end - change.start,
                                      len(change.content)))
+            if text is not None:  # apply_change checked the new layer is exactly this
+                text = text[:change.start] + change.content + text[change.end:]
             continue
+        if change.kind in Change.NOTE_KINDS:
+            text = None  # derived again if a structural fix follows, never assumed
         if change.kind == Kind.NOTE_ADD:
             result.element, _, renamed = insert_note(result.element, change.start,
                                                      change.content)
@@ -55,11 +59,12 @@ def apply_changes(element: etree._Element, changes) -> Applied:
             result.element, renamed = remove_note(result.element, note_id)
             result.removed_notes.add(note_id)
         elif change.kind == Kind.STRUCTURE:
+            before = text if text is not None else textlayer.text_of(result.element)
             notes_before = _note_bodies(result.element)
             result.element, renamed = replace_blocks(result.element, change.start, change.end,
                                                      change.content)
-            result.steps.append(_block_step(before, textlayer.text_of(result.element),
-                                            change.start, change.end))
+            text = textlayer.text_of(result.element)
+            result.steps.append(_block_step(before, text, change.start, change.end))
             notes_after = _note_bodies(result.element)
             for old_id, body in notes_before.items():
                 new_id = renamed.get(old_id, old_id)

@@ -127,8 +127,12 @@ class _Builder:
         self.length -= 1
         self.ends_in_space = False
         self.last_space_owner = None
-        for anchor in reversed(self.notes + self.page_breaks):
-            if anchor.offset > self.length:
+        # Offsets only grow along each list, so only its last anchors can be past the end: walking
+        # back to the first one that is not keeps a block boundary O(1), not O(anchors so far).
+        for anchors in (self.notes, self.page_breaks):
+            for anchor in reversed(anchors):
+                if anchor.offset <= self.length:
+                    break
                 anchor.offset = self.length
 
     def _at_block_start(self) -> bool:

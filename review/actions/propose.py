@@ -84,7 +84,7 @@ def validated(document: Document, base_revision: int,
     _check_no_overlap(prepared)
     _check_notes_kept(head, prepared)
     try:
-        apply_changes(head.element, prepared)
+        apply_changes(head.element, prepared, text=head.text)
     except (ValueError, TEIError) as exc:
         raise ProposalError(str(exc), code="unapplicable") from exc
     return head, prepared
