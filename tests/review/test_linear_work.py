@@ -1,16 +1,20 @@
 """Work on submitted TEI grows linearly with its size: applying a structural fix of thousands
-of blocks (review/transform.py, edition/tei/edits.py, the text layer)."""
+of blocks (review/transform.py, edition/tei/edits.py, the text layer) and showing it to
+reviewers (review/diffs.py)."""
 
 from __future__ import annotations
 
 import gc
+import random
 import sys
 import time
 
+import pytest
 from lxml import etree
 
 from edition.tei import edits, textlayer
 from edition.tei.parsing import parse_document_div
+from review import diffs
 from review.models import Change
 from review.transform import apply_changes
 from tests.helpers import many_blocks
@@ -98,3 +102,72 @@ def test_new_blocks_stand_where_the_old_ones_stood():
                               "<p>Four.</p>\n")
     appended, _ = edits.replace_blocks(div, len(text), len(text), "<p>A.</p>")
     assert body(appended).endswith("<p>Four.</p>\n<p>A.</p>\n")
+
+
+# -- the reviewers' word diff ---------------------------------------------------------------------
+
+
+def test_a_change_past_the_token_budget_is_shown_whole_without_diffing(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("diff-match-patch was asked to diff a huge change")
+
+    monkeypatch.setattr(diffs.diff_match_patch, "diff_main", refuse)
+    old = "Intro. " + " ".join(f"w{i}" for i in range(diffs.WORD_TOKENS)) + " End."
+    new = "Intro. " + " ".join(f"v{i}" for i in range(diffs.WORD_TOKENS)) + " End."
+    pieces = diffs.word_diff(old, new)
+    assert [p.op for p in pieces] == ["equal", "delete", "insert", "equal"]
+    assert "".join(p.text for p in pieces if p.op != "insert") == old
+    assert "".join(p.text for p in pieces if p.op != "delete") == new
+
+
+def test_more_distinct_words_than_code_points_to_spare_still_diff():
+    # One code point stands for each distinct token: 140,000 overflowed the 131,072 of the
+    # private-use planes (ValueError: a revision's diff on the history page failed). Only the
+    # part that differs and its context are encoded now.
+    words = [f"w{i}" for i in range(140_000)]
+    old, new = " ".join(words), " ".join(words).replace(" w35000 ", " changed ")
+    pieces = diffs.word_diff(old, new)
+    assert [(p.op, p.text) for p in pieces if p.op != "equal"] == [
+        ("delete", "w35000"), ("insert", "changed")]
+    assert "".join(p.text for p in pieces if p.op != "insert") == old
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_diff_of_the_changed_part_is_the_diff_of_the_whole(seed):
+    # Repetitive texts make diff-match-patch shift edits into the agreeing context; the diff
+    # must come out as when the whole texts were encoded and diffed.
+    rng = random.Random(seed)
+    words = ["a", "b", "the", " ", " ", ".", "\n\n", "é", "ab"]
+    for _ in range(300):
+        old = [rng.choice(words) for _ in range(rng.choice([0, 3, 40, 200]))]
+        new = list(old)
+        for _ in range(rng.choice([1, 2, 5])):
+            at = rng.randint(0, len(new))
+            if rng.random() < 0.5 and at < len(new):
+                del new[at]
+            else:
+                new.insert(at, rng.choice(words))
+        assert diffs.word_diff("".join(old), "".join(new)) == whole_diff("".join(old),
+                                                                        "".join(new))
+
+
+def whole_diff(old: str, new: str) -> list[diffs.Piece]:
+    """word_diff as it was: every token of both texts encoded, diffed in one go."""
+    tokens: dict[str, str] = {}
+    vocabulary: list[str] = []
+
+    def encode(text: str) -> str:
+        out = []
+        for token in diffs._TOKEN.findall(text):
+            if token not in tokens:
+                tokens[token] = chr(0xF0000 + len(vocabulary))
+                vocabulary.append(token)
+            out.append(tokens[token])
+        return "".join(out)
+
+    dmp = diffs.diff_match_patch()
+    found = dmp.diff_main(encode(old), encode(new), False)
+    dmp.diff_cleanupSemantic(found)
+    names = {0: "equal", 1: "insert", -1: "delete"}
+    return [diffs.Piece(names[op], "".join(vocabulary[ord(c) - 0xF0000] for c in chunk))
+            for op, chunk in found]
