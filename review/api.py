@@ -14,7 +14,8 @@ from contextlib import contextmanager
 
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -45,6 +46,7 @@ from .serializers import (ApiError, base_revision, change_specs, document_json, 
 PROPOSAL_ERROR_STATUS = {
     "invalid": 400, "reason": 400,
     "quote": 422, "offsets": 422, "unapplicable": 422, "note": 422, "overlap": 422,
+    "too_deep": 422, "too_large": 413, "too_many": 413,
     "stale": 409, "conflicted": 409, "closed": 409, "duplicate": 409,
 }
 
@@ -71,6 +73,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return _error(exc.status, exc.code, exc.message, **exc.extra)
     if isinstance(exc, ProposalError):
         return _proposal_error(exc)
+    if isinstance(exc, RequestDataTooBig):
+        return _error(413, "too_large", f"the request body is over "
+                                        f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes "
+                                        "(DATA_UPLOAD_MAX_MEMORY_SIZE)")
     if isinstance(exc, Http404):
         return _error(404, "not_found", _message(exc, "not found"))
     if isinstance(exc, PermissionDenied):

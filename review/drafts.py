@@ -18,7 +18,8 @@ from edition.tei import edits
 from edition.tei.parsing import TEIError
 from edition.tei.selectors import Quote, QuoteAmbiguous, QuoteNotFound, place_quote, selector
 
-from .actions.propose import ChangeSpec
+from .actions import ProposalError
+from .actions.propose import ChangeSpec, check_limits
 from .models import Change
 from .transform import apply_changes
 
@@ -222,6 +223,15 @@ def prefill(revision: Revision, draft: Draft, *, placing: bool) -> dict[str, str
         if note is not None:
             fields["note_edit_body"] = edits.note_body_xml(note.element)
     return fields
+
+
+def check_size(drafts: list[Draft]) -> None:
+    """Refuse, before anything is placed or parsed, what the proposal would refuse for its
+    size (`actions.propose.check_limits`)."""
+    try:
+        check_limits([d.spec() for d in drafts])
+    except ProposalError as exc:
+        raise DraftError(f"This cannot be proposed: {exc.message}.") from None
 
 
 def check_applies(revision: Revision, drafts: list[Draft]) -> None:

@@ -10,6 +10,7 @@ import copy
 import itertools
 import re
 
+from django.conf import settings
 from lxml import etree
 
 from . import TEI_NS, XML_ID, XML_NS, local_name, tei
@@ -42,20 +43,58 @@ class FragmentError(TEIError):
     """A submitted TEI fragment that is not well-formed or leaves the allowed subset."""
 
 
+class FragmentLimitError(FragmentError):
+    """A fragment past a configured limit; `code` is "too_large" or "too_deep"."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def check_fragment_size(content: str) -> None:
+    """Refuse content longer than EMEND_MAX_FRAGMENT_BYTES (UTF-8), before any work on it."""
+    limit = settings.EMEND_MAX_FRAGMENT_BYTES
+    # A code point is at most 4 bytes: most content is decided without encoding it.
+    if len(content) > limit // 4 and (size := len(content.encode("utf-8"))) > limit:
+        raise FragmentLimitError(
+            f"the change is {size:,} bytes, over the limit of {limit:,} bytes for one change "
+            "(EMEND_MAX_FRAGMENT_BYTES): split it into several proposals", "too_large")
+
+
+def _depth_error(limit: int) -> FragmentLimitError:
+    return FragmentLimitError(
+        f"the TEI nests elements more than {limit} levels deep, over the limit "
+        "(EMEND_MAX_FRAGMENT_DEPTH)", "too_deep")
+
+
 def parse_fragment_list(xml: str, *, allowed: set[str]) -> tuple[str | None, list[etree._Element]]:
     """Parse `xml` (mixed content: text and elements) in the TEI namespace.
 
     Returns the leading text and the top-level elements. Elements and attributes outside
-    `allowed` / ALLOWED are refused with their name.
+    `allowed` / ALLOWED are refused with their name; FragmentLimitError past
+    EMEND_MAX_FRAGMENT_BYTES or EMEND_MAX_FRAGMENT_DEPTH (top-level elements are at depth 1).
     """
+    check_fragment_size(xml)
+    max_depth = settings.EMEND_MAX_FRAGMENT_DEPTH
     wrapped = f'<wrapper xmlns="{TEI_NS}">{xml}</wrapper>'
     try:
         wrapper = etree.fromstring(wrapped.encode("utf-8"), parser=safe_parser())
     except etree.XMLSyntaxError as exc:
+        if exc.msg.startswith("Excessive depth"):  # libxml2's own limit (256), past ours
+            raise _depth_error(max_depth) from None
         raise FragmentError(f"the TEI is not well-formed: {exc.msg}") from None
-    for element in wrapper.iterdescendants():
-        if not isinstance(element.tag, str):
+    depth = -1  # the wrapper's own start event brings it to 0
+    for event, element in etree.iterwalk(wrapper, events=("start", "end", "comment", "pi")):
+        if event == "end":
+            depth -= 1
+            continue
+        if event != "start":
             raise FragmentError("comments and processing instructions are not allowed")
+        depth += 1
+        if depth > max_depth:
+            raise _depth_error(max_depth)
+        if element is wrapper:
+            continue
         name = etree.QName(element)
         if name.namespace != TEI_NS or name.localname not in allowed:
             raise FragmentError(f"<{name.localname}> is not allowed here")

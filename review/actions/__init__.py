@@ -26,7 +26,7 @@ from ..models import Proposal
 class ProposalError(Exception):
     """A proposal or decision that cannot be taken; `code` names the kind for API clients
     (docs/API.md): invalid, reason, quote, offsets, unapplicable, note, overlap, stale,
-    conflicted, closed, duplicate, or the proposal's status."""
+    conflicted, closed, duplicate, too_many, too_large, too_deep, or the proposal's status."""
 
     def __init__(self, message: str, code: str = "invalid") -> None:
         super().__init__(message)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
@@ -17,7 +18,7 @@ from edition.changes import Step
 from edition.models import Document, Revision
 from edition.roles import PROPOSERS, require_member
 from edition.tei import XML_ID
-from edition.tei.edits import note_body_xml
+from edition.tei.edits import FragmentLimitError, check_fragment_size, note_body_xml
 from edition.tei.parsing import TEIError
 from edition.tei.selectors import selector
 
@@ -45,6 +46,27 @@ def check_propose(user, document: Document) -> None:
     """Editors, reviewers and admins of the edition propose. Http404 for outsiders."""
     if require_member(user, document.edition) not in PROPOSERS:
         raise PermissionDenied("Only editors, reviewers and admins of this edition may propose")
+
+
+def check_change_count(count: int) -> None:
+    """Refuse a proposal of more than EMEND_MAX_PROPOSAL_CHANGES changes."""
+    limit = settings.EMEND_MAX_PROPOSAL_CHANGES
+    if count > limit:
+        raise ProposalError(f"the proposal has {count} changes, over the limit of {limit} "
+                            "(EMEND_MAX_PROPOSAL_CHANGES): split it into several proposals",
+                            code="too_many")
+
+
+def check_limits(changes: list[ChangeSpec]) -> None:
+    """Refuse, before any work on them, more changes than EMEND_MAX_PROPOSAL_CHANGES or a
+    change larger than EMEND_MAX_FRAGMENT_BYTES (the depth of its TEI is checked as it is
+    parsed). ProposalError with code "too_many" or "too_large"."""
+    check_change_count(len(changes))
+    for spec in changes:
+        try:
+            check_fragment_size(spec.content)
+        except FragmentLimitError as exc:
+            raise ProposalError(str(exc), code=exc.code) from None
 
 
 def do_propose(document: Document, *, author, base_revision: int, changes: list[ChangeSpec],
@@ -76,7 +98,8 @@ def do_propose(document: Document, *, author, base_revision: int, changes: list[
 def validated(document: Document, base_revision: int,
               changes: list[ChangeSpec]) -> tuple[Revision, list[Change]]:
     """The head revision and the changes as unsaved rows anchored on it, checked to apply
-    together. The caller holds the document's lock."""
+    together (and against the limits first). The caller holds the document's lock."""
+    check_limits(changes)
     head = Revision.objects.get(pk=document.current_revision_id)
     if base_revision != head.number:
         changes = _map_from(document, base_revision, head, changes)
@@ -85,6 +108,8 @@ def validated(document: Document, base_revision: int,
     _check_notes_kept(head, prepared)
     try:
         apply_changes(head.element, prepared, text=head.text)
+    except FragmentLimitError as exc:  # nested too deep: found as the TEI is parsed
+        raise ProposalError(str(exc), code=exc.code) from exc
     except (ValueError, TEIError) as exc:
         raise ProposalError(str(exc), code="unapplicable") from exc
     return head, prepared

@@ -23,8 +23,8 @@ from edition.models import Document, Revision
 
 from ..actions import ProposalError
 from ..actions.propose import check_propose, do_propose
-from ..drafts import (CONTENT_FIELD, SHOWN, Draft, DraftError, check_applies, clean, clean_replacement,
-                      clean_typed, place, prefill, suggest_kind)
+from ..drafts import (CONTENT_FIELD, SHOWN, Draft, DraftError, check_applies, check_size, clean,
+                      clean_replacement, clean_typed, place, prefill, suggest_kind)
 from ..models import Change
 from ..presentation import footnotes
 
@@ -128,6 +128,7 @@ def propose(request: HtmxHttpRequest, edition: str, doc: str) -> HttpResponse:
            "rationale": clean(data.get("rationale", "")).strip(), "error": None}
     status, placing = 200, action == "place"
     try:
+        check_size(queued + ([] if draft.is_empty else [draft]))
         if action.startswith("unqueue-"):
             index = _int(action.removeprefix("unqueue-"))
             queued = [q for i, q in enumerate(queued) if i != index]
