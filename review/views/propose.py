@@ -128,7 +128,8 @@ def propose(request: HtmxHttpRequest, edition: str, doc: str) -> HttpResponse:
            "rationale": clean(data.get("rationale", "")).strip(), "error": None}
     status, placing = 200, action == "place"
     try:
-        check_size(queued + ([] if draft.is_empty else [draft]))
+        if not action.startswith("unqueue-"):  # taking a change out is always possible
+            check_size(queued + ([] if draft.is_empty else [draft]))
         if action.startswith("unqueue-"):
             index = _int(action.removeprefix("unqueue-"))
             queued = [q for i, q in enumerate(queued) if i != index]

@@ -252,3 +252,12 @@ class TestForm:
         response = editor.post(PROPOSE_FORM, data, **HTMX)
         assert response.status_code == 400
         assert "EMEND_MAX_PROPOSAL_CHANGES" in response.content.decode()
+
+    @override_settings(EMEND_MAX_PROPOSAL_CHANGES=1)
+    def test_a_change_can_be_taken_out_past_the_change_limit(self, d142, editor):
+        queued = ('{"kind": "note-edit", "start": 0, "end": 0, "exact": "", '
+                  '"content": "x", "note_id": "d142fn1"}')
+        data = {"action": "unqueue-0", "rev": 1, "queued": [queued, queued]}
+        response = editor.post(PROPOSE_FORM, data, **HTMX)
+        assert response.status_code == 200
+        assert response.content.decode().count('name="queued"') == 1
