@@ -7,13 +7,17 @@ Never used to apply or detect conflicts (patch_apply overwrites silently); only 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from diff_match_patch import diff_match_patch
 from django.utils.html import escape
 
 _TOKEN = re.compile(r"\w+|\s+|[^\w\s]", re.UNICODE)
-# Beyond this many differing tokens (words, spaces, marks) a change is shown whole, not diffed.
+# Diffing costs about (tokens that differ) × (edits): past WORD_DIFF_COST (a quarter of a second
+# of diff-match-patch, two unrelated passages of 500 words) or past WORD_TOKENS differing tokens
+# (words, spaces, marks), a change is shown deleted and inserted whole.
+WORD_DIFF_COST = 1_000_000
 WORD_TOKENS = 20_000
 
 
@@ -26,16 +30,18 @@ class Piece:
 def word_diff(old: str, new: str) -> list[Piece]:
     """Word-level diff of two texts: a sequence of equal / delete / insert pieces.
 
-    Linear in the texts where they agree at the start and end; between, when more than
-    WORD_TOKENS words, spaces and marks differ, they are shown deleted and inserted whole
-    (diffing them costs the product of their lengths: seconds for a few thousand paragraphs).
+    Linear in the texts where they agree at the start and end; what lies between is diffed
+    when that is cheap (WORD_DIFF_COST, WORD_TOKENS), else shown deleted and inserted whole:
+    diff-match-patch's time grows with the product of the length and the edits, up to its
+    timeout (2 s) for a few hundred paragraphs rewritten.
     """
     old_tokens, new_tokens = _TOKEN.findall(old), _TOKEN.findall(new)
     head = _common(old_tokens, new_tokens)
     tail = _common(old_tokens[head:][::-1], new_tokens[head:][::-1])
     old_end, new_end = len(old_tokens) - tail, len(new_tokens) - tail
     changed = (old_end - head) + (new_end - head)
-    if changed > WORD_TOKENS:
+    if changed > WORD_TOKENS or changed * _fewest_edits(
+            old_tokens[head:old_end], new_tokens[head:new_end]) > WORD_DIFF_COST:
         pieces = [Piece("equal", "".join(old_tokens[:head])),
                   Piece("delete", "".join(old_tokens[head:old_end])),
                   Piece("insert", "".join(new_tokens[head:new_end])),
@@ -71,6 +77,12 @@ def word_diff(old: str, new: str) -> list[Piece]:
               for op, chunk in diffs]
     return _around("".join(old_tokens[:lead]), pieces,
                    "".join(old_tokens[len(old_tokens) - trail:]))
+
+
+def _fewest_edits(old: list[str], new: list[str]) -> int:
+    """At least this many tokens are deleted or inserted: those one side has more of."""
+    old_count, new_count = Counter(old), Counter(new)
+    return sum((old_count - new_count).values()) + sum((new_count - old_count).values())
 
 
 def _common(a: list[str], b: list[str]) -> int:

@@ -171,3 +171,14 @@ def whole_diff(old: str, new: str) -> list[diffs.Piece]:
     names = {0: "equal", 1: "insert", -1: "delete"}
     return [diffs.Piece(names[op], "".join(vocabulary[ord(c) - 0xF0000] for c in chunk))
             for op, chunk in found]
+
+
+def test_unrelated_passages_are_shown_whole_without_diffing(monkeypatch):
+    # 1,200 words rewritten: diff-match-patch would spend seconds finding nothing in common.
+    def refuse(*args, **kwargs):
+        raise AssertionError("diff-match-patch was asked to diff unrelated passages")
+
+    monkeypatch.setattr(diffs.diff_match_patch, "diff_main", refuse)
+    old = " ".join(f"old{i}" for i in range(600))
+    new = " ".join(f"new{i}" for i in range(600))
+    assert [p.op for p in diffs.word_diff(old, new)] == ["delete", "insert"]
