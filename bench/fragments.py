@@ -13,8 +13,9 @@ parsing, validating and applying TEI, not the database's):
 For each: `propose` (`actions.propose.do_propose`: validate, apply), `page` (what the proposal
 page computes: `presentation.describe` of the change and `rendered_result`, the document as it
 would read), `queue row` (`presentation.short_diff`) and `approve` (`actions.approve.do_approve`:
-apply, new revision, rebase). Median and min–max over `--repeat` runs, each on a fresh
-document; "×2" is the median against the size before it: 2 is linear, 4 quadratic.
+apply, new revision, rebase). Median and min–max of the wall time over `--repeat` runs, each
+on a fresh document, and the median CPU time (other load on the machine moves it less); "×2" is
+the CPU median against the size before it: 2 is linear, 4 quadratic.
 """
 
 from __future__ import annotations
@@ -93,12 +94,13 @@ def main() -> int:
             previous = None
             for n in sizes:
                 s = results[scenario][op][str(n)]
-                ratio = f"×{s['median'] / previous:.2f}" if previous else ""
-                previous = s["median"]
+                cpu = s["cpu"]["median"]
+                ratio = f"×{cpu / previous:.2f}" if previous else ""
+                previous = cpu
                 rows.append([op if n == sizes[0] else "", f"{n:,}", f"{s['median']:.3f}",
-                             f"{s['min']:.3f}–{s['max']:.3f}", ratio])
-        print(f"{scenario}: seconds ({args.repeat} runs; ×2: median against the size before)")
-        print_table(["operation", "blocks", "median", "spread", "×2"], rows, "lrrrr")
+                             f"{s['min']:.3f}–{s['max']:.3f}", f"{cpu:.3f}", ratio])
+        print(f"{scenario}: seconds ({args.repeat} runs; ×2: CPU median against the size before)")
+        print_table(["operation", "blocks", "median", "spread", "CPU", "×2"], rows, "lrrrrr")
         print()
     print("fragment bytes: " + ", ".join(f"{n:,}: {results['bytes'][str(n)]:,}" for n in sizes))
     print(f"load average: {info['load']} at the start, {load()} at the end")
@@ -126,12 +128,14 @@ def run(sizes: list[int], repeat: int) -> dict:
 
     times = {s: {op: {str(n): [] for n in sizes} for op in OPERATIONS}
              for s in ("insert", "replace")}
+    cpu = {s: {op: {str(n): [] for n in sizes} for op in OPERATIONS} for s in times}
     order = edition.documents.count()
 
     def timed(scenario: str, op: str, n: int, call):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         value = call()
         times[scenario][op][str(n)].append(time.perf_counter() - started)
+        cpu[scenario][op][str(n)].append(time.process_time() - started_cpu)
         return value
 
     def cycle(scenario: str, n: int, document, start: int, end: int, content: str) -> None:
@@ -171,7 +175,8 @@ def run(sizes: list[int], repeat: int) -> dict:
                   + ", ".join(f"{s} {op} {times[s][op][str(n)][-1]:.2f} s"
                               for s in times for op in ("propose", "approve")), flush=True)
     return {"bytes": {str(n): len(fragment(n).encode()) for n in sizes},
-            **{s: {op: {k: summary(v) for k, v in by_n.items()} for op, by_n in ops.items()}
+            **{s: {op: {k: {**summary(v), "cpu": summary(cpu[s][op][k])}
+                        for k, v in by_n.items()} for op, by_n in ops.items()}
                for s, ops in times.items()}}
 
 
