@@ -51,7 +51,7 @@ class TextChangeError(ValueError):
     """A text change that the TEI cannot carry; the message says why and what to do instead."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Segment:
     """One TEI text node's share of the text layer: `layer[start:end] == content`."""
 
@@ -65,7 +65,7 @@ class Segment:
         return self.start + len(self.content)
 
 
-@dataclass
+@dataclass(slots=True)
 class Anchor:
     """A zero-width element (a note's marker, a page break) and its offset in the layer."""
 
