@@ -186,6 +186,19 @@ REST_FRAMEWORK = {
 EMEND_SIGNIN_ATTEMPTS = env_int("EMEND_SIGNIN_ATTEMPTS", 5)  # failures per account and address
 EMEND_SIGNIN_WINDOW = env_int("EMEND_SIGNIN_WINDOW", 15 * 60)  # seconds
 EMEND_MAX_IMPORT_BYTES = env_int("EMEND_MAX_IMPORT_BYTES", 64 * 1024 * 1024)
+# What one proposal may ask of a worker: the TEI (or text) of one change, how deep its elements
+# nest (the renderers and exports recurse), and how many changes it holds. Validating and
+# applying a change is linear in its size; these keep that size sane.
+EMEND_MAX_FRAGMENT_BYTES = env_int("EMEND_MAX_FRAGMENT_BYTES", 1024 * 1024)
+EMEND_MAX_FRAGMENT_DEPTH = env_int("EMEND_MAX_FRAGMENT_DEPTH", 32)
+EMEND_MAX_PROPOSAL_CHANGES = env_int("EMEND_MAX_PROPOSAL_CHANGES", 100)
+# Django's own cap on a request body read into memory (a form post, an API body): above the
+# fragment limit, so that a change too large gets the message naming that limit. A form sends a
+# fragment percent-encoded (up to three bytes for one), hence four times its default.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 4 * EMEND_MAX_FRAGMENT_BYTES)
+if DATA_UPLOAD_MAX_MEMORY_SIZE <= EMEND_MAX_FRAGMENT_BYTES:
+    raise ImproperlyConfigured("DATA_UPLOAD_MAX_MEMORY_SIZE must be larger than "
+                               "EMEND_MAX_FRAGMENT_BYTES (a request carries the fragment)")
 EMEND_SAMPLES_DIR = Path(env("EMEND_SAMPLES_DIR", str(BASE_DIR.parent / "shared" / "samples")))
 # TEI P5 tei_all, which every new revision must validate against (edition/gate.py). `make schema`
 # installs it here, in the checkout (not EMEND_VAR_DIR): it is part of the installation, not data.

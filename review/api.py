@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -48,6 +49,7 @@ PROPOSAL_ERROR_STATUS = {
     "quote": 422, "offsets": 422, "unapplicable": 422, "note": 422, "overlap": 422,
     "metadata": 422, "markup": 422,
     "invalid-tei": 422, "unrenderable": 422,  # the gate, when proposing (edition/gate.py)
+    "too_deep": 422, "too_large": 413, "too_many": 413,
     "stale": 409, "conflicted": 409, "closed": 409, "duplicate": 409,
     "refused": 409,  # the gate, when approving: nothing changed
     "no-schema": 503,  # the gate cannot check: tei_all.rng is not installed
@@ -76,6 +78,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return _error(exc.status, exc.code, exc.message, **exc.extra)
     if isinstance(exc, ProposalError):
         return _proposal_error(exc)
+    if isinstance(exc, RequestDataTooBig):
+        return _error(413, "too_large", f"the request body is over "
+                                        f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes "
+                                        "(DATA_UPLOAD_MAX_MEMORY_SIZE)")
     if isinstance(exc, Http404):
         return _error(404, "not_found", _message(exc, "not found"))
     if isinstance(exc, PermissionDenied):

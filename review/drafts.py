@@ -20,7 +20,8 @@ from edition.tei import edits, markup, metadata, tei
 from edition.tei.parsing import TEIError
 from edition.tei.selectors import Quote, QuoteAmbiguous, QuoteNotFound, place_quote, selector
 
-from .actions.propose import ChangeSpec
+from .actions import ProposalError
+from .actions.propose import ChangeSpec, check_limits
 from .models import Change, attributes_content
 from .transform import apply_changes
 
@@ -289,7 +290,8 @@ def prefill(revision: Revision, draft: Draft, *, placing: bool) -> dict[str, str
             spans = whole_blocks(revision, replace(
                 draft, placement=draft.placement if draft.kind == Kind.STRUCTURE else "replace"))
             if spans.placement == "replace":
-                fields["fragment"] = edits.block_xml(revision.element, spans.start, spans.end)
+                fields["fragment"] = edits.block_xml(revision.element, spans.start, spans.end,
+                                                       revision.layer)
         except (DraftError, ValueError):
             pass  # nothing to prefill: the person writes the fragment
     if draft.note_id and not fields["note_edit_body"]:
@@ -299,10 +301,19 @@ def prefill(revision: Revision, draft: Draft, *, placing: bool) -> dict[str, str
     return fields
 
 
+def check_size(drafts: list[Draft]) -> None:
+    """Refuse, before anything is placed or parsed, what the proposal would refuse for its
+    size (`actions.propose.check_limits`)."""
+    try:
+        check_limits([d.spec() for d in drafts])
+    except ProposalError as exc:
+        raise DraftError(f"This cannot be proposed: {exc.message}.") from None
+
+
 def check_applies(revision: Revision, drafts: list[Draft]) -> None:
     """Refuse, before queueing, a change the TEI cannot carry with the ones queued before."""
     try:
-        apply_changes(revision.element, [d.spec() for d in drafts])
+        apply_changes(revision.element, [d.spec() for d in drafts], text=revision.text)
     except (ValueError, TEIError) as exc:
         raise DraftError(f"This change cannot be made: {exc}") from None
 

@@ -116,7 +116,8 @@ def describe(change: Change, revision: Revision) -> ChangeView:
                                                                  change.content)))
     if change.kind == Kind.STRUCTURE:
         try:
-            before = block_xml(revision.element, start, end) if end > start else ""
+            before = (block_xml(revision.element, start, end, revision.layer)
+                      if end > start else "")
         except ValueError:  # a conflicted proposal's range may no longer cover whole blocks
             before = ""
         diff = word_diff_in_context(text, start, end, fragment_text(change.content))
@@ -153,8 +154,9 @@ def _squash(xml: str) -> str:
 def rendered_result(proposal: Proposal, changes: list[Change]) -> tuple[str, str]:
     """(HTML of the document as it would read after the change, or the reason it cannot)."""
     slug = proposal.document.edition.slug
+    revision = proposal.anchor_revision
     try:
-        applied = apply_changes(proposal.anchor_revision.element, changes)
+        applied = apply_changes(revision.element, changes, text=revision.text)
     except ValueError as exc:  # TextChangeError, FragmentError, TEIError
         return "", str(exc)
     # render_html escapes every text node and attribute: safe by construction.

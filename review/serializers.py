@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from edition.models import Document, Revision
 from edition.tei import XML_ID
-from edition.tei.edits import note_body_xml
+from edition.tei.edits import FragmentLimitError, check_fragment_size, note_body_xml
 from edition.tei import markup
 from edition.tei.markup import Markup
 from edition.tei.metadata import MetadataError, values_of
@@ -23,7 +23,7 @@ from edition.tei.selectors import (Quote, QuoteAmbiguous, QuoteNotFound, place_q
                                    quote_candidates, utf16_to_code_points)
 from edition.tei.textlayer import text_of
 
-from .actions.propose import ChangeSpec
+from .actions.propose import ChangeSpec, check_change_count
 from .models import Change, Event, Proposal, attributes_content
 
 Kind = Change.Kind
@@ -86,6 +86,7 @@ def change_specs(data: dict, base: Revision) -> list[ChangeSpec]:
         changes = data["changes"]
         if not isinstance(changes, list) or not changes:
             raise invalid("changes", "must be a non-empty list of changes")
+        check_change_count(len(changes))  # before placing any of them
         return [_change_spec(c, base, units, f"changes[{i}]") for i, c in enumerate(changes)]
     return [_change_spec(data, base, units, "")]
 
@@ -105,6 +106,10 @@ def _change_spec(data: Any, base: Revision, units: str, where: str) -> ChangeSpe
         content = data.get(field)
         if not isinstance(content, str):
             raise invalid(name(field), f"required for a “{kind}” change (a string)")
+        try:
+            check_fragment_size(content)
+        except FragmentLimitError as exc:
+            raise ApiError(413, exc.code, f"{name(field)}: {exc}", field=name(field)) from None
     if kind == Kind.METADATA:
         return ChangeSpec(kind, 0, 0, attributes_content(_attributes(data, name("attributes"))))
     if kind in Change.EXISTING_NOTE_KINDS:

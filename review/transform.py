@@ -32,9 +32,10 @@ class Applied:
     marked: set[tuple[int, int]] = field(default_factory=set)  # ranges whose markup changed
 
 
-def apply_changes(element: etree._Element, changes) -> Applied:
+def apply_changes(element: etree._Element, changes, *, text: str | None = None) -> Applied:
     """Apply the changes of one proposal, last position first so earlier offsets stay valid.
 
+    `text`, when the caller has it, is the element's text layer (spares deriving it again).
     Raises TextChangeError / FragmentError (both ValueError) when the TEI cannot carry them.
     """
     result = Applied(element)
@@ -45,8 +46,8 @@ def apply_changes(element: etree._Element, changes) -> Applied:
             result.element = set_attributes(result.element, values)
             result.attributes.update(values)
             continue
-        before = textlayer.text_of(result.element)
         if change.kind == Kind.MARKUP:  # no text, no step: the text layer stays as it is
+            before = text if text is not None else textlayer.text_of(result.element)
             result.element = markup.apply(result.element, change.start, change.end,
                                           change.markup)
             assert textlayer.text_of(result.element) == before
@@ -58,7 +59,11 @@ def apply_changes(element: etree._Element, changes) -> Applied:
                                                     change.content)
             result.steps.append(Step(change.start, change.end - change.start,
                                      len(change.content)))
+            if text is not None:  # apply_change checked the new layer is exactly this
+                text = text[:change.start] + change.content + text[change.end:]
             continue
+        if change.kind in Change.NOTE_KINDS:
+            text = None  # derived again if a structural fix follows, never assumed
         if change.kind == Kind.NOTE_ADD:
             result.element, _, renamed = insert_note(result.element, change.start,
                                                      change.content)
@@ -73,11 +78,12 @@ def apply_changes(element: etree._Element, changes) -> Applied:
             result.removed_notes.add(note_id)
             result.touched_note_points.add(change.start)
         elif change.kind == Kind.STRUCTURE:
+            before = text if text is not None else textlayer.text_of(result.element)
             notes_before = _note_bodies(result.element)
             result.element, renamed = replace_blocks(result.element, change.start, change.end,
                                                      change.content)
-            result.steps.append(_block_step(before, textlayer.text_of(result.element),
-                                            change.start, change.end))
+            text = textlayer.text_of(result.element)
+            result.steps.append(_block_step(before, text, change.start, change.end))
             if change.start == change.end:
                 result.inserted_blocks.add(change.start)
             notes_after = _note_bodies(result.element)

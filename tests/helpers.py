@@ -58,3 +58,20 @@ def revise(document, old: str, new: str):
     tei = document.current_revision.tei
     assert old in tei, f"{old!r} is not in {document.xml_id}"
     return document.add_revision(tei.replace(old, new, 1), by=None, summary="test")
+
+
+def many_blocks(n: int, word: str = "said") -> str:
+    """TEI of n top-level blocks as editors write them: inline markup, a footnote every 20
+    blocks, a page break every 100, a list every 50, some closing tags on a line of their own;
+    `word` varies the text (and the page breaks' ids)."""
+    blocks = []
+    for i in range(n):
+        if i % 100 == 99:
+            blocks.append(f'<pb n="{i}" xml:id="pg_{word}{i}"/>')
+        elif i % 50 == 49:
+            blocks.append(f"<list><item>Item {i} {word}.</item><item>More.\n</item></list>")
+        elif i % 20 == 19:
+            blocks.append(f"<p>Block {i} {word} this.<note>On {i}.</note>\n</p>")
+        else:
+            blocks.append(f'<p>Block {i} <hi rend="italic">{word}</hi> a thing.\n</p>')
+    return "\n".join(blocks)

@@ -7,8 +7,10 @@ positions) or FragmentError (for submitted TEI) with a message meant for the edi
 from __future__ import annotations
 
 import copy
+import itertools
 import re
 
+from django.conf import settings
 from lxml import etree
 
 from . import TEI_NS, XML_ID, XML_NS, local_name, tei
@@ -41,20 +43,58 @@ class FragmentError(TEIError):
     """A submitted TEI fragment that is not well-formed or leaves the allowed subset."""
 
 
+class FragmentLimitError(FragmentError):
+    """A fragment past a configured limit; `code` is "too_large" or "too_deep"."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def check_fragment_size(content: str) -> None:
+    """Refuse content longer than EMEND_MAX_FRAGMENT_BYTES (UTF-8), before any work on it."""
+    limit = settings.EMEND_MAX_FRAGMENT_BYTES
+    # A code point is at most 4 bytes: most content is decided without encoding it.
+    if len(content) > limit // 4 and (size := len(content.encode("utf-8"))) > limit:
+        raise FragmentLimitError(
+            f"the change is {size:,} bytes, over the limit of {limit:,} bytes for one change "
+            "(EMEND_MAX_FRAGMENT_BYTES): split it into several proposals", "too_large")
+
+
+def _depth_error(limit: int) -> FragmentLimitError:
+    return FragmentLimitError(
+        f"the TEI nests elements more than {limit} levels deep, over the limit "
+        "(EMEND_MAX_FRAGMENT_DEPTH)", "too_deep")
+
+
 def parse_fragment_list(xml: str, *, allowed: set[str]) -> tuple[str | None, list[etree._Element]]:
     """Parse `xml` (mixed content: text and elements) in the TEI namespace.
 
     Returns the leading text and the top-level elements. Elements and attributes outside
-    `allowed` / ALLOWED are refused with their name.
+    `allowed` / ALLOWED are refused with their name; FragmentLimitError past
+    EMEND_MAX_FRAGMENT_BYTES or EMEND_MAX_FRAGMENT_DEPTH (top-level elements are at depth 1).
     """
+    check_fragment_size(xml)
+    max_depth = settings.EMEND_MAX_FRAGMENT_DEPTH
     wrapped = f'<wrapper xmlns="{TEI_NS}">{xml}</wrapper>'
     try:
         wrapper = etree.fromstring(wrapped.encode("utf-8"), parser=safe_parser())
     except etree.XMLSyntaxError as exc:
+        if exc.msg.startswith("Excessive depth"):  # libxml2's own limit (256), past ours
+            raise _depth_error(max_depth) from None
         raise FragmentError(f"the TEI is not well-formed: {exc.msg}") from None
-    for element in wrapper.iterdescendants():
-        if not isinstance(element.tag, str):
+    depth = -1  # the wrapper's own start event brings it to 0
+    for event, element in etree.iterwalk(wrapper, events=("start", "end", "comment", "pi")):
+        if event == "end":
+            depth -= 1
+            continue
+        if event != "start":
             raise FragmentError("comments and processing instructions are not allowed")
+        depth += 1
+        if depth > max_depth:
+            raise _depth_error(max_depth)
+        if element is wrapper:
+            continue
         name = etree.QName(element)
         if name.namespace != TEI_NS or name.localname not in allowed:
             raise FragmentError(f"<{name.localname}> is not allowed here")
@@ -215,19 +255,23 @@ def _escape(text: str) -> str:
 # Structural fixes
 
 
-def target_blocks(div: etree._Element, start: int, end: int) -> list[etree._Element]:
+def target_blocks(div: etree._Element, start: int, end: int,
+                  layer: TextLayer | None = None) -> list[etree._Element]:
     """The consecutive top-level blocks of the document whose text is exactly [start, end).
 
     A zero-width range at the start of a block targets nothing (an insertion before it).
+    `layer`, when the caller has it, is the div's text layer (spares building it again).
     """
-    layer = build(div)
-    spans = child_spans(div, layer)
     if start == end:
         return []
-    chosen = [child for child, (a, b) in spans if a is not None and start <= a and b <= end]
-    if not chosen:
+    spans = child_spans(div, layer or build(div))
+    first = last = None
+    for i, (_, (a, b)) in enumerate(spans):
+        if a is not None and start <= a and b <= end:
+            first = i if first is None else first
+            last = i
+    if first is None:
         raise TextChangeError("the range does not cover a whole block")
-    first, last = spans_index(spans, chosen[0]), spans_index(spans, chosen[-1])
     run = [child for child, _ in spans[first : last + 1]]
     covered_start, covered_end = spans[first][1][0], spans[last][1][1]
     if (covered_start, covered_end) != (start, end):
@@ -238,10 +282,6 @@ def target_blocks(div: etree._Element, start: int, end: int) -> list[etree._Elem
     return run
 
 
-def spans_index(spans, element) -> int:
-    return next(i for i, (child, _) in enumerate(spans) if child is element)
-
-
 def child_spans(div: etree._Element, layer: TextLayer):
     """(child, (start, end)) for each element child of the div; (None, None) without text."""
     owner: dict[int, tuple[int, int]] = {}
@@ -249,17 +289,18 @@ def child_spans(div: etree._Element, layer: TextLayer):
     index_of = {id(c): i for i, c in enumerate(children)}
     for segment in layer.segments:
         node = segment.element
-        # A tail belongs to the element's parent's flow: find the top-level child holding it.
-        probe = node if segment.slot == "text" else node.getparent()
-        top = node if segment.slot == "text" else None
-        chain = [probe] + list(probe.iterancestors()) if probe is not None else []
         if segment.slot == "tail" and id(node) in index_of:
             continue  # text between top-level blocks: not part of any block
-        for candidate in chain:
-            if id(candidate) in index_of:
-                top = candidate
-                break
-        if top is None or id(top) not in index_of:
+        # A tail belongs to the element's parent's flow: find the top-level child holding it,
+        # walking up only as far as that child.
+        probe = node if segment.slot == "text" else node.getparent()
+        top = None
+        if probe is not None:
+            for candidate in itertools.chain((probe,), probe.iterancestors()):
+                if id(candidate) in index_of:
+                    top = candidate
+                    break
+        if top is None:
             continue
         a, b = owner.get(id(top), (segment.start, segment.end))
         owner[id(top)] = (min(a, segment.start), max(b, segment.end))
@@ -270,7 +311,8 @@ def replace_blocks(div: etree._Element, start: int, end: int, fragment_xml: str,
                    ) -> tuple[etree._Element, dict[str, str]]:
     """Replace the blocks spanning [start, end) — or insert before the block at `start` when the
     range is empty — with the blocks of `fragment_xml`. Notes are renumbered afterwards;
-    returns the copy and the footnote ids that changed (old → new)."""
+    returns the copy and the footnote ids that changed (old → new). Linear in the sizes of
+    the document and the fragment."""
     tree = copy.deepcopy(div)
     text, elements = parse_fragment_list(fragment_xml, allowed=set(ALLOWED))
     if (text or "").strip():
@@ -280,27 +322,34 @@ def replace_blocks(div: etree._Element, start: int, end: int, fragment_xml: str,
             raise FragmentError(f"<{local_name(element)}> is not a block; use <p>, <list>, "
                                 "<opener>, <closer>, <pb> …")
     layer = build(tree)
-    run = target_blocks(tree, start, end)
+    run = target_blocks(tree, start, end, layer)
     if run:
-        anchor = run[0]
         tail = run[-1].tail
+        # Where run[0] stood: before the first sibling after it that stays (a comment between
+        # two of the blocks replaced ends up after the new ones).
+        removed = {id(element) for element in run}
+        following = run[0].getnext()
+        while following is not None and id(following) in removed:
+            following = following.getnext()
+    elif start == len(layer.text):
+        following, tail = None, "\n"
     else:
-        spans = child_spans(tree, layer)
-        following = [c for c, (a, _) in spans if a is not None and a >= start]
-        if start == len(layer.text):
-            anchor, tail = None, "\n"
-        elif following and spans[spans_index(spans, following[0])][1][0] == start:
-            anchor, tail = following[0], None
-        else:
+        after = next(((c, a) for c, (a, _) in child_spans(tree, layer)
+                      if a is not None and a >= start), None)
+        if after is None or after[1] != start:
             raise TextChangeError("an insertion of a block must be at the start of a block")
+        following, tail = after[0], None
+    # The new blocks go where the run was: before the node after it, or at the end. One
+    # sibling link each: insert(index) would walk the children every time (O(n²)).
     _keep_source_note(run, elements)
-    parent = tree
-    position = list(parent).index(anchor) if anchor is not None else len(parent)
     for element in run:
-        parent.remove(element)
+        tree.remove(element)
     for i, element in enumerate(elements):
         element.tail = "\n" if i < len(elements) - 1 or tail is None else tail
-        parent.insert(position + i, element)
+        if following is None:
+            tree.append(element)
+        else:
+            following.addprevious(element)
     _check_ids_unique(tree)
     return renumber_notes(tree)
 
@@ -324,10 +373,11 @@ def _keep_source_note(old_blocks: list[etree._Element], new_blocks: list[etree._
             new.set(XML_ID, old.get(XML_ID))
 
 
-def block_xml(div: etree._Element, start: int, end: int) -> str:
+def block_xml(div: etree._Element, start: int, end: int,
+              layer: TextLayer | None = None) -> str:
     """The TEI of the blocks spanning [start, end), as an editor would edit it."""
     parts = []
-    for element in target_blocks(div, start, end):
+    for element in target_blocks(div, start, end, layer):
         xml = etree.tostring(element, encoding="unicode", with_tail=False)
         parts.append(re.sub(r'\s+xmlns(:\w+)?="[^"]*"', "", xml))
     return "\n".join(parts)

@@ -51,7 +51,7 @@ class TextChangeError(ValueError):
     """A text change that the TEI cannot carry; the message says why and what to do instead."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Segment:
     """One TEI text node's share of the text layer: `layer[start:end] == content`."""
 
@@ -65,7 +65,7 @@ class Segment:
         return self.start + len(self.content)
 
 
-@dataclass
+@dataclass(slots=True)
 class Anchor:
     """A zero-width element (a note's marker, a page break) and its offset in the layer."""
 
@@ -127,8 +127,12 @@ class _Builder:
         self.length -= 1
         self.ends_in_space = False
         self.last_space_owner = None
-        for anchor in reversed(self.notes + self.page_breaks):
-            if anchor.offset > self.length:
+        # Offsets only grow along each list, so only its last anchors can be past the end: walking
+        # back to the first one that is not keeps a block boundary O(1), not O(anchors so far).
+        for anchors in (self.notes, self.page_breaks):
+            for anchor in reversed(anchors):
+                if anchor.offset <= self.length:
+                    break
                 anchor.offset = self.length
 
     def _at_block_start(self) -> bool:

@@ -25,9 +25,10 @@ from ..models import Proposal
 
 class ProposalError(Exception):
     """A proposal or decision that cannot be taken; `code` names the kind for API clients
-    (docs/API.md): invalid, reason, quote, offsets, unapplicable, note, overlap, metadata, stale,
-    conflicted, closed, duplicate, the gate's (edition/gate.py: invalid-tei, unrenderable,
-    no-schema; refused at approval), or the proposal's status."""
+    (docs/API.md): invalid, reason, quote, offsets, unapplicable, note, overlap, metadata,
+    markup, stale, conflicted, closed, duplicate, too_many, too_large, too_deep, the gate's
+    (edition/gate.py: invalid-tei, unrenderable, no-schema; refused at approval), or the
+    proposal's status."""
 
     def __init__(self, message: str, code: str = "invalid") -> None:
         super().__init__(message)

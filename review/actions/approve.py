@@ -78,7 +78,8 @@ def _apply(document: Document, proposal: Proposal, approvers: set[int]) -> Revis
         if not change.names_note and head.text[change.start:change.end] != change.exact:
             problem = f"the text at {change.start}–{change.end} is no longer “{change.exact}”"
     try:
-        applied = None if problem else apply_changes(head.element, changes)
+        applied = None if problem else apply_changes(head.element, changes,
+                                                          text=head.text)
     except (ValueError, TEIError) as exc:
         problem = str(exc)
     if problem:

@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from lxml import etree
@@ -21,7 +22,7 @@ from edition.gate import GateError, check_candidate
 from edition.models import Document, Revision
 from edition.roles import PROPOSERS, require_member
 from edition.tei import XML_ID
-from edition.tei.edits import note_body_xml
+from edition.tei.edits import FragmentLimitError, check_fragment_size, note_body_xml
 from edition.tei.metadata import check as check_attributes
 from edition.tei.metadata import MetadataError, values_of
 from edition.tei.parsing import TEIError
@@ -61,6 +62,27 @@ def check_propose(user, document: Document) -> None:
         raise PermissionDenied("Only editors, reviewers and admins of this edition may propose")
 
 
+def check_change_count(count: int) -> None:
+    """Refuse a proposal of more than EMEND_MAX_PROPOSAL_CHANGES changes."""
+    limit = settings.EMEND_MAX_PROPOSAL_CHANGES
+    if count > limit:
+        raise ProposalError(f"the proposal has {count} changes, over the limit of {limit} "
+                            "(EMEND_MAX_PROPOSAL_CHANGES): split it into several proposals",
+                            code="too_many")
+
+
+def check_limits(changes: list[ChangeSpec]) -> None:
+    """Refuse, before any work on them, more changes than EMEND_MAX_PROPOSAL_CHANGES or a
+    change larger than EMEND_MAX_FRAGMENT_BYTES (the depth of its TEI is checked as it is
+    parsed). ProposalError with code "too_many" or "too_large"."""
+    check_change_count(len(changes))
+    for spec in changes:
+        try:
+            check_fragment_size(spec.content)
+        except FragmentLimitError as exc:
+            raise ProposalError(str(exc), code=exc.code) from None
+
+
 def do_propose(document: Document, *, author, base_revision: int, changes: list[ChangeSpec],
                rationale: str, reverts: Revision | None = None) -> Proposal:
     """Validate and store a proposal against the document's current revision.
@@ -90,8 +112,10 @@ def do_propose(document: Document, *, author, base_revision: int, changes: list[
 def validated(document: Document, base_revision: int,
               changes: list[ChangeSpec]) -> tuple[Revision, list[Change]]:
     """The head revision and the changes as unsaved rows anchored on it, checked to apply
-    together and to give a revision that passes the gate (edition/gate.py). The caller holds
-    the document's lock; `document` comes with its edition."""
+    together, within the limits, and to give a revision that passes the gate
+    (edition/gate.py). The caller holds the document's lock; `document` comes with its
+    edition."""
+    check_limits(changes)
     head = Revision.objects.get(pk=document.current_revision_id)
     if base_revision != head.number:
         changes = _map_from(document, base_revision, head, changes)
@@ -99,7 +123,9 @@ def validated(document: Document, base_revision: int,
     _check_no_overlap(prepared)
     _check_notes_kept(head, prepared)
     try:
-        applied = apply_changes(head.element, prepared)
+        applied = apply_changes(head.element, prepared, text=head.text)
+    except FragmentLimitError as exc:  # nested too deep: found as the TEI is parsed
+        raise ProposalError(str(exc), code=exc.code) from exc
     except (ValueError, TEIError) as exc:
         code = "metadata" if isinstance(exc, MetadataError) else "unapplicable"
         raise ProposalError(str(exc), code=code) from exc

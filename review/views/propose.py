@@ -25,9 +25,9 @@ from edition.tei import edits, markup
 
 from ..actions import ProposalError
 from ..actions.propose import check_propose, do_propose
-from ..drafts import (CONTENT_FIELD, SHOWN, TYPED_FIELDS, Draft, DraftError, check_applies, clean,
-                      clean_replacement, clean_typed, dates_from_dateline, place, prefill,
-                      suggest_kind)
+from ..drafts import (CONTENT_FIELD, SHOWN, TYPED_FIELDS, Draft, DraftError, check_applies,
+                      check_size, clean, clean_replacement, clean_typed, dates_from_dateline,
+                      place, prefill, suggest_kind)
 from ..models import Change
 from ..presentation import footnotes
 
@@ -134,6 +134,8 @@ def propose(request: HtmxHttpRequest, edition: str, doc: str) -> HttpResponse:
            "rationale": clean(data.get("rationale", "")).strip(), "error": None}
     status, placing = 200, action == "place"
     try:
+        if not action.startswith("unqueue-"):  # taking a change out is always possible
+            check_size(queued + ([] if draft.is_empty else [draft]))
         if action.startswith("unqueue-"):
             index = _int(action.removeprefix("unqueue-"))
             queued = [q for i, q in enumerate(queued) if i != index]

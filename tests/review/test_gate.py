@@ -81,6 +81,15 @@ def test_cell_cols_superscript_two_is_refused_when_proposed(d142, editor):
 
 
 def test_250_nested_hi_is_refused_when_proposed(d142, editor):
+    # The depth limit refuses it first, before anything renders it.
+    body = error(token_client(editor).post(PROPOSE, structural_fix(DEEP_HI, d142),
+                                           format="json"), 422, "too_deep")
+    assert "EMEND_MAX_FRAGMENT_DEPTH" in body["message"]
+
+
+def test_250_nested_hi_past_a_raised_depth_limit_is_refused_by_the_render_gate(d142, editor,
+                                                                              settings):
+    settings.EMEND_MAX_FRAGMENT_DEPTH = 1000
     body = error(token_client(editor).post(PROPOSE, structural_fix(DEEP_HI, d142),
                                            format="json"), 422, "unrenderable")
     assert body["message"].endswith("the plain text export cannot be made from it: its markup "
@@ -130,7 +139,9 @@ def test_the_author_reads_why_on_the_proposal_page(client, d142, editor, reviewe
     assert "in the &lt;row&gt; (empty)" in page
 
 
-def test_the_decision_panel_shows_the_refusal_to_the_reviewer(client, d142, editor, reviewer):
+def test_the_decision_panel_shows_the_refusal_to_the_reviewer(client, d142, editor, reviewer,
+                                                              settings):
+    settings.EMEND_MAX_FRAGMENT_DEPTH = 1000  # past the limit, the gate is what stops it
     proposal = slipped_past(d142, editor, DEEP_HI)
     client.force_login(reviewer)
     response = client.post(f"/review/proposals/{proposal.pk}/approve/", **HTMX)
