@@ -25,12 +25,13 @@ from edition.imports import create_document
 from edition.models import Document, Edition
 from edition.tei import XML_ID
 from edition.tei.edits import block_xml, child_spans
+from edition.tei.markup import Markup
 from edition.changes import Step
 from edition.tei.selectors import CONTEXT, selector
 from review.anchoring import map_range
 from review.actions import ProposalError
 from review.actions.propose import ChangeSpec, do_propose
-from review.models import Change, Proposal
+from review.models import Change, Proposal, attributes_content
 from review.transform import apply_changes
 from tests.helpers import make_member
 from review.actions.approve import do_approve
@@ -131,6 +132,8 @@ def check_invariant(document) -> None:
     for proposal in Proposal.objects.open().filter(document=document):
         assert proposal.anchor_revision == current
         for c in proposal.changes.all():
+            if c.kind == Change.Kind.METADATA:
+                continue  # the div's attributes: no place in the text, no quote
             if c.kind in (Change.Kind.NOTE_EDIT, Change.Kind.NOTE_REMOVE):
                 assert notes.get(c.note_id) == c.start == c.end
             else:
@@ -177,7 +180,8 @@ def test_open_proposals_stay_anchored_on_the_head(world, data):
 # ---------------------------------------------------------------------------------------------
 # (c) nothing approved is ever silently undone
 
-KINDS = ["text", "note-add", "note-edit", "note-remove", "structure", "insert"]
+KINDS = ["text", "note-add", "note-edit", "note-remove", "structure", "insert", "markup",
+         "metadata"]
 NOTE_BODY = "See Document 139."
 
 
@@ -202,7 +206,19 @@ def planned_change(kind: str, target: int, token: str, revision) -> ChangeSpec:
         fragment = block_xml(revision.element, p_start, p_end)
         fragment = fragment[:fragment.rindex("</p>")] + f" {token}</p>"
         return ChangeSpec("structure", p_start, p_end, fragment, exact=text[p_start:p_end])
+    if kind == "markup":  # the word wrapped in a persName whose corresp names the token
+        return ChangeSpec("markup", start, end,
+                          Markup("wrap", "persName", {"corresp": f"#{token}"}).to_content(),
+                          exact=text[start:end])
+    if kind == "metadata":  # dates whose day is the token's number (its value is the token)
+        return ChangeSpec("metadata", 0, 0, attributes_content(metadata_dates(token)))
     return ChangeSpec("structure", p_start, p_start, f"<p>{token}</p>")
+
+
+def metadata_dates(token: str) -> dict[str, str]:
+    day = 10 + int(re.sub(r"\D", "", token))
+    return {"frus:doc-dateTime-min": f"1960-01-{day}T09:00:00-05:00",
+            "frus:doc-dateTime-max": f"1960-01-{day}T10:00:00-05:00"}
 
 
 def check_nothing_undone(document, approved: list[tuple[str, str]]) -> None:
@@ -210,9 +226,13 @@ def check_nothing_undone(document, approved: list[tuple[str, str]]) -> None:
     of d1fn1, that note's absence (no later proposal here saw those tokens, so none could
     replace them on purpose)."""
     tei = head(document).tei
+    metadata = [token for kind, token in approved if kind == "metadata"]
     for kind, token in approved:
         if kind == "note-remove":
             assert NOTE_BODY not in tei, "a removed footnote came back"
+        elif kind == "metadata":  # the latest approved dates stand (they replace the earlier)
+            if token == metadata[-1]:
+                assert metadata_dates(token)["frus:doc-dateTime-min"] in tei
         else:
             assert token in tei, f"the approved {kind} “{token}” was undone"
 
