@@ -50,19 +50,10 @@ def document_tei(xml_id: str) -> str:
 
 
 def fragment(n: int, word: str = "said") -> str:
-    """N top-level blocks, about 55 bytes each, the closing tags on a line of their own as in
-    the FRUS files."""
-    blocks = []
-    for i in range(n):
-        if i % 100 == 99:
-            blocks.append(f'<pb n="{i}" xml:id="pg_{word}{i}"/>')
-        elif i % 50 == 49:
-            blocks.append(f"<list><item>Item {i} {word}.</item><item>And more.\n</item></list>")
-        elif i % 20 == 19:
-            blocks.append(f"<p>Block {i} {word} this.<note>A note on {i}.</note>\n</p>")
-        else:
-            blocks.append(f'<p>Block {i} <hi rend="italic">{word}</hi> a thing.\n</p>')
-    return "\n".join(blocks)
+    """N top-level blocks, about 55 bytes each, as the tests' builder writes them."""
+    from tests.helpers import many_blocks  # after Django is set up: it imports the app
+
+    return many_blocks(n, word)
 
 
 def main() -> int:
