@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.harness import (  # noqa: E402
-    django_environ, load, machine, print_machine, print_table, summary, verdict, write_json,
+    django_environ, load, machine, print_machine, print_table, summary, test_database, verdict,
+    write_json,
 )
 
 MARKER = "BENCH-RESULT "
@@ -86,17 +87,8 @@ def main() -> int:
 
 
 def worker(args) -> dict:
-    import django
-
-    django.setup()
-    from django.db import connection
-
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = args.test_db
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
+    with test_database(args.test_db):
         return _measure(args.runs)
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 def _measure(runs: int) -> dict:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 import platform
 import statistics
 import sqlite3
@@ -14,6 +15,23 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/postgres"
+
+
+@contextmanager
+def test_database(name: str):
+    """Django set up on a throwaway database `name` (a worker process measures in one of its
+    own); yields the connection, and drops the database afterwards."""
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = name
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    try:
+        yield connection
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 def django_environ(var_dir: Path, **extra: str) -> dict[str, str]:

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.harness import (  # noqa: E402
     DEFAULT_PG, django_environ, load, machine, pg_version, print_machine, print_table,
-    summary, verdict, write_json,
+    summary, test_database, verdict, write_json,
 )
 from bench.synth import synthetic_volume  # noqa: E402
 
@@ -150,16 +150,9 @@ def main() -> int:
 
 def worker(args) -> dict:
     """In a process of its own (one database per process): build, import, measure, destroy."""
-    import django
+    with test_database(args.test_db) as connection:
+        from edition.imports import import_tei
 
-    django.setup()
-    from django.db import connection
-
-    from edition.imports import import_tei
-
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = args.test_db
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
         started = time.perf_counter()
         edition = import_tei(args.volume).edition
         import_seconds = time.perf_counter() - started
@@ -168,8 +161,6 @@ def worker(args) -> dict:
             "import_seconds": import_seconds,
             **_measure_all(edition, ["locmem://", *args.cache], args.cold, args.cached),
         }
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 def _measure_all(edition, cache_urls: list[str], n_cold: int, n_cached: int) -> dict:

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.harness import (  # noqa: E402
     DEFAULT_PG, django_environ, load, machine, pg_version, print_machine, print_table,
-    summary, verdict, write_json,
+    summary, test_database, verdict, write_json,
 )
 from bench.synth import synthetic_volume  # noqa: E402
 
@@ -106,18 +106,9 @@ def main() -> int:
 
 
 def worker(args) -> dict:
-    import django
-
-    django.setup()
-    from django.db import connection
-
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = args.test_db
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
+    with test_database(args.test_db) as connection:
         return {"vendor": connection.vendor, **_approvals(args.approvals),
                 **_queue(args.volume, args.queue_requests)}
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 def _people(edition):
