@@ -75,3 +75,13 @@ def many_blocks(n: int, word: str = "said") -> str:
         else:
             blocks.append(f'<p>Block {i} <hi rend="italic">{word}</hi> a thing.\n</p>')
     return "\n".join(blocks)
+
+
+def token_client(user):
+    """A DRF test client that authenticates as `user` with an API token."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from edition.models import Document
 from review.actions.propose import ChangeSpec, do_propose
 from review.models import Proposal
-from tests.helpers import make_member, text_spec
+from tests.helpers import make_member, text_spec, token_client
 from review.actions.approve import do_approve
 from review.actions.decide import do_reject
 
@@ -24,11 +24,6 @@ DOC = f"/api/editions/{EDITION}/documents/d142/"
 PROPOSE = DOC + "proposals/"
 CSRF = "abcdefghijklmnopqrstuvwxyz012345"
 
-
-def token_client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
-    return client
 
 
 @pytest.fixture

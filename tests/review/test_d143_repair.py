@@ -10,7 +10,6 @@ import datetime as dt
 
 import pytest
 from lxml import etree
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from edition.exporting.tei import document_tei
@@ -19,7 +18,7 @@ from edition.tei import FRUS_NS, TEI_NS, XML_ID, tei
 from edition.tei.edits import note_body_xml
 from edition.tei.parsing import parse_document_div
 from edition.tei.textlayer import text_of
-from tests.helpers import D143_TEXT
+from tests.helpers import D143_TEXT, token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -107,9 +106,7 @@ def editor(d143, people):
 def reviewer(d143, people):
     """A reviewer using an API token."""
     user = people.reviewer
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
+    return token_client(user)
 
 
 def post(client, url, data, status=201):

@@ -11,7 +11,8 @@ from edition.tei.selectors import selector
 from review.models import Change, Event, Proposal
 from tests.edition.test_gate import DEEP_HI, INVALID, VALID
 from tests.helpers import make_member
-from tests.review.test_api import PROPOSE, error, propose, selection, token_client
+from tests.helpers import token_client
+from tests.review.test_api import PROPOSE, error, propose, selection
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -3,8 +3,6 @@ approved into the TEI without touching the text, reverted by unwrapping; a text 
 typing markup is refused; the volume's persons and terms are offered to the picker."""
 
 import pytest
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from edition.imports import import_tei
 from review.actions import ProposalError
@@ -13,7 +11,7 @@ from review.actions.propose import ChangeSpec, do_propose
 from review.actions.revert import do_revert
 from review.models import Change, Proposal
 from review.presentation import describe, short_diff
-from tests.helpers import SAMPLES, text_spec
+from tests.helpers import SAMPLES, text_spec, token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -27,11 +25,6 @@ def sample_edition(db):
     are members of it."""
     return import_tei(SAMPLES / "frus1958-60v18-with-front-matter.xml").edition
 
-
-def token_client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
-    return client
 
 
 def document(edition, xml_id):

@@ -5,7 +5,6 @@ import datetime as dt
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from edition.models import Document
@@ -15,7 +14,7 @@ from review.actions.approve import do_approve
 from review.actions.propose import ChangeSpec, do_propose
 from review.actions.revert import do_revert
 from review.models import Change, Proposal, attributes_content
-from tests.helpers import text_spec
+from tests.helpers import text_spec, token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -24,11 +23,6 @@ PROPOSALS_URL = f"/api/editions/{EDITION}/documents/d143/proposals/"
 MIN, MAX = "frus:doc-dateTime-min", "frus:doc-dateTime-max"
 DATES = {MIN: "1960-01-19T15:30:00-05:00", MAX: "1960-01-19T17:30:00-05:00"}
 
-
-def token_client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
-    return client
 
 
 @pytest.fixture

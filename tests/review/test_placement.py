@@ -2,12 +2,11 @@
 the API's selector without offsets, the proposing form's typed quote, and re-targeting."""
 
 import pytest
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from edition.models import Document
 from edition.tei.selectors import Quote, place_quote
 from review.models import Proposal
+from tests.helpers import token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -32,8 +31,7 @@ def test_api_form_and_retarget_place_the_same_quote_at_the_same_offsets(client, 
     expected = place_quote(text, Quote(EXACT, prefix, suffix))
     assert expected == second
 
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=people.editor).key}")
+    api = token_client(people.editor)
     response = api.post(f"/api/editions/{EDITION}/documents/d142/proposals/", {
         "base_revision": 1, "rationale": "API",
         "selector": {"exact": EXACT, "prefix": prefix, "suffix": suffix},
@@ -63,8 +61,7 @@ def test_a_quote_its_context_cannot_place_is_refused_alike(client, people):
     text = head_text()
     places = [i for i in range(len(text)) if text.startswith(EXACT, i)]
     assert len(places) == 3
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=people.editor).key}")
+    api = token_client(people.editor)
     response = api.post(f"/api/editions/{EDITION}/documents/d142/proposals/", {
         "base_revision": 1, "rationale": "API", "selector": {"exact": EXACT},
         "replacement": "Government of Japan"}, format="json")
