@@ -54,10 +54,8 @@ def check(values: object) -> dict[str, str]:
         if value:
             try:
                 date_time(value)
-            except ValueError:
-                raise MetadataError(
-                    f"{name}: “{value[:60]}” is not an ISO 8601 date-time with a UTC offset, "
-                    "e.g. 1960-01-19T15:30:00-05:00", name) from None
+            except ValueError as exc:  # the one rule's own words (schema.frus_datetime)
+                raise MetadataError(f"{name}: {exc}", name) from None
     _check_range(values.get(DATE_MIN), values.get(DATE_MAX))
     return dict(values)
 
