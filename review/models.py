@@ -28,9 +28,6 @@ class ProposalQuerySet(models.QuerySet):
     def pending(self) -> ProposalQuerySet:
         return self.filter(status=Proposal.Status.PENDING)
 
-    def for_document(self, document: Document) -> ProposalQuerySet:
-        return self.filter(document=document)
-
     def open_reverts_of(self, revision: Revision) -> ProposalQuerySet:
         """Open proposals undoing `revision`, newest first."""
         return self.open().filter(reverts=revision).order_by("-created_at")
