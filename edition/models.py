@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from lxml import etree
@@ -30,18 +31,30 @@ RESERVED_SLUGS = frozenset({"admin", "accounts", "static", "media", "api", "revi
 
 
 def validate_slug_not_reserved(value: str) -> None:
-    if value in RESERVED_SLUGS:
+    if value.lower() in RESERVED_SLUGS:
         raise ValidationError(f"“{value}” is reserved for the site's own pages")
+
+
+# Address segments under an edition that are Emend's own pages (edition/urls.py, review/urls.py):
+# a unit with one of these ids could never be reached, so the importer refuses it.
+# tests/edition/test_volumes.py checks every literal segment of the URL patterns is here.
+RESERVED_UNIT_IDS = frozenset({"exports", "corrections", "search"})
+
+# Document dates outside this span are refused: FRUS prints nothing earlier or later, and a
+# date such as 0001-01-01T00:00:00+05:00 cannot even be shown in UTC.
+EARLIEST_YEAR, LATEST_YEAR = 1600, 2100
 
 
 class Edition(models.Model):
     """A volume, e.g. frus1958-60v18."""
 
-    slug = models.SlugField(
+    # FRUS ids keep their case in addresses (frus1944Quebec); two may not differ only by case,
+    # and lookups ignore case (config/middleware.py redirects to this spelling).
+    slug = models.CharField(
         max_length=100,
         unique=True,
         validators=[
-            RegexValidator(r"^[a-z0-9][a-z0-9-]*$", "lower-case letters, digits and hyphens"),
+            RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9-]*$", "letters, digits and hyphens"),
             validate_slug_not_reserved,
         ],
     )
@@ -58,6 +71,15 @@ class Edition(models.Model):
     # The volume's TEI with every document div replaced by <?emend-document dNNN?>: front matter,
     # compilation heads and page breaks between documents survive for the volume export.
     tei_skeleton = models.TextField()
+    upstream_url = models.CharField(
+        max_length=300, blank=True,
+        help_text="Where documents cited from other volumes (or missing here) live, with "
+                  "{volume} and {document}, e.g. "
+                  "https://history.state.gov/historicaldocuments/{volume}/{document}",
+    )
+    # Bumped whenever the set of units changes (an import): rendered links to other units
+    # depend on it (edition/rendering.py keys its cache by it).
+    contents_version = models.PositiveIntegerField(default=1)
     required_approvals = models.PositiveSmallIntegerField(
         default=1, help_text="Approvals from distinct reviewers before a proposal applies"
     )
@@ -67,6 +89,7 @@ class Edition(models.Model):
     class Meta:
         ordering = ["slug"]
         constraints = [
+            models.UniqueConstraint(Lower("slug"), name="edition_slug_unique_ignoring_case"),
             models.CheckConstraint(condition=Q(required_approvals__gte=1),
                                    name="edition_required_approvals_positive"),
         ]
@@ -124,7 +147,16 @@ class DocumentQuerySet(models.QuerySet):
 
 
 class Document(models.Model):
-    """One FRUS document (a `div type="document"`) of an edition."""
+    """A unit of an edition: every `div` that history.state.gov shows as a page. Most are FRUS
+    documents (`div type="document"`); the others are front matter sections (Preface, Sources,
+    Persons), compilations and chapters (their heading and introduction: the documents inside
+    are units of their own, `parent` points up), and appendix items. All are corrected through
+    the same proposals; `is_document` tells the numbered documents from the rest."""
+
+    class Matter(models.TextChoices):
+        FRONT = "front", "Front matter"
+        BODY = "body", "Body"
+        BACK = "back", "Back matter"
 
     edition = models.ForeignKey(Edition, on_delete=models.PROTECT, related_name="documents")
     xml_id = models.CharField(
@@ -133,6 +165,11 @@ class Document(models.Model):
     number = models.PositiveIntegerField(null=True, blank=True)
     title = models.CharField(max_length=1000)
     part = models.CharField(max_length=500, blank=True, help_text="The compilation it stands in")
+    matter = models.CharField(max_length=5, choices=Matter.choices, default=Matter.BODY)
+    div_type = models.CharField(max_length=50, default="document", help_text="The div's @type")
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="children", help_text="The enclosing unit")
+    place = models.CharField(max_length=300, blank=True, help_text="From the dateline")
     date_min = models.DateTimeField(null=True, blank=True)
     date_max = models.DateTimeField(null=True, blank=True)
     order = models.PositiveIntegerField(help_text="Position in the volume")
@@ -167,7 +204,11 @@ class Document(models.Model):
 
     @property
     def label(self) -> str:
-        return f"Document {self.number}" if self.number else self.xml_id
+        return f"Document {self.number}" if self.number else (self.title or self.xml_id)
+
+    @property
+    def is_document(self) -> bool:
+        return self.div_type == "document"
 
     def add_revision(self, tei_xml: str, *, by, summary: str,
                      change: RevisionChange | None = None) -> Revision:
