@@ -8,6 +8,7 @@ volume is imported as published, and its report says which documents fail and wh
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import re
@@ -25,16 +26,20 @@ from . import tasks
 from .changes import RevisionChange
 from .exporting.builds import request_export
 from .gate import GateError, check_candidate
-from .models import Document, Edition, Revision, Suggestion
+from .models import RESERVED_UNIT_IDS, Document, Edition, Revision, Suggestion
 from .tei import TEI_NS, XML_ID, tei
 from .tei.fromtext import parse_plaintext
-from .tei.metadata import document_dates
+from .tei.metadata import dateline_place, document_dates
 from .tei.parsing import TEIError, parse_document_div, refuse_doctype, safe_parser
 from .tei.textlayer import text_of
 
 log = logging.getLogger(__name__)
 
-PLACEHOLDER = "emend-document"  # processing instruction standing for a document in the skeleton
+# Processing instructions in the skeleton: one stands for a whole unit (a document, a leaf
+# section); the other for a container's own content (its head and introduction), inside the
+# container's shell, which keeps the placeholders of the units it holds.
+PLACEHOLDER = "emend-document"
+CONTENT_PLACEHOLDER = "emend-content"
 
 
 @dataclass
@@ -88,7 +93,20 @@ def import_tei(
         return _Importer(path.name, by=by, update=update).run(source)
 
 
+# FRUS ids and numbers must fit the database's columns: a longer id or a bigger number is
+# refused with its line rather than failing inside the database.
+MAX_ID_LENGTH = Document._meta.get_field("xml_id").max_length
+MAX_NUMBER = 2**31 - 1
+MAX_PROBLEMS_SHOWN = 50
+MATTERS = {tei("front"): Document.Matter.FRONT, tei("body"): Document.Matter.BODY,
+           tei("back"): Document.Matter.BACK}
+
+
 class _Importer:
+    """Streams a volume: each unit (a div history.state.gov shows as a page) is stored when its
+    end tag is read and replaced in the tree by a placeholder, so memory holds the skeleton,
+    not the volume. Problems are collected, every one with its line, and refused together."""
+
     def __init__(self, filename: str, *, by, update: bool) -> None:
         self.filename, self.by, self.update = filename, by, update
         self.edition: Edition | None = None
@@ -96,6 +114,13 @@ class _Importer:
         self.seen_ids: set[str] = set()
         self.existing: dict[str, Document] = {}
         self.next_order = 1
+        self.orders: dict[etree._Element, int] = {}  # units open, by their start tag
+        self.units_met = 0
+        self.parents: dict[str, str | None] = {}  # unit id → the enclosing unit's id
+        self.problems: list[str] = []
+
+    def problem(self, line: int | None, message: str) -> None:
+        self.problems.append(f"{self.filename}, line {line or '?'}: {message}")
 
     def run(self, source) -> ImportResult:
         events = etree.iterparse(
@@ -115,20 +140,48 @@ class _Importer:
                     self._check_root(root)
                 if event == "start":
                     self._check_unique_id(element)
+                    if element.tag == tei("div") and self._is_unit(element):
+                        self.orders[element] = self.units_met
+                        self.units_met += 1
                 elif element.tag == tei("teiHeader"):
                     self._edition_from_header(root, element)
-                elif element.tag == tei("div") and element.get("type") == "document":
-                    self._document(element)
+                elif element in self.orders:
+                    self._unit(element)
         except etree.XMLSyntaxError as exc:
             raise TEIError(_describe_syntax_error(self.filename, exc)) from exc
         if root is None:
             raise TEIError(f"{self.filename} is empty")
         if self.edition is None:
             raise TEIError(f"{self.filename} has no <teiHeader>")
-        if not (self.result.created or self.result.updated or self.result.unchanged):
+        if not (self.result.created or self.result.updated or self.result.unchanged
+                or self.problems):
             raise TEIError(f'{self.filename} holds no <div type="document">: nothing to import')
+        if self.problems:
+            shown = self.problems[:MAX_PROBLEMS_SHOWN]
+            more = len(self.problems) - len(shown)
+            raise TEIError("\n".join(
+                [f"{self.filename} was not imported ({len(self.problems)} problem(s)); nothing "
+                 "was written:", *shown] + ([f"… and {more} more"] if more else [])))
         self._finish(root)
         return self.result
+
+    @staticmethod
+    def _is_unit(div: etree._Element) -> bool:
+        """A document div anywhere outside another document, or a div with an id whose every
+        enclosing div has one up to front, body or back: a section, compilation, chapter or
+        appendix item. Read at the start tag: the ancestors are there, the content not yet."""
+        if any(a.get("type") == "document" for a in div.iterancestors(tei("div"))):
+            return False
+        if div.get("type") == "document":
+            return True
+        if not div.get(XML_ID):
+            return False
+        for ancestor in div.iterancestors():
+            if ancestor.tag in MATTERS:
+                return True
+            if ancestor.tag != tei("div") or not ancestor.get(XML_ID):
+                return False
+        return False
 
     def _check_root(self, root: etree._Element) -> None:
         refuse_doctype(root.getroottree())
@@ -145,8 +198,7 @@ class _Importer:
         if xml_id is None:
             return
         if xml_id in self.seen_ids:
-            line = element.sourceline
-            raise TEIError(f"{self.filename}, line {line}: xml:id “{xml_id}” is used twice")
+            self.problem(element.sourceline, f"xml:id “{xml_id}” is used twice")
         self.seen_ids.add(xml_id)
 
     def _edition_from_header(self, root: etree._Element, header: etree._Element) -> None:
@@ -159,11 +211,11 @@ class _Importer:
                 '<idno type="frus">)'
             )
         header_xml = etree.tostring(header, encoding="unicode", with_tail=False)
-        edition = Edition.objects.select_for_update().filter(slug=slug).first()
+        edition = Edition.objects.select_for_update().filter(slug__iexact=slug).first()
         if edition is not None and not self.update:
             raise TEIError(
-                f"edition {slug} already exists; re-import with --update to add revisions "
-                "where the TEI differs (history is never replaced)"
+                f"edition {edition.slug} already exists; re-import with --update to add "
+                "revisions where the TEI differs (history is never replaced)"
             )
         if edition is None:
             edition = Edition(slug=slug)
@@ -181,23 +233,30 @@ class _Importer:
         self.existing = {d.xml_id: d for d in edition.documents.with_current()}
         self.next_order = (edition.documents.aggregate(m=Max("order"))["m"] or 0) + 1
 
-    def _document(self, element: etree._Element) -> None:
+    def _unit(self, element: etree._Element) -> None:
+        line = element.sourceline
         if self.edition is None:
-            raise TEIError(f"{self.filename}: a document comes before the <teiHeader>")
+            raise TEIError(f"{self.filename}, line {line}: a document comes before the "
+                           "<teiHeader>")
         xml_id = element.get(XML_ID)
-        if not xml_id:
-            raise TEIError(
-                f"{self.filename}, line {element.sourceline}: a document div has no xml:id"
-            )
-        tei_xml = etree.tostring(element, encoding="unicode", with_tail=False)
-        fields = _document_fields(element, self.result.warnings)
-        fields["part"] = _part_of(element)
+        if not self._acceptable_id(xml_id, line):
+            return
+        own = _own_content(element)
+        container = own is not None
+        unit = _unit_element(element, own) if container else element
+        tei_xml = etree.tostring(unit, encoding="unicode", with_tail=False)
+        fields = self._fields(element, unit, line)
+        parent = next((a for a in element.iterancestors(tei("div")) if a in self.orders), None)
+        self.parents[xml_id] = parent.get(XML_ID) if parent is not None else None
+        order = self.next_order + self.orders.pop(element)  # and the element may be freed
+        if self.problems:  # nothing will be written: keep checking, skip the work
+            self._leave_placeholder(element, xml_id, container)
+            return
         document = self.existing.get(xml_id)
         if document is None:
             document = create_document(self.edition, xml_id, tei_xml, fields,
-                                       order=self.next_order, by=self.by,
-                                       summary=f"Imported from {self.filename}")
-            self.next_order += 1
+                                       order=order,
+                                       by=self.by, summary=f"Imported from {self.filename}")
             self.result.created.append(xml_id)
             _report_gate(document, self.result.warnings)
         elif document.current_revision.tei == tei_xml:
@@ -210,7 +269,53 @@ class _Importer:
             Document.objects.filter(pk=document.pk).update(**fields)
             self.result.updated.append(xml_id)
             _report_gate(document, self.result.warnings)
-        # Keep the skeleton small while streaming: the document lives on in its revision.
+        self._leave_placeholder(element, xml_id, container)
+
+    def _acceptable_id(self, xml_id: str | None, line: int | None) -> bool:
+        if not xml_id:
+            self.problem(line, 'a <div type="document"> has no xml:id')
+        elif len(xml_id) > MAX_ID_LENGTH:
+            self.problem(line, f"xml:id “{xml_id[:40]}…” is {len(xml_id)} characters long; "
+                               f"Emend takes at most {MAX_ID_LENGTH}")
+        elif not Document.ID_PATTERN.fullmatch(xml_id):
+            self.problem(line, f"xml:id “{xml_id}” is not an XML name Emend can address")
+        elif xml_id.lower() in RESERVED_UNIT_IDS:
+            self.problem(line, f"xml:id “{xml_id}” is the address of one of Emend's own pages "
+                               f"(/{self.edition.slug}/{xml_id}/); rename the div")
+        else:
+            return True
+        return False
+
+    def _fields(self, element: etree._Element, unit: etree._Element, line: int | None) -> dict:
+        """The row's fields from the unit's TEI (`element` is where it stands in the volume)."""
+        xml_id = unit.get(XML_ID)
+        n = unit.get("n", "")
+        if n.isascii() and n.isdigit() and int(n) > MAX_NUMBER:
+            self.problem(line, f"{xml_id}: n=“{n}” is not a document number Emend can store "
+                               f"(at most {MAX_NUMBER})")
+        errors: list[str] = []
+        fields = _document_fields(unit, self.result.warnings, errors)
+        for message in errors:
+            self.problem(line, message)
+        fields["part"] = _part_of(element)
+        fields["matter"] = next((MATTERS[a.tag] for a in element.iterancestors()
+                                 if a.tag in MATTERS), Document.Matter.BODY)
+        return fields
+
+    def _leave_placeholder(self, element: etree._Element, xml_id: str, container: bool) -> None:
+        """Keep the skeleton small while streaming: the unit lives on in its revision. A leaf
+        is replaced whole; a container keeps its shell (the div without attributes) around the
+        placeholders of its units, with its own content replaced by an emend-content mark."""
+        if container:
+            own = _own_content(element)
+            mark = etree.ProcessingInstruction(CONTENT_PLACEHOLDER, xml_id)
+            mark.tail = own[-1].tail if own else None  # else the text went with the unit
+            for child in own:
+                element.remove(child)
+            element.attrib.clear()
+            element.text = None
+            element.insert(0, mark)
+            return
         placeholder = etree.ProcessingInstruction(PLACEHOLDER, xml_id)
         placeholder.tail = element.tail
         element.getparent().replace(element, placeholder)
@@ -225,8 +330,11 @@ class _Importer:
                 + ", ".join(self.result.kept)
             )
             skeleton = _keep_placeholders(skeleton, self.edition.tei_skeleton, self.result.kept)
+        self._link_parents()
         self.edition.tei_skeleton = skeleton
-        self.edition.save(update_fields=["tei_skeleton", "updated_at"])
+        if self.result.created:
+            self.edition.contents_version += 1
+        self.edition.save(update_fields=["tei_skeleton", "contents_version", "updated_at"])
         self.edition.touch()
         revisions = Revision.objects.filter(
             document__edition=self.edition,
@@ -237,6 +345,45 @@ class _Importer:
         # Always, even if no document changed: the header or front matter may have. Documents
         # whose revision did not change are not rendered again.
         request_export(self.edition, f"Imported {self.filename}")
+
+    def _link_parents(self) -> None:
+        """Point each unit at its enclosing unit: known only once the enclosing one is read."""
+        pk_of = dict(self.edition.documents.values_list("xml_id", "pk"))
+        have = dict(self.edition.documents.values_list("xml_id", "parent_id"))
+        changed = [Document(pk=pk_of[xml_id], parent_id=pk_of.get(parent))
+                   for xml_id, parent in self.parents.items()
+                   if have.get(xml_id) != pk_of.get(parent)]
+        Document.objects.bulk_update(changed, ["parent"], batch_size=2000)
+
+
+def _own_content(div: etree._Element) -> list[etree._Element] | None:
+    """A container's own content: the children before its first unit (a placeholder left by
+    a nested unit, or a nested container's shell); None when the div holds no unit (a leaf).
+    Content after the first unit stays in the skeleton, where the volume export keeps it."""
+    own = []
+    for child in div:
+        if _is_unit_mark(child):
+            return own
+        own.append(child)
+    return None
+
+
+def _is_unit_mark(node: etree._Element) -> bool:
+    if isinstance(node, etree._ProcessingInstruction):
+        return node.target == PLACEHOLDER
+    return len(node) > 0 and isinstance(node[0], etree._ProcessingInstruction) and (
+        node[0].target == CONTENT_PLACEHOLDER)
+
+
+def _unit_element(div: etree._Element, own: list[etree._Element]) -> etree._Element:
+    """A container's revision: the div's attributes and its own content, nothing nested."""
+    unit = etree.Element(div.tag, attrib=dict(div.attrib), nsmap=div.nsmap)
+    unit.text = div.text
+    for child in own:
+        unit.append(copy.deepcopy(child))
+    if own:
+        unit[-1].tail = None
+    return unit
 
 
 def _report_gate(document: Document, warnings: list[str]) -> None:
@@ -287,16 +434,20 @@ def _header_metadata(header: etree._Element) -> dict:
     }
 
 
-def _document_fields(element: etree._Element, warnings: list[str]) -> dict:
+def _document_fields(element: etree._Element, warnings: list[str],
+                     errors: list[str]) -> dict:
+    """The row's fields a unit's div gives: number (documents only), title, dates, place."""
     xml_id = element.get(XML_ID)
     head = element.find(tei("head"))
     heading = text_of(head) if head is not None else ""
+    div_type = element.get("type") or ""
     n = element.get("n", "")
-    number = int(n) if n.isascii() and n.isdigit() else None
+    number = (int(n) if div_type == "document" and n.isascii() and n.isdigit()
+              and int(n) <= MAX_NUMBER else None)
     title = re.sub(r"^\s*\d+\.\s*", "", heading) if number is not None else heading
-    date_min, date_max = document_dates(element, warnings)
+    date_min, date_max = document_dates(element, warnings, errors)
     return {"number": number, "title": title[:1000] or xml_id, "date_min": date_min,
-            "date_max": date_max}
+            "date_max": date_max, "div_type": div_type[:50], "place": dateline_place(element)}
 
 
 def _part_of(element: etree._Element) -> str:
@@ -370,7 +521,10 @@ def import_text(
                 f"{edition.slug} already has a document {parsed.xml_id}; corrections to it go "
                 "through proposals, not a second import"
             )
-        fields = _document_fields(element, parsed.report)
+        errors: list[str] = []
+        fields = _document_fields(element, parsed.report, errors)
+        if errors:
+            raise TEIError(f"{path.name}: " + "; ".join(errors))
         order = _make_room(edition, parsed.number)
         following = edition.documents.filter(order__gt=order).first()
         preceding = edition.documents.filter(order__lt=order).order_by("-order").first()

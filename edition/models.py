@@ -7,6 +7,7 @@ and never change (database triggers refuse UPDATE and DELETE on revisions).
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import cached_property
 
 from django.conf import settings
@@ -39,10 +40,6 @@ def validate_slug_not_reserved(value: str) -> None:
 # a unit with one of these ids could never be reached, so the importer refuses it.
 # tests/edition/test_volumes.py checks every literal segment of the URL patterns is here.
 RESERVED_UNIT_IDS = frozenset({"exports", "corrections", "search"})
-
-# Document dates outside this span are refused: FRUS prints nothing earlier or later, and a
-# date such as 0001-01-01T00:00:00+05:00 cannot even be shown in UTC.
-EARLIEST_YEAR, LATEST_YEAR = 1600, 2100
 
 
 class Edition(models.Model):
@@ -152,6 +149,8 @@ class Document(models.Model):
     Persons), compilations and chapters (their heading and introduction: the documents inside
     are units of their own, `parent` points up), and appendix items. All are corrected through
     the same proposals; `is_document` tells the numbered documents from the rest."""
+
+    ID_PATTERN = re.compile(r"[A-Za-z_][\w.-]*")  # an XML name, as the addresses take it
 
     class Matter(models.TextChoices):
         FRONT = "front", "Front matter"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 
 from django.contrib.auth.decorators import login_not_required
-from django.db.models import Count, Min, Max
+from django.db.models import Count, Max, Min, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -17,7 +17,7 @@ from django.utils.cache import get_conditional_response, patch_cache_control, pa
 from django.utils.http import http_date, parse_http_date
 from django.views.decorators.http import require_POST, require_safe
 
-from . import pagecache, suggestions
+from . import contents, pagecache, suggestions
 from .exporting import tei as tei_export
 from .exporting.formats import enabled as enabled_formats
 from .models import Document, Edition, Revision
@@ -28,10 +28,12 @@ from .roles import can_propose, require_proposer
 @login_not_required
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    editions = Edition.objects.annotate(
-        document_count=Count("documents"),
-        first_date=Min("documents__date_min"),
-        last_date=Max("documents__date_max"),
+    # The documents proper: front matter carries the whole volume's span, chapters none.
+    documents = Q(documents__div_type="document")
+    editions = Edition.objects.defer("tei_skeleton", "tei_header").annotate(
+        document_count=Count("documents", filter=documents),
+        first_date=Min("documents__date_min", filter=documents),
+        last_date=Max("documents__date_max", filter=documents),
     )
     return TemplateResponse(request, "edition/home.html", {"editions": editions})
 
@@ -39,19 +41,11 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_not_required
 @require_safe
 def toc(request: HttpRequest, edition: str) -> HttpResponse:
-    edition = get_object_or_404(Edition, slug=edition)
-    documents = edition.documents.only(
-        "xml_id", "number", "title", "part", "date_min", "date_max", "order", "edition_id"
-    )
-    parts: list[tuple[str, list[Document]]] = []
-    for document in documents:
-        if not parts or parts[-1][0] != document.part:
-            parts.append((document.part, []))
-        parts[-1][1].append(document)
-    return TemplateResponse(
-        request, "edition/toc.html",
-        {"edition": edition, "parts": parts, "document_count": len(documents)},
-    )
+    edition = get_object_or_404(Edition.objects.defer("tei_skeleton", "tei_header"),
+                                slug=edition)
+    return TemplateResponse(request, "edition/toc.html", {
+        "edition": edition, "contents": contents.contents(edition, request.GET.get("page")),
+    })
 
 
 def document_or_404(edition: str, doc: str) -> Document:
@@ -102,7 +96,11 @@ def _reading_view(request: HttpRequest, document: Document, revision: Revision) 
     if not_modified is not None:
         return not_modified
     siblings = edition.documents.only("xml_id", "number", "title", "order", "edition_id")
+    children, children_page = ((), None) if document.is_document else contents.children(
+        document, request.GET.get("page"))
     context = {
+        "children": children,
+        "children_page": children_page,
         "export_formats": enabled_formats(),
         "edition": edition,
         "document": document,

@@ -12,13 +12,17 @@ from datetime import UTC
 
 from lxml import etree
 
-from ..imports import PLACEHOLDER
+from ..imports import CONTENT_PLACEHOLDER, PLACEHOLDER
 from ..models import Edition, Revision
 from ..tei import FRUS_NS, TEI_NS, XML_ID, tei
 from ..tei.parsing import parse_fragment, safe_parser
 from .sources import Part, Volume
 
-PLACEHOLDER_RE = re.compile(rf"<\?{PLACEHOLDER} ([^?\s]+)\s*\?>")
+# A whole unit, or a container's shell start tag with its own content's mark (imports.py).
+PLACEHOLDER_RE = re.compile(
+    rf"<\?{PLACEHOLDER} (?P<unit>[^?\s]+)\s*\?>"
+    rf"|<(?P<prefix>[\w.-]+:)?div><\?{CONTENT_PLACEHOLDER} (?P<content>[^?\s]+)\s*\?>")
+_END_TAG = re.compile(r"</(?:[\w.-]+:)?div>\s*$")
 XML_DECLARATION = b"<?xml version='1.0' encoding='UTF-8'?>\n"
 
 
@@ -30,8 +34,11 @@ def volume(vol: Volume) -> bytes:
     placed: set[str] = set()
 
     def put_back(match: re.Match) -> str:
-        placed.add(match.group(1))
-        return by_id.get(match.group(1), "")  # a document deleted since: its place is empty
+        if match["unit"]:
+            placed.add(match["unit"])
+            return by_id.get(match["unit"], "")  # a document deleted since: its place is empty
+        placed.add(match["content"])
+        return _opened(by_id.get(match["content"]), match["prefix"] or "")
 
     xml = PLACEHOLDER_RE.sub(put_back, skeleton)
     missing = [p for p in vol.parts if p.xml_id not in placed]
@@ -44,6 +51,15 @@ def volume(vol: Volume) -> bytes:
         root.insert(0, header)
     _record_sources(header, vol)
     return XML_DECLARATION + etree.tostring(root, encoding="utf-8")
+
+
+def _opened(unit_tei: str | None, prefix: str) -> str:
+    """A container's revision as the start of its div: the closing tag is the shell's."""
+    if unit_tei is None:
+        return f"<{prefix}div>"
+    if unit_tei.endswith("/>") and _END_TAG.search(unit_tei) is None:
+        return unit_tei[:-2] + ">"
+    return _END_TAG.sub("", unit_tei, count=1)
 
 
 def _record_sources(header: etree._Element, vol: Volume) -> None:

@@ -15,7 +15,7 @@ from lxml import etree
 
 from . import FRUS_NS, XML_ID, tei
 from .parsing import TEIError
-from .schema import frus_datetime
+from .schema import EARLIEST_YEAR, LATEST_YEAR, DateOutOfRange, frus_datetime
 
 DATE_MIN = "frus:doc-dateTime-min"
 DATE_MAX = "frus:doc-dateTime-max"
@@ -91,27 +91,56 @@ def set_attributes(div: etree._Element, values: dict[str, str]) -> etree._Elemen
     return result
 
 
-def document_dates(div: etree._Element,
-                   warnings: list[str] | None = None) -> tuple[dt.datetime | None, dt.datetime | None]:
-    """The date range of the `Document` row, from the div's attributes: what the import and
-    every new revision use. Lenient, for volumes as published: a value that is not a date-time,
-    or a reversed range, leaves the dates empty and says so in `warnings`."""
-    xml_id = div.get(XML_ID)
+def document_dates(div: etree._Element, warnings: list[str] | None = None,
+                   errors: list[str] | None = None,
+                   ) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The date range of the `Document` row: from the div's attributes, or, when it has
+    neither, from its dateline (a day without a time spans the day, read in UTC). What the
+    import and every new revision use. Lenient, for volumes as published: a value that is not
+    a date-time, or a reversed range, leaves the dates empty and says so in `warnings`; a date
+    outside the sane years is a problem for `errors` (the import refuses it)."""
+    where = div.get(XML_ID)
+    if not any(div.get(clark) for clark in ATTRIBUTES.values()):
+        return _dateline_range(div)
     dates = []
     for name, clark in ATTRIBUTES.items():
         value = div.get(clark)
         try:
             dates.append(frus_datetime(value) if value else None)
+        except DateOutOfRange as exc:
+            (errors if errors is not None else warnings or []).append(f"{where}: {name} {exc}")
+            dates.append(None)
         except ValueError as exc:
             if warnings is not None:
-                warnings.append(f"{xml_id}: {name} {exc}; its date is left empty")
+                warnings.append(f"{where}: {name} {exc}; its date is left empty")
             dates.append(None)
     low, high = dates
     if low and high and low > high:
         if warnings is not None:
-            warnings.append(f"{xml_id}: {DATE_MIN} is after -max; dates left empty")
+            warnings.append(f"{where}: {DATE_MIN} is after -max; dates left empty")
         return None, None
     return low, high
+
+
+def _dateline_range(div: etree._Element) -> tuple[dt.datetime | None, dt.datetime | None]:
+    stated = dateline_dates(div)
+    try:
+        low, high = (dt.datetime.fromisoformat(stated[k]) for k in (DATE_MIN, DATE_MAX))
+    except (KeyError, ValueError):
+        return None, None
+    low, high = (d if d.tzinfo else d.replace(tzinfo=dt.UTC) for d in (low, high))
+    if not all(EARLIEST_YEAR <= d.year <= LATEST_YEAR for d in (low, high)) or low > high:
+        return None, None
+    return low, high
+
+
+def dateline_place(div: etree._Element) -> str:
+    """Where the document was written, as its first dateline's `placeName` says ("" if not)."""
+    for dateline in div.iter(tei("dateline")):
+        for place in dateline.iter(tei("placeName")):
+            return " ".join("".join(place.itertext()).split()).rstrip(",")[:300]
+        break
+    return ""
 
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",

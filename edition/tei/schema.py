@@ -57,13 +57,28 @@ _MISSING = re.compile(r"Expecting an element ?(\S*), got nothing")
 _MAX_TRIALS = 64  # children tried one at a time to say which one is out of place
 
 
+# FRUS prints nothing outside these years; a date such as 0001-01-01T00:00:00+05:00 cannot
+# even be shown in UTC, and would break every page that lists it.
+EARLIEST_YEAR, LATEST_YEAR = 1600, 2100
+
+
+class DateOutOfRange(ValueError):
+    """A well-formed date-time outside EARLIEST_YEAR–LATEST_YEAR."""
+
+
 def frus_datetime(value: str) -> dt.datetime:
-    """A `frus:doc-dateTime-*` value as an aware date-time; ValueError saying what is wrong."""
+    """A `frus:doc-dateTime-*` value as an aware date-time; ValueError saying what is wrong
+    (DateOutOfRange for a year outside EARLIEST_YEAR–LATEST_YEAR)."""
     if FRUS_DATETIME.fullmatch(value.strip()):
         try:
-            return dt.datetime.fromisoformat(value.strip())
+            parsed = dt.datetime.fromisoformat(value.strip())
         except ValueError:
-            pass  # the form is right but the date is not: 1960-02-30
+            parsed = None  # the form is right but the date is not: 1960-02-30
+        if parsed is not None:
+            if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
+                raise DateOutOfRange(f"“{value}” is outside the years {EARLIEST_YEAR}–"
+                                     f"{LATEST_YEAR} that a document may be dated")
+            return parsed
     raise ValueError(f"“{value}” is not a date-time with its UTC offset, such as "
                      "1960-01-19T15:30:00-05:00")
 
