@@ -35,13 +35,15 @@ class Row:
     date: str  # "January 19, 1960", "" when undated
     iso: str
     place: str
+    label: str  # the link's accessible name: "Document 142: Memorandum of Conversation"
 
     @classmethod
     def of(cls, unit: Document, prefix: str) -> Row:
         date = unit.date_min
+        label = f"Document {unit.number}: {unit.title}" if unit.number else unit.title
         return cls(f"{prefix}{unit.xml_id}/", unit.number, unit.title,
                    written_date(date) if date else "", date.isoformat() if date else "",
-                   unit.place)
+                   unit.place, label)
 
 
 @dataclass

@@ -148,7 +148,10 @@ class _Importer:
                 elif element in self.orders:
                     self._unit(element)
         except etree.XMLSyntaxError as exc:
-            raise TEIError(_describe_syntax_error(self.filename, exc)) from exc
+            # libxml2 reports a repeated xml:id at the end; the line is already a problem.
+            if not (self.problems and "already defined" in str(exc)):
+                self.problems.append(_describe_syntax_error(self.filename, exc))
+            raise TEIError(self._refusal()) from exc
         if root is None:
             raise TEIError(f"{self.filename} is empty")
         if self.edition is None:
@@ -157,13 +160,18 @@ class _Importer:
                 or self.problems):
             raise TEIError(f'{self.filename} holds no <div type="document">: nothing to import')
         if self.problems:
-            shown = self.problems[:MAX_PROBLEMS_SHOWN]
-            more = len(self.problems) - len(shown)
-            raise TEIError("\n".join(
-                [f"{self.filename} was not imported ({len(self.problems)} problem(s)); nothing "
-                 "was written:", *shown] + ([f"… and {more} more"] if more else [])))
+            raise TEIError(self._refusal())
         self._finish(root)
         return self.result
+
+    def _refusal(self) -> str:
+        if len(self.problems) == 1:
+            return self.problems[0]
+        shown = self.problems[:MAX_PROBLEMS_SHOWN]
+        more = len(self.problems) - len(shown)
+        return "\n".join(
+            [f"{self.filename} was not imported ({len(self.problems)} problems); nothing was "
+             "written:", *shown] + ([f"… and {more} more"] if more else []))
 
     @staticmethod
     def _is_unit(div: etree._Element) -> bool:

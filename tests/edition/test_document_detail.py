@@ -38,12 +38,13 @@ class TestHomeAndContents:
         _, tree = page(client, "/frus1958-60v18/")
         rows = [[text(td) for td in tr.xpath("td")] for tr in tree.xpath("//table[@class='toc']/tbody/tr")]
         assert [r[0] for r in rows] == ["142", "143", "144"]
-        assert rows[0][1] == "Memorandum of Conversation"
+        assert rows[0][1] == "Memorandum of ConversationWashington, January 19, 1960"
+        assert text(tree.xpath("//table[@class='toc']//a")[0]) == "Memorandum of Conversation"
         # Three links read the same; their accessible names tell them apart.
         assert tree.xpath("//table[@class='toc']//a/@aria-label")[0] == (
             "Document 142: Memorandum of Conversation")
-        assert rows[0][2] == "January 19, 1960"
-        assert tree.xpath("//h3[text()='Japan']")
+        assert rows[0][2] == "January 19, 1960Washington"
+        assert tree.xpath("//h3/a[text()='Japan']")
 
     def test_unknown_edition_is_404(self, client, db):
         assert client.get("/nope/").status_code == 404
@@ -84,7 +85,8 @@ class TestReadingView:
     def test_previous_next_and_citation(self, client, sample_edition):
         _, tree = page(client, URL)
         assert tree.xpath("//a[@rel='next' and @href='/frus1958-60v18/d144/']")
-        assert not tree.xpath("//a[@rel='prev']")
+        # Before the first document, its compilation's own page ("Japan").
+        assert tree.xpath("//a[@rel='prev' and @href='/frus1958-60v18/comp1/']")
         cite = text(tree.xpath("//*[contains(@class,'citation')]")[0])
         assert cite.startswith(
             "Foreign Relations of the United States, 1958–1960, Japan; Korea, Volume XVIII, "

@@ -35,6 +35,7 @@ class Command(BaseCommand):
             for warning in result.warnings:
                 self.stderr.write(self.style.WARNING(f"warning: {warning}"))
             self.stdout.write(self.style.SUCCESS(
-                f"{result.edition.slug}: {len(result.created)} document(s) created, "
+                # Pages: documents, and the front matter, chapters and appendices around them.
+                f"{result.edition.slug}: {len(result.created)} page(s) created, "
                 f"{len(result.updated)} updated, {len(result.unchanged)} unchanged"
             ))
