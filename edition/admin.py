@@ -15,8 +15,13 @@ class MembershipInline(admin.TabularInline):
 class EditionAdmin(admin.ModelAdmin):
     list_display = ["slug", "title", "pub_date"]
     search_fields = ["slug", "title"]
-    readonly_fields = ["tei_header", "tei_skeleton", "created_at", "updated_at"]
+    readonly_fields = ["tei_header", "tei_skeleton", "contents_version", "created_at",
+                       "updated_at"]
     inlines = [MembershipInline]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        obj.touch()  # cached pages show the edition's metadata and links: retire them
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -9,6 +9,7 @@ volume is imported as published, and its report says which documents fail and wh
 from __future__ import annotations
 
 import copy
+import io
 import logging
 import os
 import re
@@ -19,7 +20,7 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from lxml import etree
 
 from . import tasks
@@ -394,6 +395,24 @@ def _unit_element(div: etree._Element, own: list[etree._Element]) -> etree._Elem
     return unit
 
 
+def split_units(edition: Edition, *, by=None) -> ImportResult:
+    """Give an edition imported before whole volumes its front matter, chapters and appendices
+    as units: its current text (the volume export, every approved correction in it) is read
+    again as a re-import. Documents come back as they are and gain no revision; only the
+    parts that were kept in the skeleton become units."""
+    from .exporting.sources import load_volume
+    from .exporting.tei import volume
+
+    source = volume(load_volume(edition), record=False)
+    with transaction.atomic():
+        importer = _Importer(f"{edition.slug} (current text)", by=by, update=True)
+        result = importer.run(io.BytesIO(source))
+        if result.updated:  # the text read back differs: never expected, never silent
+            raise TEIError(f"{edition.slug}: reading the current text back would change "
+                           f"{', '.join(result.updated)}; nothing was written")
+    return result
+
+
 def _report_gate(document: Document, warnings: list[str]) -> None:
     """Put the gate's verdict on the document's new revision into the import's report."""
     revision = document.current_revision
@@ -533,10 +552,14 @@ def import_text(
         fields = _document_fields(element, parsed.report, errors)
         if errors:
             raise TEIError(f"{path.name}: " + "; ".join(errors))
-        order = _make_room(edition, parsed.number)
-        following = edition.documents.filter(order__gt=order).first()
-        preceding = edition.documents.filter(order__lt=order).order_by("-order").first()
-        fields["part"] = preceding.part if preceding else (following.part if following else "")
+        preceding, following = _neighbours(edition, parsed.number)
+        order = _make_room(edition, preceding, following)
+        # It stands in the chapter of the document before it (or after it, if first).
+        neighbour = preceding or following
+        fields["part"] = neighbour.part if neighbour else ""
+        fields["parent_id"] = neighbour.parent_id if neighbour else None
+        if preceding and following and following.parent_id != preceding.parent_id:
+            following = None  # the next document opens another chapter: not before it
         document = create_document(edition, parsed.xml_id, parsed.tei, fields, order=order,
                                    by=by, summary=f"Imported from plain text {path.name}")
         _store_findings(document, parsed.findings)
@@ -562,15 +585,29 @@ def _store_findings(document: Document, found) -> None:
         for f in found)
 
 
-def _make_room(edition: Edition, number: int) -> int:
-    """The order for a new document numbered `number`, shifting later documents down one."""
-    later = edition.documents.filter(number__gt=number).order_by("order").first()
-    if later is None:
+def _neighbours(edition: Edition, number: int) -> tuple[Document | None, Document | None]:
+    """The numbered documents just before and just after `number`."""
+    documents = edition.documents.filter(div_type="document", number__isnull=False)
+    return (documents.filter(number__lt=number).order_by("-number", "-order").first(),
+            documents.filter(number__gt=number).order_by("number", "order").first())
+
+
+# Above any order a volume reaches: rows moved out of the way and back in two statements.
+_ORDER_SHIFT = 1_000_000_000
+
+
+def _make_room(edition: Edition, preceding: Document | None,
+               following: Document | None) -> int:
+    """The order for a new document right after `preceding` (or right before `following`),
+    moving every later unit down one."""
+    if preceding is None and following is None:
         return (edition.documents.aggregate(m=Max("order"))["m"] or 0) + 1
-    position = later.order
-    # Shift from the end so the unique (edition, order) constraint holds at every step.
-    for doc in edition.documents.filter(order__gte=position).order_by("-order"):
-        Document.objects.filter(pk=doc.pk).update(order=doc.order + 1)
+    position = preceding.order + 1 if preceding else following.order
+    # Two statements keep the unique (edition, order) constraint true at every row, however
+    # large the volume (one UPDATE per row was 50,000 statements at the front of a big one).
+    edition.documents.filter(order__gte=position).update(order=F("order") + _ORDER_SHIFT)
+    edition.documents.filter(order__gte=_ORDER_SHIFT).update(
+        order=F("order") - _ORDER_SHIFT + 1)
     return position
 
 

@@ -26,9 +26,10 @@ _END_TAG = re.compile(r"</(?:[\w.-]+:)?div>\s*$")
 XML_DECLARATION = b"<?xml version='1.0' encoding='UTF-8'?>\n"
 
 
-def volume(vol: Volume) -> bytes:
+def volume(vol: Volume, *, record: bool = True) -> bytes:
     """The whole volume. Each document's TEI is spliced in as stored (a string substitution,
-    so a 400-document volume costs one parse, for the well-formedness check at the end)."""
+    so a 400-document volume costs one parse, for the well-formedness check at the end).
+    `record` names the revisions in the header (an export; not when the volume is re-read)."""
     by_id = {p.xml_id: p.revision.tei for p in vol.parts}
     skeleton = vol.edition.tei_skeleton
     placed: set[str] = set()
@@ -49,7 +50,8 @@ def volume(vol: Volume) -> bytes:
     if header is None:
         header = parse_fragment(vol.edition.tei_header)
         root.insert(0, header)
-    _record_sources(header, vol)
+    if record:
+        _record_sources(header, vol)
     return XML_DECLARATION + etree.tostring(root, encoding="utf-8")
 
 

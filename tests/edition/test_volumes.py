@@ -54,6 +54,7 @@ def comparable(element: etree._Element):
 
 
 def exported_volume(edition: Edition) -> etree._Element:
+    edition = Edition.objects.get(pk=edition.pk)  # its skeleton as stored now
     return etree.fromstring(tei_export.volume(load_volume(edition)))
 
 
@@ -273,3 +274,55 @@ class TestContents:
         page = client.get("/").content.decode()
         assert "2 documents, January 19, 1960 – January 19, 1960" in " ".join(page.split())
         assert "1 document, September 12, 1944 –" in " ".join(page.split())
+
+
+class TestUpgradeAndPlainText:
+    def test_split_volume_turns_an_old_skeleton_s_front_matter_into_pages(self, tmp_path):
+        """An edition imported before whole volumes kept its front matter in the skeleton;
+        split_volume makes pages of it from the current text, and documents gain nothing."""
+        from django.core.management import call_command
+
+        from edition.imports import PLACEHOLDER, create_document
+
+        root = etree.parse(str(WITH_FRONT)).getroot()
+        edition = Edition.objects.create(slug="frus1958-60v18", title="Old",
+                                         tei_header="<teiHeader/>", tei_skeleton="")
+        documents = [d for d in root.iter(tei("div")) if d.get("type") == "document"]
+        for order, div in enumerate(documents, start=1):
+            xml_id = div.get("{http://www.w3.org/XML/1998/namespace}id")
+            create_document(edition, xml_id, etree.tostring(div, encoding="unicode",
+                                                            with_tail=False),
+                            {"title": xml_id}, order=order, by=None, summary="old import")
+            placeholder = etree.ProcessingInstruction(PLACEHOLDER, xml_id)
+            placeholder.tail = div.tail
+            div.getparent().replace(div, placeholder)
+        edition.tei_skeleton = etree.tostring(root, encoding="unicode")
+        edition.save()
+        call_command("split_volume", "FRUS1958-60v18", stdout=__import__("io").StringIO())
+        units = dict(Document.objects.values_list("xml_id", "matter"))
+        assert units["persons"] == "front" and units["comp1"] == "body"
+        assert not Document.objects.filter(revisions__number=2).exists()
+        assert Document.objects.get(xml_id="d142").parent.xml_id == "comp1"
+        original = etree.parse(str(WITH_FRONT)).getroot()
+        assert comparable(exported_volume(edition).find(tei("text"))) == comparable(
+            original.find(tei("text")))
+        call_command("split_volume", "frus1958-60v18", stdout=__import__("io").StringIO())
+        assert Document.objects.count() == len(units)  # again: nothing new
+
+    def test_a_plain_text_document_joins_the_chapter_of_the_one_before(self, tmp_path):
+        from edition.imports import import_text
+        from tests.helpers import D143_TEXT
+
+        body = ('<div type="chapter" xml:id="ch1"><head>Japan</head>'
+                '<div type="document" xml:id="d142" n="142"><head>142. A</head><p>a</p></div>'
+                '</div><div type="chapter" xml:id="ch2"><head>Korea</head>'
+                '<div type="document" xml:id="d144" n="144"><head>144. B</head><p>b</p></div>'
+                "</div>")
+        edition = import_tei(write(tmp_path, volume(body, slug="frus1958-60v18"))).edition
+        d143, _ = import_text(D143_TEXT, edition=edition)
+        assert d143.parent.xml_id == "ch1" and d143.part == "Japan"
+        assert list(Document.objects.values_list("xml_id", flat=True)) == [
+            "ch1", "d142", "d143", "ch2", "d144"]
+        text = exported_volume(edition).find(tei("text"))
+        [ch1] = text.xpath("//t:div[@xml:id='ch1']", namespaces={"t": TEI_NS})
+        assert [d.get("n") for d in ch1.iter(tei("div")) if d.get("n")] == ["142", "143"]

@@ -20,8 +20,13 @@ class Command(BaseCommand):
             help="re-import an existing edition: add a revision where the TEI differs",
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.add_argument(
+            "--upstream", metavar="URL",
+            help="where documents this edition does not hold are read, with {volume} and "
+                 "{document}: https://history.state.gov/historicaldocuments/{volume}/{document}",
+        )
 
-    def handle(self, *args, files, update, no_progress, **options):
+    def handle(self, *args, files, update, no_progress, upstream=None, **options):
         for path in files:
             if not path.is_file():
                 raise CommandError(f"{path}: no such file")
@@ -32,6 +37,9 @@ class Command(BaseCommand):
                     result = import_tei(path, update=update, on_progress=bar.update)
                 except TEIError as exc:
                     raise CommandError(f"{path}: {exc}\nNothing was imported.") from exc
+            if upstream is not None:
+                result.edition.upstream_url = upstream
+                result.edition.save(update_fields=["upstream_url"])
             for warning in result.warnings:
                 self.stderr.write(self.style.WARNING(f"warning: {warning}"))
             self.stdout.write(self.style.SUCCESS(

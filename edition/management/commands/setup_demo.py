@@ -12,6 +12,7 @@ from edition.imports import import_tei, import_text
 from edition.models import Edition, Membership
 
 SLUG = "frus1958-60v18"
+HISTORY_STATE_GOV = "https://history.state.gov/historicaldocuments/{volume}/{document}"
 DEMO_ACCOUNTS = [
     ("editor", Membership.Role.EDITOR, False),
     ("reviewer", Membership.Role.REVIEWER, False),
@@ -24,13 +25,21 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         samples = settings.EMEND_SAMPLES_DIR
-        excerpt = samples / "frus1958-60v18-excerpt.xml"
+        # The excerpt with the volume's real front matter when it is there: the whole volume's
+        # shape (Preface, Sources, Abbreviations, Persons, the compilation's own page).
+        excerpt = samples / "frus1958-60v18-with-front-matter.xml"
+        if not excerpt.exists():
+            excerpt = samples / "frus1958-60v18-excerpt.xml"
         plain = samples / "frus1958-60v18-d143-plaintext.txt"
         if not excerpt.exists():
             raise CommandError(f"samples not found in {samples} (set EMEND_SAMPLES_DIR)")
         edition = Edition.objects.filter(slug=SLUG).first()
         if edition is None:
             edition = import_tei(excerpt).edition
+            # Documents the excerpt cites but lacks (d139, d141) are read at the Office of
+            # the Historian rather than shown as dead links.
+            edition.upstream_url = HISTORY_STATE_GOV
+            edition.save(update_fields=["upstream_url"])
             self.stdout.write(f"Imported {excerpt.name}")
         if not edition.documents.filter(xml_id="d143").exists():
             import_text(plain, edition=edition)
