@@ -9,7 +9,8 @@ between blocks is a block of its own.
 
 The words are those of the text layer (`textlayer.py`): same document order, whitespace rules
 and NFC; dropping the markers, the `[Page N]` lines, the list bullets and the notes at the end
-leaves the text layer's words.
+leaves the text layer's words. One exception: markup outside the TEI namespace (XHTML script,
+object… in a figure) is never content here; `[Embedded media]` stands for it.
 """
 
 from __future__ import annotations

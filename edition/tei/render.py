@@ -593,13 +593,18 @@ class _HTMLRenderer(ListsTablesFigures):
             return _Target(target, external=True)
         match = _VOLUME_TARGET.fullmatch(target)
         if match and self.links.volume_href is not _nowhere:  # else: not ours to resolve
-            document = match["doc"] or ""
+            fragment = match["doc"] or ""
+            note = _DOC_TARGET.fullmatch(fragment)  # "d12fn3": document d12, its note
+            document = note["doc"] if note else fragment
             href = self.links.volume_href(match["volume"], document)
             if href is None:
                 what = f"{_doc_label(document)} of {match['volume']}" if document else (
                     match["volume"])
                 return _Target("", missing=f"{what} is not in this edition")
-            return _Target(href, external=bool(_EXTERNAL.match(href)))
+            external = bool(_EXTERNAL.match(href))
+            if fragment != document and not external:  # upstream note anchors are not ours
+                href += f"#fn-{fragment}"
+            return _Target(href, external=external)
         return None  # javascript:, relative paths: never links
 
     def ref(self, el: etree._Element, *, phrasing: bool) -> tuple[str, bool]:
