@@ -1,6 +1,7 @@
 """The volume's registers — its List of Persons and List of Abbreviations (the `persons` and
-`terms` divs of the front matter, kept in `Edition.tei_skeleton`) — as entries a picker can
-search, so that an editor marking up a name never types its id."""
+`terms` units of the front matter; in older imports, the divs of `Edition.tei_skeleton`) — as
+entries a picker can search, so that an editor marking up a name never types its id, and a
+reader's popup can show."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from functools import lru_cache
 
 from lxml import etree
 
-from .models import Edition
+from .models import Document, Edition, Revision
 from .tei import XML_ID, tei
 from .tei.parsing import safe_parser
 
@@ -18,6 +19,10 @@ from .tei.parsing import safe_parser
 # points to it from the text).
 REGISTERS = {"persons": ("persons", "persName", "corresp"),
              "terms": ("terms", "term", "corresp")}
+# Register → the (element, attribute) pairs of the text that mention its entries; the HTML
+# renderer links the same ones (edition/tei/render.py MENTIONS).
+MENTIONS = {"persons": (("persName", "corresp"),),
+            "terms": (("gloss", "target"), ("term", "corresp"))}
 
 
 @dataclass(frozen=True)
@@ -44,16 +49,44 @@ def search(edition: Edition, register: str, query: str = "", *, limit: int = 50)
 
 
 def entries(edition: Edition, register: str) -> tuple[Entry, ...]:
-    """Every entry of `register` ("persons" or "terms"); () when the volume has none."""
-    return _entries(edition.pk, edition.updated_at, edition.tei_skeleton, register)
+    """Every entry of `register` ("persons" or "terms"); () when the volume has none. Read
+    from the current revision of the unit of that id, else from the skeleton."""
+    unit = (Document.objects.filter(edition=edition, xml_id=REGISTERS[register][0])
+            .exclude(current_revision=None)
+            .values_list("current_revision_id", "current_revision__checksum").first())
+    if unit is not None:
+        return _unit_entries(edition.pk, *unit, register)
+    return _skeleton_entries(edition.pk, edition.updated_at, edition.tei_skeleton, register)
+
+
+def mentioned(edition: Edition, div: etree._Element) -> list[Entry]:
+    """The entries that `div` mentions (`persName corresp`, `gloss target`, `term corresp`),
+    persons first, each register in its own order."""
+    found = []
+    for register, pairs in MENTIONS.items():
+        ids = {target[1:] for mention, attribute in pairs for el in div.iter(tei(mention))
+               for target in (el.get(attribute) or "").split() if target.startswith("#")}
+        if ids:
+            found += [e for e in entries(edition, register) if e.id in ids]
+    return found
 
 
 @lru_cache(maxsize=32)
-def _entries(pk, updated_at, skeleton: str, register: str) -> tuple[Entry, ...]:
-    div_id, name, attribute = REGISTERS[register]
+def _unit_entries(pk, revision_id, checksum, register: str) -> tuple[Entry, ...]:
+    # The checksum too: a database rebuilt (tests) may give the same pk to other TEI.
+    tei_xml = Revision.objects.values_list("tei", flat=True).get(pk=revision_id)
+    return _read(etree.fromstring(tei_xml.encode("utf-8"), parser=safe_parser()), register)
+
+
+@lru_cache(maxsize=32)
+def _skeleton_entries(pk, updated_at, skeleton: str, register: str) -> tuple[Entry, ...]:
     if not skeleton:
         return ()
-    root = etree.fromstring(skeleton.encode("utf-8"), parser=safe_parser())
+    return _read(etree.fromstring(skeleton.encode("utf-8"), parser=safe_parser()), register)
+
+
+def _read(root: etree._Element, register: str) -> tuple[Entry, ...]:
+    div_id, name, attribute = REGISTERS[register]
     div = next((d for d in root.iter(tei("div")) if d.get(XML_ID) == div_id), None)
     if div is None:
         return ()

@@ -9,7 +9,8 @@ between blocks is a block of its own.
 
 The words are those of the text layer (`textlayer.py`): same document order, whitespace rules
 and NFC; dropping the markers, the `[Page N]` lines, the list bullets and the notes at the end
-leaves the text layer's words.
+leaves the text layer's words. One exception: markup outside the TEI namespace (XHTML script,
+object… in a figure) is never content here; `[Embedded media]` stands for it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from lxml import etree
 
 from . import local_name
 from .notes import SKIPPED, collect_footnotes
+from .render import follows_foreign, is_foreign
 
 _XML_SPACE = re.compile(r"[ \t\r\n]+")
 _SPACES = re.compile(" {2,}")
@@ -41,6 +43,8 @@ BLOCKS = frozenset(
 # Anchors and skipped markup: never a block, whatever they contain.
 INLINE_ONLY = frozenset({"", "note", "pb", "lb", "cb", *SKIPPED})
 QUOTE_INDENT = "    "
+# Stands for foreign markup (XHTML script, object… in a figure), whose text is never content.
+EMBEDDED_MEDIA = "[Embedded media]"
 
 
 def render_plaintext(div: etree._Element) -> str:
@@ -144,7 +148,7 @@ class _PlainRenderer:
 
     def is_block(self, el: etree._Element) -> bool:
         name = local_name(el)
-        if name in INLINE_ONLY:  # a note's paragraphs belong to the note list, not here
+        if name in INLINE_ONLY or is_foreign(el):  # a note's paragraphs belong to the note list, not here
             return False
         if name in ("quote", "q"):
             return "block" in (el.get("rend") or "") or self.has_block(el)
@@ -187,6 +191,10 @@ class _PlainRenderer:
     def inline(self, el: etree._Element, lines: _Lines) -> None:
         name = local_name(el)
         if not name or name in SKIPPED:
+            return
+        if is_foreign(el):
+            if not follows_foreign(el):  # one stand-in for a run of it
+                lines.text(f" {EMBEDDED_MEDIA} ")
             return
         if name == "note":
             if el in self.label_of:
@@ -311,6 +319,9 @@ class _PlainRenderer:
                 lines.append(("text", " | ".join(cells)))
             elif name == "pb":
                 lines.append(("page", f"[{_page_label(child)}]"))
+            elif is_foreign(child):
+                if not follows_foreign(child):
+                    lines.append(("text", EMBEDDED_MEDIA))
             elif name and name != "head":
                 text = self.flat(child)
                 if text:

@@ -8,9 +8,16 @@ pure, so callers cache the result per revision.
 Ids in the output (the page templates and the CSS rely on them):
 - `<article class="tei-document" id="{doc id}">` wraps everything;
 - note markers `fnref-{note id}`, footnotes `fn-{note id}`, notes heading `notes-{doc id}`;
-- page markers `pg_276` (the TEI id when it has that form, else from `@n`); other TEI
-  `xml:id`s become `tei-{id}`: TEI content never reaches the page's own ids (`propose-root`,
-  `main`), nor its classes (`rend` goes through REND_CLASSES).
+- page markers `pg_276` (the TEI id when it has that form, else from `@n`) and register entries
+  `p_KN1`, `t_CPI1` (persons and terms: `/<edition>/persons/#p_KN1` lands on the entry) keep
+  their TEI ids; other TEI `xml:id`s become `tei-{id}`: TEI content never reaches the page's own
+  ids (`propose-root`, `main`), nor its classes (`rend` goes through REND_CLASSES).
+
+Links come from `Links`: documents of the edition (`doc_href`, None for one that is neither
+here nor upstream: the ref stays text, marked `ref-missing`), other volumes (`volume_href`), and
+the persons and terms units (a `persName corresp` or `gloss target` becomes a link there).
+Elements outside the TEI namespace (XHTML `script`, `object`, `iframe` embedded in a figure)
+never reach the output: a placeholder says they are kept in the TEI.
 
 Offsets for proposing (review/static/review/propose.js): every HTML element that starts a block
 of the text layer carries `data-o`, the code-point offset of that block's first character in
@@ -24,10 +31,12 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from lxml import etree
 
-from . import XML_ID, XML_NS, local_name
+from . import FRUS_NS, TEI_NS, XML_ID, XML_NS, local_name
 from .notes import SKIPPED, collapse, collect_footnotes, document_id, unique_id
 from .render_blocks import ListsTablesFigures
 from .render_blocks import attr as _attr
@@ -39,6 +48,8 @@ XML_LANG = f"{{{XML_NS}}}lang"
 
 _XML_SPACE = re.compile(r"[ \t\r\n]+")
 _PAGE_ID = re.compile(r"pg_[\w.-]+")
+# Entries of the persons and terms registers keep their ids: links from documents land on them.
+_ENTRY_ID = re.compile(r"[pt]_[\w.-]+")
 _NOT_ID = re.compile(r"[^\w.-]+")
 # rend values shown with a class of ours (document.css, pdf.css); other values are dropped,
 # never passed on as a class: a TEI value must not reach the page's own classes.
@@ -48,6 +59,14 @@ REND_CLASSES = {"smallcaps": "smallcaps", "sc": "smallcaps", "small-caps": "smal
 # A document of the same edition, optionally one of its notes: "d139", "d139fn2".
 _DOC_TARGET = re.compile(r"(?P<doc>d\d+[a-z]?)(?:fn\w+)?")
 _EXTERNAL = re.compile(r"https?://", re.IGNORECASE)
+# Another volume, whole or one of its documents: "frus1958-60v17", "frus1958-60v17#d12",
+# "frus1958-60v17/d12".
+_VOLUME_TARGET = re.compile(
+    r"(?P<volume>frus[A-Za-z0-9][A-Za-z0-9-]*)(?:[#/](?P<doc>[A-Za-z_][\w.-]*)?)?/?"
+)
+_DOC_NUMBER = re.compile(r"d(\d+[a-z]?)")
+_OUR_NAMESPACES = (f"{{{TEI_NS}}}", f"{{{FRUS_NS}}}")
+EMBEDDED_MEDIA = "Embedded media (not shown here: kept in the TEI)"
 
 SECTIONS = frozenset({"div", "attachment", "floatingText"})
 # Paragraph-like elements: HTML class of the `<p>` they become ("" for a plain `<p>`).
@@ -96,6 +115,10 @@ SPANS = {
 }
 # Attributes worth keeping as data-* on those spans (ids for a future side panel).
 DATA_ATTRIBUTES = {"persName": ("corresp",), "gloss": ("target",), "rs": ("corresp", "type")}
+# Mentions linked to a register entry: element → (register, attribute pointing to the entry).
+# The same pairs as edition/registers.py MENTIONS (which must not be imported here: no database).
+MENTIONS = {"persName": ("persons", "corresp"), "gloss": ("terms", "target"),
+            "term": ("terms", "corresp")}
 HI_TAGS = {
     "italic": "em",
     "i": "em",
@@ -135,27 +158,86 @@ def block_offsets(div: etree._Element) -> dict[etree._Element, int]:
     return offsets
 
 
-def render_html(div: etree._Element, *, doc_href: Callable[[str], str]) -> str:
-    """The document as one `<article>` HTML fragment, footnotes at its end."""
-    return _HTMLRenderer(div, doc_href).render()
+def _nowhere(volume: str, document: str) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class Links:
+    """Where links from a document go; each answer an href, or None for "not a link".
+
+    `doc_href(xml_id)`: a unit of this edition (None: neither here nor upstream).
+    `volume_href(volume, document)`: another volume, `document` "" for the whole volume.
+    `registers`: register ("persons", "terms") → the address of its unit's page.
+    """
+
+    doc_href: Callable[[str], str | None]
+    volume_href: Callable[[str, str], str | None] = _nowhere
+    registers: tuple[tuple[str, str], ...] = ()
+
+    def register_href(self, register: str) -> str | None:
+        return dict(self.registers).get(register)
+
+
+def render_html(div: etree._Element, *, doc_href: Callable[[str], str | None] | None = None,
+                links: Links | None = None) -> str:
+    """The document as one `<article>` HTML fragment, footnotes at its end. Pass `links`, or
+    `doc_href` alone for links to documents only."""
+    if links is None:
+        if doc_href is None:
+            raise TypeError("render_html needs doc_href or links")
+        links = Links(doc_href=doc_href)
+    return _HTMLRenderer(div, links).render()
+
+
+def is_foreign(el: etree._Element) -> bool:
+    """An element outside the TEI namespace and FRUS's extension of it (`frus:attachment`):
+    XHTML, SVG… embedded in a figure."""
+    tag = el.tag
+    return isinstance(tag, str) and not tag.startswith(_OUR_NAMESPACES)
+
+
+def follows_foreign(el: etree._Element) -> bool:
+    """Whether `el` comes right after another foreign element (space and comments between):
+    one placeholder stands for the run."""
+    previous = el.getprevious()
+    while previous is not None and not local_name(previous):
+        if (previous.tail or "").strip():
+            return False
+        previous = previous.getprevious()
+    return previous is not None and is_foreign(previous) and not (previous.tail or "").strip()
 
 
 def _html_id(name: str, xml_id: str, n: str) -> str:
     """The HTML id for a TEI element, in namespaces the page's own ids never use: page breaks
-    `pg_…` (history.state.gov's anchors: the TEI id when it has that form, else from @n), any
-    other TEI id `tei-…`; "" for none. Notes get `fn-`/`fnref-` elsewhere."""
+    `pg_…` (history.state.gov's anchors: the TEI id when it has that form, else from @n),
+    register entries `p_…`/`t_…` as they are, any other TEI id `tei-…`; "" for none. Notes get
+    `fn-`/`fnref-` elsewhere."""
     if name == "pb":
         if _PAGE_ID.fullmatch(xml_id):
             return xml_id
         if n:
             return "pg_" + _NOT_ID.sub("_", n)
+    if _ENTRY_ID.fullmatch(xml_id):
+        return xml_id
     return f"tei-{_NOT_ID.sub('_', xml_id)}" if xml_id else ""
 
 
+class _Target(NamedTuple):
+    href: str  # "" when the target is known but missing
+    external: bool = False
+    missing: str = ""  # why there is no link: the title of the plain text
+
+
+def _doc_label(xml_id: str) -> str:
+    match = _DOC_NUMBER.fullmatch(xml_id)
+    return f"Document {match[1]}" if match else xml_id
+
+
 class _HTMLRenderer(ListsTablesFigures):
-    def __init__(self, div: etree._Element, doc_href: Callable[[str], str]) -> None:
+    def __init__(self, div: etree._Element, links: Links) -> None:
         self.root = div
-        self.doc_href = doc_href
+        self.links = links
         self.doc_id = document_id(div)
         self.footnotes = collect_footnotes(div)
         self.note_of = {fn.element: fn for fn in self.footnotes}
@@ -181,6 +263,8 @@ class _HTMLRenderer(ListsTablesFigures):
                 continue
             if any(local_name(a) in SKIPPED for a in el.iterancestors()) or name in SKIPPED:
                 continue
+            if is_foreign(el) or any(is_foreign(a) for a in el.iterancestors()):
+                continue  # never rendered
             xml_id = (el.get(XML_ID) or "").strip()
             wanted = _html_id(name, xml_id, (el.get("n") or "").strip())
             if not wanted:
@@ -290,7 +374,7 @@ class _HTMLRenderer(ListsTablesFigures):
         result = False
         for child in el:
             name = local_name(child)
-            if not name or name == "note" or name in SKIPPED:
+            if not name or name == "note" or name in SKIPPED or is_foreign(child):
                 continue
             if name in BLOCK_TRIGGERS or self.is_block_quote(child) or self.has_block(child):
                 result = True
@@ -336,6 +420,8 @@ class _HTMLRenderer(ListsTablesFigures):
         name = local_name(el)
         if name in SKIPPED:
             return "", False
+        if is_foreign(el):
+            return self.embedded(el, phrasing=phrasing)
         if name == "note":
             return self.note(el, phrasing=phrasing)
         if name == "pb":
@@ -382,6 +468,10 @@ class _HTMLRenderer(ListsTablesFigures):
             return self.inline(el, "cite", phrasing=phrasing, classes="title")
         if name == "graphic":
             return f'{self.open("span", el, "graphic layer-skip")}[Image]</span>', False
+        if name in MENTIONS:
+            mention = self.mention(el, phrasing=phrasing)
+            if mention:
+                return mention, False
         if name in SPANS:
             data = {
                 f"data_{attr}": el.get(attr)
@@ -481,30 +571,53 @@ class _HTMLRenderer(ListsTablesFigures):
             return ""
         return anchor
 
-    def ref_href(self, target: str) -> tuple[str, bool] | None:
-        """(href, external) for a TEI ref target, or None when it must not become a link."""
+    def ref_href(self, target: str) -> _Target | None:
+        """Where a TEI ref target goes; a target with `missing` set names a unit we know of
+        but cannot link to; None when the target must not become a link."""
         target = (target.split() or [""])[0]
         if target.startswith("#"):
             fragment = target[1:]
             if fragment in self.anchors:
-                return "#" + self.anchors[fragment], False
+                return _Target("#" + self.anchors[fragment])
             match = _DOC_TARGET.fullmatch(fragment)
             if match:
-                href = self.doc_href(match["doc"])
+                href = self.links.doc_href(match["doc"])
+                if href is None:
+                    return _Target("", missing=f"{_doc_label(match['doc'])} is not in this "
+                                                "edition")
                 if fragment != match["doc"]:
                     href += f"#fn-{fragment}"
-                return href, False
+                return _Target(href)
             return None
         if _EXTERNAL.match(target):
-            return target, True
-        return None  # other volumes, javascript:, relative paths: not ours to resolve
+            return _Target(target, external=True)
+        match = _VOLUME_TARGET.fullmatch(target)
+        if match and self.links.volume_href is not _nowhere:  # else: not ours to resolve
+            fragment = match["doc"] or ""
+            note = _DOC_TARGET.fullmatch(fragment)  # "d12fn3": document d12, its note
+            document = note["doc"] if note else fragment
+            href = self.links.volume_href(match["volume"], document)
+            if href is None:
+                what = f"{_doc_label(document)} of {match['volume']}" if document else (
+                    match["volume"])
+                return _Target("", missing=f"{what} is not in this edition")
+            external = bool(_EXTERNAL.match(href))
+            if fragment != document and not external:  # upstream note anchors are not ours
+                href += f"#fn-{fragment}"
+            return _Target(href, external=external)
+        return None  # javascript:, relative paths: never links
 
     def ref(self, el: etree._Element, *, phrasing: bool) -> tuple[str, bool]:
         resolved = self.ref_href(el.get("target") or "")
+        if resolved is not None and resolved.missing:
+            return self.wrap(el, "ref ref-missing", phrasing=phrasing, title=resolved.missing)
         if resolved is None or self.link_depth or (not phrasing and self.has_block(el)):
             return self.wrap(el, "ref", phrasing=phrasing)
-        href, external = resolved
-        rel = {"rel": "noopener"} if external else {}
+        rel = {"rel": "noopener"} if resolved.external else {}
+        return self.link(el, resolved.href, **rel), False
+
+    def link(self, el: etree._Element, href: str, classes: str = "", **attrs: str) -> str:
+        """`el` as an `<a>`; note and page markers inside it move just after it."""
         self.link_depth += 1
         outer_deferred, self.deferred = self.deferred, []
         try:
@@ -512,7 +625,30 @@ class _HTMLRenderer(ListsTablesFigures):
         finally:
             self.link_depth -= 1
         after, self.deferred = "".join(self.deferred), outer_deferred
-        return f'{self.open("a", el, href=href, **rel)}{inner}</a>{after}', False
+        return f'{self.open("a", el, classes, href=href, **attrs)}{inner}</a>{after}'
+
+    def mention(self, el: etree._Element, *, phrasing: bool) -> str:
+        """A persName or gloss pointing to a register entry, as a link to the entry on the
+        register's page; "" when it stays a span (no such page, inside a link, holds blocks)."""
+        register, attribute = MENTIONS[local_name(el)]
+        base = self.links.register_href(register)
+        target = (el.get(attribute) or "").split()
+        entry = target[0][1:] if target and target[0].startswith("#") else ""
+        if (not base or not _ENTRY_ID.fullmatch(entry) or self.link_depth
+                or (not phrasing and self.has_block(el))):
+            return ""
+        data = {f"data_{a}": el.get(a) for a in DATA_ATTRIBUTES.get(local_name(el), ())
+                if el.get(a)}
+        return self.link(el, f"{base}#{entry}", SPANS[local_name(el)], data_entry=entry, **data)
+
+    def embedded(self, el: etree._Element, *, phrasing: bool) -> tuple[str, bool]:
+        """Foreign markup (XHTML script, object, iframe…) is never rendered: one placeholder
+        stands for a run of it."""
+        if follows_foreign(el):
+            return "", False
+        tag = "span" if phrasing else "div"
+        return (f'<{tag} class="embedded-media layer-skip" role="note">{EMBEDDED_MEDIA}</{tag}>',
+                not phrasing)
 
     # -- lists, tables, figures ----------------------------------------------------------------
 

@@ -78,9 +78,13 @@ class TestReadingView:
             if href.startswith("#"):
                 assert href[1:] in ids, href
 
-    def test_cross_references_link_to_documents_of_the_edition(self, client, sample_edition):
+    def test_cross_references_link_only_to_documents_of_the_edition(self, client, sample_volume):
         _, tree = page(client, URL)
-        assert tree.xpath("//a[@href='/frus1958-60v18/d139/']")
+        assert tree.xpath("//a[@href='/frus1958-60v18/d143/']")
+        # d139 is not in the sample and the edition names no upstream: text, never a dead link
+        assert not tree.xpath("//a[@href='/frus1958-60v18/d139/']")
+        assert tree.xpath("//span[@class='ref ref-missing']"
+                          "[@title='Document 139 is not in this edition']")
 
     def test_previous_next_and_citation(self, client, sample_edition):
         _, tree = page(client, URL)
