@@ -345,6 +345,10 @@ class _Importer:
             self.edition.contents_version += 1
         self.edition.save(update_fields=["tei_skeleton", "contents_version", "updated_at"])
         self.edition.touch()
+        if self.result.created:
+            # Other volumes' pages may cite this one's documents: their links change now.
+            for other in Edition.objects.exclude(pk=self.edition.pk).only("pk", "slug"):
+                other.touch()
         revisions = Revision.objects.filter(
             document__edition=self.edition,
             document__xml_id__in=self.result.created + self.result.updated,
@@ -569,7 +573,8 @@ def import_text(
             after=preceding.xml_id if preceding else None,
             before=following.xml_id if following else None,
         )
-        edition.save(update_fields=["tei_skeleton", "updated_at"])
+        edition.contents_version += 1  # links to d143 from other documents now resolve
+        edition.save(update_fields=["tei_skeleton", "contents_version", "updated_at"])
         edition.touch()
         tasks.enqueue_on_commit(tasks.warm_rendering, [document.current_revision_id])
         request_export(edition, f"Imported {path.name} as {parsed.xml_id}")

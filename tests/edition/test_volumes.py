@@ -326,3 +326,28 @@ class TestUpgradeAndPlainText:
         text = exported_volume(edition).find(tei("text"))
         [ch1] = text.xpath("//t:div[@xml:id='ch1']", namespaces={"t": TEI_NS})
         assert [d.get("n") for d in ch1.iter(tei("div")) if d.get("n")] == ["142", "143"]
+
+
+class TestTwoVolumes:
+    def test_a_document_citing_another_volume_links_to_it_once_it_is_imported(self, client,
+                                                                             tmp_path):
+        citing = doc(1, extra='<p>See <ref target="frus1944Quebec#d7">Document 7</ref>.</p>')
+        import_tei(write(tmp_path, volume(citing, slug="vol1")))
+        before = client.get("/vol1/d1/").content.decode()
+        assert 'href="/frus1944Quebec/d7/"' not in before  # not here, no upstream: text
+        import_tei(write(tmp_path, volume(doc(7), slug="frus1944Quebec"), "b.xml"))
+        after = client.get("/vol1/d1/").content.decode()
+        assert 'href="/frus1944Quebec/d7/"' in after
+        assert client.get("/frus1944Quebec/d7/").status_code == 200
+        home = " ".join(client.get("/").content.decode().split())
+        assert home.count("1 document") == 2
+
+    def test_a_plain_text_document_is_linked_as_soon_as_it_arrives(self, client, tmp_path):
+        from edition.imports import import_text
+        from tests.helpers import D143_TEXT
+
+        citing = doc(142, extra='<p>See <ref target="#d143">Document 143</ref>.</p>')
+        edition = import_tei(write(tmp_path, volume(citing, slug="frus1958-60v18"))).edition
+        assert 'href="/frus1958-60v18/d143/"' not in client.get("/frus1958-60v18/d142/").content.decode()
+        import_text(D143_TEXT, edition=edition)
+        assert 'href="/frus1958-60v18/d143/"' in client.get("/frus1958-60v18/d142/").content.decode()
