@@ -47,3 +47,32 @@ def test_a_correction_to_any_page_of_the_volume_is_proposed_approved_and_exporte
     # The documents are all still there, each once, in order.
     assert exported.xpath("//t:div[@type='document']/@xml:id",
                           namespaces={"t": TEI_NS}) == ["d142", "d144"]
+
+
+def test_a_page_with_embedded_media_takes_corrections_and_never_shows_the_media(tmp_path,
+                                                                                client):
+    """Volumes as published embed XHTML players in figures: the TEI keeps them (the schema
+    does not allow them, and the gate does not blame a correction for what was there)."""
+    source = (SAMPLES / "frus1958-60v18-excerpt.xml").read_text()
+    figure = ('<div type="section" subtype="historical-document" xml:id="film1">'
+              '<head>A newsreel</head><figure><head>Newsreel, 1959</head>'
+              '<xhtml:object xmlns:xhtml="http://www.w3.org/1999/xhtml" data="reel.swf">'
+              "<xhtml:script>alert(1)</xhtml:script></xhtml:object></figure>"
+              "<p>Shown in Tokyo theatres.</p></div>")
+    source = source.replace("</body>", f"</body><back>{figure}</back>")
+    path = tmp_path / "v.xml"
+    path.write_text(source)
+    edition = import_tei(path).edition
+    editor, reviewer = make_member(edition, "ed", "editor"), make_member(edition, "rev", "reviewer")
+    film = Document.objects.get(xml_id="film1")
+    assert film.matter == "back"
+    revision = film.current_revision
+    proposal = do_propose(film, author=editor, base_revision=revision.number,
+                          changes=[text_spec(revision, "Tokyo", "Tokyo and Osaka")],
+                          rationale="As printed")
+    assert do_approve(proposal, by=reviewer) is not None
+    page = client.get(f"/{edition.slug}/film1/").content.decode()
+    assert "Tokyo and Osaka" in page and "Newsreel, 1959" in page
+    assert "alert(1)" not in page and "reel.swf" not in page and "<object" not in page
+    film.refresh_from_db()
+    assert "reel.swf" in film.current_revision.tei  # kept verbatim
