@@ -206,6 +206,11 @@ class Document(models.Model):
         return f"Document {self.number}" if self.number else (self.title or self.xml_id)
 
     @property
+    def heading(self) -> str:
+        """"Document 142: Memorandum of Conversation"; "Preface" for a page without a number."""
+        return f"{self.label}: {self.title}" if self.number else self.label
+
+    @property
     def is_document(self) -> bool:
         return self.div_type == "document"
 
