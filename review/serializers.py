@@ -241,6 +241,11 @@ def document_json(document: Document, revision: Revision) -> dict:
         "document": document.xml_id,
         "number": document.number,
         "title": document.title,
+        # Where the page stands in the volume: front matter, body or back; a document, a
+        # section, a compilation or chapter; the unit it stands in.
+        "matter": document.matter,
+        "type": document.div_type,
+        "parent": document.parent.xml_id if document.parent_id else None,
         "revision": revision.number,
         "current_revision": document.current_revision.number,
         "text": layer.text,

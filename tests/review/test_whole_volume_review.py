@@ -76,3 +76,12 @@ def test_a_page_with_embedded_media_takes_corrections_and_never_shows_the_media(
     assert "alert(1)" not in page and "reel.swf" not in page and "<object" not in page
     film.refresh_from_db()
     assert "reel.swf" in film.current_revision.tei  # kept verbatim
+
+
+def test_the_api_says_where_each_page_stands(volume, client):
+    persons = client.get("/api/editions/frus1958-60v18/documents/persons/").json()
+    assert (persons["matter"], persons["type"], persons["parent"], persons["number"]) == (
+        "front", "section", None, None)
+    d142 = client.get("/api/editions/frus1958-60v18/documents/d142/").json()
+    assert (d142["matter"], d142["type"], d142["parent"], d142["number"]) == (
+        "body", "document", "comp1", 142)
