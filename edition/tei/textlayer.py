@@ -229,13 +229,33 @@ def apply_change(
 ) -> etree._Element:
     """Return a copy of `element` whose text layer is `layer[:start] + replacement + layer[end:]`.
 
+    Only the text nodes the change touches are rewritten, and in them only the characters it
+    replaces: the source's line breaks and indentation around the change keep their bytes, so a
+    one-word correction is a one-word difference in the TEI. Where that cannot carry the change
+    exactly (whitespace the layer had dropped would come back as a space), the block the change
+    lies in is written back in normal form instead.
+
     Raises TextChangeError when the TEI cannot carry that text: a range outside the layer, a
     change that adds, removes or crosses a block boundary (that is a structural fix), or one
     whose result is not in normal form (doubled or edge spaces, line breaks, non-NFC text).
     """
-    tree = copy.deepcopy(element)
-    layer, builder = _build(tree)
+    layer = build(element)
     expected = _check_change(layer, start, end, replacement)
+    for in_place in (True, False):
+        tree = copy.deepcopy(element)
+        _write_change(tree, start, end, replacement, in_place=in_place)
+        if (actual := build(tree).text) == expected:
+            return tree
+    raise TextChangeError(
+        "the TEI cannot carry this change exactly (it would merge with neighbouring "
+        f"whitespace or characters): expected {expected[max(start - 20, 0):start + 40]!r}, "
+        f"got {actual[max(start - 20, 0):start + 40]!r}"
+    )
+
+
+def _write_change(tree: etree._Element, start: int, end: int, replacement: str, *,
+                  in_place: bool) -> None:
+    layer, builder = _build(tree)
     segments = _touched_segments(layer, start, end)
     if not segments:
         raise TextChangeError(
@@ -245,28 +265,64 @@ def apply_change(
     if start == end and (notes := [a.element for a in layer.notes if a.offset == start]):
         segments = [_tail_of(notes[-1], builder, segments[0])]
     first, last = segments[0], segments[-1]
-    block_id = next(b for el, slot, b, seg in builder.slots if seg is first)
     head = first.content[: max(start - first.start, 0)]
     tail = last.content[end - last.start :] if end <= last.end else ""
     if first is last:
-        _write(first, head + replacement + tail)
+        changed = [(first, head + replacement + tail)]
     else:
-        _write(first, head + replacement)
-        for middle in segments[1:-1]:
-            _write(middle, "")
-        _write(last, tail)
+        changed = [(first, head + replacement), *((m, "") for m in segments[1:-1]),
+                   (last, tail)]
+    if in_place and all(_write_in_place(seg, content) for seg, content in changed):
+        return
     # Write the whole block back in normal form: source whitespace the layer had dropped (an
     # indented line break before a page break, say) must not come back as a space.
+    block_id = next(b for el, slot, b, seg in builder.slots if seg is first)
+    for segment, content in changed:
+        segment.content = content
     for el, slot, b, seg in builder.slots:
         if b == block_id:
             setattr(el, slot, seg.content if seg and seg.content else None)
-    if (actual := build(tree).text) != expected:
-        raise TextChangeError(
-            "the TEI cannot carry this change exactly (it would merge with neighbouring "
-            f"whitespace or characters): expected {expected[max(start - 20, 0):start + 40]!r}, "
-            f"got {actual[max(start - 20, 0):start + 40]!r}"
-        )
-    return tree
+
+
+_RAW_CHARACTER = re.compile(r"[ \t\r\n]+|[^ \t\r\n]")
+
+
+def _write_in_place(segment: Segment, content: str) -> bool:
+    """Rewrite only the characters of the segment's text node that change from its layer
+    content to `content`, keeping the node's own whitespace around them. False when the node
+    does not map onto its content character for character (text not in NFC)."""
+    raw = getattr(segment.element, segment.slot) or ""
+    old = segment.content
+    if old == content:
+        return True
+    # Each layer character stands for one raw character or one run of whitespace.
+    tokens = [(m.start(), m.end()) for m in _RAW_CHARACTER.finditer(raw)]
+    collapsed = _XML_SPACE.sub(" ", raw)
+    if not unicodedata.is_normalized("NFC", collapsed) or len(collapsed) != len(tokens):
+        return False
+    lead = 0 if collapsed.startswith(old) else 1  # a leading space the layer dropped
+    if collapsed[lead:lead + len(old)] != old:
+        return False
+    prefix = len(_common_prefix(old, content))
+    suffix = len(_common_prefix(old[prefix:][::-1], content[prefix:][::-1]))
+    cut_from, cut_to = prefix + lead, len(old) - suffix + lead
+    if cut_from < cut_to:
+        raw_from, raw_to = tokens[cut_from][0], tokens[cut_to - 1][1]
+    else:
+        raw_from = raw_to = tokens[cut_from][0] if cut_from < len(tokens) else len(raw)
+    new_raw = raw[:raw_from] + content[prefix:len(content) - suffix] + raw[raw_to:]
+    setattr(segment.element, segment.slot, new_raw or None)
+    segment.content = content
+    return True
+
+
+def _common_prefix(a: str, b: str) -> str:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return a[:n]
 
 
 def _check_change(layer: TextLayer, start: int, end: int, replacement: str) -> str:
