@@ -67,6 +67,15 @@ def test_refused_tries_while_locked_do_not_prolong_the_lock(client):
     assert AccessAttempt.objects.get().attempt_time == locked_at
 
 
+def test_the_admin_sign_in_shares_the_count(client, people):
+    people.admin.is_staff = True
+    people.admin.save()
+    for _ in range(LIMIT):
+        client.post("/admin/login/", {"username": "admin", "password": "wrong"},
+                    REMOTE_ADDR="192.0.2.10")
+    assert attempt(client, "admin").status_code == 429
+
+
 def test_fullwidth_username_shares_the_lock_of_the_ascii_one(client):
     fail(client, "reviewer2", LIMIT - 1)
     assert attempt(client, "ｒｅｖｉｅｗｅｒ２", "wrong").status_code == 429
