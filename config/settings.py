@@ -296,6 +296,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    # WeasyPrint logs every page it lays out at INFO: 800 lines per volume PDF.
-    "loggers": {"weasyprint.progress": {"level": "WARNING"}},
+    # WeasyPrint logs every page it lays out at INFO: 800 lines per volume PDF. Axes logs each
+    # step of every sign-in at INFO; its warnings (a failure, a lock) are what matter.
+    "loggers": {"weasyprint.progress": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
