@@ -6,6 +6,7 @@ CELERY_BROKER_URL and CACHE_URL switch to the production shape (PostgreSQL, Redi
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -184,8 +185,6 @@ REST_FRAMEWORK = {
 }
 
 # Emend's own settings.
-EMEND_SIGNIN_ATTEMPTS = env_int("EMEND_SIGNIN_ATTEMPTS", 5)  # failures per account and address
-EMEND_SIGNIN_WINDOW = env_int("EMEND_SIGNIN_WINDOW", 15 * 60)  # seconds
 EMEND_MAX_IMPORT_BYTES = env_int("EMEND_MAX_IMPORT_BYTES", 64 * 1024 * 1024)
 # What one proposal may ask of a worker: the TEI (or text) of one change, how deep its elements
 # nest (the renderers and exports recurse), and how many changes it holds. Validating and
@@ -263,11 +262,41 @@ EMEND_SITE_URL = env("EMEND_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "emend@localhost")
 
+# Sign-in limits: django-axes, with the rules (per account, never per address alone) in
+# review/signin.py. Counted in the database: every process shares the counts, and a cache outage
+# changes nothing.
+EMEND_SIGNIN_ATTEMPTS = env_int("EMEND_SIGNIN_ATTEMPTS", 5)  # failures per account and address
+EMEND_SIGNIN_WINDOW = env_int("EMEND_SIGNIN_WINDOW", 15 * 60)  # seconds
+# Reverse proxies in front of Emend that append to X-Forwarded-For the address they received from
+# (nginx's $proxy_add_x_forwarded_for); Emend must be reachable only through them.
+EMEND_TRUSTED_PROXIES = env_int("EMEND_TRUSTED_PROXIES",
+                                1 if env_bool("BEHIND_PROXY", False) else 0)
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last: turns a refused sign-in into the 429 page
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked account before its password
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "review.signin.AttemptsPerAccount"
+AXES_FAILURE_LIMIT = EMEND_SIGNIN_ATTEMPTS
+AXES_COOLOFF_TIME = timedelta(seconds=EMEND_SIGNIN_WINDOW)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], ["username"]]  # what a success resets
+AXES_USERNAME_CALLABLE = "review.signin.username"
+AXES_LOCKOUT_CALLABLE = "review.signin.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# A refused try does not push the end of the lock back: retrying the right password while locked
+# out costs the user nothing.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_DISABLE_ACCESS_LOG = True  # failures only; successful sign-ins are not logged
+AXES_VERBOSE = False  # no banner in every process; log lines name the counted parameters
+AXES_CLIENT_IP_CALLABLE = "review.signin.client_address"  # from EMEND_TRUSTED_PROXIES
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    # WeasyPrint logs every page it lays out at INFO: 800 lines per volume PDF.
-    "loggers": {"weasyprint.progress": {"level": "WARNING"}},
+    # WeasyPrint logs every page it lays out at INFO: 800 lines per volume PDF. Axes logs each
+    # step of every sign-in at INFO; its warnings (a failure, a lock) are what matter.
+    "loggers": {"weasyprint.progress": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

@@ -2,11 +2,9 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from review.signin import SignInView
-
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("accounts/login/", SignInView.as_view(), name="login"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("review.urls")),
     path("", include("edition.urls")),
