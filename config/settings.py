@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",  # security headers: see "Security headers" below
+    "edition.middleware.PrivateWhenSignedInMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "edition.middleware.CanonicalCaseMiddleware",
 ]
@@ -252,7 +253,8 @@ X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy (django-csp 4): no inline script or style, no code or frames from other
 # origins; pages load their scripts and style sheets from static files. EMEND_CSP_IMG_SRC adds
 # origins images may come from (comma-separated, e.g. https://static.history.state.gov for
-# FRUS page images); none by default.
+# FRUS page images); none by default. Pages for signed-in users are marked `private`
+# (edition/middleware.py).
 EMEND_CSP_IMG_SRC = env_list("EMEND_CSP_IMG_SRC")
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
