@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",  # security headers: see "Security headers" below
+    "edition.middleware.PrivateWhenSignedInMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "edition.middleware.CanonicalCaseMiddleware",
 ]
@@ -245,6 +247,27 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIN
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# --- Security headers (issue 13) ---------------------------------------------------------------
+# Content-Security-Policy (django-csp 4): no inline script or style, no code or frames from other
+# origins; pages load their scripts and style sheets from static files. EMEND_CSP_IMG_SRC adds
+# origins images may come from (comma-separated, e.g. https://static.history.state.gov for
+# FRUS page images); none by default. Pages for signed-in users are marked `private`
+# (edition/middleware.py).
+EMEND_CSP_IMG_SRC = env_list("EMEND_CSP_IMG_SRC")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", *EMEND_CSP_IMG_SRC],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# --- end of security headers -------------------------------------------------------------------
 
 # Exports: builds older than this are pruned unless current (cited downloads keep working
 # meanwhile); a build whose worker shows no sign of life for STALE seconds is taken over; an

@@ -1,19 +1,24 @@
-"""Addresses ignore the case of volume and unit ids: `/FRUS1944quebec/D1/` answers with a
-permanent redirect to `/frus1944Quebec/d1/`, the spelling the volume itself uses.
-
-Only a request that would otherwise be a 404 pays for the lookup: the views look ids up
-exactly (and the cached reading page needs no query at all).
-"""
+"""Site-wide middleware: the canonical spelling of addresses; signed-in pages kept private."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import Http404, HttpResponsePermanentRedirect
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.functional import SimpleLazyObject
 from django.urls import NoReverseMatch, reverse
 
 from .models import Document, Edition
 
 
 class CanonicalCaseMiddleware:
+    """Addresses ignore the case of volume and unit ids: `/FRUS1944quebec/D1/` answers with a
+    permanent redirect to `/frus1944Quebec/d1/`, the spelling the volume itself uses.
+
+    Only a request that would otherwise be a 404 pays for the lookup: the views look ids up
+    exactly (and the cached reading page needs no query at all).
+    """
+
     def __init__(self, get_response) -> None:
         self.get_response = get_response
 
@@ -54,3 +59,30 @@ def canonical_url(match) -> str | None:
         return reverse(match.view_name, args=match.args, kwargs=kwargs)
     except NoReverseMatch:
         return None
+
+
+class PrivateWhenSignedInMiddleware:
+    """Whatever a view says, a response to a signed-in user is `Cache-Control: private` (never
+    `public`) and varies on the cookie: no shared cache may keep one person's page for another."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if signed_in(request):
+            patch_cache_control(response, private=True)  # drops `public`
+            patch_vary_headers(response, ["Cookie"])
+        return response
+
+
+def signed_in(request) -> bool:
+    user = getattr(request, "user", None)
+    if user is None:
+        return False
+    # Without a session cookie the lazy user is anonymous; asking would load the session, and
+    # SessionMiddleware would then add `Vary: Cookie` to every public download. (The API's
+    # token authentication replaces the lazy user with the real one.)
+    if isinstance(user, SimpleLazyObject) and settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return False
+    return user.is_authenticated

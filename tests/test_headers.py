@@ -1,0 +1,130 @@
+"""Security headers (issue 13): the Content-Security-Policy on every page, templates it can
+hold (no inline script, handler or style), and `Cache-Control: private` on every page that
+depends on the signed-in user. The browser side is tests/test_csp_browser.py."""
+
+import re
+import runpy
+from pathlib import Path
+
+import pytest
+from django.http import HttpResponse
+from django.test import RequestFactory
+from django.utils.cache import patch_cache_control
+
+from edition.middleware import PrivateWhenSignedInMiddleware
+from review.actions.propose import do_propose
+from tests.helpers import text_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+SETTINGS = ROOT / "config" / "settings.py"
+
+
+def directives(response) -> dict[str, list[str]]:
+    policy = response["Content-Security-Policy"]
+    return {name: values for name, *values in (part.split() for part in policy.split(";"))}
+
+
+def cache_control(response) -> set[str]:
+    return {part.strip() for part in response.get("Cache-Control", "").split(",") if part.strip()}
+
+
+@pytest.mark.django_db
+def test_pages_carry_the_policy(client, sample_edition):
+    for address in ("/", "/frus1958-60v18/", "/frus1958-60v18/d142/", "/accounts/login/"):
+        policy = directives(client.get(address))
+        assert policy == {
+            "default-src": ["'self'"], "script-src": ["'self'"], "style-src": ["'self'"],
+            "img-src": ["'self'", "data:"], "object-src": ["'none'"], "base-uri": ["'none'"],
+            "form-action": ["'self'"], "frame-ancestors": ["'none'"],
+        }, address
+
+
+def test_image_origins_come_from_the_setting(monkeypatch, tmp_path):
+    monkeypatch.setenv("EMEND_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("EMEND_CSP_IMG_SRC", "https://static.history.state.gov, https://x.org")
+    policy = runpy.run_path(str(SETTINGS))["CONTENT_SECURITY_POLICY"]["DIRECTIVES"]
+    assert policy["img-src"] == ["'self'", "data:", "https://static.history.state.gov",
+                                 "https://x.org"]
+    assert policy["script-src"] == ["'self'"]
+
+
+# What the policy blocks, as it would appear in a template.
+INLINE = {
+    "inline script": re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", re.I),
+    "event handler": re.compile(r"\son[a-z]+\s*=", re.I),
+    "hx-on": re.compile(r"\b(data-)?hx-on", re.I),
+    "javascript: address": re.compile(r"javascript:", re.I),
+    "style attribute": re.compile(r"\sstyle\s*=", re.I),
+    "style element": re.compile(r"<style", re.I),
+}
+
+
+def test_templates_have_no_inline_script_or_style():
+    found = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in sorted((ROOT / "templates").rglob("*.html"))
+        for name, pattern in INLINE.items()
+        if pattern.search(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []
+
+
+def test_the_template_check_can_fail():
+    assert INLINE["inline script"].search('<script>alert(1)</script>')
+    assert not INLINE["inline script"].search('<script src="/static/a.js" defer></script>')
+    assert not INLINE["inline script"].search('<script type="application/json" id="x">')
+    assert INLINE["event handler"].search('<button onclick="go()">')
+    assert INLINE["style attribute"].search('<p style="color: red">')
+
+
+@pytest.mark.django_db
+def test_signed_in_pages_are_private(client, sample_edition, people):
+    document = sample_edition.documents.get(xml_id="d142")
+    proposal = do_propose(document, author=people.editor,
+                          base_revision=document.current_revision.number,
+                          changes=[text_spec(document.current_revision, "the Japanese Government",
+                                             "the Government of Japan")],
+                          rationale="Typo in the source")
+    client.force_login(people.reviewer)
+    for address in ("/review/", "/review/queue/", "/review/mine/",
+                    f"/review/proposals/{proposal.pk}/", "/frus1958-60v18/d142/",
+                    "/frus1958-60v18/d142/propose/", "/frus1958-60v18/", "/",
+                    "/frus1958-60v18/exports/", "/frus1958-60v18/d142/history/"):
+        response = client.get(address)
+        assert response.status_code == 200, address
+        assert "private" in cache_control(response), address
+        assert "public" not in cache_control(response), address
+        assert "Cookie" in response["Vary"], address
+
+
+@pytest.mark.django_db
+def test_anonymous_reading_page_stays_public(client, sample_edition):
+    for _ in range(2):  # rendered, then from the page cache
+        response = client.get("/frus1958-60v18/d142/")
+        assert {"public", "no-cache"} <= cache_control(response)
+        assert "private" not in cache_control(response)
+
+
+def _view_saying_public(request):
+    response = HttpResponse("the same for everyone")
+    patch_cache_control(response, public=True, max_age=3600)
+    return response
+
+
+@pytest.mark.django_db
+def test_a_view_cannot_make_a_signed_in_response_public(people):
+    request = RequestFactory().get("/")
+    request.user = people.editor
+    response = PrivateWhenSignedInMiddleware(_view_saying_public)(request)
+    assert cache_control(response) == {"private", "max-age=3600"}
+    assert response["Vary"] == "Cookie"
+
+
+def test_anonymous_responses_are_left_alone():
+    from django.contrib.auth.models import AnonymousUser
+
+    request = RequestFactory().get("/")
+    request.user = AnonymousUser()
+    response = PrivateWhenSignedInMiddleware(_view_saying_public)(request)
+    assert cache_control(response) == {"public", "max-age=3600"}
+    assert not response.has_header("Vary")
