@@ -529,6 +529,11 @@ def import_text(
         following = edition.documents.filter(order__gt=order).first()
         preceding = edition.documents.filter(order__lt=order).order_by("-order").first()
         fields["part"] = preceding.part if preceding else (following.part if following else "")
+        # In the chapter of the unit its placeholder goes next to (_insert_placeholder: a
+        # container has a shell, not a placeholder, there).
+        leaves = [u for u in (following, preceding)
+                  if u is not None and not u.children.exists()]
+        fields["parent"] = leaves[0].parent if leaves else None
         document = create_document(edition, parsed.xml_id, parsed.tei, fields, order=order,
                                    by=by, summary=f"Imported from plain text {path.name}")
         _store_findings(document, parsed.findings)
