@@ -62,7 +62,8 @@ class TestImportTei:
 
     def test_export_gives_back_the_same_elements_attributes_and_text(self, sample_edition, tei_all):
         original = etree.parse(str(EXCERPT))
-        for document in sample_edition.documents.with_current():
+        # The documents (the compilation's own revision is its heading, test_volumes.py).
+        for document in sample_edition.documents.with_current().filter(div_type="document"):
             exported = etree.fromstring(document_tei(sample_edition, document.current_revision))
             [div] = exported.findall(f".//{tei('div')}[@type='document']")
             [source] = original.xpath(f"//t:div[@xml:id='{document.xml_id}']",
