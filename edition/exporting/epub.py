@@ -144,10 +144,10 @@ def _resolve_links(xhtml: str, vol: Volume, ids: dict[str, set[str]]) -> str:
 
 def _book(vol: Volume, *, title: str, uid: str, part: Part | None = None) -> bytes:
     edition, esc = vol.edition, html.escape
-    # The printed contents gives way to the navigation document (the volume only: a single
-    # unit's book is that unit, whatever it is).
-    printed = [e for e in vol.outline if part is None and e.part.is_printed_contents]
-    entries = [e for e in vol.outline if e not in printed]
+    # The navigation document stands where the printed contents stood (the volume only: a
+    # single unit's book is that unit, whatever it is), or after the title page.
+    reading = vol.reading if part is None else [None, *vol.outline]
+    entries = [e for e in reading if e is not None]
     parts = [e.part for e in entries]
     chapters = {p.xml_id: chapter(p) for p in parts}
     ids = {xml_id: set(ch["ids"]) for xml_id, ch in chapters.items()}
@@ -194,11 +194,8 @@ def _book(vol: Volume, *, title: str, uid: str, part: Part | None = None) -> byt
     manifest = "".join(
         f'<item id="doc-{esc(p.xml_id)}" href="{quote(chapter_file(p.xml_id))}" '
         f'media-type="application/xhtml+xml"/>\n' for p in parts)
-    # The navigation document where the printed contents stood, else after the title page.
-    nav_at = vol.outline.index(printed[0]) if printed else 0
-    spine_ids = [f"doc-{p.xml_id}" for p in parts]
-    spine_ids.insert(nav_at, "nav")
-    spine = "".join(f'<itemref idref="{esc(idref)}"/>\n' for idref in spine_ids)
+    spine = "".join(f'<itemref idref="{esc(f"doc-{e.part.xml_id}" if e else "nav")}"/>\n'
+                    for e in reading)
     opf = (
         '<?xml version="1.0" encoding="utf-8"?>\n<package xmlns="http://www.idpf.org/2007/opf" '
         'version="3.0" unique-identifier="uid" xml:lang="en">\n'

@@ -5,9 +5,9 @@ from the header), a table of contents (the volume only: every unit, a chapter's 
 standing where the printed contents stood or after the title block), every unit's `<article>`
 in volume order as the reading site renders it (front matter, chapters and their documents,
 back matter; footnote markers and notes linking both ways, `[Page 276]` markers with ids), and
-a colophon naming the revision of every unit and linking to the public site. Its style sheet is inline: the reading site's
-document.css (palette, type, the rendered TEI) and the few rules of a file's own blocks; it
-loads nothing and runs no script.
+a colophon naming the revision of every unit and linking to the public site. Its style sheet
+is inline: the reading site's document.css (palette, type, the rendered TEI) and the few rules
+of a file's own blocks; it loads nothing and runs no script.
 
 Each document's article is cached per revision (`sources.fragment`), so the volume is string
 joining plus one pass that resolves links between documents. The article is rendered with a
@@ -87,15 +87,10 @@ def resolve_links(text: str, doc_href: Callable[[str], str]) -> str:
 
 def volume(vol: Volume) -> bytes:
     edition = vol.edition
-    contents = _contents(vol)
-    body = [_title_block(vol)]
-    if not any(entry.part.is_printed_contents for entry in vol.outline):
-        body.append(contents)
-    body.append("<main>")
-    for entry in vol.outline:
-        if entry.part.is_printed_contents:  # its entries point at the printed book's pages
-            body.append(contents)
-            contents = ""
+    body = [_title_block(vol), "<main>"]
+    for entry in vol.reading:
+        if entry is None:
+            body.append(_contents(vol))
             continue
         body.append(article(entry.part).replace(
             '<article class="tei-document"', f'<article class="tei-document {entry.classes}"',
@@ -163,7 +158,7 @@ def _contents(vol: Volume) -> str:
         return (f'<a class="{kind}" href="#{_esc(doc.xml_id)}">{number}{_esc(doc.title)}'
                 "</a>")
 
-    entries = [e for e in vol.outline if not e.part.is_printed_contents]
+    entries = [e for e in vol.reading if e is not None]
     return "\n".join([
         '<nav class="volume-toc" id="emend-contents" aria-labelledby="emend-contents-h">',
         '<h2 id="emend-contents-h">Contents</h2>', nested_list(entries, item), "</nav>"])

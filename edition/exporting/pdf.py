@@ -53,16 +53,13 @@ class OfflineFetcher(URLFetcher):
 
 def volume(vol: Volume) -> bytes:
     body = [_title_page(vol)]
-    contents = _contents(vol)
-    if not any(entry.part.is_printed_contents for entry in vol.outline):
-        body.append(contents)
-    outline = vol.outline
-    for index, entry in enumerate(outline):
-        if entry.part.is_printed_contents:
-            body.append(contents)
-            contents = ""  # a second printed contents is left out as well
+    reading = vol.reading
+    for index, entry in enumerate(reading):
+        if entry is None:
+            body.append(_contents(vol))
             continue
-        encloses = index + 1 < len(outline) and outline[index + 1].depth > entry.depth
+        following = next((e for e in reading[index + 1:] if e is not None), None)
+        encloses = following is not None and following.depth > entry.depth
         body.append(_unit(vol, entry, encloses=encloses))
     return _pdf(vol, vol.edition.title or vol.edition.slug, "\n".join(body))
 
@@ -155,7 +152,7 @@ def _title_page(vol: Volume) -> str:
 def _contents(vol: Volume) -> str:
     """Every unit with its page (`target-counter` in pdf.css), those of a chapter nested
     under it; not the printed contents, which this one replaces."""
-    entries = [e for e in vol.outline if not e.part.is_printed_contents]
+    entries = [e for e in vol.reading if e is not None]
 
     def item(entry: Entry) -> str:
         kind = "document" if entry.part.document.div_type == "document" else "heading"

@@ -147,6 +147,18 @@ class Volume:
             open_units.append(part.document.pk)
         return entries
 
+    @cached_property
+    def reading(self) -> list[Entry | None]:
+        """The outline as the files for reading (HTML, EPUB, PDF) set it: None where their own
+        contents go, in place of the printed contents (`Part.is_printed_contents`, left out),
+        or first when the volume has none."""
+        entries: list[Entry | None] = [
+            None if entry.part.is_printed_contents else entry for entry in self.outline]
+        if None not in entries:
+            return [None, *entries]
+        first = entries.index(None)
+        return [e for i, e in enumerate(entries) if e is not None or i == first]
+
     def sources(self) -> dict[str, int]:
         """Document id → revision number: what a download names as its source."""
         return {p.xml_id: p.revision.number for p in self.parts}
