@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from functools import lru_cache
 
 from lxml import etree
 
@@ -30,15 +31,21 @@ class Block:
     `lines` its text, a line each; `styles` the `@type` of each line's titlePart, if any."""
 
     kind: str
-    lines: list[str]
-    styles: list[str]
+    lines: tuple[str, ...]
+    styles: tuple[str, ...]
 
 
-def title_page(edition: Edition) -> list[Block] | None:
+def title_page(edition: Edition) -> tuple[Block, ...] | None:
     """The blocks of the skeleton's first `<titlePage>`, or None when it has none."""
     skeleton = edition.tei_skeleton
     if "titlePage" not in skeleton:  # spares parsing the skeleton of most volumes
         return None
+    return _blocks(skeleton)
+
+
+@lru_cache(maxsize=8)
+def _blocks(skeleton: str) -> tuple[Block, ...] | None:
+    """Read once per skeleton: a build asks for it for the volume and every unit's file."""
     root = etree.fromstring(skeleton.encode("utf-8"), parser=safe_parser())
     page = root.find(f".//{{{TEI_NS}}}titlePage")
     if page is None:
@@ -52,9 +59,9 @@ def title_page(edition: Edition) -> list[Block] | None:
         lines.add(child)
         lines.end()
         if lines.lines:
-            blocks.append(Block(name, [text for text, _ in lines.lines],
-                                [style for _, style in lines.lines]))
-    return blocks or None
+            blocks.append(Block(name, tuple(text for text, _ in lines.lines),
+                                tuple(style for _, style in lines.lines)))
+    return tuple(blocks) or None
 
 
 class _Lines:
@@ -69,7 +76,7 @@ class _Lines:
         line = " ".join(self.current.split())
         if line:
             self.lines.append((line, self.style))
-        self.current, self.style = "", ""
+        self.current = ""
 
     def add(self, element: etree._Element) -> None:
         self.current += element.text or ""
@@ -79,15 +86,16 @@ class _Lines:
                 self.end()
             elif name in LINE_ELEMENTS:
                 self.end()
-                self.style = child.get("type") or ""
-                self.add(child)
+                outer, self.style = self.style, child.get("type") or self.style
+                self.add(child)  # each of its lines (it may hold <lb/>) takes its type
                 self.end()
+                self.style = outer
             elif name and name not in LEFT_OUT:
                 self.add(child)
             self.current += child.tail or ""
 
 
-def to_html(blocks: list[Block]) -> str:
+def to_html(blocks: tuple[Block, ...]) -> str:
     """The blocks as HTML (well-formed XHTML too): a `div` per block, a `div` per line, with
     classes `tp-<block>` and `tp-<titlePart type>`."""
     out = []
@@ -100,7 +108,7 @@ def to_html(blocks: list[Block]) -> str:
     return "\n".join(out)
 
 
-def to_text(blocks: list[Block]) -> str:
+def to_text(blocks: tuple[Block, ...]) -> str:
     """The blocks as plain text: a line each, a blank line between blocks."""
     return "\n\n".join("\n".join(block.lines) for block in blocks) + "\n"
 
