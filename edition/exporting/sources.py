@@ -169,23 +169,25 @@ class Volume:
         return ", ".join(f"{p.xml_id} revision {p.revision.number}" for p in self.parts)
 
 
-def nested_list(entries: list[Entry], item: Callable[[Entry], str], *, tag: str = "ol",
-                attributes: str = "") -> str:
-    """The outline as nested HTML lists: `item(entry)` is the inside of each `<li>`, and the
-    entries a unit encloses are a list inside its item."""
+def nested_list(entries: list[Entry], item: Callable[[Entry], str]) -> str:
+    """The outline as nested `<ol>`s: `item(entry)` is the inside of each `<li>`, and the
+    entries a unit encloses are a list inside its item. A list opens one level at a time, so
+    the HTML stays well formed whatever depths the entries skip (a unit left out)."""
     if not entries:
         return ""
-    lines = [f"<{tag}{attributes}>"]
-    depth = entries[0].depth
+    base = entries[0].depth
+    lines = ["<ol>"]
+    level = 0  # lists open inside the outermost one
     for index, entry in enumerate(entries):
+        wanted = max(0, min(entry.depth - base, level + 1)) if index else 0
         if index:
-            if entry.depth > depth:
-                lines.append(f"<{tag}>")
+            if wanted > level:
+                lines.append("<ol>")
             else:
-                lines.append("</li>" + f"</{tag}></li>" * (depth - entry.depth))
-        depth = entry.depth
+                lines.append("</li>" + "</ol></li>" * (level - wanted))
+        level = wanted
         lines.append(f"<li>{item(entry)}")
-    lines.append("</li>" + f"</{tag}></li>" * (depth - entries[0].depth) + f"</{tag}>")
+    lines.append("</li>" + "</ol></li>" * level + "</ol>")
     return "\n".join(lines)
 
 

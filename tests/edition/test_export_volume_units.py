@@ -16,7 +16,7 @@ from django.urls import reverse
 from lxml import etree
 
 from edition.exporting import annotations, builds, epub, html, pdf, text
-from edition.exporting.sources import load_volume
+from edition.exporting.sources import Entry, load_volume, nested_list
 from edition.imports import import_tei
 from tests.edition.test_export_epub import NS, epubcheck, spine_files, unzip, xml
 from tests.edition.test_export_pdf import pages_of, poppler
@@ -244,3 +244,23 @@ def test_front_matter_units_have_their_own_files(front_matter, client, settings)
         assert "EPUB/persons.xhtml" in book.namelist()
     page = client.get(reverse("edition:exports", args=[front_matter.slug])).content.decode()
     assert "List of Persons" in page and "Document None" not in page
+
+
+# -- the outline ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("depths", [[0, 1, 1, 0], [0, 1, 2, 2, 0, 1], [1, 0, 0], [0, 2, 3, 0],
+                                    [0], [0, 1, 2, 1, 2, 0]])
+def test_nested_lists_are_well_formed_whatever_the_depths(depths):
+    out = nested_list([Entry(str(i), d) for i, d in enumerate(depths)],
+                      lambda e: f"<a>{e.part}</a>")
+    root = etree.fromstring(out)
+    items = root.xpath("//a/text()")
+    assert items == [str(i) for i in range(len(depths))]  # every entry, in order
+    if depths == [0, 1, 2, 2, 0, 1]:
+        assert root.xpath("li[1]/ol/li/ol/li/a/text()") == ["2", "3"]
+        assert root.xpath("li[2]/ol/li/a/text()") == ["5"]
+
+
+def test_a_document_imported_from_text_nests_in_its_compilation(sample_volume):
+    outline = [(e.part.xml_id, e.depth) for e in load_volume(sample_volume).outline]
+    assert outline == [("comp1", 0), ("d142", 1), ("d143", 1), ("d144", 1)]
