@@ -154,7 +154,7 @@ def _contents(vol: Volume) -> str:
     def item(entry: Entry) -> str:
         doc = entry.part.document
         number = f'<span class="toc-number">{doc.number}.</span> ' if doc.number else ""
-        kind = "toc-document" if doc.div_type == "document" else "toc-heading"
+        kind = "toc-heading" if entry.encloses else "toc-unit"
         return (f'<a class="{kind}" href="#{_esc(doc.xml_id)}">{number}{_esc(doc.title)}'
                 "</a>")
 

@@ -53,23 +53,17 @@ class OfflineFetcher(URLFetcher):
 
 def volume(vol: Volume) -> bytes:
     body = [_title_page(vol)]
-    reading = vol.reading
-    for index, entry in enumerate(reading):
-        if entry is None:
-            body.append(_contents(vol))
-            continue
-        following = next((e for e in reading[index + 1:] if e is not None), None)
-        encloses = following is not None and following.depth > entry.depth
-        body.append(_unit(vol, entry, encloses=encloses))
+    for entry in vol.reading:
+        body.append(_contents(vol) if entry is None else _unit(vol, entry))
     return _pdf(vol, vol.edition.title or vol.edition.slug, "\n".join(body))
 
 
-def _unit(vol: Volume, entry: Entry, *, encloses: bool) -> str:
+def _unit(vol: Volume, entry: Entry) -> str:
     """The unit's print HTML, its article classed by its depth in the outline (its bookmark
     level, pdf.css) and by its kind; a chapter that is only a heading runs on into its first
     unit."""
     classes = entry.classes
-    if encloses and entry.part.is_heading_only:
+    if entry.encloses and entry.part.is_heading_only:
         classes += " heading-only"
     return pdfhtml.document(vol, entry.part).replace(
         '<article class="tei-document"', f'<article class="tei-document {classes}"', 1)
@@ -155,7 +149,7 @@ def _contents(vol: Volume) -> str:
     entries = [e for e in vol.reading if e is not None]
 
     def item(entry: Entry) -> str:
-        kind = "document" if entry.part.document.div_type == "document" else "heading"
+        kind = "heading" if entry.encloses else "unit"
         return (f'<a class="{kind}" href="#{_esc(entry.part.xml_id)}">'
                 f"{_esc(entry.part.heading)}</a>")
 

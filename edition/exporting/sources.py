@@ -98,6 +98,7 @@ class Entry:
 
     part: Part
     depth: int
+    encloses: bool = False  # the next entry is one of its units: it heads a chapter
 
     @property
     def classes(self) -> str:
@@ -137,15 +138,17 @@ class Volume:
         """The parts in volume order, each at the depth of its enclosing units: a part nests
         under the last open part that is its parent, so the outline always follows the
         volume's order (a unit whose parent is not open stands at the top level)."""
-        entries: list[Entry] = []
+        depths: list[int] = []
         open_units: list[int] = []  # the pks of the parts enclosing the current position
         for part in self.parts:
             parent = part.document.parent_id
             while open_units and open_units[-1] != parent:
                 open_units.pop()
-            entries.append(Entry(part, len(open_units)))
+            depths.append(len(open_units))
             open_units.append(part.document.pk)
-        return entries
+        return [Entry(part, depth, encloses=index + 1 < len(depths)
+                      and depths[index + 1] > depth)
+                for index, (part, depth) in enumerate(zip(self.parts, depths, strict=True))]
 
     @cached_property
     def reading(self) -> list[Entry | None]:
