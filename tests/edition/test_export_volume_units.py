@@ -109,6 +109,7 @@ def test_pdf_title_page_front_matter_chapter_documents_and_bookmarks(front_matte
     # The files' contents (with page numbers) stands where the printed one stood.
     [contents] = [p for p in pages if "Contents Preface" in p]
     assert re.search(r"List of Persons [. ]+ \d+", contents)
+    assert "William Z. Slany" not in contents  # a page of its own, not the Preface's last
     assert "U.S. Policy Toward Japan" not in text_  # the printed contents' entries
     assert "Document None" not in text_
     assert outline_of(tmp_path / "out.pdf") == [
