@@ -5,7 +5,7 @@ from functools import cache
 from django.conf import settings
 from lxml import etree
 
-from edition.tei import TEI_NS, XML_ID
+from edition.tei import FRUS_NS, TEI_NS, XML_ID
 
 # Where settings find them (EMEND_SAMPLES_DIR; by default shared/samples beside the checkout).
 SAMPLES = settings.EMEND_SAMPLES_DIR
@@ -24,6 +24,23 @@ def sample_document(xml_id: str) -> etree._Element:
         if element.get(XML_ID) == xml_id:
             return etree.fromstring(etree.tostring(element))
     raise LookupError(xml_id)
+
+
+def volume_tei(body: str, *, slug: str = "vol1", front: str = "", back: str = "") -> str:
+    """A small TEI volume: a header, then `front`, `body` and `back` as given."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<TEI xmlns="{TEI_NS}" xmlns:frus="{FRUS_NS}" xml:id="{slug}">
+  <teiHeader><fileDesc><titleStmt><title type="complete">A Volume</title></titleStmt>
+  <publicationStmt><publisher>GPO</publisher></publicationStmt>
+  <sourceDesc><p>test</p></sourceDesc></fileDesc></teiHeader>
+  <text>{f"<front>{front}</front>" if front else ""}<body>{body}</body>{f"<back>{back}</back>" if back else ""}</text>
+</TEI>"""
+
+
+def document_tei(n: int, extra: str = "", attrs: str = "") -> str:
+    """A document div numbered `n` (id `d<n>`) for `volume_tei`."""
+    return (f'<div type="document" xml:id="d{n}" n="{n}"{attrs}><head>{n}. Telegram</head>'
+            f"<p>Text {n}.</p>{extra}</div>")
 
 
 def make_member(edition, username: str, role: str | None, **extra):

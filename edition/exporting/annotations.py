@@ -1,12 +1,19 @@
-"""JSON exports: each document's text layer, its block structure, and its footnotes and page
+"""JSON exports: each unit's text layer, its block structure, and its footnotes and page
 breaks as W3C Web Annotations (https://www.w3.org/TR/annotation-model/).
 
     {"edition": {slug, title, editors, …, url}, "built_at": ISO 8601, "sources": {id: rev},
-     "documents": [{"id", "number", "title", "revision", "checksum", "url", "text",
+     "documents": [{"id", "number", "title", "type", "matter", "parent", "revision",
+                    "checksum", "url", "text",
                     "structure": [{"type", "subtype"?, "start", "end"}],
                     "footnotes": [{"id", "label", "source", "offset", "text"}],
                     "pages": [{"id", "n", "offset"}]}],
      "annotations": [Annotation, …]}
+
+"documents" holds every unit in volume order, not only the numbered documents: front matter
+sections, chapters (their heading and introduction), documents, back matter. `type` is the
+div's type ("document", "section", "compilation", "chapter"…), `matter` "front", "body" or
+"back", `parent` the id of the enclosing unit (null at the top), `number` null but for
+numbered documents.
 
 Offsets are code points (Python `str` indices) into the document's `text`, which is the
 revision's text layer (edition/tei/textlayer.py): the same offsets the review API uses.
@@ -37,11 +44,12 @@ from datetime import timezone as dt_timezone
 from ..tei import XML_ID, local_name, textlayer
 from ..tei.notes import collect_footnotes, unique_id
 from ..tei.selectors import selector
+from ..models import Document
 from . import html as html_export
 from . import sources
 from .sources import Part, Volume
 
-VERSION = 1  # bump when the output changes: cached fragments and stored files are then rebuilt
+VERSION = 2  # bump when the output changes: cached fragments and stored files are then rebuilt
 FORMAT = "json"
 ANNO_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 
@@ -215,13 +223,14 @@ def _notes_html(part: Part, footnotes) -> dict[str, str]:
 
 # -- files ------------------------------------------------------------------------------------
 
-def _document_pieces(vol: Volume, part: Part) -> tuple[str, list[str]]:
+def _document_pieces(vol: Volume, part: Part, parents: dict[int, str]) -> tuple[str, list[str]]:
     """The document object and its annotations, as JSON text."""
     members, *annotations = document_fragment(part).split(_PIECES)
     url = vol.site_url(part)
     url_json = '"' + _dumps(url)[1:-1]
     doc = part.document
     head = _dumps({"id": part.xml_id, "number": doc.number, "title": doc.title,
+                   "type": doc.div_type, "matter": doc.matter, "parent": parents.get(doc.parent_id),
                    "revision": part.revision.number, "checksum": part.revision.checksum,
                    "url": url})
     document = f"{head[:-1]}, {members}}}"
@@ -243,13 +252,23 @@ def _file(vol: Volume, parts: list[Part]) -> bytes:
         "format": {"name": "emend-annotations", "version": VERSION},
     })
     documents, annotations = [], []
+    parents = _parent_ids(vol.edition, parts)
     for part in parts:
-        document, notes = _document_pieces(vol, part)
+        document, notes = _document_pieces(vol, part, parents)
         documents.append(document)
         annotations.extend(notes)
     # One document and one annotation per line: large volumes stay greppable and diffable.
     return (f'{head[:-1]},\n"documents": [\n' + ",\n".join(documents)
             + '\n],\n"annotations": [\n' + ",\n".join(annotations) + "\n]}\n").encode("utf-8")
+
+
+def _parent_ids(edition, parts: list[Part]) -> dict[int, str]:
+    """pk → xml_id of the units the parts' parents are (one query for those outside `parts`)."""
+    known = {p.document.pk: p.xml_id for p in parts}
+    wanted = {p.document.parent_id for p in parts} - set(known) - {None}
+    if wanted:
+        known.update(Document.objects.filter(pk__in=wanted).values_list("pk", "xml_id"))
+    return known
 
 
 def volume(vol: Volume) -> bytes:

@@ -1,4 +1,10 @@
-"""EPUB 3 exports: the volume (one XHTML chapter per document) and a single document.
+"""EPUB 3 exports: the volume (one XHTML chapter per unit) and a single unit.
+
+The volume's spine is the title page (the volume's `<titlePage>` when it has one), then every
+unit in volume order: front matter, chapters and their documents, back matter. The navigation
+document stands in the spine where the printed contents stood (whose entries point at pages of
+the printed book), or after the title page; its table of contents nests each chapter's units
+under the chapter, and its landmarks name the front, body and back matter.
 
 Chapters are the reading view's HTML (`render_html`) made into XHTML content documents, with
 EPUB footnotes (`noteref` markers, `aside epub:type="footnote"` notes) and `pagebreak` markers.
@@ -22,7 +28,8 @@ from lxml import etree
 
 from ..tei.parsing import safe_parser
 from ..tei.render import render_html
-from .sources import Part, Volume, fragment
+from .sources import Entry, Part, Volume, fragment, nested_list
+from .titlepage import title_page, to_html
 
 VERSION = 1  # bump when the chapter XHTML changes: cached chapters are keyed by it
 XHTML_NS = "http://www.w3.org/1999/xhtml"
@@ -59,14 +66,16 @@ lang="en" xml:lang="en">
 
 
 def volume(vol: Volume) -> bytes:
-    return _book(vol, vol.parts, title=vol.edition.title, uid=f"urn:emend:{vol.edition.slug}")
+    return _book(vol, title=vol.edition.title, uid=f"urn:emend:{vol.edition.slug}")
 
 
 def document(vol: Volume, part: Part) -> bytes:
     if vol.whole:  # links to the volume's other documents must leave this book for the site
         vol = Volume(vol.edition, [part], built_at=vol.built_at, whole=False)
+    elif vol.parts != [part]:
+        vol = Volume(vol.edition, [part], built_at=vol.built_at, whole=False)
     title = f"{part.document} — {vol.edition.title}"
-    return _book(vol, [part], title=title, uid=f"urn:emend:{vol.edition.slug}:{part.xml_id}",
+    return _book(vol, title=title, uid=f"urn:emend:{vol.edition.slug}:{part.xml_id}",
                  part=part)
 
 
@@ -133,41 +142,42 @@ def _resolve_links(xhtml: str, vol: Volume, ids: dict[str, set[str]]) -> str:
     return DOC_LINK_RE.sub(link, xhtml)
 
 
-def _book(vol: Volume, parts: list[Part], *, title: str, uid: str,
-          part: Part | None = None) -> bytes:
+def _book(vol: Volume, *, title: str, uid: str, part: Part | None = None) -> bytes:
     edition, esc = vol.edition, html.escape
+    # The navigation document stands where the printed contents stood (the volume only: a
+    # single unit's book is that unit, whatever it is), or after the title page.
+    reading = vol.reading if part is None else [None, *vol.outline]
+    entries = [e for e in reading if e is not None]
+    parts = [e.part for e in entries]
     chapters = {p.xml_id: chapter(p) for p in parts}
     ids = {xml_id: set(ch["ids"]) for xml_id, ch in chapters.items()}
     modified = vol.built_at.astimezone(timezone.utc)
 
-    def entry(p: Part) -> str:
-        return f'<li><a href="{quote(chapter_file(p.xml_id))}">{esc(str(p.document))}</a></li>'
+    def entry(e: Entry) -> str:
+        return f'<a href="{quote(chapter_file(e.part.xml_id))}">{esc(e.part.heading)}</a>'
 
-    # A nav list may not be empty: a book of no documents lists its title page.
-    toc = "\n".join(entry(p) for p in parts) or '<li><a href="title.xhtml">Title page</a></li>'
+    # A nav list may not be empty: a book of no units lists its title page.
+    toc = (nested_list(entries, entry)
+           or '<ol><li><a href="title.xhtml">Title page</a></li></ol>')
     page_items = "\n".join(
         f'<li><a href="{quote(chapter_file(p.xml_id))}#{esc(pid)}">{esc(n)}</a></li>'
         for p in parts for pid, n in chapters[p.xml_id]["pages"])
     page_list = (f'<nav epub:type="page-list" id="page-list" hidden="hidden"><h2>Pages</h2>'
                  f'<ol>\n{page_items}\n</ol></nav>\n' if page_items else "")
-    first = quote(chapter_file(parts[0].xml_id)) if parts else "nav.xhtml"
+    landmarks = "".join(
+        f'<li><a epub:type="{kind}" href="{href}">{label}</a></li>\n'
+        for kind, href, label in _landmarks(parts))
     nav = XHTML_HEAD.format(title="Contents") + (
-        f'<body>\n<nav epub:type="toc" id="toc"><h1>Contents</h1><ol>\n{toc}\n</ol></nav>\n'
+        f'<body>\n<nav epub:type="toc" id="toc"><h1>Contents</h1>\n{toc}\n</nav>\n'
         f'{page_list}<nav epub:type="landmarks" id="landmarks" hidden="hidden"><h2>Landmarks</h2>'
-        f'<ol>\n<li><a epub:type="titlepage" href="title.xhtml">Title page</a></li>\n'
-        f'<li><a epub:type="toc" href="nav.xhtml#toc">Contents</a></li>\n'
-        f'<li><a epub:type="bodymatter" href="{first}">Documents</a></li>\n</ol></nav>\n'
+        f'<ol>\n{landmarks}</ol></nav>\n'
         f'</body>\n</html>\n')
 
-    editors = " and ".join(edition.editors)
-    imprint = ", ".join(x for x in [edition.pub_place, edition.publisher, edition.pub_date] if x)
     source = vol.site_url(part)
     title_page = XHTML_HEAD.format(title=esc(title)) + (
         '<body>\n<section epub:type="titlepage" class="titlepage">\n'
         + (f"<p>{esc(part.label)} of</p>\n" if part else "")
-        + f"<h1>{esc(edition.title)}</h1>\n"
-        + (f"<p>Edited by {esc(editors)}</p>\n" if editors else "")
-        + (f"<p>{esc(imprint)}</p>\n" if imprint else "")
+        + _title_lines(vol)
         + f'<p>From Emend, <a href="{esc(source)}">{esc(source)}</a>, '
         f'as of {modified:%Y-%m-%d %H:%M} UTC.</p>\n'
         f"<p>Built from {esc(Volume(vol.edition, parts).sources_line())}.</p>\n</section>\n</body>\n</html>\n")
@@ -184,7 +194,8 @@ def _book(vol: Volume, parts: list[Part], *, title: str, uid: str,
     manifest = "".join(
         f'<item id="doc-{esc(p.xml_id)}" href="{quote(chapter_file(p.xml_id))}" '
         f'media-type="application/xhtml+xml"/>\n' for p in parts)
-    spine = "".join(f'<itemref idref="doc-{esc(p.xml_id)}"/>\n' for p in parts)
+    spine = "".join(f'<itemref idref="{esc(f"doc-{e.part.xml_id}" if e else "nav")}"/>\n'
+                    for e in reading)
     opf = (
         '<?xml version="1.0" encoding="utf-8"?>\n<package xmlns="http://www.idpf.org/2007/opf" '
         'version="3.0" unique-identifier="uid" xml:lang="en">\n'
@@ -196,7 +207,7 @@ def _book(vol: Volume, parts: list[Part], *, title: str, uid: str,
         'properties="nav"/>\n<item id="title" href="title.xhtml" '
         'media-type="application/xhtml+xml"/>\n<item id="css" href="style.css" '
         f'media-type="text/css"/>\n{manifest}</manifest>\n'
-        f'<spine>\n<itemref idref="title"/>\n<itemref idref="nav"/>\n{spine}</spine>\n</package>\n')
+        f'<spine>\n<itemref idref="title"/>\n{spine}</spine>\n</package>\n')
 
     files = [("mimetype", "application/epub+zip"), ("META-INF/container.xml", CONTAINER),
              ("EPUB/package.opf", opf), ("EPUB/nav.xhtml", nav),
@@ -204,6 +215,35 @@ def _book(vol: Volume, parts: list[Part], *, title: str, uid: str,
     files += [(f"EPUB/{chapter_file(p.xml_id)}",
                _resolve_links(chapters[p.xml_id]["xhtml"], vol, ids)) for p in parts]
     return _zip(files, modified.timetuple()[:6])
+
+
+def _landmarks(parts: list[Part]) -> list[tuple[str, str, str]]:
+    """(epub:type, href, label): the title page, the contents, and the first unit of the
+    front, body and back matter that the book holds."""
+    marks = [("titlepage", "title.xhtml", "Title page"), ("toc", "nav.xhtml#toc", "Contents")]
+    firsts: dict[str, Part] = {}
+    for p in parts:
+        firsts.setdefault(p.document.matter, p)
+    for matter, kind, label in [("front", "frontmatter", "Front matter"),
+                                ("body", "bodymatter", "Documents"),
+                                ("back", "backmatter", "Back matter")]:
+        if matter in firsts:
+            marks.append((kind, quote(chapter_file(firsts[matter].xml_id)), label))
+    return marks
+
+
+def _title_lines(vol: Volume) -> str:
+    """The title page's lines: the volume's `<titlePage>` if it has one, else the header's
+    title, editors and imprint."""
+    edition, esc = vol.edition, html.escape
+    blocks = title_page(edition)
+    if blocks:
+        return f"{to_html(blocks)}\n"
+    editors = " and ".join(edition.editors)
+    imprint = ", ".join(x for x in [edition.pub_place, edition.publisher, edition.pub_date] if x)
+    return (f"<h1>{esc(edition.title)}</h1>\n"
+            + (f"<p>Edited by {esc(editors)}</p>\n" if editors else "")
+            + (f"<p>{esc(imprint)}</p>\n" if imprint else ""))
 
 
 def _zip(files: list[tuple[str, str]], stamp: tuple) -> bytes:

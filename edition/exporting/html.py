@@ -1,11 +1,13 @@
 """HTML exports: one self-contained file, readable offline and printable.
 
-A file holds a title block (series, title, editors, imprint), a table of contents (the volume
-only), every document's `<article>` as the reading site renders it (footnote markers and notes
-linking both ways, `[Page 276]` markers with ids), and a colophon naming the revision of every
-document and linking to the public site. Its style sheet is inline: the reading site's
-document.css (palette, type, the rendered TEI) and the few rules of a file's own blocks; it
-loads nothing and runs no script.
+A file holds a title block (the volume's `<titlePage>`, or series, title, editors and imprint
+from the header), a table of contents (the volume only: every unit, a chapter's nested under it,
+standing where the printed contents stood or after the title block), every unit's `<article>`
+in volume order as the reading site renders it (front matter, chapters and their documents,
+back matter; footnote markers and notes linking both ways, `[Page 276]` markers with ids), and
+a colophon naming the revision of every unit and linking to the public site. Its style sheet
+is inline: the reading site's document.css (palette, type, the rendered TEI) and the few rules
+of a file's own blocks; it loads nothing and runs no script.
 
 Each document's article is cached per revision (`sources.fragment`), so the volume is string
 joining plus one pass that resolves links between documents. The article is rendered with a
@@ -30,9 +32,10 @@ from django.contrib.staticfiles import finders
 
 from ..tei.render import render_html
 from . import sources
-from .sources import Part, Volume
+from .sources import Entry, Part, Volume, nested_list
+from .titlepage import title_page, to_html
 
-VERSION = 2  # bump when the output changes: cached fragments and stored files are then rebuilt
+VERSION = 3  # bump when the output changes: cached fragments and stored files are then rebuilt
 FORMAT = "html"
 
 # XML 1.0 cannot carry U+0000, so a NUL in rendered TEI is always one of our tokens.
@@ -84,14 +87,15 @@ def resolve_links(text: str, doc_href: Callable[[str], str]) -> str:
 
 def volume(vol: Volume) -> bytes:
     edition = vol.edition
-    body = [_title_block(vol), _contents(vol), "<main>"]
-    part_heading = ""
-    for part in vol.parts:
-        if part.document.part and part.document.part != part_heading:
-            part_heading = part.document.part
-            body.append(f'<h2 class="compilation">{_esc(part_heading)}</h2>')
-        body.append(article(part))
-        body.append(_document_source(vol, part))
+    body = [_title_block(vol), "<main>"]
+    for entry in vol.reading:
+        if entry is None:
+            body.append(_contents(vol))
+            continue
+        body.append(article(entry.part).replace(
+            '<article class="tei-document"', f'<article class="tei-document {entry.classes}"',
+            1))
+        body.append(_document_source(vol, entry.part))
     body.append("</main>")
     body.append(_colophon(vol))
     page = _page(edition.title or edition.slug, "\n".join(body))
@@ -123,6 +127,10 @@ def _page(title: str, body: str) -> str:
 def _title_block(vol: Volume) -> str:
     edition = vol.edition
     lines = ['<header class="volume-header" id="emend-title">']
+    blocks = title_page(edition)
+    if blocks:
+        lines += [f'<div class="tei-title-page">{to_html(blocks)}</div>', "</header>"]
+        return "\n".join(lines)
     if edition.series_title:
         lines.append(f'<p class="series">{_esc(edition.series_title)}</p>')
     lines.append(f"<h1>{_esc(edition.short_title if edition.series_title else edition.title)}"
@@ -142,24 +150,18 @@ def _and(names: list[str]) -> str:
 
 
 def _contents(vol: Volume) -> str:
-    """Every document, by compilation when the volume has them."""
-    lines = ['<nav class="volume-toc" id="emend-contents" aria-labelledby="emend-contents-h">',
-             '<h2 id="emend-contents-h">Contents</h2>', "<ol>"]
-    current = None
-    for part in vol.parts:
-        doc = part.document
-        if doc.part != current:
-            if current:
-                lines.append("</ol></li>")
-            current = doc.part
-            if current:
-                lines.append(f'<li class="toc-compilation"><span>{_esc(current)}</span><ol>')
+    """Every unit but the printed contents, a chapter's units nested under it."""
+    def item(entry: Entry) -> str:
+        doc = entry.part.document
         number = f'<span class="toc-number">{doc.number}.</span> ' if doc.number else ""
-        lines.append(f'<li><a href="#{_esc(doc.xml_id)}">{number}{_esc(doc.title)}</a></li>')
-    if current:
-        lines.append("</ol></li>")
-    lines += ["</ol>", "</nav>"]
-    return "\n".join(lines)
+        kind = "toc-heading" if entry.encloses else "toc-unit"
+        return (f'<a class="{kind}" href="#{_esc(doc.xml_id)}">{number}{_esc(doc.title)}'
+                "</a>")
+
+    entries = [e for e in vol.reading if e is not None]
+    return "\n".join([
+        '<nav class="volume-toc" id="emend-contents" aria-labelledby="emend-contents-h">',
+        '<h2 id="emend-contents-h">Contents</h2>', nested_list(entries, item), "</nav>"])
 
 
 def _document_source(vol: Volume, part: Part) -> str:
@@ -227,9 +229,12 @@ FILE_STYLE = """
 .volume-toc ol ol { padding-left: 1.25em; }
 .volume-toc a { text-decoration: none; }
 .volume-toc a:hover { text-decoration: underline; }
-.toc-compilation > span { display: block; margin-top: 0.75em; font-weight: 600; }
+.toc-heading { display: block; margin-top: 0.75em; font-weight: 600; }
 .toc-number { display: inline-block; min-width: 3em; font-variant-numeric: lining-nums tabular-nums; }
-h2.compilation { margin-top: 3rem; font-size: 1.5em; text-align: center; }
+.unit-compilation > h1, .unit-chapter > h1 { font-size: 1.5em; text-align: center; }
+.tei-title-page { text-align: center; }
+.tei-title-page > div { margin: 0 0 1em; }
+.tei-title-page .tp-volumetitle { font-size: 1.6em; font-weight: 600; }
 .document-source, .colophon { color: var(--muted); font-family: var(--sans); font-size: 0.8rem; overflow-wrap: anywhere; }
 .document-source { margin-top: -0.5rem; }
 .colophon { margin-top: 3rem; padding-top: 1rem; border-top: 1px solid var(--rule); }
@@ -237,7 +242,7 @@ h2.compilation { margin-top: 3rem; font-size: 1.5em; text-align: center; }
 
 /* A volume's documents follow one another: a rule between them, a dotted one above notes. */
 .tei-document { margin-top: 2.5rem; padding-top: 0.5rem; border-top: 1px solid var(--rule); }
-main > .tei-document:first-child, .compilation + .tei-document { border-top: 0; margin-top: 0; }
+main > .tei-document:first-child { border-top: 0; margin-top: 0; }
 .footnotes { margin-top: 2em; border-top-style: dotted; }
 
 @media print {

@@ -1,8 +1,12 @@
 """PDF exports, laid out by WeasyPrint: the volume and a single document.
 
-The volume has a title page, a table of contents with page numbers, then every document from a
-new page; each document (and compilation) is a PDF bookmark. Running heads give the volume
-title on left-hand pages and the current document's heading on right-hand ones, folios are at
+The volume has a title page (the volume's own `<titlePage>` when it has one), then every unit
+in volume order, each from a new page: the front matter (Preface, Sources, Abbreviations,
+Persons…), with a table of contents with page numbers where the printed contents stood (after
+the title page when there is none), the chapters and their documents, the back matter. Every
+unit is a PDF bookmark, nested under the chapter that holds it; a chapter that is only a
+heading runs on into its first document. Running heads give the volume
+title on left-hand pages and the current unit's heading on right-hand ones, folios are at
 the foot, "[Page 276]" marks where a page of the printed edition begins, and footnotes are set
 at the foot of the page where their marker falls (CSS `float: footnote`). The style is
 pdf.css next to this module.
@@ -26,7 +30,8 @@ from weasyprint.urls import URLFetcher
 
 from . import pdfhtml
 from .pdfhtml import VERSION, print_html
-from .sources import Part, Volume
+from .sources import Entry, Part, Volume, nested_list
+from .titlepage import title_page, to_html
 
 __all__ = ["VERSION", "OfflineFetcher", "document", "print_html", "volume"]
 STYLE = (Path(__file__).with_name("pdf.css")).read_text(encoding="utf-8")
@@ -47,15 +52,21 @@ class OfflineFetcher(URLFetcher):
 # -- files ------------------------------------------------------------------------------------
 
 def volume(vol: Volume) -> bytes:
-    body = [_title_page(vol), _contents(vol)]
-    compilation = ""
-    for part in vol.parts:
-        if part.document.part and part.document.part != compilation:
-            compilation = part.document.part
-            body.append(f'<h1 class="compilation">{_esc(compilation)}</h1>')
-        body.append(pdfhtml.document(vol, part))
-    classes = "has-compilations" if compilation else ""
-    return _pdf(vol, vol.edition.title or vol.edition.slug, "\n".join(body), classes)
+    body = [_title_page(vol)]
+    for entry in vol.reading:
+        body.append(_contents(vol) if entry is None else _unit(vol, entry))
+    return _pdf(vol, vol.edition.title or vol.edition.slug, "\n".join(body))
+
+
+def _unit(vol: Volume, entry: Entry) -> str:
+    """The unit's print HTML, its article classed by its depth in the outline (its bookmark
+    level, pdf.css) and by its kind; a chapter that is only a heading runs on into its first
+    unit."""
+    classes = entry.classes
+    if entry.encloses and entry.part.is_heading_only:
+        classes += " heading-only"
+    return pdfhtml.document(vol, entry.part).replace(
+        '<article class="tei-document"', f'<article class="tei-document {classes}"', 1)
 
 
 def document(vol: Volume, part: Part) -> bytes:
@@ -66,13 +77,13 @@ def document(vol: Volume, part: Part) -> bytes:
                 header + "\n" + pdfhtml.document(vol, part))
 
 
-def _pdf(vol: Volume, title: str, body: str, classes: str = "") -> bytes:
+def _pdf(vol: Volume, title: str, body: str) -> bytes:
     authors = "".join(f'<meta name="author" content="{_esc(name)}">'
                       for name in vol.edition.editors)
     page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f"<title>{_esc(title)}</title>{authors}"
             f'<meta name="generator" content="Emend"></head>\n'
-            f'<body class="{classes}">\n{_resolve_links(body, vol)}\n</body></html>\n')
+            f'<body>\n{_resolve_links(body, vol)}\n</body></html>\n')
     fetcher = OfflineFetcher(timeout=1)
     document = HTML(string=page, base_url="about:blank", url_fetcher=fetcher)
     return document.write_pdf(stylesheets=[CSS(string=STYLE, url_fetcher=fetcher)])
@@ -104,19 +115,26 @@ def _running_title(vol: Volume) -> str:
 
 
 def _title_page(vol: Volume) -> str:
+    """The volume's `<titlePage>` if it has one, else the header's title, editors and imprint;
+    then where and when the file was built, and from which revisions."""
     edition = vol.edition
     lines = [f'<section class="title-page" data-running="{_esc(_running_title(vol))}">']
-    if edition.series_title:
-        lines.append(f'<div class="series">{_esc(edition.series_title)}</div>')
-    lines.append(f'<div class="title">{_esc(edition.title or edition.slug)}</div>')
-    if edition.editors:
-        names = edition.editors
-        joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-        lines.append(f'<div class="editors">Edited by {_esc(joined)}</div>')
-    for line in [edition.publisher, ", ".join(p for p in [edition.pub_place, edition.pub_date]
-                                              if p)]:
-        if line:
-            lines.append(f'<div class="imprint">{_esc(line)}</div>')
+    blocks = title_page(edition)
+    if blocks:
+        lines.append(f'<div class="tei-title-page">{to_html(blocks)}</div>')
+    else:
+        if edition.series_title:
+            lines.append(f'<div class="series">{_esc(edition.series_title)}</div>')
+        lines.append(f'<div class="title">{_esc(edition.title or edition.slug)}</div>')
+        if edition.editors:
+            names = edition.editors
+            joined = (names[0] if len(names) == 1
+                      else ", ".join(names[:-1]) + " and " + names[-1])
+            lines.append(f'<div class="editors">Edited by {_esc(joined)}</div>')
+        for line in [edition.publisher,
+                     ", ".join(p for p in [edition.pub_place, edition.pub_date] if p)]:
+            if line:
+                lines.append(f'<div class="imprint">{_esc(line)}</div>')
     built = vol.built_at.astimezone(timezone.utc)
     lines.append(f'<div class="built">Exported from Emend on {built:%Y-%m-%d %H:%M} UTC: '
                  f"{_esc(vol.site_url())}</div>")
@@ -126,14 +144,14 @@ def _title_page(vol: Volume) -> str:
 
 
 def _contents(vol: Volume) -> str:
-    """Every document with its page (`target-counter` in pdf.css), by compilation if any."""
-    lines = ['<nav class="contents"><h2>Contents</h2><ol>']
-    compilation = ""
-    for part in vol.parts:
-        doc = part.document
-        if doc.part and doc.part != compilation:
-            compilation = doc.part
-            lines.append(f'<li class="compilation">{_esc(compilation)}</li>')
-        lines.append(f'<li><a href="#{_esc(doc.xml_id)}">{_esc(str(doc))}</a></li>')
-    lines.append("</ol></nav>")
-    return "\n".join(lines)
+    """Every unit with its page (`target-counter` in pdf.css), those of a chapter nested
+    under it; not the printed contents, which this one replaces."""
+    entries = [e for e in vol.reading if e is not None]
+
+    def item(entry: Entry) -> str:
+        kind = "heading" if entry.encloses else "unit"
+        return (f'<a class="{kind}" href="#{_esc(entry.part.xml_id)}">'
+                f"{_esc(entry.part.heading)}</a>")
+
+    return ('<nav class="contents"><h2>Contents</h2>\n'
+            + nested_list(entries, item) + "</nav>")

@@ -1,18 +1,23 @@
-"""What an export is built from: an edition and its documents' current revisions, in order."""
+"""What an export is built from: an edition and its units' current revisions, in volume order
+(front matter, chapters and their documents, back matter), and the volume's outline."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from django.conf import settings
 from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
+
+from lxml import etree
 
 from ..models import Document, Edition, Revision
 from ..rendering import RENDER_VERSION
@@ -45,7 +50,8 @@ def scratch() -> Iterator[None]:
 
 @dataclass(frozen=True)
 class Part:
-    """One document of a build at the revision it is built from."""
+    """One unit of a build (a document, a front matter section, a chapter, an appendix) at the
+    revision it is built from."""
 
     document: Document
     revision: Revision
@@ -56,10 +62,27 @@ class Part:
 
     @property
     def label(self) -> str:
-        """"Document 142" (or the title when the document has no number)."""
-        if self.document.number is not None:
-            return f"Document {self.document.number}"
-        return self.document.title
+        """"Document 142", or the title of a unit without a number ("Preface", "Japan")."""
+        return self.document.label
+
+    @property
+    def heading(self) -> str:
+        """"142. Memorandum of Conversation", "Preface": what contents and bookmarks show."""
+        return str(self.document)
+
+    @property
+    def is_printed_contents(self) -> bool:
+        """The printed volume's own contents (`subtype="table-of-contents"`): its entries point
+        at pages of the printed book, so the files for reading put their own contents, with
+        links and page numbers, in its place."""
+        return (self.document.matter == Document.Matter.FRONT
+                and self.revision.element.get("subtype") == "table-of-contents")
+
+    @property
+    def is_heading_only(self) -> bool:
+        """A chapter whose own revision is its heading alone (no introduction)."""
+        return all(etree.QName(child).localname == "head"
+                   for child in self.revision.element if isinstance(child.tag, str))
 
     @classmethod
     def candidate(cls, document: Document, tei: str, *, number: int) -> Part:
@@ -69,9 +92,27 @@ class Part:
         return cls(document, revision)
 
 
+@dataclass(frozen=True)
+class Entry:
+    """A part in the volume's outline: `depth` is how many of the volume's units enclose it."""
+
+    part: Part
+    depth: int
+    encloses: bool = False  # the next entry is one of its units: it heads a chapter
+
+    @property
+    def classes(self) -> str:
+        """HTML classes for its article: its depth, its kind (`unit-compilation`), its matter."""
+        kind = _NOT_CLASS.sub("", self.part.document.div_type) or "unit"
+        return f"depth-{self.depth} unit-{kind} matter-{self.part.document.matter}"
+
+
+_NOT_CLASS = re.compile(r"[^\w-]")
+
+
 @dataclass
 class Volume:
-    """An edition and the parts a build holds: all documents, or one for a document export."""
+    """An edition and the parts a build holds: all units, or one for a single unit's export."""
 
     edition: Edition
     parts: list[Part]
@@ -92,6 +133,35 @@ class Volume:
         return settings.EMEND_SITE_URL + reverse(
             "edition:revision", args=[self.edition.slug, part.xml_id, part.revision.number])
 
+    @cached_property
+    def outline(self) -> list[Entry]:
+        """The parts in volume order, each at the depth of its enclosing units: a part nests
+        under the last open part that is its parent, so the outline always follows the
+        volume's order (a unit whose parent is not open stands at the top level)."""
+        depths: list[int] = []
+        open_units: list[int] = []  # the pks of the parts enclosing the current position
+        for part in self.parts:
+            parent = part.document.parent_id
+            while open_units and open_units[-1] != parent:
+                open_units.pop()
+            depths.append(len(open_units))
+            open_units.append(part.document.pk)
+        return [Entry(part, depth, encloses=index + 1 < len(depths)
+                      and depths[index + 1] > depth)
+                for index, (part, depth) in enumerate(zip(self.parts, depths, strict=True))]
+
+    @cached_property
+    def reading(self) -> list[Entry | None]:
+        """The outline as the files for reading (HTML, EPUB, PDF) set it: None where their own
+        contents go, in place of the printed contents (`Part.is_printed_contents`, left out),
+        or first when the volume has none."""
+        entries: list[Entry | None] = [
+            None if entry.part.is_printed_contents else entry for entry in self.outline]
+        if None not in entries:
+            return [None, *entries]
+        first = entries.index(None)
+        return [e for i, e in enumerate(entries) if e is not None or i == first]
+
     def sources(self) -> dict[str, int]:
         """Document id → revision number: what a download names as its source."""
         return {p.xml_id: p.revision.number for p in self.parts}
@@ -102,8 +172,30 @@ class Volume:
         return ", ".join(f"{p.xml_id} revision {p.revision.number}" for p in self.parts)
 
 
+def nested_list(entries: list[Entry], item: Callable[[Entry], str]) -> str:
+    """The outline as nested `<ol>`s: `item(entry)` is the inside of each `<li>`, and the
+    entries a unit encloses are a list inside its item. A list opens one level at a time, so
+    the HTML stays well formed whatever depths the entries skip (a unit left out)."""
+    if not entries:
+        return ""
+    base = entries[0].depth
+    lines = ["<ol>"]
+    level = 0  # lists open inside the outermost one
+    for index, entry in enumerate(entries):
+        wanted = max(0, min(entry.depth - base, level + 1)) if index else 0
+        if index:
+            if wanted > level:
+                lines.append("<ol>")
+            else:
+                lines.append("</li>" + "</ol></li>" * (level - wanted))
+        level = wanted
+        lines.append(f"<li>{item(entry)}")
+    lines.append("</li>" + "</ol></li>" * level + "</ol>")
+    return "\n".join(lines)
+
+
 def load_volume(edition: Edition, *, documents: list[Document] | None = None) -> Volume:
-    """The edition's documents (or `documents`) at their current revisions, in volume order."""
+    """The edition's units (or `documents`) at their current revisions, in volume order."""
     queryset = (Document.objects.filter(edition=edition).select_related("current_revision")
                 .order_by("order"))
     if documents is not None:

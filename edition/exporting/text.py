@@ -5,9 +5,10 @@ note markers are bracketed and glued to their word (`Conversation[Source]`, not
 `Conversation0`), a page break stands on its own line as `[Page 278]` instead of inside the
 sentence, the notes are listed as `  [label] text`, and the file ends with a newline.
 
-The volume is a title block, then every document in volume order, each after a blank line and
-a rule, then a colophon naming the revision each document was built from. A single document's
-file has the same title block and colophon around one document.
+The volume is a title block (the volume's `<titlePage>`, else the header's title, editors and
+imprint), then every unit in volume order (front matter, chapters and their documents, back
+matter), each after a blank line and a rule, then a colophon naming the revision each unit was
+built from. A single unit's file has the same title block and colophon around one unit.
 
 Each document's text is cached per revision (`sources.fragment`): the volume is string joining.
 """
@@ -19,8 +20,9 @@ from datetime import timezone as dt_timezone
 from ..tei.plaintext import render_plaintext
 from . import sources
 from .sources import Part, Volume
+from .titlepage import title_page, to_text
 
-VERSION = 1  # bump when the output changes: cached fragments and stored files are then rebuilt
+VERSION = 2  # bump when the output changes: cached fragments and stored files are then rebuilt
 FORMAT = "txt"
 RULE = "=" * 72
 # Between the title block, the documents and the colophon. Every piece ends with "\n", so this
@@ -35,16 +37,8 @@ def document_text(part: Part) -> str:
 
 
 def volume(vol: Volume) -> bytes:
-    pieces = [_title_block(vol)]
-    compilation = ""
-    for part in vol.parts:
-        text = document_text(part)
-        if part.document.part and part.document.part != compilation:
-            # The compilation (FRUS chapter) a run of documents stands in, above its first one.
-            compilation = part.document.part
-            text = f"{compilation.upper()}\n\n{text}"
-        pieces.append(text)
-    pieces.append(_colophon(vol))
+    # A chapter is a unit of its own: its heading (and introduction) stands above its units.
+    pieces = [_title_block(vol), *(document_text(part) for part in vol.parts), _colophon(vol)]
     return SEPARATOR.join(pieces).encode("utf-8")
 
 
@@ -55,6 +49,9 @@ def document(vol: Volume, part: Part) -> bytes:
 
 def _title_block(vol: Volume) -> str:
     edition = vol.edition
+    blocks = title_page(edition)
+    if blocks:
+        return to_text(blocks)
     lines = [edition.title or edition.slug]
     if edition.editors:
         names = edition.editors

@@ -109,10 +109,11 @@ class TestBuild:
         assert outcome.status == "built" and len(outcome.builds) == 1
         build = builds.current_builds(sample_edition)["text"]
         assert build.status == Status.COMPLETE and build.finished_at
-        assert build.sources == {"d142": 1, "d143": 1, "d144": 1}
+        # Every unit: the compilation "Japan" (its heading) and its three documents.
+        assert build.sources == {"comp1": 1, "d142": 1, "d143": 1, "d144": 1}
         files = list(build.files.all())
         assert sorted((f.document.xml_id if f.document else "") for f in files) == [
-            "", "d142", "d143", "d144"]
+            "", "comp1", "d142", "d143", "d144"]
         for row in files:
             data = read(row)
             assert len(data) == row.size and hashlib.sha256(data).hexdigest() == row.sha256
@@ -180,7 +181,7 @@ class TestBuild:
         revise(d143, "Conversation", "Conversation (corrected)")
         builds.request_export(sample_edition, "approval")
         [second] = builds.run(sample_edition.pk).builds
-        assert (second.rendered, second.reused) == (1, 2)
+        assert (second.rendered, second.reused) == (1, 3)
         old = {f.document_id: f.name for f in first.files.exclude(document=None)}
         new = {f.document_id: f.name for f in second.files.exclude(document=None)}
         assert new[d143.pk] != old[d143.pk]
@@ -289,7 +290,7 @@ class TestBuild:
         settings.EMEND_SITE_URL = "https://history.example.org"
         builds.request_export(sample_edition, "moved")
         [build] = builds.run(sample_edition.pk).builds
-        assert (build.rendered, build.reused) == (3, 0)
+        assert (build.rendered, build.reused) == (4, 0)
 
     def test_a_new_document_style_rerenders_the_html(self, sample_edition, settings,
                                                       monkeypatch):
@@ -301,13 +302,13 @@ class TestBuild:
         monkeypatch.setattr(html, "style", lambda: "body { color: red; }")
         builds.request_export(sample_edition, "the site's document.css changed")
         [build] = builds.run(sample_edition.pk).builds
-        assert (build.rendered, build.reused) == (3, 0)
+        assert (build.rendered, build.reused) == (4, 0)
 
     def test_full_rebuild_rerenders_everything(self, sample_edition):
         builds.run(sample_edition.pk)
         call_command("rebuild_exports", sample_edition.slug, "--now")
         build = ExportBuild.objects.first()
-        assert (build.rendered, build.reused) == (3, 0)
+        assert (build.rendered, build.reused) == (4, 0)
 
     def test_prune_keeps_current_and_recent_builds(self, sample_edition, settings):
         builds.run(sample_edition.pk)

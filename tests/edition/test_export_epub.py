@@ -72,12 +72,15 @@ def test_volume_and_document_pass_epubcheck(sample_volume, tmp_path):
 def test_volume_chapters_nav_footnotes_and_pages(sample_volume):
     files = unzip(epub.volume(load_volume(sample_volume)))
     chapters = [f for f in spine_files(files) if f not in ("title.xhtml", "nav.xhtml")]
-    assert chapters == ["d142.xhtml", "d143.xhtml", "d144.xhtml"]
+    assert chapters == ["comp1.xhtml", "d142.xhtml", "d143.xhtml", "d144.xhtml"]
 
     nav = xml(files, "EPUB/nav.xhtml")
     toc = nav.xpath("//x:nav[@epub:type='toc']//x:a", namespaces=NS)
-    assert [(a.get("href"), a.text) for a in toc] == [
+    assert [(a.get("href"), a.text) for a in toc] == [("comp1.xhtml", "Japan")] + [
         (f"d{n}.xhtml", f"{n}. Memorandum of Conversation") for n in (142, 143, 144)]
+    # The compilation's documents are nested under it.
+    nested = nav.xpath("//x:nav[@epub:type='toc']/x:ol/x:li/x:ol/x:li/x:a/@href", namespaces=NS)
+    assert nested == ["d142.xhtml", "d143.xhtml", "d144.xhtml"]
     pages = nav.xpath("//x:nav[@epub:type='page-list']//x:a/@href", namespaces=NS)
     assert "d142.xhtml#pg_276" in pages
 

@@ -28,7 +28,9 @@ SCRIPT = "<script>alert('x')</script>"
 
 @pytest.fixture
 def edition(sample_volume):
-    return sample_volume  # d142 and d144 from TEI, d143 from its plain text
+    # The compilation "Japan" (comp1, its heading) holding d142 and d144 from TEI, and d143
+    # from its plain text.
+    return sample_volume
 
 
 def volume_of(edition, **kwargs):
@@ -76,9 +78,12 @@ class TestHTML:
         assert "Japan; Korea, Volume XVIII" in header.text_content()
         assert "Edited by Madeline Chi and Louis J. Smith" in header.text_content()
         toc = page.xpath("//nav[@id='emend-contents']//a/@href")
-        assert toc == ["#d142", "#d143", "#d144"]
+        assert toc == ["#comp1", "#d142", "#d143", "#d144"]
+        # The compilation's documents are a list inside its entry.
+        nested = page.xpath("//nav[@id='emend-contents']/ol/li/ol/li/a/@href")
+        assert nested == ["#d142", "#d143", "#d144"]
         articles = page.xpath("//article[contains(@class, 'tei-document')]/@id")
-        assert articles == ["d142", "d143", "d144"]
+        assert articles == ["comp1", "d142", "d143", "d144"]
 
     def test_footnote_markers_and_notes_link_both_ways(self, volume_html):
         page = parse_html(volume_html)
@@ -136,7 +141,8 @@ class TestHTML:
         edit(edition, "d142", "north Korea", "North Korea")
         page = parse_html(html.volume(volume_of(edition)))
         [colophon] = page.xpath("//footer[@id='emend-colophon']")
-        assert "Built from revisions d142 r2, d143 r1, d144 r1, on 2025-03-14 09:26 UTC" in (
+        assert ("Built from revisions comp1 r1, d142 r2, d143 r1, d144 r1, on 2025-03-14 "
+                "09:26 UTC") in (
             " ".join(colophon.text_content().split()))
         assert colophon.xpath(".//a/@href") == [site()]
         assert site("d142/r/2/") in page.xpath("//p[@class='document-source']/a/@href")
@@ -178,17 +184,19 @@ class TestText:
         vol = volume_of(edition)
         data = text.volume(vol).decode("utf-8")
         pieces = data.split(text.SEPARATOR)
-        assert len(pieces) == 2 + len(vol.parts)  # title block, documents, colophon
+        assert len(pieces) == 2 + len(vol.parts)  # title block, units, colophon
         for piece, part in zip(pieces[1:-1], vol.parts, strict=True):
             assert piece.endswith(render_plaintext(part.revision.element))
-        assert pieces[1].startswith("JAPAN\n\n142. Memorandum of Conversation[Source]\n")
+        # The compilation is a unit of its own: its heading, then its documents.
+        assert pieces[1] == "Japan\n"
+        assert pieces[2].startswith("142. Memorandum of Conversation[Source]\n")
         assert pieces[0].startswith("Foreign Relations of the United States, 1958–1960, Japan; "
                                     "Korea, Volume XVIII\nEdited by Madeline Chi and Louis J. "
                                     "Smith\n")
 
     def test_the_sample_text_layout_is_corrected(self, edition):
         data = text.volume(volume_of(edition)).decode("utf-8")
-        d143 = data.split(text.SEPARATOR)[2]
+        d143 = data.split(text.SEPARATOR)[3]
         # The sample file runs "Conversation0", "recognition.1" and "Secretary [Page 278]
         # Herter’s" together; the export brackets markers and gives the page its own line.
         assert d143.startswith("143. Memorandum of Conversation[Source]\n\nSUBJECT\n\n")
@@ -200,7 +208,7 @@ class TestText:
     def test_colophon(self, edition):
         data = text.volume(volume_of(edition)).decode("utf-8")
         colophon = data.split(text.SEPARATOR)[-1]
-        assert colophon.startswith("Built from revisions d142 r1, d143 r1, d144 r1 ")
+        assert colophon.startswith("Built from revisions comp1 r1, d142 r1, d143 r1, d144 r1 ")
         assert "on 2025-03-14 09:26 UTC." in colophon and site() in colophon
 
     def test_a_single_document(self, edition):
@@ -243,18 +251,27 @@ def check_shape(annotation: dict) -> None:
     assert set(position) == {"type", "start", "end"}
 
 
+def unit(data: dict, *ids: str) -> list[dict]:
+    """The JSON's units of these ids, in the file's order."""
+    return [d for d in data["documents"] if d["id"] in ids]
+
+
 class TestJSON:
     def test_edition_and_documents(self, volume_json, edition):
         assert volume_json["edition"]["slug"] == "frus1958-60v18"
         assert volume_json["edition"]["editors"] == ["Madeline Chi", "Louis J. Smith"]
         assert volume_json["built_at"] == "2025-03-14T09:26:00+00:00"
         docs = volume_json["documents"]
-        assert [d["id"] for d in docs] == ["d142", "d143", "d144"]
+        assert [d["id"] for d in docs] == ["comp1", "d142", "d143", "d144"]
+        assert [(d["type"], d["matter"], d["parent"], d["number"]) for d in docs] == [
+            ("compilation", "body", None, None), ("document", "body", "comp1", 142),
+            ("document", "body", "comp1", 143), ("document", "body", "comp1", 144)]
+        assert docs[0]["title"] == "Japan"
         for doc in docs:
             revision = edition.documents.get(xml_id=doc["id"]).current_revision
             assert doc["text"] == revision.text and doc["checksum"] == revision.checksum
             assert doc["revision"] == 1 and doc["url"] == site(f"{doc['id']}/r/1/")
-        assert docs[0]["number"] == 142 and docs[0]["title"] == "Memorandum of Conversation"
+        assert docs[1]["title"] == "Memorandum of Conversation"
 
     def test_selectors_select_what_they_quote(self, volume_json):
         texts = {site(f"{d['id']}/r/{d['revision']}/"): d["text"]
@@ -270,7 +287,7 @@ class TestJSON:
             assert doc_text[end:].startswith(quote["suffix"])
 
     def test_one_annotation_per_footnote_of_the_tei(self, volume_json, edition):
-        for doc in volume_json["documents"]:
+        for doc in unit(volume_json, "d142", "d143", "d144"):
             element = edition.documents.get(xml_id=doc["id"]).current_revision.element
             notes = element.xpath(".//tei:note[not(ancestor::tei:note)]",
                                   namespaces={"tei": TEI_NS})
@@ -280,7 +297,7 @@ class TestJSON:
             assert len(commenting) == len(doc["footnotes"]) == len(notes) == 2
 
     def test_a_footnote_targets_the_word_before_its_marker(self, volume_json):
-        d143 = volume_json["documents"][1]
+        [d143] = unit(volume_json, "d143")
         [note] = [f for f in d143["footnotes"] if f["label"] == "1"]
         assert note["text"].startswith("The incident is described in telegram 2728")
         [annotation] = [a for a in volume_json["annotations"]
@@ -291,7 +308,7 @@ class TestJSON:
         assert annotation["body"][1]["format"] == "text/html"
 
     def test_page_276_in_d142(self, volume_json):
-        d142 = volume_json["documents"][0]
+        [d142] = unit(volume_json, "d142")
         [page] = d142["pages"]
         assert page == {"id": "pg_276", "n": "276", "offset": page["offset"]}
         [annotation] = [a for a in volume_json["annotations"] if a["id"].endswith("#pg_276")]
@@ -308,7 +325,7 @@ class TestJSON:
             blocks, doc_text = doc["structure"], doc["text"]
             covered = "\n\n".join(doc_text[b["start"]:b["end"]] for b in blocks)
             assert covered == doc_text  # every block, in order, separated by a blank line
-        d142 = volume_json["documents"][0]["structure"]
+        [d142] = [d["structure"] for d in unit(volume_json, "d142")]
         assert [(b["type"], b.get("subtype")) for b in d142[:4]] == [
             ("head", "document"), ("dateline", None), ("head", "subject"), ("item", "subject")]
 
@@ -326,7 +343,7 @@ class TestJSON:
         document = edition.documents.get(xml_id="d144")
         document.add_revision(original, by=None, summary="revert")
         data = load_json(annotations.volume(volume_of(edition)))
-        d144 = data["documents"][2]
+        [d144] = unit(data, "d144")
         assert d144["revision"] == 3 and d144["url"] == site("d144/r/3/")
         ids = [a["id"] for a in data["annotations"] if "d144" in a["id"]]
         assert ids and all(i.startswith(site("d144/r/3/#")) for i in ids)
@@ -369,14 +386,14 @@ def test_a_rebuild_after_one_change_renders_one_document(edition, monkeypatch, m
     cache.clear()  # the import's gate left every piece in the cache
     calls = counting(monkeypatch, module, renderer)
     module.volume(volume_of(edition))
-    assert len(calls) == 3
+    assert len(calls) == 4  # the compilation's heading and three documents
     edit(edition, "d143", "Peiping", "Peking")
     vol = volume_of(edition)
     module.volume(vol)
-    assert len(calls) == 4
+    assert len(calls) == 5
     # The single document's file (as a build writes it) uses the same cached fragment.
     module.document(*single(edition, "d143"))
-    assert len(calls) == 4
+    assert len(calls) == 5
 
 
 def test_the_json_reuses_the_html_articles(edition, monkeypatch):
@@ -384,7 +401,7 @@ def test_the_json_reuses_the_html_articles(edition, monkeypatch):
     calls = counting(monkeypatch, html, "render_html")
     html.volume(volume_of(edition))
     annotations.volume(volume_of(edition))
-    assert len(calls) == 3
+    assert len(calls) == 4  # one per unit
 
 
 def test_an_import_leaves_every_piece_for_the_first_build(edition, monkeypatch):

@@ -17,34 +17,21 @@ from edition.exporting import tei as tei_export
 from edition.exporting.sources import load_volume
 from edition.imports import import_tei
 from edition.models import RESERVED_UNIT_IDS, Document, Edition
-from edition.tei import FRUS_NS, TEI_NS, tei
+from edition.tei import TEI_NS, tei
 from edition.tei.parsing import TEIError
 from tests.helpers import SAMPLES
+from tests.helpers import document_tei as doc
+from tests.helpers import volume_tei as volume
 
 pytestmark = pytest.mark.django_db
 
 WITH_FRONT = SAMPLES / "frus1958-60v18-with-front-matter.xml"
 
 
-def volume(body: str, *, slug: str = "vol1", front: str = "", back: str = "") -> str:
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<TEI xmlns="{TEI_NS}" xmlns:frus="{FRUS_NS}" xml:id="{slug}">
-  <teiHeader><fileDesc><titleStmt><title type="complete">A Volume</title></titleStmt>
-  <publicationStmt><publisher>GPO</publisher></publicationStmt>
-  <sourceDesc><p>test</p></sourceDesc></fileDesc></teiHeader>
-  <text>{f"<front>{front}</front>" if front else ""}<body>{body}</body>{f"<back>{back}</back>" if back else ""}</text>
-</TEI>"""
-
-
 def write(tmp_path: Path, content: str, name: str = "volume.xml") -> Path:
     path = tmp_path / name
     path.write_text(content, encoding="utf-8")
     return path
-
-
-def doc(n: int, extra: str = "", attrs: str = "") -> str:
-    return (f'<div type="document" xml:id="d{n}" n="{n}"{attrs}><head>{n}. Telegram</head>'
-            f"<p>Text {n}.</p>{extra}</div>")
 
 
 def comparable(element: etree._Element):
