@@ -71,3 +71,18 @@ def test_an_unreachable_cache_misses_and_logs_once(settings, caplog):
         assert cache.add("k", 1) is False
         cache.delete("k")
     assert len([r for r in caplog.records if "unreachable" in r.message]) == 1
+
+
+def test_a_cache_folder_that_fails_misses(settings, tmp_path, client, sample_edition):
+    folder = tmp_path / "cache"
+    settings.CACHES = {"default": {
+        "BACKEND": "edition.sharedcache.FileBasedCache", "LOCATION": str(folder),
+        "KEY_FUNCTION": "edition.sharedcache.make_key",
+    }}
+    sharedcache._down_until.clear()
+    cache.get("k")
+    folder.rmdir()
+    folder.write_text("")  # the folder gone: every read and write fails
+    assert "Parsons added" in words(client.get(URL))
+    assert "Parsons added" in words(client.get(URL))
+    sharedcache._down_until.clear()
