@@ -43,9 +43,9 @@ def instance_token() -> str:
 
         with _token_lock:
             if _token is None:
-                row = Instance.objects.order_by("pk").first()
-                if row is None:
-                    row = Instance.objects.create(token=secrets.token_hex(8))
+                # One row, pk 1: processes that find none agree on the one that was made.
+                row, _ = Instance.objects.get_or_create(
+                    pk=1, defaults={"token": secrets.token_hex(8)})
                 _token = row.token
     return _token
 

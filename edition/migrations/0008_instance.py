@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 
 def make_token(apps, schema_editor):
-    apps.get_model("edition", "Instance").objects.create(token=secrets.token_hex(8))
+    apps.get_model("edition", "Instance").objects.create(pk=1, token=secrets.token_hex(8))
 
 
 class Migration(migrations.Migration):

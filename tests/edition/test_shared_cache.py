@@ -27,8 +27,7 @@ def other_database():
     saved = sharedcache._token
 
     def switch():
-        Instance.objects.all().delete()
-        Instance.objects.create(token="another-database")
+        Instance.objects.update(token="another-database")
         sharedcache.forget_instance_token()
 
     yield switch
