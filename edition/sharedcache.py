@@ -20,6 +20,7 @@ import time
 import redis
 from django.core.cache.backends import filebased
 from django.core.cache.backends import redis as django_redis
+from django.db import DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ RETRY_AFTER = 5.0  # seconds without asking a server that failed
 _token: str | None = None
 _token_lock = threading.Lock()
 _down_until: dict[str, float] = {}
+_untokened: set[str] = set()  # the token could not be read: logged once
 
 
 def make_key(key: str, key_prefix: str, version: int) -> str:
@@ -43,9 +45,17 @@ def instance_token() -> str:
 
         with _token_lock:
             if _token is None:
-                # One row, pk 1: processes that find none agree on the one that was made.
-                row, _ = Instance.objects.get_or_create(
-                    pk=1, defaults={"token": secrets.token_hex(8)})
+                try:
+                    # One row, pk 1: processes that find none agree on the one that was made.
+                    row, _ = Instance.objects.get_or_create(
+                        pk=1, defaults={"token": secrets.token_hex(8)})
+                except DatabaseError as error:
+                    # Not migrated yet, or the database down: keys of their own, every read
+                    # a miss, and the token asked for again next time.
+                    if not _untokened:
+                        log.warning("no database token (%s); the cache is not shared", error)
+                    _untokened.add(type(error).__name__)
+                    return secrets.token_hex(8)
                 _token = row.token
     return _token
 
