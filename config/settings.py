@@ -119,14 +119,23 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
 def _cache(url: str) -> dict:
+    # edition/sharedcache.py: every key names the database it was made from; a Redis or a
+    # folder that fails answers misses (the site renders uncached) instead of errors.
+    scoped = {"KEY_FUNCTION": "edition.sharedcache.make_key"}
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+        # Short timeouts: while Redis is unreachable a request must not wait on it.
+        return {**scoped, "BACKEND": "edition.sharedcache.RedisCache", "LOCATION": url,
+                "OPTIONS": {
+                    "socket_connect_timeout": float(env("CACHE_CONNECT_TIMEOUT", "0.25")),
+                    "socket_timeout": float(env("CACHE_TIMEOUT", "1")),
+                }}
     if url == "locmem://":
-        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        return {**scoped, "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
                 "OPTIONS": {"MAX_ENTRIES": 20000}}
     if url.startswith("file://"):
         return {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            **scoped,
+            "BACKEND": "edition.sharedcache.FileBasedCache",
             "LOCATION": url.removeprefix("file://"),
             "OPTIONS": {"MAX_ENTRIES": 20000},
         }
@@ -208,12 +217,16 @@ EMEND_TEI_SCHEMA = Path(env("EMEND_TEI_SCHEMA", str(BASE_DIR / "var" / "schemas"
 
 # Celery: a broker that needs no server unless CELERY_BROKER_URL says otherwise.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
+# One attempt to connect when sending: a request that enqueues must not wait on a broker that is
+# down (edition/tasks.py logs the failure; the sweep re-sends export requests). Workers keep
+# retrying their own connection (CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP and Celery's default).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0}
 if CELERY_BROKER_URL == "filesystem://":
     _queue = VAR_DIR / "celery" / "queue"
     # kombu's file-system transport expects its folders to exist.
     for _folder in (_queue, VAR_DIR / "celery" / "processed"):
         _folder.mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
         "data_folder_in": str(_queue),
         "data_folder_out": str(_queue),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),

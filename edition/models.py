@@ -480,3 +480,15 @@ class ExportFile(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Instance(models.Model):
+    """This database's identity: one row (pk 1), a random token made with the database
+    (migration 0008). Every key of the shared cache holds it (edition/sharedcache.py), so a
+    cache that outlives its database — recreated, or another one pointed at the same cache —
+    never answers with the other database's pages."""
+
+    token = models.CharField(max_length=32, unique=True)
+
+    def __str__(self) -> str:
+        return self.token

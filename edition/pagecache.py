@@ -16,6 +16,9 @@ from django.core.cache import cache
 from .models import Edition
 
 PAGE_TTL = 24 * 3600
+# A stamp is read again from the database this often: a drop lost to an unreachable cache (a
+# change committed while it was down) retires the pages it should have within this time.
+STAMP_TTL = 5 * 60
 
 
 def edition_stamp(slug: str) -> str | None:
@@ -26,9 +29,8 @@ def edition_stamp(slug: str) -> str | None:
         if updated is None:
             return None
         stamp = updated.isoformat()
-        cache.set(Edition.stamp_key(slug), stamp, PAGE_TTL)
+        cache.set(Edition.stamp_key(slug), stamp, STAMP_TTL)
     return stamp
-
 
 
 @dataclass(frozen=True)
