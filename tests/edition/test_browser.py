@@ -25,7 +25,7 @@ def test_reading_view_shows_footnotes_and_page_markers(live_server, tmp_path):
 
         notes = page.locator("section.footnotes li")
         assert notes.count() == 2
-        assert notes.nth(0).inner_text().startswith("Source.")
+        assert notes.nth(0).inner_text().startswith("Source: ")
         assert "Telegram 515 from Seoul" in notes.nth(1).inner_text()
 
         # Keyboard: the note marker is focusable and following it lands on the note.

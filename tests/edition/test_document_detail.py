@@ -61,7 +61,7 @@ class TestReadingView:
         # Footnotes: the source note first, labelled Source, then note 1 with its text.
         notes = article.xpath(".//section[contains(@class,'footnotes')]//li")
         assert [n.get("id") for n in notes] == ["fn-d142fn0", "fn-d142fn1"]
-        assert text(notes[0]).startswith("Source. Source: Department of State")
+        assert text(notes[0]).startswith("Source: Department of State")
         assert "Telegram 515 from Seoul" in text(notes[1])
         assert notes[1].xpath(".//a[@href='#fnref-d142fn1']")
         [marker] = article.xpath(".//a[@id='fnref-d142fn1']")
