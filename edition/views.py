@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.db.models import Count, Max, Min, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.templatetags.static import static
 from django.template.response import TemplateResponse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.http import http_date, parse_http_date
@@ -23,6 +24,15 @@ from .exporting.formats import enabled as enabled_formats
 from .models import Document, Edition, Revision
 from .rendering import RENDER_VERSION, rendered_html, rendered_text
 from .roles import can_propose, require_proposer
+
+
+@login_not_required
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, which browsers ask for whatever the page links: the static icon."""
+    response = redirect(static("edition/favicon.ico"))
+    patch_cache_control(response, public=True, max_age=86400)
+    return response
 
 
 @login_not_required

@@ -230,3 +230,18 @@ class TestPageCache:
         client.get(URL)
         client.force_login(get_user_model().objects.create_user("ed", password="x-long-pass"))
         assert "Signed in as ed" in text(html.fromstring(client.get(URL).content))
+
+
+class TestFavicon:
+    def test_favicon_ico_is_served_not_404(self, client, db):
+        from django.contrib.staticfiles import finders
+
+        response = client.get("/favicon.ico")
+        assert response.status_code == 302
+        path = response["Location"].split("/static/", 1)[1]
+        assert finders.find(path), path  # the test client serves no static files
+
+    def test_pages_link_the_icon(self, client, sample_edition):
+        _, tree = page(client, "/")
+        hrefs = tree.xpath("//link[@rel='icon']/@href")
+        assert any(h.endswith(".svg") for h in hrefs) and any(h.endswith(".ico") for h in hrefs)
