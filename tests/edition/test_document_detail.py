@@ -245,3 +245,32 @@ class TestFavicon:
         _, tree = page(client, "/")
         hrefs = tree.xpath("//link[@rel='icon']/@href")
         assert any(h.endswith(".svg") for h in hrefs) and any(h.endswith(".ico") for h in hrefs)
+
+
+def assert_names_contain_visible_text(tree):
+    """WCAG 2.5.3 (axe's label-content-name-mismatch): an accessible name set by aria-label
+    contains the words the link shows, so speech users can say what they see."""
+    labelled = tree.xpath("//a[@aria-label]")
+    assert labelled
+    def words(value: str) -> str:  # as axe compares: case and punctuation aside
+        return " ".join(re.sub(r"[^\w\s]", " ", value).lower().split())
+
+    for link in labelled:
+        assert words(text(link)) in words(link.get("aria-label")), (
+            text(link), link.get("aria-label"))
+
+
+def test_download_links_are_named_by_what_they_show(client, sample_edition):
+    _, tree = page(client, URL)
+    assert tree.xpath("//a[@aria-label='TXT: Document 142 as Plain text']")
+    assert_names_contain_visible_text(tree)
+
+
+def test_exports_page_links_are_named_by_what_they_show(client, sample_edition, settings):
+    from edition.exporting import builds
+
+    settings.EMEND_EXPORT_FORMATS = ["tei", "txt"]
+    builds.run(sample_edition.pk)
+    _, tree = page(client, "/frus1958-60v18/exports/")
+    assert tree.xpath("//a[@aria-label='txt: Document 142 as Plain text']")
+    assert_names_contain_visible_text(tree)
