@@ -24,6 +24,7 @@ from .exporting.formats import enabled as enabled_formats
 from .models import Document, Edition, Revision
 from .rendering import RENDER_VERSION, rendered_html, rendered_text
 from .roles import can_propose, require_proposer
+from .signals import proposer_page_state
 
 
 @login_not_required
@@ -97,10 +98,13 @@ def _reading_view(request: HttpRequest, document: Document, revision: Revision) 
     proposer = is_current and request.user.is_authenticated and can_propose(request.user, edition)
     # The import's suggestions are for proposers only: never in the anonymous (cached) page.
     offers = suggestions.offers(document, revision) if proposer else []
+    # What the apps built on the edition add to a proposer's page (review's open proposals).
+    extra = [state for _, state in proposer_page_state.send(
+        sender=Document, document=document, user=request.user)] if proposer else []
     last_modified = max(revision.created_at, edition.updated_at)
     etag, not_modified = conditional(
         request, revision.pk, revision.checksum, document.current_revision_id,
-        edition.updated_at.isoformat(), proposer, [o.suggestion.pk for o in offers],
+        edition.updated_at.isoformat(), proposer, [o.suggestion.pk for o in offers], extra,
         last_modified=last_modified,
     )
     if not_modified is not None:
