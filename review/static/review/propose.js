@@ -370,6 +370,19 @@
       article.classList.add("is-selecting");
       say(`Selected: ${selection}. Arrow keys move, Shift with the arrow keys extends, P proposes a change, Escape stops.`);
     }
+    /* Selection.modify stops in front of a page or note marker (a link inside the text), or
+       goes into it: the caret steps over it to the next text. */
+    function stepOver(selection, alter, direction) {
+      const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT, {
+        acceptNode: (n) => (n.parentElement.closest(SKIP) ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT),
+      });
+      walker.currentNode = selection.focusNode;
+      const next = direction === "forward" ? walker.nextNode() : walker.previousNode();
+      if (!next) return;
+      const offset = direction === "forward" ? 0 : next.data.length;
+      if (alter === "extend") selection.extend(next, offset);
+      else selection.collapse(next, offset);
+    }
     if (keys) keys.querySelector(".propose-keys-start").addEventListener("click", start);
     article.addEventListener("focusout", (event) => {
       if (!article.contains(event.relatedTarget)) stop();
@@ -405,7 +418,14 @@
       event.preventDefault();
       const granularity = (event.ctrlKey || event.altKey) && move[1] === "character" ? "word" : move[1];
       const selection = window.getSelection();
-      selection.modify(event.shiftKey ? "extend" : "move", move[0], granularity);
+      const alter = event.shiftKey ? "extend" : "move";
+      const [node, offset] = [selection.focusNode, selection.focusOffset];
+      selection.modify(alter, move[0], granularity);
+      const focus = selection.focusNode;
+      const inMarker = (focus.nodeType === Node.ELEMENT_NODE ? focus : focus.parentElement).closest(SKIP);
+      if (inMarker || (focus === node && selection.focusOffset === offset)) {
+        stepOver(selection, alter, move[0]);
+      }
       say(selection.isCollapsed ? "Caret placed." : `Selected: ${selection}`);
     });
   }
