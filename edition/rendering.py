@@ -22,9 +22,10 @@ from .tei.plaintext import render_plaintext
 from .tei.render import Links, render_html
 
 # Bump when the renderer's output changes, so cached pages of old revisions are rebuilt.
-RENDER_VERSION = 5  # 2: data-o text-layer offsets on blocks (proposing); 3: a space after a glued page marker;
+RENDER_VERSION = 6  # 2: data-o text-layer offsets on blocks (proposing); 3: a space after a glued page marker;
 # 4: TEI ids as tei-… and pg_…, rend through an allow-list (never the page's own ids and classes)
 # 5: links to persons and terms, refs to missing documents and other volumes, no foreign markup
+# 6: no "Source." label on a source note that begins "Source:"
 ONE_YEAR = 365 * 24 * 3600
 # Units whose page a mention links to: register → the unit's xml:id.
 REGISTER_UNITS = {"persons": "persons", "terms": "terms"}

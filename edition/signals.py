@@ -9,3 +9,9 @@ the review app's open proposals pointing at the old text until its receiver plac
 from django.dispatch import Signal
 
 revision_added = Signal()
+
+# Sent by the reading view for a member who may propose, with `document` and `user`. Each
+# receiver returns a string that changes whenever what it adds to that page changes (review's
+# open proposals, marked in the text): it goes into the page's ETag, so a browser revalidating
+# the page never keeps marks that are out of date.
+proposer_page_state = Signal()

@@ -19,6 +19,7 @@ register_converter(DocumentIdConverter, "docid")
 app_name = "edition"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("<slug:edition>/", views.toc, name="toc"),
     path("<slug:edition>/exports/", exports.exports_page, name="exports"),
     path("<slug:edition>/exports/status/", exports.export_status, name="export_status"),

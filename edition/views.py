@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.db.models import Count, Max, Min, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.templatetags.static import static
 from django.template.response import TemplateResponse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.http import http_date, parse_http_date
@@ -23,6 +24,16 @@ from .exporting.formats import enabled as enabled_formats
 from .models import Document, Edition, Revision
 from .rendering import RENDER_VERSION, rendered_html, rendered_text
 from .roles import can_propose, require_proposer
+from .signals import proposer_page_state
+
+
+@login_not_required
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, which browsers ask for whatever the page links: the static icon."""
+    response = redirect(static("edition/favicon.ico"))
+    patch_cache_control(response, public=True, max_age=86400)
+    return response
 
 
 @login_not_required
@@ -87,10 +98,13 @@ def _reading_view(request: HttpRequest, document: Document, revision: Revision) 
     proposer = is_current and request.user.is_authenticated and can_propose(request.user, edition)
     # The import's suggestions are for proposers only: never in the anonymous (cached) page.
     offers = suggestions.offers(document, revision) if proposer else []
+    # What the apps built on the edition add to a proposer's page (review's open proposals).
+    extra = [state for _, state in proposer_page_state.send(
+        sender=Document, document=document, user=request.user)] if proposer else []
     last_modified = max(revision.created_at, edition.updated_at)
     etag, not_modified = conditional(
         request, revision.pk, revision.checksum, document.current_revision_id,
-        edition.updated_at.isoformat(), proposer, [o.suggestion.pk for o in offers],
+        edition.updated_at.isoformat(), proposer, [o.suggestion.pk for o in offers], extra,
         last_modified=last_modified,
     )
     if not_modified is not None:

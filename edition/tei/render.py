@@ -48,6 +48,7 @@ XML_LANG = f"{{{XML_NS}}}lang"
 
 _XML_SPACE = re.compile(r"[ \t\r\n]+")
 _PAGE_ID = re.compile(r"pg_[\w.-]+")
+_SAYS_SOURCE = re.compile(r"source\s*:", re.IGNORECASE)
 # Entries of the persons and terms registers keep their ids: links from documents land on them.
 _ENTRY_ID = re.compile(r"[pt]_[\w.-]+")
 _NOT_ID = re.compile(r"[^\w.-]+")
@@ -306,10 +307,11 @@ class _HTMLRenderer(ListsTablesFigures):
                     f'aria-label="{_attr(back_label)}">↩</a>'
                 )
             cls = "footnote footnote-source" if fn.is_source else "footnote"
-            items.append(
-                f'<li id="fn-{note_id}" class="{cls}"><span class="fn-label">{label}.</span> '
-                f"{body}{back}</li>"
-            )
+            # FRUS source notes begin "Source: …": a "Source." label would say it twice.
+            says_source = fn.is_source and _SAYS_SOURCE.match(
+                _XML_SPACE.sub(" ", "".join(fn.element.itertext())).lstrip())
+            label_html = "" if says_source else f'<span class="fn-label">{label}.</span> '
+            items.append(f'<li id="fn-{note_id}" class="{cls}">{label_html}{body}{back}</li>')
         return (
             f'<section class="footnotes" aria-labelledby="{heading_id}">\n'
             f'<h2 id="{heading_id}">Notes</h2>\n<ol>\n' + "\n".join(items) + "\n</ol>\n</section>"

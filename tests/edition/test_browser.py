@@ -25,7 +25,7 @@ def test_reading_view_shows_footnotes_and_page_markers(live_server, tmp_path):
 
         notes = page.locator("section.footnotes li")
         assert notes.count() == 2
-        assert notes.nth(0).inner_text().startswith("Source.")
+        assert notes.nth(0).inner_text().startswith("Source: ")
         assert "Telegram 515 from Seoul" in notes.nth(1).inner_text()
 
         # Keyboard: the note marker is focusable and following it lands on the note.
@@ -39,3 +39,16 @@ def test_reading_view_shows_footnotes_and_page_markers(live_server, tmp_path):
         assert page.locator("#pg_278").inner_text().strip() == "[Page 278]"
         note = page.locator("#fn-d143fn1")
         assert "telegram 2728" in note.inner_text()
+
+
+def test_sign_in_form_has_labels_above_full_width_fields_on_a_phone(live_server):
+    with chromium_page() as page:
+        page.set_viewport_size({"width": 390, "height": 800})
+        page.goto(f"{live_server.url}/accounts/login/")
+        label = page.locator("label[for=id_username]").bounding_box()
+        field = page.locator("#id_username").bounding_box()
+        button = page.get_by_role("button", name="Sign in").bounding_box()
+        assert label["y"] + label["height"] <= field["y"]  # above, not beside
+        assert field["width"] >= 340 and field["height"] >= 40
+        assert button["width"] >= 340 and button["height"] >= 40
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390

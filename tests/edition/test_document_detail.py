@@ -61,7 +61,7 @@ class TestReadingView:
         # Footnotes: the source note first, labelled Source, then note 1 with its text.
         notes = article.xpath(".//section[contains(@class,'footnotes')]//li")
         assert [n.get("id") for n in notes] == ["fn-d142fn0", "fn-d142fn1"]
-        assert text(notes[0]).startswith("Source. Source: Department of State")
+        assert text(notes[0]).startswith("Source: Department of State")
         assert "Telegram 515 from Seoul" in text(notes[1])
         assert notes[1].xpath(".//a[@href='#fnref-d142fn1']")
         [marker] = article.xpath(".//a[@id='fnref-d142fn1']")
@@ -230,3 +230,47 @@ class TestPageCache:
         client.get(URL)
         client.force_login(get_user_model().objects.create_user("ed", password="x-long-pass"))
         assert "Signed in as ed" in text(html.fromstring(client.get(URL).content))
+
+
+class TestFavicon:
+    def test_favicon_ico_is_served_not_404(self, client, db):
+        from django.contrib.staticfiles import finders
+
+        response = client.get("/favicon.ico")
+        assert response.status_code == 302
+        path = response["Location"].split("/static/", 1)[1]
+        assert finders.find(path), path  # the test client serves no static files
+
+    def test_pages_link_the_icon(self, client, sample_edition):
+        _, tree = page(client, "/")
+        hrefs = tree.xpath("//link[@rel='icon']/@href")
+        assert any(h.endswith(".svg") for h in hrefs) and any(h.endswith(".ico") for h in hrefs)
+
+
+def assert_names_contain_visible_text(tree):
+    """WCAG 2.5.3 (axe's label-content-name-mismatch): an accessible name set by aria-label
+    contains the words the link shows, so speech users can say what they see."""
+    labelled = tree.xpath("//a[@aria-label]")
+    assert labelled
+    def words(value: str) -> str:  # as axe compares: case and punctuation aside
+        return " ".join(re.sub(r"[^\w\s]", " ", value).lower().split())
+
+    for link in labelled:
+        assert words(text(link)) in words(link.get("aria-label")), (
+            text(link), link.get("aria-label"))
+
+
+def test_download_links_are_named_by_what_they_show(client, sample_edition):
+    _, tree = page(client, URL)
+    assert tree.xpath("//a[@aria-label='TXT: Document 142 as Plain text']")
+    assert_names_contain_visible_text(tree)
+
+
+def test_exports_page_links_are_named_by_what_they_show(client, sample_edition, settings):
+    from edition.exporting import builds
+
+    settings.EMEND_EXPORT_FORMATS = ["tei", "txt"]
+    builds.run(sample_edition.pk)
+    _, tree = page(client, "/frus1958-60v18/exports/")
+    assert tree.xpath("//a[@aria-label='txt: Document 142 as Plain text']")
+    assert_names_contain_visible_text(tree)

@@ -48,3 +48,13 @@ def test_status_panel_follows_the_build_and_downloads_work(live_server, sample_v
             page.get_by_role("link", name="Document 143 as Plain text").click()
         assert "Memorandum of Conversation" in info.value.path().read_text()
         page.screenshot(path=str(tmp_path / "exports.png"), full_page=True)
+
+
+def test_exports_page_fits_a_phone(live_server, sample_volume, settings):
+    settings.EMEND_EXPORT_FORMATS = ["tei", "html", "txt", "json", "epub", "pdf"]
+    builds.run(sample_volume.pk)
+    with chromium_page() as page:
+        page.set_viewport_size({"width": 390, "height": 800})
+        page.goto(f"{live_server.url}/{sample_volume.slug}/exports/")
+        assert page.locator("table.exports").count() == 2
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -108,9 +108,21 @@ def test_every_paragraph_is_present(d142):
 def test_source_note_is_first_and_labelled_source(d142):
     items = d142.xpath("//section[@class='footnotes']/ol/li")
     assert [li.get("id") for li in items] == ["fn-d142fn0", "fn-d142fn1"]
-    first_label = items[0].xpath("span[@class='fn-label']")[0].text
-    assert first_label == "Source."
+    # The note says "Source:" itself: no "Source." label before it (never "Source. Source:").
+    assert items[0].xpath("span[@class='fn-label']") == []
+    assert words(items[0].text_content()).startswith("Source: Department of State")
     assert "Department of State, Conference Files" in items[0].text_content()
+
+
+def test_source_note_without_its_own_word_keeps_the_label():
+    div = etree.fromstring(
+        '<div xmlns="http://www.tei-c.org/ns/1.0" type="document" n="1" xml:id="d1">'
+        '<head>Memo<note n="0" xml:id="d1fn0">Department of State, Central Files.</note></head>'
+        "<p>Text.</p></div>"
+    )
+    tree = lxml.html.fromstring(render_html(div, doc_href=doc_href))
+    [label] = tree.xpath("//li[@id='fn-d1fn0']/span[@class='fn-label']")
+    assert label.text == "Source."
 
 
 def test_footnote_1_body_and_links(d142, d142_html):

@@ -25,9 +25,13 @@
 
   /* Rebuild the layer from the article; `points` are DOM positions {node, offset} (offset in
      UTF-16 units of a text node, or a child index of an element). Returns the layer's code
-     points and each point's code-point offset. */
+     points, each point's code-point offset, and where each code point came from (`origins`:
+     {node, unit, length} in a text node, null for a block separator). */
   function buildLayer(article, points) {
     const chars = [];
+    const origins = [];
+    let here = null; // the text node character being read
+    let spaceFrom = null; // where the pending space was read
     const at = points.map(() => null);
     const reached = new Set();
     let waiting = []; // points reached, waiting to know whether a pending space comes first
@@ -50,13 +54,17 @@
     function boundary() {
       settle(chars.length); // a point before a block's end stays in that block
       pendingSpace = false; // a block's trailing space is dropped
+      spaceFrom = null;
       pendingSeparator = chars.length > 0;
       blockHasText = false;
     }
     function startBlock(offset) {
       boundary();
-      if (chars.length > offset) chars.length = offset;
-      while (chars.length < offset) chars.push("\n");
+      if (chars.length > offset) chars.length = origins.length = offset;
+      while (chars.length < offset) {
+        chars.push("\n");
+        origins.push(null);
+      }
       pendingSeparator = false;
     }
     function put(ch) {
@@ -64,14 +72,22 @@
         if (blockHasText && !pendingSpace) {
           settle(chars.length); // a point just before a space stays before it
           pendingSpace = true;
+          spaceFrom = here;
         }
         return;
       }
-      if (pendingSeparator) chars.push("\n", "\n");
-      if (pendingSpace) chars.push(" ");
+      if (pendingSeparator) {
+        chars.push("\n", "\n");
+        origins.push(null, null);
+      }
+      if (pendingSpace) {
+        chars.push(" ");
+        origins.push(spaceFrom);
+      }
       pendingSeparator = pendingSpace = false;
       settle(chars.length);
       chars.push(ch);
+      origins.push(here);
       blockHasText = true;
     }
     function walk(node) {
@@ -79,6 +95,7 @@
         let unit = 0;
         for (const ch of node.data) {
           reach(node, unit);
+          here = { node, unit, length: ch.length };
           put(ch);
           unit += ch.length;
         }
@@ -89,7 +106,10 @@
       if (node !== article && node.matches(SKIP)) return;
       const o = node === article ? null : node.getAttribute("data-o");
       if (o !== null) startBlock(parseInt(o, 10));
-      if (node.tagName === "BR") put(" "); // <lb/> stands for a space
+      if (node.tagName === "BR") { // <lb/> stands for a space
+        here = null;
+        put(" ");
+      }
       node.childNodes.forEach((child, index) => {
         reach(node, index);
         walk(child);
@@ -100,7 +120,38 @@
     walk(article);
     boundary();
     settle(chars.length);
-    return { chars, at };
+    return { chars, at, origins };
+  }
+
+  /* A DOM Range over the layer's code points start…end, or null if none of them is on the page. */
+  function rangeOf(layer, start, end) {
+    let first = start;
+    while (first < end && !layer.origins[first]) first += 1;
+    let last = end - 1;
+    while (last >= first && !layer.origins[last]) last -= 1;
+    if (first > last) return null;
+    const from = layer.origins[first];
+    const to = layer.origins[last];
+    const range = document.createRange();
+    range.setStart(from.node, from.unit);
+    range.setEnd(to.node, to.unit + to.length);
+    return range;
+  }
+
+  /* The passages of the open proposals (a JSON list of [start, end, proposal] from the server,
+     on the revision shown), highlighted without touching the DOM: the CSS Custom Highlight API
+     leaves the text nodes, and so the offsets, as they are. Browsers without it still have the
+     list at the top of the page. */
+  function markPending(article) {
+    const data = document.getElementById("pending-proposals");
+    if (!data || !window.CSS || !CSS.highlights || typeof Highlight === "undefined") return 0;
+    const layer = buildLayer(article, []);
+    const ranges = JSON.parse(data.textContent)
+      .map(([start, end]) => rangeOf(layer, start, end)).filter(Boolean);
+    CSS.highlights.set("pending-proposal", new Highlight(...ranges));
+    const key = document.querySelector(".propose-pending-key");
+    if (key && ranges.length) key.hidden = false;
+    return ranges.length;
   }
 
   /* A DOM position inside a skipped element (a note marker, a page marker) moves just before
@@ -192,16 +243,27 @@
         : current.start === current.end ? "Propose here" : "Propose a change";
       trigger.hidden = false;
       place(trigger, rectOf(range));
+      // With the form open (below the first selection), the button for another change goes
+      // above this selection, where the popover cannot be.
+      const above = !popover.hidden;
+      if (above) {
+        const top = range.getClientRects()[0] || range.getBoundingClientRect();
+        trigger.style.top = Math.max(top.top + window.scrollY - trigger.offsetHeight - 6, 0) + "px";
+      }
       toolbar.hidden = Boolean(current.note) || current.start === current.end;
       if (!toolbar.hidden) {
-        const rect = rectOf(range);
         toolbar.style.left = trigger.offsetLeft + trigger.offsetWidth + 6 + "px";
-        toolbar.style.top = rect.bottom + window.scrollY + 6 + "px";
+        toolbar.style.top = trigger.style.top;
       }
     }
 
     function open(info, markup) {
-      const anchor = trigger.getBoundingClientRect(); // before hiding it: a hidden box has none
+      // Beside the trigger (measured before hiding it: a hidden box has none), or the selection
+      // when the keyboard opened the form before the trigger appeared.
+      clearTimeout(timer); // the keyboard opens the form before the trigger would show
+      const selection = window.getSelection();
+      const anchor = !trigger.hidden ? trigger.getBoundingClientRect()
+        : selection.rangeCount ? rectOf(selection.getRangeAt(0)) : article.getBoundingClientRect();
       trigger.hidden = toolbar.hidden = true;
       const form = popover.querySelector("form.propose-form");
       if (!popover.hidden && form) {
@@ -265,6 +327,107 @@
         if (main) main.focus({ preventScroll: true });
       }
     });
+    markPending(article);
+    keyboard(article, (info) => open(info));
+  }
+
+  // -- the keyboard: a caret in the text without the browser's caret browsing -----------------
+
+  /* Alt+P (or the bar's button) puts a selection on the first word of the first block in
+     view and focuses the document; the arrow keys then move it and Shift+arrows extend it
+     (Selection.modify, which works on text that is not editable), and P or Enter opens the form
+     for it. Alt+P on a selection made otherwise opens the form at once. */
+  const MOVES = {
+    ArrowRight: ["forward", "character"], ArrowLeft: ["backward", "character"],
+    ArrowDown: ["forward", "line"], ArrowUp: ["backward", "line"],
+    End: ["forward", "lineboundary"], Home: ["backward", "lineboundary"],
+  };
+  function keyboard(article, openFor) {
+    const bar = document.getElementById("propose-bar");
+    const keys = bar && bar.querySelector(".propose-keys");
+    const status = bar && bar.querySelector(".propose-keys-status");
+    let selecting = false;
+    if (keys) keys.hidden = false;
+    const say = (text) => { if (status) status.textContent = text; };
+    const selectionInfo = () => {
+      const selection = window.getSelection();
+      return selection.rangeCount ? describe(article, selection.getRangeAt(0)) : null;
+    };
+    const stop = () => {
+      selecting = false;
+      article.classList.remove("is-selecting");
+    };
+    function start() {
+      const blocks = [...article.querySelectorAll("[data-o]")].filter((b) => !b.closest(SKIP));
+      const block = blocks.find((b) => b.getBoundingClientRect().bottom > 0) || blocks[0];
+      if (!block) return;
+      if (!article.hasAttribute("tabindex")) article.tabIndex = -1;
+      article.focus({ preventScroll: true });
+      const selection = window.getSelection();
+      selection.collapse(block, 0);
+      selection.modify("extend", "forward", "word");
+      selecting = true;
+      article.classList.add("is-selecting");
+      say(`Selected: ${selection}. Arrow keys move, Shift with the arrow keys extends, P proposes a change, Escape stops.`);
+    }
+    /* Selection.modify stops in front of a page or note marker (a link inside the text), or
+       goes into it: the caret steps over it to the next text. */
+    function stepOver(selection, alter, direction) {
+      const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT, {
+        acceptNode: (n) => (n.parentElement.closest(SKIP) ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT),
+      });
+      walker.currentNode = selection.focusNode;
+      const next = direction === "forward" ? walker.nextNode() : walker.previousNode();
+      if (!next) return;
+      const offset = direction === "forward" ? 0 : next.data.length;
+      if (alter === "extend") selection.extend(next, offset);
+      else selection.collapse(next, offset);
+    }
+    if (keys) keys.querySelector(".propose-keys-start").addEventListener("click", start);
+    article.addEventListener("focusout", (event) => {
+      if (!article.contains(event.relatedTarget)) stop();
+    });
+    document.addEventListener("keydown", (event) => {
+      const target = event.target;
+      if (target.closest && target.closest("input, textarea, select, [contenteditable], .propose-popover")) return;
+      if (event.altKey && !event.ctrlKey && !event.metaKey && event.code === "KeyP") {
+        event.preventDefault();
+        const info = selectionInfo();
+        if (info && !selecting && (info.note || info.start !== info.end)) openFor(info);
+        else if (selecting && info) openFor(info);
+        else start();
+        return;
+      }
+      if (!selecting || !article.contains(document.activeElement)) return;
+      if (event.key === "Escape") {
+        stop();
+        say("Stopped selecting.");
+        return;
+      }
+      if ((event.key === "p" || event.key === "P" || event.key === "Enter") && !event.ctrlKey && !event.metaKey && !event.altKey) {
+        const info = selectionInfo();
+        if (info) {
+          event.preventDefault();
+          stop();
+          openFor(info);
+        }
+        return;
+      }
+      const move = MOVES[event.key];
+      if (!move || event.metaKey) return;
+      event.preventDefault();
+      const granularity = (event.ctrlKey || event.altKey) && move[1] === "character" ? "word" : move[1];
+      const selection = window.getSelection();
+      const alter = event.shiftKey ? "extend" : "move";
+      const [node, offset] = [selection.focusNode, selection.focusOffset];
+      selection.modify(alter, move[0], granularity);
+      const focus = selection.focusNode;
+      const inMarker = (focus.nodeType === Node.ELEMENT_NODE ? focus : focus.parentElement).closest(SKIP);
+      if (inMarker || (focus === node && selection.focusOffset === offset)) {
+        stepOver(selection, alter, move[0]);
+      }
+      say(selection.isCollapsed ? "Caret placed." : `Selected: ${selection}`);
+    });
   }
 
   /* The picker: names typed in the "who or what" field are looked up in the volume's persons
@@ -297,7 +460,7 @@
     }
   });
 
-  window.emendPropose = { buildLayer, describe };
+  window.emendPropose = { buildLayer, describe, rangeOf };
   // htmx is a deferred script after this one: wait for it (deferred scripts all run before
   // DOMContentLoaded, while readyState is already "interactive").
   if (document.readyState === "complete") setUp();
