@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from edition.urls import DocumentIdConverter  # noqa: F401  (registers the docid converter)
+from edition.urls import DocumentIdConverter  # noqa: F401  (registers docid and num)
 
 from . import api
 
@@ -15,13 +15,13 @@ urlpatterns = [
     re_path(r"^editions/(?P<edition>[-\w]+)/(?P<register>persons|terms)/$", api.register,
             name="register"),
     path("proposals/", api.proposals, name="proposals"),
-    path("proposals/<int:pk>/", api.proposal, name="proposal"),
-    re_path(r"^proposals/(?P<pk>[0-9]+)/approve/?$", api.approve, name="approve"),
-    re_path(r"^proposals/(?P<pk>[0-9]+)/reject/?$", api.reject, name="reject"),
-    re_path(r"^proposals/(?P<pk>[0-9]+)/request-changes/?$", api.request_changes,
+    path("proposals/<num:pk>/", api.proposal, name="proposal"),
+    re_path(r"^proposals/(?P<pk>[0-9]{1,9})/approve/?$", api.approve, name="approve"),
+    re_path(r"^proposals/(?P<pk>[0-9]{1,9})/reject/?$", api.reject, name="reject"),
+    re_path(r"^proposals/(?P<pk>[0-9]{1,9})/request-changes/?$", api.request_changes,
             name="request_changes"),
-    re_path(r"^proposals/(?P<pk>[0-9]+)/comment/?$", api.comment, name="comment"),
-    re_path(r"^proposals/(?P<pk>[0-9]+)/withdraw/?$", api.withdraw, name="withdraw"),
-    re_path(r"^proposals/(?P<pk>[0-9]+)/retarget/?$", api.retarget, name="retarget"),
+    re_path(r"^proposals/(?P<pk>[0-9]{1,9})/comment/?$", api.comment, name="comment"),
+    re_path(r"^proposals/(?P<pk>[0-9]{1,9})/withdraw/?$", api.withdraw, name="withdraw"),
+    re_path(r"^proposals/(?P<pk>[0-9]{1,9})/retarget/?$", api.retarget, name="retarget"),
     re_path(r"^(?P<path>.*)$", api.not_found),
 ]
