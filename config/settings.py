@@ -271,3 +271,9 @@ LOGGING = {
     # WeasyPrint logs every page it lays out at INFO: 800 lines per volume PDF.
     "loggers": {"weasyprint.progress": {"level": "WARNING"}},
 }
+
+# --- No 500 from any input (issue 13) ----------------------------------------------------------
+# The API's parser refuses lone surrogates, NULs and JSON nested past the recursion limit
+# (review/parsers.py).
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["review.parsers.StrictJSONParser"]
+# --- end of issue 13 ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -28,6 +29,7 @@ from rest_framework.response import Response
 
 from edition import registers
 from edition.models import Document, Edition, Revision
+from edition.params import has_nul, positive_int
 from edition.roles import require_member
 
 from .access import proposal_for_member
@@ -61,11 +63,25 @@ def api(methods: list[str], *, public: bool = False):
     in. DRF authenticates by itself, so Django's login requirement is lifted."""
 
     def decorate(view):
+        @wraps(view)
+        def checked(request: Request, *args, **kwargs) -> Response:
+            refuse_nul(request.query_params)
+            return view(request, *args, **kwargs)
+
         if public:
-            view = permission_classes([AllowAny])(view)
-        return login_not_required(api_view(methods)(view))
+            checked = permission_classes([AllowAny])(checked)
+        return login_not_required(api_view(methods)(checked))
 
     return decorate
+
+
+def refuse_nul(params) -> None:
+    """A NUL in a query parameter is a 400 before it reaches a filter: PostgreSQL refuses to
+    compare one (ValueError), whatever the parameter."""
+    for name, values in params.lists():
+        if has_nul(name, *values):
+            field = name.replace("\x00", "\ufffd")
+            raise invalid(field, "contains a NUL character")
 
 
 # ------------------------------------------------------------------------------------------
@@ -151,10 +167,10 @@ def document(request: Request, edition: str, doc: str) -> Response:
     document = _document(edition, doc)
     revision = document.current_revision
     if "revision" in request.query_params:
-        number = request.query_params["revision"]
-        if not (number.isascii() and number.isdigit()):
+        number = positive_int(request.query_params["revision"])
+        if number is None:
             raise invalid("revision", "must be a revision number")
-        revision = get_object_or_404(Revision, document=document, number=int(number))
+        revision = get_object_or_404(Revision, document=document, number=number)
     # Revisions are immutable: the payload of one is cached forever, keyed by its id.
     key = f"emend:api:revision:{revision.pk}"
     data = cache.get(key)
