@@ -20,6 +20,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.pagination import CursorPagination
@@ -32,6 +33,7 @@ from edition.models import Document, Edition, Revision
 from edition.params import has_nul, positive_int
 from edition.roles import require_member
 
+from . import api_schema as S
 from .access import proposal_for_member
 from .actions import ProposalError
 from .actions.approve import check_approve, do_approve
@@ -161,6 +163,8 @@ def _document(edition: str, doc: str) -> Document:
     )
 
 
+@extend_schema(summary="A document's published text", parameters=[S.EDITION, S.DOC, S.REVISION],
+               responses={200: S.DOCUMENT, **S.errors(400, 401, 404)})
 @api(["GET"], public=True)
 def document(request: Request, edition: str, doc: str) -> Response:
     """The published text of a document: `?revision=n` for an earlier revision."""
@@ -180,6 +184,9 @@ def document(request: Request, edition: str, doc: str) -> Response:
     return Response({**data, "current_revision": document.current_revision.number})
 
 
+@extend_schema(summary="The volume's persons or terms", parameters=[S.EDITION, S.REGISTER_NAME,
+                                                                   S.QUERY],
+               responses={200: S.REGISTER, **S.errors(400, 401, 404)})
 @api(["GET"], public=True)
 def register(request: Request, edition: str, register: str) -> Response:
     """The volume's persons or terms matching `?q=` (name or id), for the markup picker:
@@ -250,12 +257,22 @@ def _page(request: Request, proposals: QuerySet[Proposal]) -> Response:
     return paginator.get_paginated_response([proposal_json(p) for p in page])
 
 
+@extend_schema(operation_id="proposals_list", summary="Proposals of the editions you belong to",
+               parameters=S.LISTING,
+               responses={200: S.PROPOSAL_PAGE, **S.errors(400, 401, 404)})
 @api(["GET"])
 def proposals(request: Request) -> Response:
     """Proposals of the editions the user belongs to, oldest first: ?status= &edition= …"""
     return _page(request, _filtered(request, _listing(request.user)))
 
 
+@extend_schema(methods=["GET"], summary="A document's proposals",
+               parameters=[S.EDITION, S.DOC, *S.LISTING],
+               responses={200: S.PROPOSAL_PAGE, **S.errors(400, 401, 404)})
+@extend_schema(methods=["POST"], summary="Propose a change", parameters=[S.EDITION, S.DOC],
+               request=S.body(S.PROPOSAL_REQUEST),
+               responses={201: S.PROPOSAL, **S.errors(400, 401, 403, 404, 409, 413, 415, 422,
+                                                      503)})
 @api(["GET", "POST"])
 def document_proposals(request: Request, edition: str, doc: str) -> Response:
     """GET: the document's proposals (members). POST: propose a change (editors and up)."""
@@ -290,6 +307,9 @@ def _reload(user, pk: int) -> Proposal:
     return proposal_for_member(user, pk, queryset=Proposal.objects.prefetch_related("changes"))
 
 
+@extend_schema(operation_id="proposal_retrieve", summary="A proposal with its timeline",
+               parameters=[S.PK],
+               responses={200: S.PROPOSAL, **S.errors(401, 404)})
 @api(["GET"])
 def proposal(request: Request, pk: int) -> Response:
     return Response(proposal_json(_reload(request.user, pk), detail=True))
@@ -303,6 +323,8 @@ def _checked(request: Request, pk: int, check) -> Proposal:
     return proposal
 
 
+@extend_schema(summary="Approve", parameters=[S.PK], request=S.body(S.EMPTY_REQUEST),
+               responses={200: S.APPROVAL, **S.errors(400, 401, 403, 404, 409, 415, 503)})
 @api(["POST"])
 def approve(request: Request, pk: int) -> Response:
     """200 with the new revision once applied, or the approvals still needed."""
@@ -316,6 +338,8 @@ def approve(request: Request, pk: int) -> Response:
     return Response({"status": "approved", "revision": revision.number, "proposal": data})
 
 
+@extend_schema(summary="Reject", parameters=[S.PK], request=S.body(S.REASON_REQUEST),
+               responses={200: S.PROPOSAL, **S.errors(400, 401, 403, 404, 409, 415)})
 @api(["POST"])
 def reject(request: Request, pk: int) -> Response:
     proposal = _checked(request, pk, check_decide)
@@ -323,6 +347,9 @@ def reject(request: Request, pk: int) -> Response:
     return Response(proposal_json(_reload(request.user, pk), detail=True))
 
 
+@extend_schema(summary="Ask the author for changes", parameters=[S.PK],
+               request=S.body(S.REASON_REQUEST),
+               responses={200: S.PROPOSAL, **S.errors(400, 401, 403, 404, 409, 415)})
 @api(["POST"])
 def request_changes(request: Request, pk: int) -> Response:
     proposal = _checked(request, pk, check_decide)
@@ -330,6 +357,8 @@ def request_changes(request: Request, pk: int) -> Response:
     return Response(proposal_json(_reload(request.user, pk), detail=True))
 
 
+@extend_schema(summary="Withdraw your proposal", parameters=[S.PK], request=S.body(S.EMPTY_REQUEST),
+               responses={200: S.PROPOSAL, **S.errors(400, 401, 403, 404, 409, 415)})
 @api(["POST"])
 def withdraw(request: Request, pk: int) -> Response:
     proposal = _checked(request, pk, check_withdraw)
@@ -337,6 +366,8 @@ def withdraw(request: Request, pk: int) -> Response:
     return Response(proposal_json(_reload(request.user, pk), detail=True))
 
 
+@extend_schema(summary="Comment", parameters=[S.PK], request=S.body(S.COMMENT_REQUEST),
+               responses={201: S.EVENT, **S.errors(400, 401, 404, 415)})
 @api(["POST"])
 def comment(request: Request, pk: int) -> Response:
     """Any member may comment, on any proposal they can see."""
@@ -345,6 +376,10 @@ def comment(request: Request, pk: int) -> Response:
     return Response(event_json(event), status=status.HTTP_201_CREATED)
 
 
+@extend_schema(summary="Re-target or revise your proposal", parameters=[S.PK],
+               request=S.body(S.RETARGET_REQUEST),
+               responses={200: S.PROPOSAL, **S.errors(400, 401, 403, 404, 409, 413, 415, 422,
+                                                      503)})
 @api(["POST"])
 def retarget(request: Request, pk: int) -> Response:
     """The author re-targets a conflicted proposal or revises one: same body as proposing."""
@@ -360,6 +395,7 @@ def retarget(request: Request, pk: int) -> Response:
     return Response(proposal_json(_reload(request.user, pk), detail=True))
 
 
+@extend_schema(exclude=True)
 @api(["GET", "POST", "PUT", "PATCH", "DELETE"], public=True)
 def not_found(request: Request, path: str = "") -> Response:
     """Unknown addresses under /api/ answer in JSON too, for anyone."""

@@ -1,6 +1,8 @@
 """The JSON API, mounted at /api/ (docs/API.md). Names: review:api:<name>."""
 
+from django.contrib.auth.decorators import login_not_required
 from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView
 
 from edition.urls import DocumentIdConverter  # noqa: F401  (registers docid and num)
 
@@ -9,6 +11,8 @@ from . import api
 app_name = "api"
 # Actions answer with or without a trailing slash (APPEND_SLASH cannot redirect a POST).
 urlpatterns = [
+    # The OpenAPI 3 schema, generated from the views (public): JSON, or YAML with ?format=yaml.
+    path("schema/", login_not_required(SpectacularAPIView.as_view()), name="schema"),
     path("editions/<slug:edition>/documents/<docid:doc>/", api.document, name="document"),
     path("editions/<slug:edition>/documents/<docid:doc>/proposals/", api.document_proposals,
          name="document_proposals"),
