@@ -79,6 +79,12 @@ class TestPages:
     def test_corrections_page_number_is_never_a_500(self, client, sample_edition, value):
         assert client.get(f"/{EDITION}/corrections/", {"page": value}).status_code == 200
 
+    @pytest.mark.parametrize("path", [f"/{EDITION}/", f"/{EDITION}/d142/"])
+    @pytest.mark.parametrize("value", ["²", HUGE, ENORMOUS, "1\x00", "-1"])
+    def test_reading_pages_page_numbers_are_never_a_500(self, client, sample_edition, path,
+                                                        value):
+        assert client.get(path, {"page": value}).status_code in (200, 400, 404)
+
     @pytest.mark.parametrize("name", ["d%00.html", "%00.html", f"{EDITION}%00.html", "d142.%00"])
     def test_export_name_with_a_nul_is_404(self, client, sample_edition, name):
         assert client.get(f"/{EDITION}/exports/{name}").status_code == 404
@@ -269,3 +275,41 @@ class TestApi:
                                      content_type="application/x-www-form-urlencoded")
         assert response.status_code in (413, 415)
         assert response["Content-Type"].startswith("application/json")
+
+
+class TestThroughWsgi:
+    """The same refusals through the WSGI application itself (what gunicorn calls), not the
+    test client."""
+
+    @pytest.fixture
+    def wsgi(self, settings, people):
+        from django.core.signals import request_finished
+        from django.db import close_old_connections
+        from werkzeug.test import Client
+
+        from config.wsgi import application
+
+        settings.ALLOWED_HOSTS = ["localhost"]
+        request_finished.disconnect(close_old_connections)  # keep the test's transaction
+        yield Client(application)
+        request_finished.connect(close_old_connections)
+
+    def test_a_ten_megabyte_body_is_a_json_413(self, wsgi, people, d142):
+        from rest_framework.authtoken.models import Token
+
+        token = Token.objects.get_or_create(user=people.editor)[0].key
+        response = wsgi.post(PROPOSE_API, data="[" + "1," * (5 * 1024 * 1024) + "1]",
+                             headers={"Authorization": f"Token {token}"},
+                             content_type="application/json")
+        assert response.status_code == 413
+        assert response.json["error"]["code"] == "too_large"
+
+    def test_nested_json_and_surrogates_are_json_400s(self, wsgi, people, d142):
+        from rest_framework.authtoken.models import Token
+
+        token = Token.objects.get_or_create(user=people.editor)[0].key
+        for body in ("[" * 100_000, '{"rationale": "\\udfff"}'):
+            response = wsgi.post(PROPOSE_API, data=body, content_type="application/json",
+                                 headers={"Authorization": f"Token {token}"})
+            assert response.status_code == 400
+            assert response.json["error"]["code"] == "invalid"
