@@ -283,16 +283,18 @@ class TestThroughWsgi:
 
     @pytest.fixture
     def wsgi(self, settings, people):
-        from django.core.signals import request_finished
+        from django.core.signals import request_finished, request_started
         from django.db import close_old_connections
         from werkzeug.test import Client
 
         from config.wsgi import application
 
         settings.ALLOWED_HOSTS = ["localhost"]
-        request_finished.disconnect(close_old_connections)  # keep the test's transaction
+        for signal in (request_started, request_finished):  # keep the test's transaction
+            signal.disconnect(close_old_connections)
         yield Client(application)
-        request_finished.connect(close_old_connections)
+        for signal in (request_started, request_finished):
+            signal.connect(close_old_connections)
 
     def test_a_ten_megabyte_body_is_a_json_413(self, wsgi, people, d142):
         from rest_framework.authtoken.models import Token
