@@ -132,6 +132,30 @@ class TestPages:
         assert response.status_code in (200, 400)
         assert not Proposal.objects.exists()
 
+    @pytest.mark.parametrize("method", ["get", "post"])
+    @pytest.mark.parametrize("field", ["exact", "prefix", "suffix", "replacement", "note_id",
+                                       "kind", "action", "placement", "body", "fragment",
+                                       "queued", "reset", "element"])
+    @pytest.mark.parametrize("kind", ["text", "note-edit", "structure", "markup"])
+    def test_propose_form_with_a_nul_anywhere_is_never_a_500(self, client, people, d142,
+                                                             method, field, kind):
+        client.force_login(people.editor)
+        text = d142.current_revision.text
+        start = text.index("Cameroons")
+        data = {"action": "place" if method == "get" else "submit", "kind": kind, "rev": 1,
+                "start": start, "end": start + 9, "exact": "Cameroons", "note_id": "d142fn1",
+                "replacement": "Cameroun", "body": "x", "fragment": "<p>x</p>",
+                "element": "persName", "rationale": "x"}
+        data[field] = data.get(field, "") + "\x00"
+        response = getattr(client, method)(PROPOSE_FORM, data, HTTP_HX_REQUEST="true")
+        assert response.status_code in (200, 400, 409)
+        # A field the kind does not use may carry anything: nothing stored holds the NUL.
+        for proposal in Proposal.objects.prefetch_related("changes"):
+            assert "\x00" not in proposal.rationale
+            for change in proposal.changes.all():
+                assert "\x00" not in change.content + change.exact + change.prefix + \
+                    change.suffix + change.note_id
+
     def test_nul_in_a_form_rationale_is_refused(self, client, people, d142):
         client.force_login(people.editor)
         text = d142.current_revision.text
