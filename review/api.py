@@ -208,6 +208,15 @@ class ProposalPagination(CursorPagination):
     page_size_query_param = "limit"
     max_page_size = 200
 
+    def decode_cursor(self, request):
+        """DRF's, refusing a forged position (not an id: "abc", a NUL, past bigint) before it
+        reaches the filter; _page answers 400."""
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None and \
+                positive_int(cursor.position, maximum=2**63 - 1) is None:
+            raise exceptions.NotFound(self.invalid_cursor_message)
+        return cursor
+
 
 def _listing(user) -> QuerySet[Proposal]:
     return (

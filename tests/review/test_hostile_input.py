@@ -197,6 +197,16 @@ class TestApi:
         assert "NUL" in error["message"]
         assert error["field"] == param
 
+    @pytest.mark.parametrize("position", ["abc", "²", HUGE, "1%00", "-5", ENORMOUS])
+    @pytest.mark.parametrize("reverse", ["0", "1"])
+    def test_forged_cursors_are_a_400(self, as_editor, proposal, position, reverse):
+        import base64
+        from urllib.parse import unquote
+
+        token = f"r={reverse}&p={unquote(position)}"
+        cursor = base64.b64encode(token.encode()).decode()
+        assert as_editor.get("/api/proposals/", {"cursor": cursor}).status_code in (200, 400)
+
     def test_nul_in_a_document_filter_is_a_400(self, as_editor, d142):
         api_error(as_editor.get(PROPOSE_API, {"document": "\x00"}), 400)
 
