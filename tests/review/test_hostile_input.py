@@ -70,6 +70,12 @@ class TestPages:
         response = client.get(f"/{EDITION}/d142/corrections/", {"since": value})
         assert response.status_code == 200  # the log, with "since must be a revision number"
 
+    @pytest.mark.parametrize("value", ["²", "١٢", HUGE, ENORMOUS, "-1", "1\x00"])
+    def test_guided_fix_revision_is_a_400(self, client, people, sample_edition, value):
+        client.force_login(people.editor)
+        response = client.get(f"/{EDITION}/d142/fix/dateline/", {"rev": value})
+        assert response.status_code == 400
+
     @pytest.mark.parametrize("value", HOSTILE_NUMBERS)
     def test_diff_form_numbers_are_a_400(self, client, sample_edition, value):
         response = client.get(f"/{EDITION}/d142/diff/1/1/", {"a": value, "b": "1"})
