@@ -336,3 +336,22 @@ LOGGING = {
     # step of every sign-in at INFO; its warnings (a failure, a lock) are what matter.
     "loggers": {"weasyprint.progress": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
+
+# --- No 500 from any input (issue 13) ----------------------------------------------------------
+# The API's parser refuses lone surrogates, NULs and JSON nested past the recursion limit
+# (review/parsers.py); its schema is drf-spectacular's, served at /api/schema/ (docs/API.md).
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["review.parsers.StrictJSONParser"]
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "drf_spectacular.openapi.AutoSchema"
+REST_FRAMEWORK["SCHEMA_COERCE_PATH_PK"] = False  # the views and URLs name it pk
+INSTALLED_APPS += ["drf_spectacular"]
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Emend API",
+    "DESCRIPTION": "Review of FRUS TEI editions: the published text, proposals and decisions "
+                   "(docs/API.md).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+# --- end of issue 13 ---------------------------------------------------------------------------

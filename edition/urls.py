@@ -1,6 +1,7 @@
 from django.urls import path, register_converter
 
 from . import views
+from .params import NumberConverter
 from .exporting import views as exports
 
 
@@ -15,6 +16,7 @@ class DocumentIdConverter:
 
 
 register_converter(DocumentIdConverter, "docid")
+register_converter(NumberConverter, "num")  # integers that fit a column: issue 13
 
 app_name = "edition"
 urlpatterns = [
@@ -23,13 +25,13 @@ urlpatterns = [
     path("<slug:edition>/", views.toc, name="toc"),
     path("<slug:edition>/exports/", exports.exports_page, name="exports"),
     path("<slug:edition>/exports/status/", exports.export_status, name="export_status"),
-    path("<slug:edition>/exports/<int:build>/<str:filename>", exports.download,
+    path("<slug:edition>/exports/<num:build>/<str:filename>", exports.download,
          name="export_build_file"),
     path("<slug:edition>/exports/<str:filename>", exports.download, name="export_file"),
     path("<slug:edition>/<docid:doc>.xml", views.document_tei, name="document_tei"),
     path("<slug:edition>/<docid:doc>.txt", views.document_text, name="document_text"),
     path("<slug:edition>/<docid:doc>/", views.document_detail, name="document"),
-    path("<slug:edition>/<docid:doc>/r/<int:number>/", views.revision_detail, name="revision"),
-    path("<slug:edition>/<docid:doc>/suggestions/<int:pk>/dismiss/", views.dismiss_suggestion,
+    path("<slug:edition>/<docid:doc>/r/<num:number>/", views.revision_detail, name="revision"),
+    path("<slug:edition>/<docid:doc>/suggestions/<num:pk>/dismiss/", views.dismiss_suggestion,
          name="dismiss_suggestion"),
 ]

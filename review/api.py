@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -19,6 +20,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.pagination import CursorPagination
@@ -28,8 +30,10 @@ from rest_framework.response import Response
 
 from edition import registers
 from edition.models import Document, Edition, Revision
+from edition.params import has_nul, positive_int
 from edition.roles import require_member
 
+from . import api_schema as S
 from .access import proposal_for_member
 from .actions import ProposalError
 from .actions.approve import check_approve, do_approve
@@ -61,11 +65,25 @@ def api(methods: list[str], *, public: bool = False):
     in. DRF authenticates by itself, so Django's login requirement is lifted."""
 
     def decorate(view):
+        @wraps(view)
+        def checked(request: Request, *args, **kwargs) -> Response:
+            refuse_nul(request.query_params)
+            return view(request, *args, **kwargs)
+
         if public:
-            view = permission_classes([AllowAny])(view)
-        return login_not_required(api_view(methods)(view))
+            checked = permission_classes([AllowAny])(checked)
+        return login_not_required(api_view(methods)(checked))
 
     return decorate
+
+
+def refuse_nul(params) -> None:
+    """A NUL in a query parameter is a 400 before it reaches a filter: PostgreSQL refuses to
+    compare one (ValueError), whatever the parameter."""
+    for name, values in params.lists():
+        if has_nul(name, *values):
+            field = name.replace("\x00", "\ufffd")
+            raise invalid(field, "contains a NUL character")
 
 
 # ------------------------------------------------------------------------------------------
@@ -145,16 +163,18 @@ def _document(edition: str, doc: str) -> Document:
     )
 
 
+@extend_schema(summary="A document's published text", parameters=[S.EDITION, S.DOC, S.REVISION],
+               responses={200: S.DOCUMENT, **S.errors(400, 401, 404)})
 @api(["GET"], public=True)
 def document(request: Request, edition: str, doc: str) -> Response:
     """The published text of a document: `?revision=n` for an earlier revision."""
     document = _document(edition, doc)
     revision = document.current_revision
     if "revision" in request.query_params:
-        number = request.query_params["revision"]
-        if not (number.isascii() and number.isdigit()):
+        number = positive_int(request.query_params["revision"])
+        if number is None:
             raise invalid("revision", "must be a revision number")
-        revision = get_object_or_404(Revision, document=document, number=int(number))
+        revision = get_object_or_404(Revision, document=document, number=number)
     # Revisions are immutable: the payload of one is cached forever, keyed by its id.
     key = f"emend:api:revision:{revision.pk}"
     data = cache.get(key)
@@ -164,6 +184,9 @@ def document(request: Request, edition: str, doc: str) -> Response:
     return Response({**data, "current_revision": document.current_revision.number})
 
 
+@extend_schema(summary="The volume's persons or terms", parameters=[S.EDITION, S.REGISTER_NAME,
+                                                                   S.QUERY],
+               responses={200: S.REGISTER, **S.errors(400, 401, 404)})
 @api(["GET"], public=True)
 def register(request: Request, edition: str, register: str) -> Response:
     """The volume's persons or terms matching `?q=` (name or id), for the markup picker:
@@ -184,6 +207,15 @@ class ProposalPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "limit"
     max_page_size = 200
+
+    def decode_cursor(self, request):
+        """DRF's, refusing a forged position (not an id: "abc", a NUL, past bigint) before it
+        reaches the filter; _page answers 400."""
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None and \
+                positive_int(cursor.position, maximum=2**63 - 1) is None:
+            raise exceptions.NotFound(self.invalid_cursor_message)
+        return cursor
 
 
 def _listing(user) -> QuerySet[Proposal]:
@@ -234,12 +266,22 @@ def _page(request: Request, proposals: QuerySet[Proposal]) -> Response:
     return paginator.get_paginated_response([proposal_json(p) for p in page])
 
 
+@extend_schema(operation_id="proposals_list", summary="Proposals of the editions you belong to",
+               parameters=S.LISTING,
+               responses={200: S.PROPOSAL_PAGE, **S.errors(400, 401, 404)})
 @api(["GET"])
 def proposals(request: Request) -> Response:
     """Proposals of the editions the user belongs to, oldest first: ?status= &edition= …"""
     return _page(request, _filtered(request, _listing(request.user)))
 
 
+@extend_schema(methods=["GET"], summary="A document's proposals",
+               parameters=[S.EDITION, S.DOC, *S.LISTING],
+               responses={200: S.PROPOSAL_PAGE, **S.errors(400, 401, 404)})
+@extend_schema(methods=["POST"], summary="Propose a change", parameters=[S.EDITION, S.DOC],
+               request=S.body(S.PROPOSAL_REQUEST),
+               responses={201: S.PROPOSAL, **S.errors(400, 401, 403, 404, 409, 413, 415, 422,
+                                                      503)})
 @api(["GET", "POST"])
 def document_proposals(request: Request, edition: str, doc: str) -> Response:
     """GET: the document's proposals (members). POST: propose a change (editors and up)."""
@@ -274,6 +316,9 @@ def _reload(user, pk: int) -> Proposal:
     return proposal_for_member(user, pk, queryset=Proposal.objects.prefetch_related("changes"))
 
 
+@extend_schema(operation_id="proposal_retrieve", summary="A proposal with its timeline",
+               parameters=[S.PK],
+               responses={200: S.PROPOSAL, **S.errors(401, 404)})
 @api(["GET"])
 def proposal(request: Request, pk: int) -> Response:
     return Response(proposal_json(_reload(request.user, pk), detail=True))
@@ -287,6 +332,8 @@ def _checked(request: Request, pk: int, check) -> Proposal:
     return proposal
 
 
+@extend_schema(summary="Approve", parameters=[S.PK], request=S.body(S.EMPTY_REQUEST),
+               responses={200: S.APPROVAL, **S.errors(400, 401, 403, 404, 409, 415, 503)})
 @api(["POST"])
 def approve(request: Request, pk: int) -> Response:
     """200 with the new revision once applied, or the approvals still needed."""
@@ -300,6 +347,8 @@ def approve(request: Request, pk: int) -> Response:
     return Response({"status": "approved", "revision": revision.number, "proposal": data})
 
 
+@extend_schema(summary="Reject", parameters=[S.PK], request=S.body(S.REASON_REQUEST),
+               responses={200: S.PROPOSAL, **S.errors(400, 401, 403, 404, 409, 415)})
 @api(["POST"])
 def reject(request: Request, pk: int) -> Response:
     proposal = _checked(request, pk, check_decide)
@@ -307,6 +356,9 @@ def reject(request: Request, pk: int) -> Response:
     return Response(proposal_json(_reload(request.user, pk), detail=True))
 
 
+@extend_schema(summary="Ask the author for changes", parameters=[S.PK],
+               request=S.body(S.REASON_REQUEST),
+               responses={200: S.PROPOSAL, **S.errors(400, 401, 403, 404, 409, 415)})
 @api(["POST"])
 def request_changes(request: Request, pk: int) -> Response:
     proposal = _checked(request, pk, check_decide)
@@ -314,6 +366,8 @@ def request_changes(request: Request, pk: int) -> Response:
     return Response(proposal_json(_reload(request.user, pk), detail=True))
 
 
+@extend_schema(summary="Withdraw your proposal", parameters=[S.PK], request=S.body(S.EMPTY_REQUEST),
+               responses={200: S.PROPOSAL, **S.errors(400, 401, 403, 404, 409, 415)})
 @api(["POST"])
 def withdraw(request: Request, pk: int) -> Response:
     proposal = _checked(request, pk, check_withdraw)
@@ -321,6 +375,8 @@ def withdraw(request: Request, pk: int) -> Response:
     return Response(proposal_json(_reload(request.user, pk), detail=True))
 
 
+@extend_schema(summary="Comment", parameters=[S.PK], request=S.body(S.COMMENT_REQUEST),
+               responses={201: S.EVENT, **S.errors(400, 401, 404, 415)})
 @api(["POST"])
 def comment(request: Request, pk: int) -> Response:
     """Any member may comment, on any proposal they can see."""
@@ -329,6 +385,10 @@ def comment(request: Request, pk: int) -> Response:
     return Response(event_json(event), status=status.HTTP_201_CREATED)
 
 
+@extend_schema(summary="Re-target or revise your proposal", parameters=[S.PK],
+               request=S.body(S.RETARGET_REQUEST),
+               responses={200: S.PROPOSAL, **S.errors(400, 401, 403, 404, 409, 413, 415, 422,
+                                                      503)})
 @api(["POST"])
 def retarget(request: Request, pk: int) -> Response:
     """The author re-targets a conflicted proposal or revises one: same body as proposing."""
@@ -344,6 +404,7 @@ def retarget(request: Request, pk: int) -> Response:
     return Response(proposal_json(_reload(request.user, pk), detail=True))
 
 
+@extend_schema(exclude=True)
 @api(["GET", "POST", "PUT", "PATCH", "DELETE"], public=True)
 def not_found(request: Request, path: str = "") -> Response:
     """Unknown addresses under /api/ answer in JSON too, for anyone."""

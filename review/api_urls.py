@@ -1,27 +1,31 @@
 """The JSON API, mounted at /api/ (docs/API.md). Names: review:api:<name>."""
 
+from django.contrib.auth.decorators import login_not_required
 from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView
 
-from edition.urls import DocumentIdConverter  # noqa: F401  (registers the docid converter)
+from edition.urls import DocumentIdConverter  # noqa: F401  (registers docid and num)
 
 from . import api
 
 app_name = "api"
 # Actions answer with or without a trailing slash (APPEND_SLASH cannot redirect a POST).
 urlpatterns = [
+    # The OpenAPI 3 schema, generated from the views (public): JSON, or YAML with ?format=yaml.
+    path("schema/", login_not_required(SpectacularAPIView.as_view()), name="schema"),
     path("editions/<slug:edition>/documents/<docid:doc>/", api.document, name="document"),
     path("editions/<slug:edition>/documents/<docid:doc>/proposals/", api.document_proposals,
          name="document_proposals"),
     re_path(r"^editions/(?P<edition>[-\w]+)/(?P<register>persons|terms)/$", api.register,
             name="register"),
     path("proposals/", api.proposals, name="proposals"),
-    path("proposals/<int:pk>/", api.proposal, name="proposal"),
-    re_path(r"^proposals/(?P<pk>[0-9]+)/approve/?$", api.approve, name="approve"),
-    re_path(r"^proposals/(?P<pk>[0-9]+)/reject/?$", api.reject, name="reject"),
-    re_path(r"^proposals/(?P<pk>[0-9]+)/request-changes/?$", api.request_changes,
+    path("proposals/<num:pk>/", api.proposal, name="proposal"),
+    re_path(r"^proposals/(?P<pk>[0-9]{1,9})/approve/?$", api.approve, name="approve"),
+    re_path(r"^proposals/(?P<pk>[0-9]{1,9})/reject/?$", api.reject, name="reject"),
+    re_path(r"^proposals/(?P<pk>[0-9]{1,9})/request-changes/?$", api.request_changes,
             name="request_changes"),
-    re_path(r"^proposals/(?P<pk>[0-9]+)/comment/?$", api.comment, name="comment"),
-    re_path(r"^proposals/(?P<pk>[0-9]+)/withdraw/?$", api.withdraw, name="withdraw"),
-    re_path(r"^proposals/(?P<pk>[0-9]+)/retarget/?$", api.retarget, name="retarget"),
+    re_path(r"^proposals/(?P<pk>[0-9]{1,9})/comment/?$", api.comment, name="comment"),
+    re_path(r"^proposals/(?P<pk>[0-9]{1,9})/withdraw/?$", api.withdraw, name="withdraw"),
+    re_path(r"^proposals/(?P<pk>[0-9]{1,9})/retarget/?$", api.retarget, name="retarget"),
     re_path(r"^(?P<path>.*)$", api.not_found),
 ]

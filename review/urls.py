@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from edition.urls import DocumentIdConverter  # noqa: F401  (registers the docid converter)
+from edition.urls import DocumentIdConverter  # noqa: F401  (registers docid and num)
 
 from .views import fixes, history, proposal, propose, queue
 
@@ -11,23 +11,23 @@ urlpatterns = [
     path("review/queue/", queue.queue, name="queue"),
     path("review/batch-approve/", queue.batch_approve, name="batch_approve"),
     path("review/mine/", queue.my_proposals, name="mine"),
-    path("review/proposals/<int:pk>/", proposal.proposal_detail, name="proposal"),
+    path("review/proposals/<num:pk>/", proposal.proposal_detail, name="proposal"),
     # One address per action (review/actions/): POST only.
-    path("review/proposals/<int:pk>/approve/", proposal.approve, name="approve"),
-    path("review/proposals/<int:pk>/reject/", proposal.reject, name="reject"),
-    path("review/proposals/<int:pk>/request-changes/", proposal.request_changes,
+    path("review/proposals/<num:pk>/approve/", proposal.approve, name="approve"),
+    path("review/proposals/<num:pk>/reject/", proposal.reject, name="reject"),
+    path("review/proposals/<num:pk>/request-changes/", proposal.request_changes,
          name="request_changes"),
-    path("review/proposals/<int:pk>/withdraw/", proposal.withdraw, name="withdraw"),
-    path("review/proposals/<int:pk>/comment/", proposal.comment, name="comment"),
-    path("review/proposals/<int:pk>/retarget/", proposal.proposal_retarget, name="retarget"),
+    path("review/proposals/<num:pk>/withdraw/", proposal.withdraw, name="withdraw"),
+    path("review/proposals/<num:pk>/comment/", proposal.comment, name="comment"),
+    path("review/proposals/<num:pk>/retarget/", proposal.proposal_retarget, name="retarget"),
     # Proposing, from the reading view (HTMX) or the form without JavaScript.
     path("<slug:edition>/<docid:doc>/propose/", propose.propose, name="propose"),
     # Guided structural fixes: one page per common repair (review/fixes.py).
     path("<slug:edition>/<docid:doc>/fix/<slug:repair>/", fixes.fix, name="fix"),
     # History: the history page, diffs, reverts, corrections (public except revert).
     path("<slug:edition>/<docid:doc>/history/", history.document_history, name="history"),
-    path("<slug:edition>/<docid:doc>/diff/<int:a>/<int:b>/", history.revision_diff, name="diff"),
-    path("<slug:edition>/<docid:doc>/r/<int:number>/revert/", history.revert, name="revert"),
+    path("<slug:edition>/<docid:doc>/diff/<num:a>/<num:b>/", history.revision_diff, name="diff"),
+    path("<slug:edition>/<docid:doc>/r/<num:number>/revert/", history.revert, name="revert"),
     path("<slug:edition>/<docid:doc>/corrections/", history.document_corrections,
          name="document_corrections"),
     path("<slug:edition>/corrections/", history.edition_corrections, name="edition_corrections"),

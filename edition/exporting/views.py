@@ -17,6 +17,7 @@ from django.views.decorators.http import require_safe
 
 
 from ..models import Edition, ExportBuild, ExportFile
+from ..params import has_nul
 from ..roles import can_review, require_reviewer
 from . import builds
 from . import formats
@@ -69,7 +70,7 @@ def download(request: HttpRequest, edition: str, filename: str,
     edition = get_object_or_404(Edition, slug=edition)
     stem, _, extension = filename.rpartition(".")
     fmt = BY_EXTENSION.get(extension)
-    if fmt is None:
+    if fmt is None or has_nul(stem):
         raise Http404("No such export")
     files = ExportFile.objects.filter(build__edition=edition, format=fmt.name,
                                       build__status=ExportBuild.Status.COMPLETE)

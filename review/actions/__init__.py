@@ -35,6 +35,12 @@ class ProposalError(Exception):
         self.message, self.code = message, code
 
 
+def check_text(what: str, value: str | None) -> None:
+    """Refuse a NUL in text to be stored: PostgreSQL cannot hold one (issue 13)."""
+    if value and "\x00" in value:
+        raise ProposalError(f"the {what} contains a NUL character", code="invalid")
+
+
 def refusal(check: Callable[..., None], *args, **kwargs) -> str:
     """Why `check(*args)` refuses, or "" when it allows: for showing or hiding a button."""
     try:

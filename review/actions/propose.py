@@ -33,7 +33,7 @@ from edition.tei.markup import Markup
 from ..anchoring import Mapped, against_added_notes, against_blocks, map_through
 from ..models import Change, Event, Proposal, attributes_content, attributes_of
 from ..transform import apply_changes, compose_renames
-from . import ProposalError
+from . import ProposalError, check_text
 
 Kind = Change.Kind
 # TEI markup typed into a text correction: an element tag or an entity/character reference.
@@ -77,6 +77,9 @@ def check_limits(changes: list[ChangeSpec]) -> None:
     parsed). ProposalError with code "too_many" or "too_large"."""
     check_change_count(len(changes))
     for spec in changes:
+        check_text("change", spec.content)
+        check_text("quote", spec.exact)
+        check_text("footnote id", spec.note_id)
         try:
             check_fragment_size(spec.content)
         except FragmentLimitError as exc:
@@ -93,6 +96,7 @@ def do_propose(document: Document, *, author, base_revision: int, changes: list[
     """
     if not rationale.strip():
         raise ProposalError("a rationale is required: say why the text should change")
+    check_text("rationale", rationale)
     if not changes:
         raise ProposalError("a proposal needs at least one change")
     with transaction.atomic():

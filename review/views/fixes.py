@@ -16,6 +16,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
 from edition.models import Document, Revision
+from edition.params import positive_int
 from edition.tei.render import render_html
 
 from ..actions import ProposalError
@@ -38,9 +39,10 @@ def _base(document: Document, rev: str | None) -> Revision:
     head = document.current_revision
     if rev in (None, "", str(head.number)):
         return head
-    if not rev.isdigit():
+    number = positive_int(rev)
+    if number is None:
         raise SuspiciousOperation(f"not a revision: {rev!r}")
-    revision = document.revisions.filter(number=int(rev)).first()
+    revision = document.revisions.filter(number=number).first()
     if revision is None:
         raise SuspiciousOperation(f"{document.xml_id} has no revision {rev}")
     return revision

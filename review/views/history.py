@@ -19,6 +19,7 @@ from django.utils.http import http_date
 from django.views.decorators.http import require_POST, require_safe
 
 from edition.models import Edition
+from edition.params import has_nul, positive_int
 from edition.views import conditional, document_or_404
 
 from .. import corrections, diffs
@@ -53,7 +54,7 @@ def _finish(request: HttpRequest, response: HttpResponse, etag: str, last_modifi
 
 
 def _number(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and 0 < int(value) < 10**9 else None
+    return positive_int(value)
 
 
 # ------------------------------------------------------------------------------------------
@@ -168,6 +169,8 @@ def document_corrections(request: HttpRequest, edition: str, doc: str) -> HttpRe
 def edition_corrections(request: HttpRequest, edition: str) -> HttpResponse:
     edition = get_object_or_404(Edition.objects.defer("tei_skeleton", "tei_header"), slug=edition)
     page_number = request.GET.get("page", "1")
+    if has_nul(page_number):  # Paginator reads any other string as page 1 or the last
+        page_number = "1"
     # The edition's stamp moves with every new revision: it stands for the whole log.
     etag, not_modified = _conditional(request, edition.pk, edition.updated_at, page_number[:20],
                                       last_modified=edition.updated_at)

@@ -20,6 +20,7 @@ from django_htmx.http import trigger_client_event
 from django_htmx.middleware import HtmxDetails
 
 from edition.models import Document, Revision
+from edition.params import positive_int
 from edition import registers
 from edition.tei import edits, markup
 
@@ -58,12 +59,9 @@ class HtmxHttpRequest(HttpRequest):
 def _int(value: str | None) -> int | None:
     if value in (None, ""):
         return None
-    try:
-        number = int(value)
-    except ValueError:
-        raise SuspiciousOperation(f"not an offset: {value!r}") from None
-    if number < 0:
-        raise SuspiciousOperation("negative offset")
+    number = 0 if value == "0" else positive_int(value)
+    if number is None:  # "²", "-1", " 1", a NUL, past the column…
+        raise SuspiciousOperation(f"not an offset: {value[:20]!r}")
     return number
 
 

@@ -25,7 +25,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -35,6 +35,7 @@ from django.views.decorators.http import require_POST, require_safe
 from django_htmx.http import trigger_client_event
 
 from edition.models import Edition, Revision
+from edition.params import positive_int
 from edition.roles import member_editions, reviewed_editions
 
 from ..actions import ProposalError, refusal
@@ -126,15 +127,19 @@ def make_rows(proposals, viewer) -> list[Row]:
     return rows
 
 
+MAX_PK = 2**63 - 1  # bigint
+MAX_MICROS = (datetime.max.replace(tzinfo=UTC) - EPOCH) // timedelta(microseconds=1)
+
+
 def encode_cursor(proposal: Proposal) -> str:
     micros = (proposal.created_at - EPOCH) // timedelta(microseconds=1)
     return f"{micros}-{proposal.pk}"
 
 
 def decode_cursor(value: str) -> tuple[datetime, int] | None:
-    try:
-        micros, pk = (int(part) for part in value.split("-"))
-    except ValueError:
+    micros, _, pk = value.partition("-")
+    micros, pk = positive_int(micros, maximum=MAX_MICROS), positive_int(pk, maximum=MAX_PK)
+    if micros is None or pk is None:
         return None
     return EPOCH + timedelta(microseconds=micros), pk
 
@@ -233,7 +238,9 @@ def batch_approve(request: HttpRequest) -> HttpResponse:
     """Approve the ticked proposals one by one, each in its own transaction; an error (a
     conflict created by an earlier approval of the batch, say) is reported and the rest go on."""
     editions = _reviewed(request.user)
-    ids = {int(v) for v in request.POST.getlist("proposal") if v.isdigit()}
+    ids = {positive_int(v, maximum=MAX_PK) for v in request.POST.getlist("proposal")}
+    if None in ids:  # a forged form ("²", a NUL, past bigint): nothing is approved
+        return HttpResponseBadRequest("Not a proposal number")
     found = {p.pk: p for p in Proposal.objects.filter(
         pk__in=ids, document__edition__in=[e.pk for e in editions]).select_related("document")}
     report = []
