@@ -31,6 +31,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 from django_htmx.http import trigger_client_event
 
@@ -208,6 +209,7 @@ def _reviewed(user) -> list[Edition]:
 
 
 @require_safe
+@never_cache  # Back must not show a decision as still open
 def queue(request: HttpRequest) -> HttpResponse:
     editions = _reviewed(request.user)  # 403 for editors and strangers
     form = ProposalFilterForm(request.GET, editions=editions,
@@ -275,6 +277,7 @@ def waiting_for(user, editions) -> ProposalQuerySet:
 
 
 @require_safe
+@never_cache  # Back must not show a decision as still open
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
     editions = list(reviewed_editions(user).values_list("pk", flat=True))
@@ -306,6 +309,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
+@never_cache  # Back must not show a decision as still open
 def my_proposals(request: HttpRequest) -> HttpResponse:
     editions = list(member_editions(request.user).defer("tei_skeleton", "tei_header"))
     form = ProposalFilterForm(request.GET, editions=editions, default_status=ANY_STATUS,

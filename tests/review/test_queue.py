@@ -311,6 +311,24 @@ class TestRowDecisions:
         assert Proposal.objects.get(pk=p.pk).status == "approved"
 
 
+    def test_row_decision_refreshes_the_counts(self, client, people, sample_edition):
+        propose(sample_edition, people.editor, "Secretary Herter", "Mr. Herter")
+        client.force_login(people.reviewer)
+        [counts] = html.fromstring(client.get(QUEUE + "?author=editor").content).cssselect(
+            "#status-counts")
+        assert counts.get("hx-trigger") == "proposalDecided from:body"
+        assert counts.get("hx-get") == QUEUE + "?author=editor"
+        assert counts.get("hx-select") == "#status-counts"
+
+    @pytest.mark.parametrize("url", [QUEUE, "/review/", "/review/mine/", "proposal"])
+    def test_review_pages_are_not_stored_for_back(self, client, people, sample_edition, url):
+        p = propose(sample_edition, people.editor, "Secretary Herter", "Mr. Herter")
+        client.force_login(people.reviewer)
+        response = client.get(p.get_absolute_url() if url == "proposal" else url)
+        assert response.status_code == 200
+        assert "no-store" in response["Cache-Control"]
+
+
 class TestBatchApprove:
     def test_applies_each_and_reports_conflicts_and_errors(self, client, people, sample_edition):
         first = propose(sample_edition, people.editor, "efforts on the part of the U.S.",
@@ -374,6 +392,11 @@ class TestKeyboardInBrowser:
             page.keyboard.press("a")
             page.wait_for_selector(f"#proposal-{first.pk} >> text=Approved and applied as revision 2.")
             assert page.url.endswith(QUEUE)  # swapped in place, no reload
+            # The counts follow the decision without a reload.
+            page.wait_for_function("""() => {
+              const items = [...document.querySelectorAll('#status-counts li')].map(li => li.textContent.replace(/\\s+/g, ' ').trim());
+              return items.includes('Pending 1') && items.includes('Approved 1');
+            }""", timeout=5000)
             page.keyboard.press("j")
             page.keyboard.press("x")
             assert page.is_checked(f"#proposal-{second.pk} input[type=checkbox]")
