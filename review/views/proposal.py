@@ -45,7 +45,8 @@ def http_status(exc: ProposalError) -> int:
     check (no schema installed), 503."""
     if exc.code == "no-schema":
         return 503
-    return 400 if exc.code in ("invalid", "reason", "invalid-tei", "unrenderable") else 409
+    return 400 if exc.code in ("invalid", "reason", "invalid-tei", "unrenderable", "too_large",
+                               "too_many") else 409
 
 
 # ------------------------------------------------------------------------------------------

@@ -30,7 +30,6 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 from django_htmx.http import trigger_client_event
@@ -43,7 +42,7 @@ from ..actions.approve import check_approve, do_approve
 from ..actions.decide import check_decide
 from ..forms import ANY_STATUS, ProposalFilterForm
 from ..models import Event, Proposal, ProposalQuerySet, approvers_since_submission
-from ..presentation import short_diff
+from ..presentation import RowDiff, row_diff
 
 PAGE_SIZE = 25
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -57,7 +56,7 @@ QUEUE_TEMPLATE = "review/queue.html"
 @dataclass
 class Row:
     proposal: Proposal
-    diffs: list[tuple[str, str]]  # (kind label, escaped HTML)
+    diffs: list[RowDiff]
     approvers: set[int]
     required: int
     viewer: object  # the user looking at the queue
@@ -118,8 +117,7 @@ def make_rows(proposals, viewer) -> list[Row]:
         text = texts[anchor_ids[p.pk]]
         rows.append(Row(
             proposal=p,
-            diffs=[(c.get_kind_display(), mark_safe(short_diff(c, text)))
-                   for c in p.changes.all()],
+            diffs=[row_diff(c, text) for c in p.changes.all()],
             approvers=approvers_since_submission(p.counted_events),
             required=p.document.edition.required_approvals,
             viewer=viewer,

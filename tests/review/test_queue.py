@@ -211,6 +211,27 @@ class TestListing:
         assert "<h1" not in body
 
 
+    def test_long_replacement_and_rationale_are_folded(self, client, people, sample_edition):
+        long_text = "hurricane" * 1000
+        propose(sample_edition, people.editor, "Secretary Herter", long_text,
+                rationale="Because " * 100)
+        client.force_login(people.reviewer)
+        tree = html.fromstring(client.get(QUEUE).content)
+        [row] = tree.cssselect("tr.queue-row")
+        [folded] = row.cssselect("details.long-diff")
+        assert "16 characters replaced by 9000: show all" in " ".join(
+            folded.cssselect("summary")[0].text_content().split())
+        assert long_text in folded.cssselect(".long-diff-body")[0].text_content()
+        assert row.cssselect("details.rationale .long-diff-body")
+        assert not row.cssselect("p.diff")  # nothing unfolded
+
+    def test_short_change_is_not_folded(self, client, people, sample_edition):
+        propose(sample_edition, people.editor, "Secretary Herter", "Mr. Herter")
+        client.force_login(people.reviewer)
+        [row] = html.fromstring(client.get(QUEUE).content).cssselect("tr.queue-row")
+        assert row.cssselect("p.diff") and not row.cssselect("details.long-diff, details.rationale")
+
+
 class TestPages:
     def test_keyset_pages_cover_everything_once(self, client, people, sample_edition):
         made = bulk_pending(sample_edition, [people.editor, people.reviewer2], 60)
