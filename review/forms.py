@@ -27,6 +27,10 @@ class ProposalFilterForm(forms.Form):
                                     label="Older than (days)")
 
     def __init__(self, data, *, editions, default_status: str, with_author: bool = True):
+        if data is not None and not data.get("status"):
+            # The select shows the status the page lists, not its first option.
+            data = data.copy()
+            data["status"] = default_status
         super().__init__(data)
         self.default_status = default_status
         self.fields["edition"].choices = [("", "All editions")] + [

@@ -72,3 +72,15 @@ def check_prose_length(text: str, what: str) -> None:
     if len(text.strip()) > limit:
         raise ProposalError(f"the {what} is {len(text.strip()):,} characters long, over the "
                             f"limit of {limit:,}: shorten it", code="too_large")
+
+
+def full_stop(text: str) -> str:
+    """`text` ending in one full stop (never ".."), unless it ends in other punctuation."""
+    text = text.strip()
+    return text if not text or text[-1] in ".!?…" else text + "."
+
+
+def sentence(text: str) -> str:
+    """A message as a sentence: capital first, one full stop at the end."""
+    text = full_stop(text)
+    return text[:1].upper() + text[1:]

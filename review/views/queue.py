@@ -236,24 +236,25 @@ def batch_approve(request: HttpRequest) -> HttpResponse:
     ids = {int(v) for v in request.POST.getlist("proposal") if v.isdigit()}
     found = {p.pk: p for p in Proposal.objects.filter(
         pk__in=ids, document__edition__in=[e.pk for e in editions]).select_related("document")}
-    report = []
+    report = []  # (pk, "#3 on Document 142", outcome, failed)
     for pk in sorted(ids, key=lambda i: (found[i].created_at, i) if i in found else (EPOCH, i)):
         proposal = found.get(pk)
         if proposal is None:
-            report.append((pk, "not found among the proposals you review", True))
+            report.append((pk, f"#{pk}", "not found among the proposals you review", True))
             continue
+        name = f"#{pk} on {proposal.document.label}"
         try:
             revision = do_approve(proposal, by=request.user)
         except (ProposalError, PermissionDenied) as exc:
-            report.append((pk, getattr(exc, "message", None) or str(exc), True))
+            report.append((pk, name, getattr(exc, "message", None) or str(exc), True))
             continue
-        report.append((pk, f"applied as revision {revision.number}" if revision
+        report.append((pk, name, f"applied as revision {revision.number}" if revision
                        else "approval recorded; more approvals are needed", False))
     if not request.htmx:
         if not report:
             messages.warning(request, "No proposals were selected.")
-        for pk, text, failed in report:
-            (messages.error if failed else messages.success)(request, f"#{pk}: {text}")
+        for _pk, name, text, failed in report:
+            (messages.error if failed else messages.success)(request, f"{name}: {text}")
         return redirect(back_to(request, reverse("review:queue")))
     response = TemplateResponse(request, QUEUE_TEMPLATE + "#batch-report", {"report": report})
     trigger_client_event(response, "proposalsApproved", {"ids": sorted(ids)})

@@ -179,3 +179,16 @@ class TestOwnProposals:
         # Only one's own: the reviewer's approved proposal is not the editor's.
         client.force_login(people.reviewer)
         assert [Proposal.objects.get(pk=i).status for i in ids(client.get(MINE))] == ["approved"]
+
+
+def test_my_proposals_status_select_matches_the_active_tab(client, people, sample_edition):
+    propose(sample_edition, people.editor, "Secretary Herter", "Mr. Herter")
+    client.force_login(people.editor)
+    tree = html.fromstring(client.get(MINE).content)
+    [selected] = tree.cssselect("select[name=status] option[selected]")
+    assert selected.get("value") == "all"
+    assert [a.text_content() for a in tree.cssselect(".status-counts a[aria-current]")] == ["All"]
+    tree = html.fromstring(client.get(MINE + "?status=pending").content)
+    assert tree.cssselect("select[name=status] option[selected]")[0].get("value") == "pending"
+    assert [a.text_content() for a in tree.cssselect(".status-counts a[aria-current]")] == [
+        "Pending"]

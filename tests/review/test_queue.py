@@ -368,10 +368,11 @@ class TestBatchApprove:
         assert status == {first.pk: "approved", overlapping.pk: "conflicted", own.pk: "pending",
                           disjoint.pk: "approved"}
         messages = [str(m) for m in response.wsgi_request._messages]
-        assert f"#{first.pk}: applied as revision 2" in messages
-        assert any(m.startswith(f"#{overlapping.pk}: this proposal is conflicted")
+        assert f"#{first.pk} on Document 142: applied as revision 2" in messages
+        assert f"#{disjoint.pk} on Document 144: applied as revision 2" in messages
+        assert any(m.startswith(f"#{overlapping.pk} on Document 142: this proposal is conflicted")
                    for m in messages)
-        assert any(m.startswith(f"#{own.pk}: You proposed this: another reviewer must decide.") for m in messages)
+        assert any(m.startswith(f"#{own.pk} on Document 142: You proposed this: another reviewer must decide.") for m in messages)
 
     def test_htmx_batch_returns_the_report(self, client, people, sample_edition):
         p = propose(sample_edition, people.editor, "Secretary Herter", "Mr. Herter")
@@ -379,6 +380,7 @@ class TestBatchApprove:
         response = client.post(BATCH, {"proposal": [str(p.pk)]}, **HTMX)
         body = response.content.decode().strip()
         assert body.startswith('<div id="batch-report"') and "applied as revision 2" in body
+        assert f"#{p.pk} on Document 142</a>: applied as revision 2" in body
         assert "proposalsApproved" in response["HX-Trigger"]
 
     def test_queue_has_batch_checkboxes_bound_to_the_batch_form(self, client, people,
