@@ -33,3 +33,36 @@ def test_reject_without_reason_shows_inline_error_under_debug(live_server, setti
         # The page is still the proposal page (header and all), not a bare error document.
         assert page.locator("header.site-header").count() == 1
         assert page.locator("h1").count() == 1
+
+
+def test_review_tables_fit_a_phone_and_a_one_character_change_shows(live_server, client,
+                                                                   sample_edition, people):
+    from review.actions.approve import do_approve
+
+    _proposal(sample_edition, people.editor)
+    d = Document.objects.select_related("current_revision").get(edition=sample_edition,
+                                                               xml_id="d142")
+    do_approve(do_propose(d, author=people.editor, base_revision=d.current_revision.number,
+                          changes=[text_spec(d.current_revision, ",", ";")],
+                          rationale="One character " * 40), by=people.reviewer)
+    client.force_login(people.reviewer)
+    base = live_server.url
+    with chromium_page() as page:
+        page.context.add_cookies([{"name": "sessionid", "url": base,
+                                   "value": client.cookies["sessionid"].value}])
+        page.set_viewport_size({"width": 390, "height": 800})
+        for path in ("/review/queue/", "/review/", "/review/mine/",
+                     "/frus1958-60v18/d142/history/"):
+            page.goto(base + path)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        page.set_viewport_size({"width": 1280, "height": 800})
+        page.goto(base + "/frus1958-60v18/d142/history/")
+        cell = page.locator("td.change-cell").first.bounding_box()
+        assert cell["width"] >= 300  # the change column has room on a desktop
+        page.goto(base + "/frus1958-60v18/d142/diff/1/2/#change-1")
+        for tag in ("del", "ins"):
+            box = page.locator(f"#change-1 {tag}").bounding_box()
+            assert box["width"] >= 8, (tag, box)  # a comma is ~3 px of ink
+        # The change is in view: the page opened at it.
+        top = page.locator("#change-1").bounding_box()["y"]
+        assert 0 <= top <= 800

@@ -62,6 +62,7 @@ class TestHeader:
 
     def header_links(self, response) -> list[str]:
         assert response.status_code == 200
+        assert b"{#" not in response.content and b"#}" not in response.content
         tree = html.fromstring(response.content)
         return [a.text_content().strip() for a in tree.cssselect("header.site-header nav a")]
 
