@@ -66,3 +66,21 @@ def test_review_tables_fit_a_phone_and_a_one_character_change_shows(live_server,
         # The change is in view: the page opened at it.
         top = page.locator("#change-1").bounding_box()["y"]
         assert 0 <= top <= 800
+
+
+def test_back_after_approving_shows_the_queue_as_it_now_is(live_server, sample_edition,
+                                                           people):
+    proposal = _proposal(sample_edition, people.editor)
+    with chromium_page() as page:
+        sign_in(page, live_server.url, "reviewer", "/review/queue/")
+        row = page.locator(f"#proposal-{proposal.pk}")
+        assert row.locator("button.approve").count() == 1
+        row.locator("a.open").click()
+        page.wait_for_url(f"**/review/proposals/{proposal.pk}/")
+        page.locator("#decision-panel button.approve").click()
+        page.locator("#decision-panel .notice").wait_for(state="visible")
+        page.go_back()
+        page.wait_for_url("**/review/queue/")
+        # Fetched again: the approved proposal has left the pending list.
+        assert page.locator(f"#proposal-{proposal.pk}").count() == 0
+        assert "Pending 0" in " ".join(page.locator("#status-counts").inner_text().split())
