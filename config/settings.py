@@ -94,6 +94,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "review.context_processors.header",
             ],
         },
     }
@@ -203,6 +204,8 @@ EMEND_MAX_IMPORT_BYTES = env_int("EMEND_MAX_IMPORT_BYTES", 64 * 1024 * 1024)
 EMEND_MAX_FRAGMENT_BYTES = env_int("EMEND_MAX_FRAGMENT_BYTES", 1024 * 1024)
 EMEND_MAX_FRAGMENT_DEPTH = env_int("EMEND_MAX_FRAGMENT_DEPTH", 32)
 EMEND_MAX_PROPOSAL_CHANGES = env_int("EMEND_MAX_PROPOSAL_CHANGES", 100)
+EMEND_MAX_REPLACEMENT_CHARS = env_int("EMEND_MAX_REPLACEMENT_CHARS", 10_000)  # a text change
+EMEND_MAX_RATIONALE_CHARS = env_int("EMEND_MAX_RATIONALE_CHARS", 5_000)  # rationale, reason, comment
 # Django's own cap on a request body read into memory (a form post, an API body): above the
 # fragment limit, so that a change too large gets the message naming that limit. A form sends a
 # fragment percent-encoded (up to three bytes for one), hence four times its default.

@@ -110,18 +110,48 @@ def _around(before: str, pieces: list[Piece], after: str) -> list[Piece]:
     return pieces
 
 
+def _marked(piece: Piece) -> str:
+    text = escape(piece.text).replace("\n\n", "<br><br>")
+    tag = {"delete": "del", "insert": "ins"}.get(piece.op)
+    return f"<{tag}>{text}</{tag}>" if tag else text
+
+
 def diff_html(old: str, new: str) -> str:
     """The diff as HTML: <del> and <ins> around changed words, everything escaped."""
-    out = []
-    for piece in word_diff(old, new):
-        text = escape(piece.text).replace("\n\n", "<br><br>")
+    return "".join(_marked(piece) for piece in word_diff(old, new))
+
+
+def navigable_diff_html(old: str, new: str) -> tuple[str, int]:
+    """The diff as `diff_html` writes it, each change (a run of deletions and insertions) in a
+    `<span class="change" id="change-N">` with links to the previous and the next change;
+    and how many changes there are."""
+    pieces = word_diff(old, new)
+    runs: list[list[Piece] | Piece] = []
+    for piece in pieces:
         if piece.op == "equal":
-            out.append(text)
-        elif piece.op == "delete":
-            out.append(f"<del>{text}</del>")
+            runs.append(piece)
+        elif runs and isinstance(runs[-1], list):
+            runs[-1].append(piece)
         else:
-            out.append(f"<ins>{text}</ins>")
-    return "".join(out)
+            runs.append([piece])
+    total = sum(isinstance(run, list) for run in runs)
+    out, n = [], 0
+    for run in runs:
+        if isinstance(run, Piece):
+            out.append(_marked(run))
+            continue
+        n += 1
+        marks = "".join(_marked(piece) for piece in run)
+        links = []
+        if n > 1:
+            links.append(f'<a href="#change-{n - 1}" aria-label="Previous change ({n - 1} of '
+                         f'{total})">previous</a>')
+        if n < total:
+            links.append(f'<a href="#change-{n + 1}" aria-label="Next change ({n + 1} of '
+                         f'{total})">next</a>')
+        nav = f'<span class="change-nav">{n}/{total}{" " if links else ""}{" · ".join(links)}</span>'
+        out.append(f'<span class="change" id="change-{n}" tabindex="-1">{marks}</span>{nav}')
+    return "".join(out), total
 
 
 def in_context(text: str, start: int, end: int, replacement: str, *, context: int = 120) -> str:

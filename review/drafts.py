@@ -20,7 +20,7 @@ from edition.tei import edits, markup, metadata, tei
 from edition.tei.parsing import TEIError
 from edition.tei.selectors import Quote, QuoteAmbiguous, QuoteNotFound, place_quote, selector
 
-from .actions import ProposalError
+from .actions import ProposalError, sentence
 from .actions.propose import ChangeSpec, check_limits
 from .models import Change, attributes_content
 from .transform import apply_changes
@@ -161,7 +161,7 @@ def _metadata_content(revision: Revision, draft: Draft) -> str:
     try:
         metadata.check(typed)
     except metadata.MetadataError as exc:
-        raise DraftError(f"{exc}.") from None
+        raise DraftError(sentence(str(exc))) from None
     return attributes_content(values)
 
 
@@ -179,7 +179,7 @@ def _markup_content(draft: Draft) -> str:
     try:
         return markup.check(payload).to_content()
     except markup.MarkupError as exc:
-        raise DraftError(f"{exc}.") from None
+        raise DraftError(sentence(str(exc))) from None
 
 
 def dates_from_dateline(revision: Revision, fragment: str) -> dict[str, str]:
@@ -307,7 +307,7 @@ def check_size(drafts: list[Draft]) -> None:
     try:
         check_limits([d.spec() for d in drafts])
     except ProposalError as exc:
-        raise DraftError(f"This cannot be proposed: {exc.message}.") from None
+        raise DraftError(sentence(f"This cannot be proposed: {exc.message}")) from None
 
 
 def check_applies(revision: Revision, drafts: list[Draft]) -> None:

@@ -27,6 +27,10 @@ class ProposalFilterForm(forms.Form):
                                     label="Older than (days)")
 
     def __init__(self, data, *, editions, default_status: str, with_author: bool = True):
+        if data is not None and not data.get("status"):
+            # The select shows the status the page lists, not its first option.
+            data = data.copy()
+            data["status"] = default_status
         super().__init__(data)
         self.default_status = default_status
         self.fields["edition"].choices = [("", "All editions")] + [
@@ -71,13 +75,14 @@ class ProposalFilterForm(forms.Form):
 class ReasonForm(forms.Form):
     """Reject or ask for changes: the author is told why, so a reason is required."""
 
+    # Lengths are the actions' rule (EMEND_MAX_RATIONALE_CHARS, review.actions.check_prose_length).
     reason = forms.CharField(
-        max_length=5000, widget=forms.Textarea(attrs={"rows": 3}),
+        widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": "Give a reason: the author is told why."})
 
 
 class CommentForm(forms.Form):
-    body = forms.CharField(max_length=10000, label="Comment",
+    body = forms.CharField(label="Comment",
                            widget=forms.Textarea(attrs={"rows": 3}),
                            error_messages={"required": "The comment is empty."})
 
@@ -146,5 +151,5 @@ class RetargetChangeForm(forms.Form):
 
 
 class RationaleForm(forms.Form):
-    rationale = forms.CharField(max_length=10000, widget=forms.Textarea(attrs={"rows": 3}),
+    rationale = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}),
                                 error_messages={"required": "Say why the text should change."})

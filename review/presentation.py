@@ -91,6 +91,30 @@ def short_diff(change: Change, text: str, revision: Revision | None = None) -> s
     return point_in_context(text, change.start, NOTE_MARKERS[change.kind], 60)
 
 
+# A queue row shows a change this long (characters removed plus inserted) folded: its size,
+# and the whole diff behind "show all" in a box of its own height.
+LONG_CHANGE = 400
+
+
+@dataclass
+class RowDiff:
+    label: str  # the kind of change
+    html: str  # escaped HTML (short_diff), safe to mark
+    removed: int = 0
+    inserted: int = 0
+
+    @property
+    def is_long(self) -> bool:
+        return self.removed + self.inserted > LONG_CHANGE
+
+
+def row_diff(change: Change, text: str) -> RowDiff:
+    """A change as a row of the queue (or the dashboard) shows it."""
+    removed = 0 if change.is_metadata else change.end - change.start
+    return RowDiff(change.get_kind_display(), mark_safe(short_diff(change, text)),
+                   removed=removed, inserted=len(change.content))
+
+
 @dataclass
 class ChangeView:
     change: Change

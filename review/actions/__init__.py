@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 
 from edition.models import Document
@@ -68,3 +69,24 @@ def closed_error(proposal: Proposal, *, with_reason: bool = False) -> ProposalEr
     reason = f": {proposal.status_reason}" if with_reason and proposal.status_reason else ""
     return ProposalError(f"this proposal is {proposal.get_status_display().lower()}{reason}",
                          code=proposal.status)
+
+
+def check_prose_length(text: str, what: str) -> None:
+    """Refuse a rationale, reason or comment longer than EMEND_MAX_RATIONALE_CHARS (code
+    "too_large")."""
+    limit = settings.EMEND_MAX_RATIONALE_CHARS
+    if len(text.strip()) > limit:
+        raise ProposalError(f"the {what} is {len(text.strip()):,} characters long, over the "
+                            f"limit of {limit:,}: shorten it", code="too_large")
+
+
+def full_stop(text: str) -> str:
+    """`text` ending in one full stop (never ".."), unless it ends in other punctuation."""
+    text = text.strip()
+    return text if not text or text[-1] in ".!?…" else text + "."
+
+
+def sentence(text: str) -> str:
+    """A message as a sentence: capital first, one full stop at the end."""
+    text = full_stop(text)
+    return text[:1].upper() + text[1:]

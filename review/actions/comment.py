@@ -6,7 +6,7 @@ from __future__ import annotations
 from edition.roles import require_member
 
 from ..models import Event, Proposal
-from . import ProposalError, check_text
+from . import ProposalError, check_prose_length, check_text
 
 
 def check_comment(user, proposal: Proposal) -> None:
@@ -20,5 +20,6 @@ def do_comment(proposal: Proposal, *, by, body: str) -> Event:
     if not body.strip():
         raise ProposalError("the comment is empty", code="invalid")
     check_text("comment", body)
+    check_prose_length(body, "comment")
     return Event.objects.create(proposal=proposal, actor=by, kind=Event.Kind.COMMENTED,
                                 body=body.strip())

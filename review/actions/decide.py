@@ -11,7 +11,7 @@ from edition.roles import REVIEWERS, require_member
 
 from .. import notifications
 from ..models import Event, Proposal
-from . import ProposalError, check_text, closed_error, lock
+from . import ProposalError, check_prose_length, check_text, closed_error, lock
 
 Status = Proposal.Status
 
@@ -47,6 +47,7 @@ def _decide(proposal: Proposal, *, by, kind: str, reason: str) -> Proposal:
     if not reason.strip():
         raise ProposalError("a reason is required", code="reason")
     check_text("reason", reason)
+    check_prose_length(reason, "reason")
     with transaction.atomic():
         _, proposal = lock(proposal)
         check_decide(by, proposal)

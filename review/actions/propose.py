@@ -33,7 +33,7 @@ from edition.tei.markup import Markup
 from ..anchoring import Mapped, against_added_notes, against_blocks, map_through
 from ..models import Change, Event, Proposal, attributes_content, attributes_of
 from ..transform import apply_changes, compose_renames
-from . import ProposalError, check_text
+from . import ProposalError, check_prose_length, check_text
 
 Kind = Change.Kind
 # TEI markup typed into a text correction: an element tag or an entity/character reference.
@@ -74,12 +74,19 @@ def check_change_count(count: int) -> None:
 def check_limits(changes: list[ChangeSpec]) -> None:
     """Refuse, before any work on them, more changes than EMEND_MAX_PROPOSAL_CHANGES or a
     change larger than EMEND_MAX_FRAGMENT_BYTES (the depth of its TEI is checked as it is
-    parsed). ProposalError with code "too_many" or "too_large"."""
+    parsed) or a text replacement longer than EMEND_MAX_REPLACEMENT_CHARS. ProposalError with
+    code "too_many" or "too_large"."""
     check_change_count(len(changes))
+    replacement_limit = settings.EMEND_MAX_REPLACEMENT_CHARS
     for spec in changes:
         check_text("change", spec.content)
         check_text("quote", spec.exact)
         check_text("footnote id", spec.note_id)
+        if spec.kind == Kind.TEXT and len(spec.content) > replacement_limit:
+            raise ProposalError(
+                f"the replacement text is {len(spec.content):,} characters long, over the limit "
+                f"of {replacement_limit:,} (EMEND_MAX_REPLACEMENT_CHARS): propose a shorter "
+                "change, or several", code="too_large")
         try:
             check_fragment_size(spec.content)
         except FragmentLimitError as exc:
@@ -97,6 +104,7 @@ def do_propose(document: Document, *, author, base_revision: int, changes: list[
     if not rationale.strip():
         raise ProposalError("a rationale is required: say why the text should change")
     check_text("rationale", rationale)
+    check_prose_length(rationale, "rationale")
     if not changes:
         raise ProposalError("a proposal needs at least one change")
     with transaction.atomic():
@@ -126,6 +134,7 @@ def validated(document: Document, base_revision: int,
     prepared = [_prepare(head, spec) for spec in changes]
     _check_no_overlap(prepared)
     _check_notes_kept(head, prepared)
+    before = etree.tostring(head.element, encoding="unicode")
     try:
         applied = apply_changes(head.element, prepared, text=head.text)
     except FragmentLimitError as exc:  # nested too deep: found as the TEI is parsed
@@ -133,8 +142,12 @@ def validated(document: Document, base_revision: int,
     except (ValueError, TEIError) as exc:
         code = "metadata" if isinstance(exc, MetadataError) else "unapplicable"
         raise ProposalError(str(exc), code=code) from exc
+    candidate = etree.tostring(applied.element, encoding="unicode")
+    if candidate == before:
+        raise ProposalError(f"the proposal changes nothing: the document would read exactly as "
+                            f"revision {head.number} does", code="invalid")
     try:
-        check_candidate(etree.tostring(applied.element, encoding="unicode"), document,
+        check_candidate(candidate, document,
                         number=head.number + 1, current=head.tei)
     except GateError as exc:
         raise ProposalError(f"the document as changed fails the checks every revision must "
@@ -222,6 +235,10 @@ def _note_body(revision: Revision, note_id: str) -> str | None:
     return note_body_xml(anchor.element) if anchor else None
 
 
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def _prepare(head: Revision, spec: ChangeSpec) -> Change:
     text = head.text
     if spec.kind not in Kind.values:
@@ -246,6 +263,9 @@ def _prepare(head: Revision, spec: ChangeSpec) -> Change:
         raise ProposalError("a footnote is anchored at a point, not a range")
     if spec.kind == Kind.TEXT and start == end and not spec.content:
         raise ProposalError("the change is empty")
+    if spec.kind == Kind.TEXT and text[start:end] == spec.content:
+        raise ProposalError(f"the change replaces “{_short(spec.content)}” with the same text: it "
+                            "changes nothing", code="invalid")
     if spec.kind == Kind.TEXT and _MARKUP_TYPED.search(spec.content):
         raise ProposalError(
             "a text correction is plain text: the replacement holds TEI markup (“<…>” or "

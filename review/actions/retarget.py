@@ -12,7 +12,7 @@ from edition.roles import require_member
 from edition.tei.selectors import Quote, place_quote
 
 from ..models import Change, Event, Proposal
-from . import ProposalError, check_text, lock
+from . import ProposalError, check_prose_length, check_text, lock
 from .propose import ChangeSpec, validated
 
 Kind = Change.Kind
@@ -34,6 +34,8 @@ def do_retarget(proposal: Proposal, *, by, changes: list[ChangeSpec], base_revis
     and make it pending with its approvals counted again. Locks the document, then the
     proposal."""
     check_text("rationale", rationale)
+    if rationale:
+        check_prose_length(rationale, "rationale")
     with transaction.atomic():
         document, proposal = lock(proposal)
         check_retarget(by, proposal)

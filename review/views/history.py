@@ -28,7 +28,7 @@ from ..actions.revert import check_revert, do_revert
 from ..models import Proposal
 
 # Part of every ETag here: bump it when these templates change what they show.
-PAGE_VERSION = 1
+PAGE_VERSION = 2  # 2: the diff links its changes
 PAGE_SIZE = 25
 DIFF_MAX_AGE = 24 * 3600
 MAX_REASON = 5000
@@ -81,7 +81,8 @@ def revision_diff(request: HttpRequest, edition: str, doc: str, a: int, b: int) 
         chosen_a, chosen_b = _number(request.GET.get("a")), _number(request.GET.get("b"))
         if chosen_a is None or chosen_b is None:
             return HttpResponseBadRequest("Choose two revisions to compare")
-        return redirect("review:diff", edition, doc, chosen_a, chosen_b)
+        return redirect(reverse("review:diff", args=[edition, doc, chosen_a, chosen_b])
+                        + "#change-1")
     document = document_or_404(edition, doc)
     pair = corrections.revisions_for_diff(document, a, b)
     if pair is None:
@@ -94,13 +95,15 @@ def revision_diff(request: HttpRequest, edition: str, doc: str, a: int, b: int) 
     if not_modified is not None:
         return not_modified
     renamed = corrections.renames_between(document, a, b)
+    diff, change_count = (diffs.navigable_diff_html(old.text, new.text) if old.text != new.text
+                          else ("", 0))
     context = {
         "edition": document.edition,
         "document": document,
         "old": old,
         "new": new,
         "identical": old.checksum == new.checksum,
-        "diff": diffs.diff_html(old.text, new.text) if old.text != new.text else "",
+        "diff": diff, "change_count": change_count,
         "notes": corrections.note_changes(corrections.notes_of(old.element),
                                           corrections.notes_of(new.element), renamed),
     }

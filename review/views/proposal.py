@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import trigger_client_event
 
@@ -44,7 +45,8 @@ def http_status(exc: ProposalError) -> int:
     check (no schema installed), 503."""
     if exc.code == "no-schema":
         return 503
-    return 400 if exc.code in ("invalid", "reason", "invalid-tei", "unrenderable") else 409
+    return 400 if exc.code in ("invalid", "reason", "invalid-tei", "unrenderable", "too_large",
+                               "too_many") else 409
 
 
 # ------------------------------------------------------------------------------------------
@@ -52,6 +54,7 @@ def http_status(exc: ProposalError) -> int:
 
 
 @require_safe
+@never_cache  # Back must not show a decision as still open
 def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = proposal_for_member(request.user, pk)  # 404 to outsiders
     return _show(request, proposal)

@@ -24,7 +24,7 @@ from edition.params import positive_int
 from edition import registers
 from edition.tei import edits, markup
 
-from ..actions import ProposalError
+from ..actions import ProposalError, sentence
 from ..actions.propose import check_propose, do_propose
 from ..drafts import (CONTENT_FIELD, SHOWN, TYPED_FIELDS, Draft, DraftError, check_applies,
                       check_size, clean, clean_replacement, clean_typed, dates_from_dateline,
@@ -192,7 +192,7 @@ def _submit(request, document: Document, base: Revision, queued: list[Draft], dr
                               changes=[c.spec() for c in changes], rationale=ctx["rationale"])
     except (DraftError, ProposalError) as exc:
         stale = getattr(exc, "code", "") == "stale"
-        ctx["error"], ctx["matches"] = exc.message, getattr(exc, "matches", [])
+        ctx["error"], ctx["matches"] = sentence(exc.message), getattr(exc, "matches", [])
         if stale:  # a fresh form on the head revision: the page must be reloaded to select
             head = document.revisions.order_by("-number").first()  # approved meanwhile
             ctx.update(stale=True, base=head, head=head,

@@ -30,7 +30,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.safestring import mark_safe
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 from django_htmx.http import trigger_client_event
 
@@ -43,7 +43,7 @@ from ..actions.approve import check_approve, do_approve
 from ..actions.decide import check_decide
 from ..forms import ANY_STATUS, ProposalFilterForm
 from ..models import Event, Proposal, ProposalQuerySet, approvers_since_submission
-from ..presentation import short_diff
+from ..presentation import RowDiff, row_diff
 
 PAGE_SIZE = 25
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -57,7 +57,7 @@ QUEUE_TEMPLATE = "review/queue.html"
 @dataclass
 class Row:
     proposal: Proposal
-    diffs: list[tuple[str, str]]  # (kind label, escaped HTML)
+    diffs: list[RowDiff]
     approvers: set[int]
     required: int
     viewer: object  # the user looking at the queue
@@ -118,8 +118,7 @@ def make_rows(proposals, viewer) -> list[Row]:
         text = texts[anchor_ids[p.pk]]
         rows.append(Row(
             proposal=p,
-            diffs=[(c.get_kind_display(), mark_safe(short_diff(c, text)))
-                   for c in p.changes.all()],
+            diffs=[row_diff(c, text) for c in p.changes.all()],
             approvers=approvers_since_submission(p.counted_events),
             required=p.document.edition.required_approvals,
             viewer=viewer,
@@ -213,6 +212,7 @@ def _reviewed(user) -> list[Edition]:
 
 
 @require_safe
+@never_cache  # Back must not show a decision as still open
 def queue(request: HttpRequest) -> HttpResponse:
     editions = _reviewed(request.user)  # 403 for editors and strangers
     form = ProposalFilterForm(request.GET, editions=editions,
@@ -243,24 +243,25 @@ def batch_approve(request: HttpRequest) -> HttpResponse:
         return HttpResponseBadRequest("Not a proposal number")
     found = {p.pk: p for p in Proposal.objects.filter(
         pk__in=ids, document__edition__in=[e.pk for e in editions]).select_related("document")}
-    report = []
+    report = []  # (pk, "#3 on Document 142", outcome, failed)
     for pk in sorted(ids, key=lambda i: (found[i].created_at, i) if i in found else (EPOCH, i)):
         proposal = found.get(pk)
         if proposal is None:
-            report.append((pk, "not found among the proposals you review", True))
+            report.append((pk, f"#{pk}", "not found among the proposals you review", True))
             continue
+        name = f"#{pk} on {proposal.document.label}"
         try:
             revision = do_approve(proposal, by=request.user)
         except (ProposalError, PermissionDenied) as exc:
-            report.append((pk, getattr(exc, "message", None) or str(exc), True))
+            report.append((pk, name, getattr(exc, "message", None) or str(exc), True))
             continue
-        report.append((pk, f"applied as revision {revision.number}" if revision
+        report.append((pk, name, f"applied as revision {revision.number}" if revision
                        else "approval recorded; more approvals are needed", False))
     if not request.htmx:
         if not report:
             messages.warning(request, "No proposals were selected.")
-        for pk, text, failed in report:
-            (messages.error if failed else messages.success)(request, f"#{pk}: {text}")
+        for _pk, name, text, failed in report:
+            (messages.error if failed else messages.success)(request, f"{name}: {text}")
         return redirect(back_to(request, reverse("review:queue")))
     response = TemplateResponse(request, QUEUE_TEMPLATE + "#batch-report", {"report": report})
     trigger_client_event(response, "proposalsApproved", {"ids": sorted(ids)})
@@ -282,6 +283,7 @@ def waiting_for(user, editions) -> ProposalQuerySet:
 
 
 @require_safe
+@never_cache  # Back must not show a decision as still open
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
     editions = list(reviewed_editions(user).values_list("pk", flat=True))
@@ -313,6 +315,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
+@never_cache  # Back must not show a decision as still open
 def my_proposals(request: HttpRequest) -> HttpResponse:
     editions = list(member_editions(request.user).defer("tei_skeleton", "tei_header"))
     form = ProposalFilterForm(request.GET, editions=editions, default_status=ANY_STATUS,

@@ -494,7 +494,7 @@ class TestListing:
             for i in range(n):
                 made.append(do_propose(
                     document, author=editor, base_revision=1, rationale=f"#{i}",
-                    changes=[text_spec(document.current_revision, "the", "the", occurrence=i)]))
+                    changes=[text_spec(document.current_revision, "the", "thee", occurrence=i)]))
             return made
 
         return make(d142, 6) + make(d144, 3)
@@ -537,11 +537,11 @@ class TestListing:
 
         head = d142.current_revision
         do_propose(d142, author=editor, base_revision=1, rationale="x",
-                   changes=[text_spec(head, "the", "the")])
+                   changes=[text_spec(head, "the", "thee")])
         few = queries()
         for i in range(1, 30):
             do_propose(d142, author=editor, base_revision=1, rationale="x",
-                       changes=[text_spec(head, "the", "the", occurrence=i)])
+                       changes=[text_spec(head, "the", "thee", occurrence=i)])
         assert queries() == few <= 4
 
 

@@ -53,7 +53,7 @@ class TestDocumentLog:
         assert "Herter expressed appreciation" in words(entry)  # context after the change
         assert "House style" in words(entry)
         assert entry.xpath(f".//a[@href='{D142}/r/2/']")
-        assert entry.xpath(f".//a[@href='{D142}/diff/1/2/']")
+        assert entry.xpath(f".//a[@href='{D142}/diff/1/2/#change-1']")
         assert "Text correction" in words(entry)
 
     def test_newest_first_and_only_approved(self, client, people):
@@ -72,7 +72,7 @@ class TestDocumentLog:
         approve(people, "Mr. Parsons", "Parsons")
         assert [e.get("id") for e in entries(client, LOG + "?since=2")] == ["r4", "r3"]
         tree = html.fromstring(client.get(LOG + "?since=2").content)
-        assert tree.xpath(f"//a[@href='{D142}/diff/2/4/']")
+        assert tree.xpath(f"//a[@href='{D142}/diff/2/4/#change-1']")
         assert entries(client, LOG + "?since=4") == []
         assert "No correction since revision 4" in words(html.fromstring(
             client.get(LOG + "?since=4").content))

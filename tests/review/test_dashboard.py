@@ -57,6 +57,49 @@ class TestPermissions:
         assert client.post(MINE).status_code == 405
 
 
+class TestHeader:
+    """One header on every page; the queue link only for people who review somewhere."""
+
+    def header_links(self, response) -> list[str]:
+        assert response.status_code == 200
+        assert b"{#" not in response.content and b"#}" not in response.content
+        tree = html.fromstring(response.content)
+        return [a.text_content().strip() for a in tree.cssselect("header.site-header nav a")]
+
+    @pytest.mark.parametrize("url", [DASHBOARD, MINE, "/frus1958-60v18/d142/"])
+    def test_editor_sees_no_queue_link(self, client, people, url):
+        client.force_login(people.editor)
+        links = self.header_links(client.get(url))
+        assert "Queue" not in links and "Review" in links and "My proposals" in links
+
+    @pytest.mark.parametrize("url", [DASHBOARD, MINE, "/frus1958-60v18/d142/"])
+    def test_reviewer_sees_the_queue_link_on_every_page(self, client, people, url):
+        client.force_login(people.reviewer)
+        assert "Queue" in self.header_links(client.get(url))
+
+    def test_current_page_is_marked(self, client, people):
+        client.force_login(people.reviewer)
+        tree = html.fromstring(client.get(MINE).content)
+        assert [a.text_content() for a in tree.cssselect("header a[aria-current=page]")] == [
+            "My proposals"]
+
+    def test_editor_opening_the_queue_gets_a_page_saying_why(self, client, people):
+        client.force_login(people.editor)
+        response = client.get("/review/queue/")
+        assert response.status_code == 403
+        tree = html.fromstring(response.content)
+        assert tree.cssselect("header.site-header")
+        assert "for reviewers and edition admins" in tree.cssselect("main")[0].text_content()
+        assert tree.cssselect('main a[href="/review/"]')
+
+    def test_not_found_page_has_the_header_and_a_way_on(self, client, people):
+        client.force_login(people.stranger)
+        response = client.get("/review/proposals/999999/")
+        assert response.status_code == 404
+        tree = html.fromstring(response.content)
+        assert tree.cssselect("header.site-header") and tree.cssselect('main a[href="/"]')
+
+
 class TestWaitingForYou:
     def test_lists_others_pending_not_own(self, client, people, sample_edition):
         others = propose(sample_edition, people.editor, "Secretary Herter", "Mr. Herter")
@@ -137,3 +180,16 @@ class TestOwnProposals:
         # Only one's own: the reviewer's approved proposal is not the editor's.
         client.force_login(people.reviewer)
         assert [Proposal.objects.get(pk=i).status for i in ids(client.get(MINE))] == ["approved"]
+
+
+def test_my_proposals_status_select_matches_the_active_tab(client, people, sample_edition):
+    propose(sample_edition, people.editor, "Secretary Herter", "Mr. Herter")
+    client.force_login(people.editor)
+    tree = html.fromstring(client.get(MINE).content)
+    [selected] = tree.cssselect("select[name=status] option[selected]")
+    assert selected.get("value") == "all"
+    assert [a.text_content() for a in tree.cssselect(".status-counts a[aria-current]")] == ["All"]
+    tree = html.fromstring(client.get(MINE + "?status=pending").content)
+    assert tree.cssselect("select[name=status] option[selected]")[0].get("value") == "pending"
+    assert [a.text_content() for a in tree.cssselect(".status-counts a[aria-current]")] == [
+        "Pending"]

@@ -65,6 +65,25 @@ class TestRevisionDiff:
         assert tree.xpath(f"//a[@href='{D142}/r/1/']") and tree.xpath(f"//a[@href='{D142}/r/2/']")
         assert "No footnote changed" in words(tree)
 
+    def test_each_change_is_an_anchor_linked_to_the_next_and_previous(self, client, people):
+        approved(people, lambda revision: [text_spec(revision, "Secretary Herter", "Mr. Herter"),
+                                           text_spec(revision, "Mr. Parsons", "Parsons")])
+        tree = page(client, f"{D142}/diff/1/2/")
+        changes = tree.cssselect(".diff-full .change")
+        assert [c.get("id") for c in changes] == ["change-1", "change-2"]
+        assert tree.cssselect('.change-count a[href="#change-1"]')
+        assert "2 changes in the text" in words(tree)
+        first_nav, second_nav = tree.cssselect(".diff-full .change-nav")
+        assert [a.get("href") for a in first_nav.cssselect("a")] == ["#change-2"]
+        assert [a.get("href") for a in second_nav.cssselect("a")] == ["#change-1"]
+        assert first_nav.cssselect("a")[0].get("aria-label") == "Next change (2 of 2)"
+        assert changes[0].cssselect("del") and changes[0].cssselect("ins")
+
+    def test_history_links_open_the_diff_at_the_first_change(self, client, people):
+        approved(people, text_change("Secretary Herter", "Mr. Herter"))
+        tree = page(client, f"{D142}/history/")
+        assert tree.cssselect(f'a[href="{D142}/diff/1/2/#change-1"]')
+
     def test_missing_revision_is_404(self, client, people):
         approved(people, text_change("Secretary Herter", "Mr. Herter"))
         assert client.get(f"{D142}/diff/1/9/").status_code == 404
@@ -95,7 +114,8 @@ class TestRevisionDiff:
     def test_compare_form_redirects_to_the_canonical_address(self, client, people):
         approved(people, text_change("Secretary Herter", "Mr. Herter"))
         response = client.get(f"{D142}/diff/1/2/?a=2&b=1")
-        assert response.status_code == 302 and response["Location"] == f"{D142}/diff/2/1/"
+        assert response.status_code == 302
+        assert response["Location"] == f"{D142}/diff/2/1/#change-1"
         assert client.get(f"{D142}/diff/1/2/?a=x&b=1").status_code == 400
 
     def test_footnotes_added_changed_removed(self, client, people):
@@ -345,7 +365,7 @@ class TestHistoryPage:
         assert cells[2].startswith("Revision 2 (current)")
         assert f"Style {XSS}" in cells[4]
         assert cells[5:] == ["editor", "reviewer"]
-        assert newest.xpath(f".//a[@href='{D142}/diff/1/2/']")
+        assert newest.xpath(f".//a[@href='{D142}/diff/1/2/#change-1']")
 
     def test_rationale_is_escaped(self, client, history):
         response = client.get(f"{D142}/history/")
@@ -360,7 +380,7 @@ class TestHistoryPage:
             "//input[@form='compare'][@checked]")}
         assert checked == {"a": "1", "b": "2"}
         response = client.get(form.get("action"), {"a": "2", "b": "1"})
-        assert response["Location"] == f"{D142}/diff/2/1/"
+        assert response["Location"] == f"{D142}/diff/2/1/#change-1"
 
     def test_revert_button_for_proposers_only(self, client, history):
         path = f"//form[@action='{D142}/r/2/revert/']"

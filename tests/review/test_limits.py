@@ -261,3 +261,78 @@ class TestForm:
         response = editor.post(PROPOSE_FORM, data, **HTMX)
         assert response.status_code == 200
         assert response.content.decode().count('name="queued"') == 1
+
+
+def cameroons(d142, replacement: str) -> ChangeSpec:
+    text = d142.current_revision.text
+    start = text.index("Cameroons")
+    return ChangeSpec("text", start, start + 9, replacement, exact="Cameroons")
+
+
+class TestTextLimitsAndNoOps:
+    """A replacement past EMEND_MAX_REPLACEMENT_CHARS, prose past EMEND_MAX_RATIONALE_CHARS and
+    a change that changes nothing are refused by the actions, so the form and the API agree."""
+
+    @override_settings(EMEND_MAX_REPLACEMENT_CHARS=50)
+    def test_replacement_over_the_limit_is_refused_naming_it(self, d142, people):
+        with pytest.raises(ProposalError, match="EMEND_MAX_REPLACEMENT_CHARS") as info:
+            do_propose(d142, author=people.editor, base_revision=1,
+                       changes=[cameroons(d142, "x" * 51)], rationale="x")
+        assert info.value.code == "too_large" and "51 characters" in info.value.message
+        assert not Proposal.objects.exists()
+
+    @override_settings(EMEND_MAX_RATIONALE_CHARS=20)
+    def test_rationale_over_the_limit_is_refused(self, d142, people):
+        with pytest.raises(ProposalError, match="rationale is 21 characters") as info:
+            do_propose(d142, author=people.editor, base_revision=1,
+                       changes=[cameroons(d142, "Cameroon")], rationale="y" * 21)
+        assert info.value.code == "too_large"
+
+    @override_settings(EMEND_MAX_RATIONALE_CHARS=20)
+    def test_comment_and_reason_over_the_limit_are_refused(self, d142, people):
+        from review.actions.comment import do_comment
+        from review.actions.decide import do_reject
+
+        proposal = do_propose(d142, author=people.editor, base_revision=1,
+                              changes=[cameroons(d142, "Cameroon")], rationale="x")
+        with pytest.raises(ProposalError, match="comment is 21 characters"):
+            do_comment(proposal, by=people.reviewer, body="z" * 21)
+        with pytest.raises(ProposalError, match="reason is 21 characters"):
+            do_reject(proposal, by=people.reviewer, reason="z" * 21)
+        assert Proposal.objects.get().status == "pending"
+
+    def test_same_text_is_refused_as_changing_nothing(self, d142, people):
+        with pytest.raises(ProposalError, match="changes nothing") as info:
+            do_propose(d142, author=people.editor, base_revision=1,
+                       changes=[cameroons(d142, "Cameroons")], rationale="x")
+        assert info.value.code == "invalid"
+        assert not Proposal.objects.exists()
+
+    def test_api_refuses_a_no_op_with_400(self, d142, as_editor):
+        spec = cameroons(d142, "Cameroons")
+        body = api_error(as_editor.post(PROPOSE_API, {
+            "base_revision": 1, "rationale": "x", "kind": "text", "replacement": "Cameroons",
+            "selector": {"exact": spec.exact, "start": spec.start, "end": spec.end}},
+            format="json"), 400, "invalid")
+        assert "changes nothing" in body["message"]
+
+    @override_settings(EMEND_MAX_REPLACEMENT_CHARS=50)
+    def test_api_refuses_a_long_replacement_with_413(self, d142, as_editor):
+        spec = cameroons(d142, "")
+        body = api_error(as_editor.post(PROPOSE_API, {
+            "base_revision": 1, "rationale": "x", "kind": "text", "replacement": "x" * 51,
+            "selector": {"exact": spec.exact, "start": spec.start, "end": spec.end}},
+            format="json"), 413, "too_large")
+        assert "EMEND_MAX_REPLACEMENT_CHARS" in body["message"]
+
+    @override_settings(EMEND_MAX_RATIONALE_CHARS=20)
+    def test_form_shows_the_rationale_limit(self, d142, editor):
+        text = d142.current_revision.text
+        start = text.index("Cameroons")
+        response = editor.post(PROPOSE_FORM, {
+            "action": "submit", "kind": "text", "rev": 1, "start": start, "end": start + 9,
+            "exact": "Cameroons", "prefix": text[start - 32:start],
+            "suffix": text[start + 9:start + 41], "replacement": "Cameroon",
+            "rationale": "y" * 21}, **HTMX)
+        assert response.status_code == 400
+        assert "rationale is 21 characters long, over the limit of 20" in response.content.decode()

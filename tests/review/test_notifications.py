@@ -61,7 +61,10 @@ def test_author_is_told_when_changes_are_requested(people, proposal, mailoutbox,
     with django_capture_on_commit_callbacks(execute=True):
         do_request_changes(proposal, by=people.reviewer, reason="Cite the source.")
     [mail] = mailoutbox
-    assert mail.subject == "[Emend] Your proposal on Document 142 was changes requested"
+    assert mail.subject == "[Emend] Changes were requested to your proposal on Document 142"
+    assert f"A reviewer asked for changes to your proposal {proposal.pk} on Document 142" in (
+        mail.body)
+    assert "was changes requested" not in mail.body and "is now changes" not in mail.body
     assert "Reason: Cite the source." in mail.body
 
 
@@ -151,3 +154,26 @@ def test_mail_failure_does_not_undo_the_decision(people, proposal, mailoutbox, m
         do_approve(proposal, by=people.reviewer)
     assert Proposal.objects.get(pk=proposal.pk).status == "approved"
     assert "could not mail editor@example.org" in caplog.text
+
+
+@pytest.mark.parametrize("message, expected", [
+    ("the quote is gone", "The quote is gone."),
+    ("see the List of Persons (persons).", "See the List of Persons (persons)."),
+    ("Really?", "Really?"),
+])
+def test_messages_end_with_one_full_stop(message, expected):
+    from review.actions import sentence
+
+    assert sentence(message) == expected
+
+
+def test_reanchored_mail_reads_as_english(people, proposal, mailoutbox,
+                                          django_capture_on_commit_callbacks):
+    from review import notifications
+
+    proposal.status, proposal.status_reason = "needs-review", "the quote was found only near."
+    with django_capture_on_commit_callbacks(execute=True):
+        notifications.reanchored(proposal)
+    [mail] = mailoutbox
+    assert "it now needs review: the quote was found only near.\n" in mail.body
+    assert "is now needs review" not in mail.body and ".." not in mail.body

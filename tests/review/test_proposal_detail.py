@@ -197,8 +197,17 @@ class TestDecisions:
         response = post(client, people.reviewer2, proposal, "reject", {"reason": "late"},
                         **HTMX)
         assert response.status_code == 409
-        assert b"this proposal is approved" in response.content
+        assert b"This proposal is approved." in response.content
         assert status_of(proposal) == "approved"
+
+
+    def test_second_tab_approval_says_it_is_approved_once(self, client, people, proposal):
+        do_approve(proposal, by=people.reviewer2)  # in another tab, meanwhile
+        response = post(client, people.reviewer, proposal, "approve", **HTMX)
+        assert response.status_code == 409
+        text = " ".join(html.fromstring(response.content).text_content().split())
+        assert text.lower().count("this proposal is approved") == 1
+        assert "This proposal is approved." in text
 
 
 class TestDisplay:

@@ -259,7 +259,7 @@ def test_stale_selection_overlapping_an_approved_change_shows_a_fresh_form(edito
     response = submit(editor, "d142", data)
     assert response.status_code == 409
     page = html.fragment_fromstring(response.content.decode(), create_parent=True)
-    assert "stale" in page.xpath("string(//div[@class='propose-error'])")
+    assert "stale" in page.xpath("string(//div[@class='propose-error'])").lower()
     assert page.xpath("//input[@name='rev']/@value") == [str(old.number + 1)]
     assert page.xpath("//input[@name='start']/@value") == [""]
     assert textarea(page, "rationale") == "Keep me"

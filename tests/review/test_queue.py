@@ -211,6 +211,27 @@ class TestListing:
         assert "<h1" not in body
 
 
+    def test_long_replacement_and_rationale_are_folded(self, client, people, sample_edition):
+        long_text = "hurricane" * 1000
+        propose(sample_edition, people.editor, "Secretary Herter", long_text,
+                rationale="Because " * 100)
+        client.force_login(people.reviewer)
+        tree = html.fromstring(client.get(QUEUE).content)
+        [row] = tree.cssselect("tr.queue-row")
+        [folded] = row.cssselect("details.long-diff")
+        assert "16 characters replaced by 9000: show all" in " ".join(
+            folded.cssselect("summary")[0].text_content().split())
+        assert long_text in folded.cssselect(".long-diff-body")[0].text_content()
+        assert row.cssselect("details.rationale .long-diff-body")
+        assert not row.cssselect("p.diff")  # nothing unfolded
+
+    def test_short_change_is_not_folded(self, client, people, sample_edition):
+        propose(sample_edition, people.editor, "Secretary Herter", "Mr. Herter")
+        client.force_login(people.reviewer)
+        [row] = html.fromstring(client.get(QUEUE).content).cssselect("tr.queue-row")
+        assert row.cssselect("p.diff") and not row.cssselect("details.long-diff, details.rationale")
+
+
 class TestPages:
     def test_keyset_pages_cover_everything_once(self, client, people, sample_edition):
         made = bulk_pending(sample_edition, [people.editor, people.reviewer2], 60)
@@ -311,6 +332,24 @@ class TestRowDecisions:
         assert Proposal.objects.get(pk=p.pk).status == "approved"
 
 
+    def test_row_decision_refreshes_the_counts(self, client, people, sample_edition):
+        propose(sample_edition, people.editor, "Secretary Herter", "Mr. Herter")
+        client.force_login(people.reviewer)
+        [counts] = html.fromstring(client.get(QUEUE + "?author=editor").content).cssselect(
+            "#status-counts")
+        assert counts.get("hx-trigger") == "proposalDecided from:body"
+        assert counts.get("hx-get") == QUEUE + "?author=editor"
+        assert counts.get("hx-select") == "#status-counts"
+
+    @pytest.mark.parametrize("url", [QUEUE, "/review/", "/review/mine/", "proposal"])
+    def test_review_pages_are_not_stored_for_back(self, client, people, sample_edition, url):
+        p = propose(sample_edition, people.editor, "Secretary Herter", "Mr. Herter")
+        client.force_login(people.reviewer)
+        response = client.get(p.get_absolute_url() if url == "proposal" else url)
+        assert response.status_code == 200
+        assert "no-store" in response["Cache-Control"]
+
+
 class TestBatchApprove:
     def test_applies_each_and_reports_conflicts_and_errors(self, client, people, sample_edition):
         first = propose(sample_edition, people.editor, "efforts on the part of the U.S.",
@@ -329,10 +368,11 @@ class TestBatchApprove:
         assert status == {first.pk: "approved", overlapping.pk: "conflicted", own.pk: "pending",
                           disjoint.pk: "approved"}
         messages = [str(m) for m in response.wsgi_request._messages]
-        assert f"#{first.pk}: applied as revision 2" in messages
-        assert any(m.startswith(f"#{overlapping.pk}: this proposal is conflicted")
+        assert f"#{first.pk} on Document 142: applied as revision 2" in messages
+        assert f"#{disjoint.pk} on Document 144: applied as revision 2" in messages
+        assert any(m.startswith(f"#{overlapping.pk} on Document 142: this proposal is conflicted")
                    for m in messages)
-        assert any(m.startswith(f"#{own.pk}: You proposed this: another reviewer must decide.") for m in messages)
+        assert any(m.startswith(f"#{own.pk} on Document 142: You proposed this: another reviewer must decide.") for m in messages)
 
     def test_htmx_batch_returns_the_report(self, client, people, sample_edition):
         p = propose(sample_edition, people.editor, "Secretary Herter", "Mr. Herter")
@@ -340,6 +380,7 @@ class TestBatchApprove:
         response = client.post(BATCH, {"proposal": [str(p.pk)]}, **HTMX)
         body = response.content.decode().strip()
         assert body.startswith('<div id="batch-report"') and "applied as revision 2" in body
+        assert f"#{p.pk} on Document 142</a>: applied as revision 2" in body
         assert "proposalsApproved" in response["HX-Trigger"]
 
     def test_queue_has_batch_checkboxes_bound_to_the_batch_form(self, client, people,
@@ -374,6 +415,11 @@ class TestKeyboardInBrowser:
             page.keyboard.press("a")
             page.wait_for_selector(f"#proposal-{first.pk} >> text=Approved and applied as revision 2.")
             assert page.url.endswith(QUEUE)  # swapped in place, no reload
+            # The counts follow the decision without a reload.
+            page.wait_for_function("""() => {
+              const items = [...document.querySelectorAll('#status-counts li')].map(li => li.textContent.replace(/\\s+/g, ' ').trim());
+              return items.includes('Pending 1') && items.includes('Approved 1');
+            }""", timeout=5000)
             page.keyboard.press("j")
             page.keyboard.press("x")
             assert page.is_checked(f"#proposal-{second.pk} input[type=checkbox]")

@@ -13,6 +13,12 @@
     }
   });
 
+  // Review pages are sent with Cache-Control: no-store; should a browser still restore one from
+  // its back/forward cache, fetch it again so a decided proposal never shows as open.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) window.location.reload();
+  });
+
   var current = null; // the id of the focused row survives the row being swapped
 
   function rows() {
