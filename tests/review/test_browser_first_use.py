@@ -84,3 +84,27 @@ def test_back_after_approving_shows_the_queue_as_it_now_is(live_server, sample_e
         # Fetched again: the approved proposal has left the pending list.
         assert page.locator(f"#proposal-{proposal.pk}").count() == 0
         assert "Pending 0" in " ".join(page.locator("#status-counts").inner_text().split())
+
+
+def test_a_refused_proposal_shows_its_message_where_the_person_is(live_server, settings,
+                                                                  sample_edition, people):
+    """The popover's form is taller than the screen and Submit is at its bottom: the message
+    the server answers with (at the form's top) is brought into view and focused."""
+    from tests.review.test_browser_story import SELECT
+
+    settings.DEBUG = True
+    with chromium_page() as page:
+        page.set_viewport_size({"width": 390, "height": 800})
+        sign_in(page, live_server.url, "editor", "/frus1958-60v18/d142/")
+        assert page.evaluate(SELECT, ["article.tei-document", "restrained manner", "select"])
+        page.locator(".propose-trigger").click()
+        form = page.locator("#propose-popover form.propose-form")
+        form.wait_for(state="visible")
+        form.locator("textarea[name=rationale]").fill("No change at all")
+        form.get_by_role("button", name="Submit proposal").click()
+        error = page.locator("#propose-popover .propose-error")
+        error.wait_for(state="visible")
+        assert "changes nothing" in error.inner_text()
+        page.wait_for_function("() => document.activeElement.matches('.propose-error')")
+        box, popover = error.bounding_box(), page.locator("#propose-popover").bounding_box()
+        assert popover["y"] <= box["y"] and box["y"] + box["height"] <= 800

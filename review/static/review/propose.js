@@ -460,6 +460,18 @@
     }
   });
 
+  // ... and bring the message into view: the form is taller than the popover, and the person
+  // pressed Submit at its bottom, so an error at its top would otherwise go unseen.
+  document.addEventListener("htmx:afterSettle", () => {
+    const popover = document.getElementById("propose-popover");
+    const error = popover && popover.querySelector(".propose-error");
+    if (!error || error.dataset.shown) return;  // each swap brings a new one: shown once
+    error.dataset.shown = "1";
+    error.setAttribute("tabindex", "-1");
+    error.scrollIntoView({ block: "nearest" });
+    error.focus({ preventScroll: true });
+  });
+
   window.emendPropose = { buildLayer, describe, rangeOf };
   // htmx is a deferred script after this one: wait for it (deferred scripts all run before
   // DOMContentLoaded, while readyState is already "interactive").
