@@ -163,7 +163,10 @@ def document_corrections(request: HttpRequest, edition: str, doc: str) -> HttpRe
         "since_invalid": bool(raw_since) and since is None,
         "current": document.current_revision,
     }
-    response = TemplateResponse(request, "review/corrections_document.html", context)
+    # A `since` that is not a revision number is the request's fault (400), but the page still
+    # answers it usefully: the whole log, with a note saying why.
+    response = TemplateResponse(request, "review/corrections_document.html", context,
+                                status=400 if context["since_invalid"] else 200)
     return _finish(request, response, etag, last_modified)
 
 
