@@ -42,6 +42,13 @@ def validate_slug_not_reserved(value: str) -> None:
 RESERVED_UNIT_IDS = frozenset({"exports", "corrections", "search"})
 
 
+class EditionQuerySet(models.QuerySet):
+    def without_tei(self) -> EditionQuerySet:
+        """Editions without their header and skeleton (the skeleton of a whole volume passes a
+        megabyte): what every page and every per-revision loop needs. Both load on access."""
+        return self.defer("tei_skeleton", "tei_header")
+
+
 class Edition(models.Model):
     """A volume, e.g. frus1958-60v18."""
 
@@ -82,6 +89,8 @@ class Edition(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = EditionQuerySet.as_manager()
 
     class Meta:
         ordering = ["slug"]

@@ -44,13 +44,17 @@ def search(edition: Edition, register: str, query: str = "", *, limit: int = 50)
 
 
 def entries(edition: Edition, register: str) -> tuple[Entry, ...]:
-    """Every entry of `register` ("persons" or "terms"); () when the volume has none."""
-    return _entries(edition.pk, edition.updated_at, edition.tei_skeleton, register)
+    """Every entry of `register` ("persons" or "terms"); () when the volume has none.
+
+    Keyed by the edition and its stamp: `edition` may come without its skeleton (a whole
+    volume's passes a megabyte), which is read only when the registers are not cached."""
+    return _entries(edition.pk, edition.updated_at, register)
 
 
 @lru_cache(maxsize=32)
-def _entries(pk, updated_at, skeleton: str, register: str) -> tuple[Entry, ...]:
+def _entries(pk: int, updated_at, register: str) -> tuple[Entry, ...]:
     div_id, name, attribute = REGISTERS[register]
+    skeleton = Edition.objects.filter(pk=pk).values_list("tei_skeleton", flat=True).first()
     if not skeleton:
         return ()
     root = etree.fromstring(skeleton.encode("utf-8"), parser=safe_parser())

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.core.cache import cache
 from django.urls import reverse
 
-from .models import Revision
+from .models import Document, Edition, Revision
 from .tei.plaintext import render_plaintext
 from .tei.render import render_html
 
@@ -20,7 +20,7 @@ ONE_YEAR = 365 * 24 * 3600
 
 
 def rendered_html(revision: Revision) -> str:
-    slug = revision.document.edition.slug
+    slug = edition_of(revision.document).slug
     key = f"emend:html:{RENDER_VERSION}:{slug}:{revision.checksum}"
     html = cache.get(key)
     if html is None:
@@ -30,6 +30,14 @@ def rendered_html(revision: Revision) -> str:
         )
         cache.set(key, html, ONE_YEAR)
     return html
+
+
+def edition_of(document: Document) -> Edition:
+    """The document's edition, loaded without its skeleton and header if it is not there yet:
+    a revision reached on its own must not drag a megabyte of volume along to find a slug."""
+    if not Document.edition.is_cached(document):
+        document.edition = Edition.objects.without_tei().get(pk=document.edition_id)
+    return document.edition
 
 
 def rendered_text(revision: Revision) -> str:
