@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timezone as dt_timezone
 from functools import cache
 from pathlib import Path
@@ -83,19 +83,29 @@ def resolve_links(text: str, doc_href: Callable[[str], str]) -> str:
 # -- files ------------------------------------------------------------------------------------
 
 def volume(vol: Volume) -> bytes:
+    return b"".join(volume_chunks(vol))
+
+
+def volume_chunks(vol: Volume) -> Iterator[bytes]:
+    """The volume's page a document at a time, for a build to write as it comes."""
     edition = vol.edition
-    body = [_title_block(vol), _contents(vol), "<main>"]
+    head, tail = _page(edition.title or edition.slug, _BODY).split(_BODY)
+
+    def out(*pieces: str) -> bytes:
+        return resolve_links("\n".join(pieces), vol.doc_href).encode("utf-8")
+
+    yield out(head + _title_block(vol), _contents(vol), "<main>")
     part_heading = ""
     for part in vol.parts:
+        pieces = [""]
         if part.document.part and part.document.part != part_heading:
             part_heading = part.document.part
-            body.append(f'<h2 class="compilation">{_esc(part_heading)}</h2>')
-        body.append(article(part))
-        body.append(_document_source(vol, part))
-    body.append("</main>")
-    body.append(_colophon(vol))
-    page = _page(edition.title or edition.slug, "\n".join(body))
-    return resolve_links(page, vol.doc_href).encode("utf-8")
+            pieces.append(f'<h2 class="compilation">{_esc(part_heading)}</h2>')
+        yield out(*pieces, article(part), _document_source(vol, part))
+    yield out("", "</main>", _colophon(vol) + tail)
+
+
+_BODY = "\x00body\x00"  # where the page's body goes, split around
 
 
 def document(vol: Volume, part: Part) -> bytes:

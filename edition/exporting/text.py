@@ -14,6 +14,7 @@ Each document's text is cached per revision (`sources.fragment`): the volume is 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timezone as dt_timezone
 
 from ..tei.plaintext import render_plaintext
@@ -35,7 +36,12 @@ def document_text(part: Part) -> str:
 
 
 def volume(vol: Volume) -> bytes:
-    pieces = [_title_block(vol)]
+    return b"".join(volume_chunks(vol))
+
+
+def volume_chunks(vol: Volume) -> Iterator[bytes]:
+    """The volume's text a document at a time, for a build to write as it comes."""
+    yield _title_block(vol).encode("utf-8")
     compilation = ""
     for part in vol.parts:
         text = document_text(part)
@@ -43,9 +49,8 @@ def volume(vol: Volume) -> bytes:
             # The compilation (FRUS chapter) a run of documents stands in, above its first one.
             compilation = part.document.part
             text = f"{compilation.upper()}\n\n{text}"
-        pieces.append(text)
-    pieces.append(_colophon(vol))
-    return SEPARATOR.join(pieces).encode("utf-8")
+        yield (SEPARATOR + text).encode("utf-8")
+    yield (SEPARATOR + _colophon(vol)).encode("utf-8")
 
 
 def document(vol: Volume, part: Part) -> bytes:
