@@ -226,7 +226,9 @@ def main() -> int:
                       f'CREATE DATABASE "{DBNAME}"')
         env = django_environ(tmp / "var", DATABASE_URL=url, CACHE_URL=args.cache,
                              EXPORT_ROOT=str(tmp / "exports"),
-                             EMEND_EXPORT_FORMATS="tei,html,txt,json,epub")
+                             EMEND_EXPORT_FORMATS="tei,html,txt,json,epub",
+                             # 50,000 documents pass the default limit (64 MiB) of an import.
+                             EMEND_MAX_IMPORT_BYTES=str(max(size + 1, 64 * 1024 * 1024)))
         _flush(args.cache)
         try:
             if not args.reuse_database:
