@@ -112,3 +112,15 @@ def test_contents_queries_do_not_grow_with_the_volume(tmp_path, client, monkeypa
     small, large = queries_for(40), queries_for(160)
     assert small == large
     assert all(n > 0 for n in small.values())
+
+
+@pytest.mark.parametrize("name", ["tei", "html", "txt", "json", "epub"])
+def test_a_volume_file_in_chunks_is_the_volume_file(tmp_path, name):
+    from edition.exporting.formats import FORMATS
+
+    edition = imported(tmp_path, 30)
+    volume = load_volume(edition)
+    module = FORMATS[name].module
+    chunks = list(module.volume_chunks(volume))
+    assert len(chunks) > 1 or name == "epub"
+    assert b"".join(chunks) == module.volume(volume)
