@@ -193,6 +193,10 @@ def main() -> int:
     parser.add_argument("--cache", default="redis://127.0.0.1:6379/15")
     parser.add_argument("--toc-runs", type=int, default=7, help="cold requests per page (7)")
     parser.add_argument("--phases", default="import,toc,warm,export")
+    parser.add_argument("--no-gate", action="store_true",
+                        help="import without the gate (no TEI schema: each unit is stored "
+                             "with a warning, unchecked and unrendered), to reach a large "
+                             "volume quickly; the later phases are the same")
     parser.add_argument("--keep-database", action="store_true",
                         help=f"leave {DBNAME} (PostgreSQL) in place afterwards, to look into")
     parser.add_argument("--reuse-database", action="store_true",
@@ -228,7 +232,9 @@ def main() -> int:
                              EXPORT_ROOT=str(tmp / "exports"),
                              EMEND_EXPORT_FORMATS="tei,html,txt,json,epub",
                              # 50,000 documents pass the default limit (64 MiB) of an import.
-                             EMEND_MAX_IMPORT_BYTES=str(max(size + 1, 64 * 1024 * 1024)))
+                             EMEND_MAX_IMPORT_BYTES=str(max(size + 1, 64 * 1024 * 1024)),
+                             **({"EMEND_TEI_SCHEMA": str(tmp / "no-schema.rng")}
+                                if args.no_gate else {}))
         _flush(args.cache)
         try:
             if not args.reuse_database:
@@ -323,7 +329,7 @@ def _report(results: dict, args, size: int, info: dict) -> None:
                     f"{fmt} {size / 1e6:.0f}" for fmt, size in r["volume_bytes"].items()),
                     "", "", ""])
     print(f"{args.documents:,} documents ({size / 1e6:.0f} MB of TEI), {args.database}, "
-          f"cache {args.cache}")
+          f"cache {args.cache}" + (", imported without the gate" if args.no_gate else ""))
     print_table(["figure", "median / total", "min–max", "peak RSS MB", "note"], rows, "lrrrl")
     print(f"load average: {info['load']} at the start, {load()} at the end")
 
