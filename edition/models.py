@@ -193,6 +193,15 @@ class Document(models.Model):
 
     class Meta:
         ordering = ["edition", "order"]
+        # The contents of a volume of 50,000 (edition/contents.py): a matter's units in order,
+        # the containers in order, and the documents counted by parent from the index alone.
+        indexes = [
+            models.Index(fields=["edition", "matter", "order"], name="document_matter_order"),
+            models.Index(fields=["edition", "order"], condition=~Q(div_type="document"),
+                         name="document_container_order"),
+            models.Index(fields=["edition", "div_type", "parent", "matter"],
+                         name="document_counts"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["edition", "xml_id"], name="document_id_unique"),
             models.UniqueConstraint(fields=["edition", "order"], name="document_order_unique"),
