@@ -89,7 +89,7 @@ class TestUnits:
         text = exported_volume(edition).find(tei("text"))
         [head] = text.xpath("//t:div[@xml:id='comp1']/t:head", namespaces={"t": TEI_NS})
         assert head.text == "Japan and Okinawa"
-        assert [d.get(f"{{http://www.w3.org/XML/1998/namespace}}id")
+        assert [d.get("{http://www.w3.org/XML/1998/namespace}id")
                 for d in text.iter(tei("div")) if d.get("type") == "document"] == ["d142", "d144"]
 
     def test_appendix_items_and_nested_chapters_are_units(self, tmp_path):
