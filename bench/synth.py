@@ -121,3 +121,99 @@ if __name__ == "__main__":
         out.write_bytes(data)
     print(f"synthetic volume: {n} documents, {len(data):,} bytes "
           f"({len(data) / n:,.0f} per document)" + (f" -> {out}" if out else ""))
+
+
+# -- whole volumes of tens of thousands of documents --------------------------------------------
+
+FRONT_SAMPLE = "frus1958-60v18-with-front-matter.xml"
+_KINDS = ["Telegram From the Embassy in Japan to the Department of State",
+          "Memorandum of Conversation",
+          "Letter From the Secretary of State to the Ambassador in Korea (Dowling)",
+          "Memorandum From the Assistant Secretary of State for Far Eastern Affairs "
+          "(Parsons) to the Secretary of State",
+          "Telegram From the Department of State to the Embassy in Korea"]
+_PLACES = ["Washington", "Tokyo", "Seoul", "Taipei", "Bangkok"]
+_PARAGRAPHS = [
+    "Prime Minister <persName corresp=\"#p_KN1\">Kishi</persName> mentioned that among the "
+    "areas the Japanese desired further cooperation with the United States are such scientific "
+    "fields as outer space, the exchange of meteorological information, and the study of "
+    "typhoons and hurricanes.",
+    "Secretary <persName corresp=\"#p_HCAJ1\">Herter</persName> said that the United States "
+    "was prepared to cooperate as closely as possible with Japan in all scientific fields. He "
+    "expressed his sympathy for the loss of life and damage resulting from the recent typhoon.",
+    "The Ambassador observed that the question of the security treaty would come before the "
+    "Diet in the spring, and that the Government expected a difficult debate; he hoped the "
+    "Department would take no step that might be read in Tokyo as pressure.",
+    "In reply to a question, the Minister said that his Government had not yet decided whether "
+    "to raise the matter at the <gloss target=\"#t_UN1\">UN</gloss>, and that it would consult "
+    "the United States before doing so.",
+    "It was agreed that the two delegations would meet again after the holidays to review the "
+    "draft, and that in the meantime neither side would make any public statement on the "
+    "substance of the talks.",
+]
+
+
+def _frus_document(number: int, page: list[int]) -> str:
+    """One FRUS-like document of 2–4 KB: a head with its source note, a dateline, paragraphs,
+    a footnote or two and now and then a page break."""
+    day = number % 28 + 1
+    month = number // 28 % 12 + 1
+    year = 1958 + number // 336 % 3
+    stamp = f"{year}-{month:02d}-{day:02d}T{9 + number % 8:02d}:00:00-05:00"
+    place = _PLACES[number % len(_PLACES)]
+    notes = 1 + number % 3
+    paragraphs = []
+    for k in range(3 + number % 5):
+        text = _PARAGRAPHS[(number + k) % len(_PARAGRAPHS)]
+        if k < notes:
+            text += (f'<note n="{k + 1}" xml:id="d{number}fn{k + 1}">Documents on the subject '
+                     f"are in Department of State, Central File 794.{56301 + k}.</note>")
+        if k == 2 and number % 4 == 0:
+            page[0] += 1
+            text = f'<pb n="{page[0]}" xml:id="pg_{page[0]}" facs="{page[0] + 30:04d}"/>' + text
+        paragraphs.append(f"<p>{text}</p>")
+    return (
+        f'<div type="document" xml:id="d{number}" n="{number}" subtype="historical-document" '
+        f'frus:doc-dateTime-min="{stamp}" frus:doc-dateTime-max="{stamp}">\n'
+        f"<head>{number}. {_KINDS[number % len(_KINDS)]}<note n=\"0\" xml:id=\"d{number}fn0\" "
+        f'type="source">Source: Department of State, Central Files, 611.94/{number}. '
+        f"Confidential. Drafted by <persName corresp=\"#p_SRL2\">Sneider</persName>.</note>"
+        f"</head>\n<opener><dateline rendition=\"#right\"><placeName>{place}</placeName>, "
+        f'<date when="{stamp}" calendar="gregorian">{month}/{day}/{year}</date></dateline>'
+        f"</opener>\n" + "\n".join(paragraphs) + "\n</div>\n")
+
+
+def frus_volume(path: Path, n_docs: int, *, per_chapter: int = 250,
+                chapters_per_compilation: int = 10, sample: Path | None = None) -> int:
+    """Write a whole FRUS-like volume to `path`: the sample's header and front matter (preface,
+    sources, abbreviations, persons), then `n_docs` documents of 2–4 KB in chapters of
+    `per_chapter` inside compilations. Streamed: 50,000 documents make ~160 MB. Returns its
+    size in bytes."""
+    source = (sample or sample_path()).with_name(FRONT_SAMPLE).read_text()
+    head, _, _ = source.partition("<body>")
+    page = [1000]
+    with path.open("w", encoding="utf-8") as out:
+        out.write(head + "<body>\n")
+        number = 0
+        chapter = 0
+        while number < n_docs:
+            compilation = chapter // chapters_per_compilation + 1
+            if chapter % chapters_per_compilation == 0:
+                if chapter:
+                    out.write("</div>\n")
+                out.write(f'<div type="compilation" xml:id="comp{compilation}">'
+                          f"<head>{COMPILATIONS[(compilation - 1) % len(COMPILATIONS)]} "
+                          f"({compilation})</head>\n<p>Editorial note on the compilation.</p>\n")
+            chapter += 1
+            out.write(f'<div type="chapter" xml:id="ch{chapter}"><head>Chapter {chapter}: '
+                      f"Relations, part {chapter}</head>\n")
+            for _ in range(min(per_chapter, n_docs - number)):
+                number += 1
+                if number % 3 == 0:
+                    page[0] += 1
+                    out.write(f'<pb n="{page[0]}" xml:id="pg_{page[0]}" '
+                              f'facs="{page[0] + 30:04d}"/>\n')
+                out.write(_frus_document(number, page))
+            out.write("</div>\n")
+        out.write("</div>\n</body>\n</text>\n</TEI>\n")
+    return path.stat().st_size

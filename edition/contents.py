@@ -74,27 +74,40 @@ def written_date(value) -> str:
 
 
 def contents(edition: Edition, page_number: object = 1) -> Contents:
+    """Five queries at any size: the containers, the documents counted by parent (one pass
+    over the volume, no join), the front matter, a page of the body, the back matter."""
     prefix = reverse("edition:toc", args=[edition.slug])
-    units = edition.documents.only(*_FIELDS, "edition_id")
-    containers = {u.pk: u for u in units.exclude(div_type="document").order_by("order")}
+    # order_by everywhere: Document's default ordering (edition, order) joins the editions.
+    units = edition.documents.only(*_FIELDS, "edition_id").order_by("order")
+    containers = {u.pk: u for u in units.exclude(div_type="document")}
     depth = _depths(containers)
+    counted = _documents_by_parent(edition)
 
     front = [Row.of(u, prefix) for u in units.filter(matter=Document.Matter.FRONT)
              if u.parent_id is None or u.parent_id not in containers]
-    body_units = units.filter(matter=Document.Matter.BODY).order_by("order")
-    paginator = Paginator(body_units, PAGE_SIZE)
+    body_count = (sum(n for (_, matter), n in counted.items() if matter == Document.Matter.BODY)
+                  + sum(1 for c in containers.values() if c.matter == Document.Matter.BODY))
+    paginator = _Counted(units.filter(matter=Document.Matter.BODY), PAGE_SIZE,
+                         count=body_count)
     page = paginator.get_page(page_number)
     body = _sections(list(page.object_list), containers, depth, prefix)
-    back = _sections(list(units.filter(matter=Document.Matter.BACK).order_by("order")),
-                     containers, depth, prefix)
+    back = _sections(list(units.filter(matter=Document.Matter.BACK)), containers, depth,
+                     prefix)
     chapters = []
     if paginator.num_pages > 1:
-        counts = _child_counts(edition)
+        counts = _child_counts(counted, containers)
         chapters = [Section(c.title, f"{prefix}{c.xml_id}/", count=counts.get(c.pk, 0))
                     for c in containers.values()
                     if c.matter == Document.Matter.BODY and c.parent_id is None]
-    return Contents(front, body, back, chapters, page,
-                    edition.documents.filter(div_type="document").count())
+    return Contents(front, body, back, chapters, page, sum(counted.values()))
+
+
+class _Counted(Paginator):
+    """A paginator told its count: the contents know it from the counts they read anyway."""
+
+    def __init__(self, object_list, per_page, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self.__dict__["count"] = count  # Paginator.count is a cached_property
 
 
 def children(unit: Document, page_number: object = 1):
@@ -140,17 +153,23 @@ def _sections(units: list[Document], containers: dict[int, Document], depth: dic
     return sections
 
 
-def _child_counts(edition: Edition) -> dict[int, int]:
+def _documents_by_parent(edition: Edition) -> dict[tuple[int | None, str], int]:
+    """(parent, matter) → how many documents: one pass over the volume's rows."""
+    return {(parent, matter): n for parent, matter, n in (
+        Document.objects.filter(edition=edition, div_type="document").order_by()
+        .values_list("parent_id", "matter").annotate(n=Count("pk"))
+        .values_list("parent_id", "matter", "n"))}
+
+
+def _child_counts(counted: dict[tuple[int | None, str], int],
+                  containers: dict[int, Document]) -> dict[int, int]:
     """Documents under each top-level chapter, however deep."""
-    direct = dict(edition.documents.filter(parent__isnull=False, div_type="document")
-                  .values_list("parent_id")
-                  .annotate(n=Count("pk")).values_list("parent_id", "n"))
-    parents = dict(edition.documents.exclude(div_type="document")
-                   .values_list("pk", "parent_id"))
     totals: dict[int, int] = {}
-    for pk, n in direct.items():
+    for (pk, _), n in counted.items():
+        if pk is None:
+            continue
         top = pk
-        while parents.get(top):
-            top = parents[top]
+        while top in containers and containers[top].parent_id:
+            top = containers[top].parent_id
         totals[top] = totals.get(top, 0) + n
     return totals

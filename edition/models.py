@@ -42,6 +42,13 @@ def validate_slug_not_reserved(value: str) -> None:
 RESERVED_UNIT_IDS = frozenset({"exports", "corrections", "search"})
 
 
+class EditionQuerySet(models.QuerySet):
+    def without_tei(self) -> EditionQuerySet:
+        """Editions without their header and skeleton (the skeleton of a whole volume passes a
+        megabyte): what every page and every per-revision loop needs. Both load on access."""
+        return self.defer("tei_skeleton", "tei_header")
+
+
 class Edition(models.Model):
     """A volume, e.g. frus1958-60v18."""
 
@@ -82,6 +89,8 @@ class Edition(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = EditionQuerySet.as_manager()
 
     class Meta:
         ordering = ["slug"]
@@ -184,6 +193,15 @@ class Document(models.Model):
 
     class Meta:
         ordering = ["edition", "order"]
+        # The contents of a volume of 50,000 (edition/contents.py): a matter's units in order,
+        # the containers in order, and the documents counted by parent from the index alone.
+        indexes = [
+            models.Index(fields=["edition", "matter", "order"], name="document_matter_order"),
+            models.Index(fields=["edition", "order"], condition=~Q(div_type="document"),
+                         name="document_container_order"),
+            models.Index(fields=["edition", "div_type", "parent", "matter"],
+                         name="document_counts"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["edition", "xml_id"], name="document_id_unique"),
             models.UniqueConstraint(fields=["edition", "order"], name="document_order_unique"),

@@ -56,7 +56,7 @@ def entries(edition: Edition, register: str) -> tuple[Entry, ...]:
             .values_list("current_revision_id", "current_revision__checksum").first())
     if unit is not None:
         return _unit_entries(edition.pk, *unit, register)
-    return _skeleton_entries(edition.pk, edition.updated_at, edition.tei_skeleton, register)
+    return _skeleton_entries(edition.pk, edition.updated_at, register)
 
 
 def mentioned(edition: Edition, div: etree._Element) -> list[Entry]:
@@ -79,7 +79,10 @@ def _unit_entries(pk, revision_id, checksum, register: str) -> tuple[Entry, ...]
 
 
 @lru_cache(maxsize=32)
-def _skeleton_entries(pk, updated_at, skeleton: str, register: str) -> tuple[Entry, ...]:
+def _skeleton_entries(pk: int, updated_at, register: str) -> tuple[Entry, ...]:
+    # Keyed by the edition and its stamp: `edition` may come without its skeleton (a whole
+    # volume's passes a megabyte), which is read only when the registers are not cached.
+    skeleton = Edition.objects.filter(pk=pk).values_list("tei_skeleton", flat=True).first()
     if not skeleton:
         return ()
     return _read(etree.fromstring(skeleton.encode("utf-8"), parser=safe_parser()), register)

@@ -42,7 +42,7 @@ class _Local:
 
 
 def rendered_html(revision: Revision) -> str:
-    edition = revision.document.edition
+    edition = edition_of(revision.document)
     local = _local_editions()
     key = (f"emend:html:{RENDER_VERSION}:{edition.slug}:{edition.contents_version}:"
            f"{_links_digest(edition, local)}:{revision.checksum}")
@@ -51,6 +51,14 @@ def rendered_html(revision: Revision) -> str:
         html = render_html(revision.element, links=links_for(edition, local))
         cache.set(key, html, ONE_YEAR)
     return html
+
+
+def edition_of(document: Document) -> Edition:
+    """The document's edition, loaded without its skeleton and header if it is not there yet:
+    a revision reached on its own must not drag a megabyte of volume along to find a slug."""
+    if not Document.edition.is_cached(document):
+        document.edition = Edition.objects.without_tei().get(pk=document.edition_id)
+    return document.edition
 
 
 def rendered_text(revision: Revision) -> str:

@@ -12,16 +12,35 @@ log = logging.getLogger(__name__)
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def warm_rendering(revision_ids: list[int]) -> int:
-    """Render new revisions into the shared cache so the first reader does not wait."""
-    from .rendering import rendered_html
-    from .models import Revision
+    """Render new revisions into the shared cache so the first reader does not wait.
 
-    revisions = Revision.objects.filter(pk__in=revision_ids).select_related("document__edition")
+    An import sends tens of thousands of ids: they are read a chunk at a time, each revision
+    with its document's id and slug only, and every revision of an edition shares one Edition
+    (never its skeleton: a volume's can pass a megabyte, loaded once per revision it was 7 GB).
+    """
+    from .models import Edition, Revision
+    from .rendering import rendered_html
+
+    editions: dict[int, Edition] = {}
     count = 0
-    for revision in revisions.iterator():
-        rendered_html(revision)
-        count += 1
+    for start in range(0, len(revision_ids), WARM_CHUNK):
+        chunk = revision_ids[start:start + WARM_CHUNK]
+        revisions = (Revision.objects.filter(pk__in=chunk).select_related("document")
+                     .only("tei", "checksum", "document__xml_id", "document__edition_id")
+                     .order_by())
+        for revision in revisions.iterator(chunk_size=WARM_CHUNK):
+            document = revision.document
+            if document.edition_id not in editions:
+                editions[document.edition_id] = Edition.objects.without_tei().get(
+                    pk=document.edition_id)
+            document.edition = editions[document.edition_id]
+            rendered_html(revision)
+            count += 1
     return count
+
+
+# Revisions read per query by warm_rendering: a bounded `IN (…)` and a bounded batch in memory.
+WARM_CHUNK = 500
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=(Exception,),

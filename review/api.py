@@ -191,7 +191,7 @@ def document(request: Request, edition: str, doc: str) -> Response:
 def register(request: Request, edition: str, register: str) -> Response:
     """The volume's persons or terms matching `?q=` (name or id), for the markup picker:
     public, as the lists are part of the published volume."""
-    found = get_object_or_404(Edition, slug=edition)
+    found = get_object_or_404(Edition.objects.without_tei(), slug=edition)
     query = request.query_params.get("q", "")
     return Response({"results": [e.as_json() for e in registers.search(found, register, query)]})
 

@@ -39,6 +39,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Iterator
 from datetime import timezone as dt_timezone
 
 from ..tei import XML_ID, local_name, textlayer
@@ -238,6 +239,12 @@ def _document_pieces(vol: Volume, part: Part, parents: dict[int, str]) -> tuple[
 
 
 def _file(vol: Volume, parts: list[Part]) -> bytes:
+    return b"".join(_file_chunks(vol, parts))
+
+
+def _file_chunks(vol: Volume, parts: list[Part]) -> Iterator[bytes]:
+    """The file a document at a time: the documents, then (a second pass over the cached
+    pieces) the annotations, so a volume's never lies whole in memory."""
     edition = vol.edition
     head = _dumps({
         "edition": {
@@ -251,15 +258,19 @@ def _file(vol: Volume, parts: list[Part]) -> bytes:
         "sources": {p.xml_id: p.revision.number for p in parts},
         "format": {"name": "emend-annotations", "version": VERSION},
     })
-    documents, annotations = [], []
     parents = _parent_ids(vol.edition, parts)
-    for part in parts:
-        document, notes = _document_pieces(vol, part, parents)
-        documents.append(document)
-        annotations.extend(notes)
     # One document and one annotation per line: large volumes stay greppable and diffable.
-    return (f'{head[:-1]},\n"documents": [\n' + ",\n".join(documents)
-            + '\n],\n"annotations": [\n' + ",\n".join(annotations) + "\n]}\n").encode("utf-8")
+    yield f'{head[:-1]},\n"documents": [\n'.encode("utf-8")
+    for i, part in enumerate(parts):
+        document, _ = _document_pieces(vol, part, parents)
+        yield ((",\n" if i else "") + document).encode("utf-8")
+    yield '\n],\n"annotations": [\n'.encode("utf-8")
+    first = True
+    for part in parts:
+        for note in _document_pieces(vol, part, parents)[1]:
+            yield (("" if first else ",\n") + note).encode("utf-8")
+            first = False
+    yield "\n]}\n".encode("utf-8")
 
 
 def _parent_ids(edition, parts: list[Part]) -> dict[int, str]:
@@ -273,6 +284,10 @@ def _parent_ids(edition, parts: list[Part]) -> dict[int, str]:
 
 def volume(vol: Volume) -> bytes:
     return _file(vol, vol.parts)
+
+
+def volume_chunks(vol: Volume) -> Iterator[bytes]:
+    return _file_chunks(vol, vol.parts)
 
 
 def document(vol: Volume, part: Part) -> bytes:

@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import storages
 from django.db import connection, transaction
 from django.db.models import Max, Min, Q
@@ -135,7 +138,9 @@ def _claim(edition_id: int, group: str) -> tuple[ExportBuild, bool] | Result:
         # FOR NO KEY UPDATE, not FOR UPDATE: an approval inserting its ExportRequest takes a
         # KEY SHARE lock on the edition while holding its document's lock, and the switch
         # inserts ExportFile rows referencing documents; FOR UPDATE would deadlock the two.
-        edition = Edition.objects.select_for_update(no_key=True).filter(pk=edition_id).first()
+        # Without its skeleton: a claim that finds nothing pending must not read a megabyte.
+        edition = (Edition.objects.without_tei().select_for_update(no_key=True)
+                   .filter(pk=edition_id).first())
         if edition is None:
             return Result.GONE
         running = ExportBuild.objects.filter(edition=edition, group=group,
@@ -174,7 +179,7 @@ def _build(build: ExportBuild, *, full: bool) -> None:
     build.save(update_fields=["sources", "fingerprint"])
     previous, previous_sources = _reusable_files(edition, build.group, build.fingerprint,
                                                  full=full)
-    files: list[ExportFile] = []  # written by this build
+    files: list[Written] = []  # written by this build
     reused: list[int] = []  # rows of the current build whose files this build shares
     with _Heartbeat(build) as beat, sources.refreshing(full):
         for fmt in formats.enabled(build.group):
@@ -188,12 +193,15 @@ def _build(build: ExportBuild, *, full: bool) -> None:
                     single = Volume(edition, [part], built_at=vol.built_at, whole=False)
                     files.append(_write(build, fmt, version, part, fmt.document(single, part)))
                     build.rendered += 1
+                    part.release()  # its pieces are in the cache now, for the volume's file
                 beat()
             old = previous.get((fmt.name, None, None, version))
             if old is not None and previous_sources == build.sources:
                 reused.append(old)
             else:
-                files.append(_write(build, fmt, version, None, fmt.volume(vol)))
+                files.append(_write(build, fmt, version, None, fmt.volume_chunks(vol)))
+                for part in vol.parts:
+                    part.release()
             beat()
     _switch(build, files, reused)
 
@@ -236,16 +244,44 @@ def _copy_rows(ids: list[int], build: ExportBuild) -> None:
                 f"WHERE id IN ({', '.join(['%s'] * len(chunk))})", [build.pk, *chunk])
 
 
+class Written(NamedTuple):
+    """A file this build wrote: an ExportFile row once the build switches (tens of thousands
+    of them wait for the switch, so not as model instances)."""
+
+    format: str
+    document_id: int | None
+    revision: int | None
+    name: str
+    size: int
+    sha256: str
+    format_version: int
+
+    def row(self, build: ExportBuild) -> ExportFile:
+        return ExportFile(build=build, **self._asdict())
+
+
 def _write(build: ExportBuild, fmt: Format, version: int, part: Part | None,
-           data: bytes) -> ExportFile:
+           data: bytes | Iterable[bytes]) -> Written:
+    """Store one file of the build: `data` whole, or a volume's chunks, spooled to a temporary
+    file on the way (a volume's file is never whole in memory)."""
     stem = part.xml_id if part else build.edition.slug
     # Each build writes under its own folder: nothing a reader may be downloading is touched.
-    name = storage().save(f"{build.edition.slug}/{build.pk}/{stem}.{fmt.extension}",
-                          ContentFile(data))
-    return ExportFile(build=build, format=fmt.name, name=name, size=len(data),
-                      sha256=hashlib.sha256(data).hexdigest(), format_version=version,
-                      document=part.document if part else None,
-                      revision=part.revision.number if part else None)
+    path = f"{build.edition.slug}/{build.pk}/{stem}.{fmt.extension}"
+    digest = hashlib.sha256()
+    if isinstance(data, bytes):
+        digest.update(data)
+        size, name = len(data), storage().save(path, ContentFile(data))
+    else:
+        with tempfile.TemporaryFile() as spool:
+            for chunk in data:
+                digest.update(chunk)
+                spool.write(chunk)
+            size = spool.tell()
+            spool.seek(0)
+            name = storage().save(path, File(spool))
+    return Written(fmt.name, part.document.pk if part else None,
+                   part.revision.number if part else None, name, size, digest.hexdigest(),
+                   version)
 
 
 class _Heartbeat:
@@ -316,7 +352,7 @@ def _discard_files(build: ExportBuild) -> None:
             log.warning("could not delete %s/%s", folder, name, exc_info=True)
 
 
-def _switch(build: ExportBuild, files: list[ExportFile], reused: list[int]) -> None:
+def _switch(build: ExportBuild, files: list[Written], reused: list[int]) -> None:
     with transaction.atomic():
         # The build's row lock orders this against a takeover in _claim. The edition row is
         # not locked here: approvals update it while holding their document's lock, and this
@@ -325,7 +361,8 @@ def _switch(build: ExportBuild, files: list[ExportFile], reused: list[int]) -> N
         if not ExportBuild.objects.select_for_update().filter(
                 pk=build.pk, status=Status.BUILDING).exists():
             raise Superseded  # another worker took over: its build is the one that counts
-        ExportFile.objects.bulk_create(files, batch_size=500)
+        for start in range(0, len(files), 500):
+            ExportFile.objects.bulk_create([f.row(build) for f in files[start:start + 500]])
         _copy_rows(reused, build)
         connection.check_constraints(table_names=[ExportFile._meta.db_table])
         ExportBuild.objects.filter(edition_id=build.edition_id, group=build.group,

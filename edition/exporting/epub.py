@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import html
 import io
+import itertools
 import json
 import re
+import tempfile
 import zipfile
+from collections.abc import Iterable, Iterator
 from datetime import timezone
 from urllib.parse import quote
 
@@ -67,6 +70,15 @@ lang="en" xml:lang="en">
 
 def volume(vol: Volume) -> bytes:
     return _book(vol, title=vol.edition.title, uid=f"urn:emend:{vol.edition.slug}")
+
+
+def volume_chunks(vol: Volume) -> Iterator[bytes]:
+    """The volume's book zipped into a temporary file, then read back a MiB at a time."""
+    with tempfile.TemporaryFile() as out:
+        _book(vol, title=vol.edition.title, uid=f"urn:emend:{vol.edition.slug}",
+              out=out)
+        out.seek(0)
+        yield from iter(lambda: out.read(1 << 20), b"")
 
 
 def document(vol: Volume, part: Part) -> bytes:
@@ -142,15 +154,17 @@ def _resolve_links(xhtml: str, vol: Volume, ids: dict[str, set[str]]) -> str:
     return DOC_LINK_RE.sub(link, xhtml)
 
 
-def _book(vol: Volume, *, title: str, uid: str, part: Part | None = None) -> bytes:
+def _book(vol: Volume, *, title: str, uid: str, part: Part | None = None,
+          out=None) -> bytes | None:
     edition, esc = vol.edition, html.escape
     # The navigation document stands where the printed contents stood (the volume only: a
     # single unit's book is that unit, whatever it is), or after the title page.
     reading = vol.reading if part is None else [None, *vol.outline]
     entries = [e for e in reading if e is not None]
     parts = [e.part for e in entries]
-    chapters = {p.xml_id: chapter(p) for p in parts}
-    ids = {xml_id: set(ch["ids"]) for xml_id, ch in chapters.items()}
+    # Each chapter's pages and ids; its XHTML is read again (cached) as it goes into the zip.
+    chapters = {p.xml_id: {k: v for k, v in chapter(p).items() if k != "xhtml"} for p in parts}
+    ids = {xml_id: set(ch.pop("ids")) for xml_id, ch in chapters.items()}
     modified = vol.built_at.astimezone(timezone.utc)
 
     def entry(e: Entry) -> str:
@@ -212,9 +226,9 @@ def _book(vol: Volume, *, title: str, uid: str, part: Part | None = None) -> byt
     files = [("mimetype", "application/epub+zip"), ("META-INF/container.xml", CONTAINER),
              ("EPUB/package.opf", opf), ("EPUB/nav.xhtml", nav),
              ("EPUB/title.xhtml", title_page), ("EPUB/style.css", CSS)]
-    files += [(f"EPUB/{chapter_file(p.xml_id)}",
-               _resolve_links(chapters[p.xml_id]["xhtml"], vol, ids)) for p in parts]
-    return _zip(files, modified.timetuple()[:6])
+    chapter_files = ((f"EPUB/{chapter_file(p.xml_id)}",
+                      _resolve_links(chapter(p)["xhtml"], vol, ids)) for p in parts)
+    return _zip(itertools.chain(files, chapter_files), modified.timetuple()[:6], out)
 
 
 def _landmarks(parts: list[Part]) -> list[tuple[str, str, str]]:
@@ -246,14 +260,14 @@ def _title_lines(vol: Volume) -> str:
             + (f"<p>{esc(imprint)}</p>\n" if imprint else ""))
 
 
-def _zip(files: list[tuple[str, str]], stamp: tuple) -> bytes:
+def _zip(files: Iterable[tuple[str, str]], stamp: tuple, out=None) -> bytes | None:
     """The OCF container: `mimetype` first and stored; every entry dated `stamp`, so the same
-    sources built at the same time give the same bytes."""
-    buffer = io.BytesIO()
+    sources built at the same time give the same bytes. Written to `out` if given."""
+    buffer = out if out is not None else io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, text in files:
             info = zipfile.ZipInfo(name, date_time=max(stamp, (1980, 1, 1, 0, 0, 0)))
             info.compress_type = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             archive.writestr(info, text.encode("utf-8"))
-    return buffer.getvalue()
+    return None if out is not None else buffer.getvalue()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import import_module
 from types import ModuleType
@@ -32,6 +33,12 @@ class Format:
 
     def volume(self, vol) -> bytes:
         return self.module.volume(vol)
+
+    def volume_chunks(self, vol) -> Iterable[bytes]:
+        """The volume's file in pieces, for a build to write as they come: a module that can
+        make it so has a `volume_chunks`; the others make it whole."""
+        chunks = getattr(self.module, "volume_chunks", None)
+        return chunks(vol) if chunks is not None else [self.module.volume(vol)]
 
     def document(self, vol, part) -> bytes:
         return self.module.document(vol, part)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timezone as dt_timezone
 from functools import cache
 from pathlib import Path
@@ -86,20 +86,29 @@ def resolve_links(text: str, doc_href: Callable[[str], str]) -> str:
 # -- files ------------------------------------------------------------------------------------
 
 def volume(vol: Volume) -> bytes:
+    return b"".join(volume_chunks(vol))
+
+
+def volume_chunks(vol: Volume) -> Iterator[bytes]:
+    """The volume's page a document at a time, for a build to write as it comes."""
     edition = vol.edition
-    body = [_title_block(vol), "<main>"]
+    head, tail = _page(edition.title or edition.slug, _BODY).split(_BODY)
+
+    def out(*pieces: str) -> bytes:
+        return resolve_links("\n".join(pieces), vol.doc_href).encode("utf-8")
+
+    yield out(head + _title_block(vol), "<main>")
     for entry in vol.reading:
-        if entry is None:
-            body.append(_contents(vol))
+        if entry is None:  # where the printed contents stood: ours, with links
+            yield out("", _contents(vol))
             continue
-        body.append(article(entry.part).replace(
+        yield out("", article(entry.part).replace(
             '<article class="tei-document"', f'<article class="tei-document {entry.classes}"',
-            1))
-        body.append(_document_source(vol, entry.part))
-    body.append("</main>")
-    body.append(_colophon(vol))
-    page = _page(edition.title or edition.slug, "\n".join(body))
-    return resolve_links(page, vol.doc_href).encode("utf-8")
+            1), _document_source(vol, entry.part))
+    yield out("", "</main>", _colophon(vol) + tail)
+
+
+_BODY = "\x00body\x00"  # where the page's body goes, split around
 
 
 def document(vol: Volume, part: Part) -> bytes:

@@ -23,14 +23,17 @@ from ..models import Document, Edition, Revision
 from ..rendering import RENDER_VERSION
 
 ONE_YEAR = 365 * 24 * 3600
-_refresh: ContextVar[bool] = ContextVar("refresh", default=False)
+# Within `refreshing`: the hashes of the keys re-rendered so far, so a fragment is rendered once
+# per build however many files take it (a document's file, then the volume's).
+_refresh: ContextVar[set[int] | None] = ContextVar("refresh", default=None)
 _scratch: ContextVar[dict[str, str] | None] = ContextVar("scratch", default=None)
 
 
 @contextmanager
 def refreshing(refresh: bool = True) -> Iterator[None]:
-    """Within it, `fragment` re-renders instead of reading the cache (a full rebuild)."""
-    token = _refresh.set(refresh)
+    """Within it, `fragment` re-renders what it has not rendered in it yet instead of reading
+    the cache (a full rebuild)."""
+    token = _refresh.set(set() if refresh else None)
     try:
         yield
     finally:
@@ -55,6 +58,12 @@ class Part:
 
     document: Document
     revision: Revision
+
+    def release(self) -> None:
+        """Forget the revision's parsed tree and text layer (a build keeps tens of thousands
+        of parts: their TEI strings are small, their trees are not)."""
+        self.revision.__dict__.pop("element", None)
+        self.revision.__dict__.pop("layer", None)
 
     @property
     def xml_id(self) -> str:
@@ -119,10 +128,14 @@ class Volume:
     built_at: datetime = field(default_factory=timezone.now)
     whole: bool = True  # the whole volume, or a single document's export
 
+    @cached_property
+    def xml_ids(self) -> frozenset[str]:
+        return frozenset(p.xml_id for p in self.parts)
+
     def doc_href(self, xml_id: str) -> str:
         """Where a `ref` to another document points: inside the file when it is there, else
         the document's page on the public site (EMEND_SITE_URL)."""
-        if self.whole and any(p.xml_id == xml_id for p in self.parts):
+        if self.whole and xml_id in self.xml_ids:
             return f"#{xml_id}"
         return settings.EMEND_SITE_URL + reverse("edition:document",
                                                  args=[self.edition.slug, xml_id])
@@ -195,15 +208,23 @@ def nested_list(entries: list[Entry], item: Callable[[Entry], str]) -> str:
 
 
 def load_volume(edition: Edition, *, documents: list[Document] | None = None) -> Volume:
-    """The edition's units (or `documents`) at their current revisions, in volume order."""
-    queryset = (Document.objects.filter(edition=edition).select_related("current_revision")
+    """The edition's units (or `documents`) at their current revisions, in volume order.
+
+    One query, streamed: every part shares `edition` (whose skeleton is read once, if at all)
+    and holds its revision's TEI, not its text layer or change record (no format reads them).
+    """
+    queryset = (Document.objects.filter(edition=edition, current_revision__isnull=False)
+                .select_related("current_revision")
+                .defer("current_revision__text", "current_revision__change",
+                       "current_revision__summary")
                 .order_by("order"))
     if documents is not None:
         queryset = queryset.filter(pk__in=[d.pk for d in documents])
-    parts = [Part(doc, doc.current_revision) for doc in queryset if doc.current_revision_id]
-    for part in parts:
-        part.document.edition = edition  # spare a query per document in the renderers
-        part.revision.document = part.document
+    parts = []
+    for doc in queryset.iterator(chunk_size=2000):
+        doc.edition = edition  # spare a query per document in the renderers
+        doc.current_revision.document = doc
+        parts.append(Part(doc, doc.current_revision))
     return Volume(edition, parts, whole=documents is None)
 
 
@@ -222,8 +243,12 @@ def fragment(fmt: str, version: int | str, part: Part, build: Callable[[], str])
         if key not in local:
             local[key] = build()
         return local[key]
-    value = None if _refresh.get() else cache.get(key)
+    refreshed = _refresh.get()
+    stale = refreshed is not None and hash(key) not in refreshed
+    value = None if stale else cache.get(key)
     if value is None:
         value = build()
         cache.set(key, value, ONE_YEAR)
+        if refreshed is not None:
+            refreshed.add(hash(key))
     return value

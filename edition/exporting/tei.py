@@ -8,6 +8,7 @@ validate against TEI P5 `tei_all.rng` (tests/edition/test_exports.py).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import UTC
 
 from lxml import etree
@@ -27,32 +28,82 @@ XML_DECLARATION = b"<?xml version='1.0' encoding='UTF-8'?>\n"
 
 
 def volume(vol: Volume, *, record: bool = True) -> bytes:
-    """The whole volume. Each document's TEI is spliced in as stored (a string substitution,
-    so a 400-document volume costs one parse, for the well-formedness check at the end).
-    `record` names the revisions in the header (an export; not when the volume is re-read)."""
+    """The whole volume, as one string of bytes (see `volume_chunks`). `record` names the
+    revisions in the header (an export; not when the volume is read back, `split_units`)."""
+    return b"".join(volume_chunks(vol, record=record))
+
+
+def volume_chunks(vol: Volume, *, record: bool = True) -> Iterator[bytes]:
+    """The whole volume, a unit at a time: the skeleton (its header naming the revisions) with
+    each unit's TEI spliced in as stored, a string substitution. Every piece passes through a
+    streaming parser as it goes out, so a volume that would not be well-formed raises before
+    its last chunk, and memory holds the skeleton and one unit, never the volume's tree (tens
+    of times the size of a 100 MB volume)."""
     by_id = {p.xml_id: p.revision.tei for p in vol.parts}
-    skeleton = vol.edition.tei_skeleton
-    placed: set[str] = set()
+    skeleton = _with_sources(vol, record)
+    placed = {m["unit"] or m["content"] for m in PLACEHOLDER_RE.finditer(skeleton)}
+    missing = "".join(p.revision.tei for p in vol.parts if p.xml_id not in placed)
+    checker = _WellFormed()
+    position = 0
 
-    def put_back(match: re.Match) -> str:
+    def emit(text: str) -> bytes:
+        data = text.encode("utf-8")
+        checker.feed(data)
+        return data
+
+    yield emit(XML_DECLARATION.decode())
+    for match in PLACEHOLDER_RE.finditer(skeleton):
+        yield emit(_before_body_end(skeleton[position:match.start()], missing))
         if match["unit"]:
-            placed.add(match["unit"])
-            return by_id.get(match["unit"], "")  # a document deleted since: its place is empty
-        placed.add(match["content"])
-        return _opened(by_id.get(match["content"]), match["prefix"] or "")
+            yield emit(by_id.get(match["unit"], ""))  # a unit deleted since: its place is empty
+        else:
+            yield emit(_opened(by_id.get(match["content"]), match["prefix"] or ""))
+        position = match.end()
+    yield emit(_before_body_end(skeleton[position:], missing))
+    checker.close()
 
-    xml = PLACEHOLDER_RE.sub(put_back, skeleton)
-    missing = [p for p in vol.parts if p.xml_id not in placed]
-    if missing:  # documents without a place in the skeleton go at the end of the body
-        xml = xml.replace("</body>", "".join(p.revision.tei for p in missing) + "</body>", 1)
-    root = etree.fromstring(xml.encode("utf-8"), parser=safe_parser())  # checks it all
+
+def _before_body_end(text: str, missing: str) -> str:
+    """Units without a place in the skeleton go at the end of the body."""
+    if missing and "</body>" in text:
+        return text.replace("</body>", missing + "</body>", 1)
+    return text
+
+
+def _with_sources(vol: Volume, record: bool = True) -> str:
+    """The skeleton, its header naming the revisions the file is built from (the edition's
+    header if the skeleton has none), without the XML declaration."""
+    root = etree.fromstring(vol.edition.tei_skeleton.encode("utf-8"), parser=safe_parser())
     header = root.find(tei("teiHeader"))
     if header is None:
         header = parse_fragment(vol.edition.tei_header)
         root.insert(0, header)
     if record:
         _record_sources(header, vol)
-    return XML_DECLARATION + etree.tostring(root, encoding="utf-8")
+    return etree.tostring(root, encoding="unicode")
+
+
+class _WellFormed:
+    """A streaming parse that keeps no more of the tree than the open elements: raises
+    XMLSyntaxError as soon as the data fed is not well-formed XML."""
+
+    def __init__(self) -> None:
+        self.parser = etree.XMLPullParser(events=("end",), resolve_entities=False,
+                                          no_network=True, load_dtd=False, huge_tree=False)
+
+    def feed(self, data: bytes) -> None:
+        self.parser.feed(data)
+        self._drop()
+
+    def close(self) -> None:
+        self.parser.close()
+        self._drop()
+
+    def _drop(self) -> None:
+        for _, element in self.parser.read_events():
+            element.clear(keep_tail=False)
+            while element.getprevious() is not None:
+                del element.getparent()[0]
 
 
 def _opened(unit_tei: str | None, prefix: str) -> str:

@@ -15,6 +15,7 @@ Each document's text is cached per revision (`sources.fragment`): the volume is 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timezone as dt_timezone
 
 from ..tei.plaintext import render_plaintext
@@ -37,9 +38,16 @@ def document_text(part: Part) -> str:
 
 
 def volume(vol: Volume) -> bytes:
-    # A chapter is a unit of its own: its heading (and introduction) stands above its units.
-    pieces = [_title_block(vol), *(document_text(part) for part in vol.parts), _colophon(vol)]
-    return SEPARATOR.join(pieces).encode("utf-8")
+    return b"".join(volume_chunks(vol))
+
+
+def volume_chunks(vol: Volume) -> Iterator[bytes]:
+    """The volume's text a unit at a time, for a build to write as it comes. A chapter is a
+    unit of its own: its heading (and introduction) stands above its units."""
+    yield _title_block(vol).encode("utf-8")
+    for part in vol.parts:
+        yield (SEPARATOR + document_text(part)).encode("utf-8")
+    yield (SEPARATOR + _colophon(vol)).encode("utf-8")
 
 
 def document(vol: Volume, part: Part) -> bytes:

@@ -57,7 +57,9 @@ def lock(proposal: Proposal) -> tuple[Document, Proposal]:
     """Lock the proposal's document, then the proposal; return both, fresh. Call inside a
     transaction. The document comes with its edition (not locked)."""
     document = (Document.objects.select_for_update(of=("self",), no_key=True)
-                .select_related("edition").get(pk=proposal.document_id))
+                .select_related("edition")
+                .defer("edition__tei_skeleton", "edition__tei_header")
+                .get(pk=proposal.document_id))
     proposal = Proposal.objects.select_for_update(of=("self",)).get(pk=proposal.pk)
     proposal.document = document
     return document, proposal

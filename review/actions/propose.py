@@ -109,7 +109,8 @@ def do_propose(document: Document, *, author, base_revision: int, changes: list[
         raise ProposalError("a proposal needs at least one change")
     with transaction.atomic():
         document = (Document.objects.select_for_update(of=("self",), no_key=True)
-                    .select_related("edition").get(pk=document.pk))
+                    .select_related("edition")
+                    .defer("edition__tei_skeleton", "edition__tei_header").get(pk=document.pk))
         check_propose(author, document)
         head, prepared = validated(document, base_revision, changes)
         proposal = Proposal.objects.create(document=document, author=author, revision=head,

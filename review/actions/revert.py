@@ -27,7 +27,8 @@ def do_revert(document: Document, revision: Revision, *, by, reason: str) -> Pro
         raise ProposalError("say why the change should be reverted", code="reason")
     with transaction.atomic():
         document = (Document.objects.select_for_update(of=("self",), no_key=True)
-                    .select_related("edition").get(pk=document.pk))
+                    .select_related("edition")
+                    .defer("edition__tei_skeleton", "edition__tei_header").get(pk=document.pk))
         check_revert(by, document)
         head = Revision.objects.get(pk=document.current_revision_id)
         specs = inverse(document, revision, head)

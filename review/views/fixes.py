@@ -29,7 +29,8 @@ TEMPLATE = "review/fix.html"
 
 def _document(edition: str, doc: str) -> Document:
     try:
-        return Document.objects.select_related("edition", "current_revision").get(
+        return Document.objects.select_related("edition", "current_revision").defer(
+            "edition__tei_skeleton", "edition__tei_header").get(
             edition__slug=edition, xml_id=doc)
     except Document.DoesNotExist:
         raise Http404("No such document") from None

@@ -116,7 +116,8 @@ def _revision(document: Document, head: Revision, rev: str | None) -> Revision:
 @require_http_methods(["GET", "POST"])
 def propose(request: HtmxHttpRequest, edition: str, doc: str) -> HttpResponse:
     try:
-        document = Document.objects.select_related("edition", "current_revision").get(
+        document = Document.objects.select_related("edition", "current_revision").defer(
+            "edition__tei_skeleton", "edition__tei_header").get(
             edition__slug=edition, xml_id=doc)
     except Document.DoesNotExist:
         raise Http404("No such document") from None

@@ -215,7 +215,7 @@ class TestBuild:
         def broken(vol):
             raise OSError("disk full")
 
-        monkeypatch.setattr(tei, "volume", broken)
+        monkeypatch.setattr(tei, "volume_chunks", broken)  # what a build writes
         with pytest.raises(OSError):
             builds.run(sample_edition.pk)
         failed = ExportBuild.objects.first()
@@ -257,7 +257,7 @@ class TestBuild:
         def broken(vol):
             raise OSError("the font cache was taken over.")
 
-        monkeypatch.setattr(tei, "volume", broken)
+        monkeypatch.setattr(tei, "volume_chunks", broken)  # what a build writes
         with pytest.raises(OSError):
             builds.run(sample_edition.pk)
         assert ExportBuild.objects.get().status == Status.FAILED
