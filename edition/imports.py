@@ -339,9 +339,9 @@ class _Importer:
                 + ", ".join(self.result.kept)
             )
             skeleton = _keep_placeholders(skeleton, self.edition.tei_skeleton, self.result.kept)
-        self._link_parents()
+        moved = self._link_parents()
         self.edition.tei_skeleton = skeleton
-        if self.result.created:
+        if self.result.created or moved:
             self.edition.contents_version += 1
         self.edition.save(update_fields=["tei_skeleton", "contents_version", "updated_at"])
         self.edition.touch()
@@ -359,14 +359,16 @@ class _Importer:
         # whose revision did not change are not rendered again.
         request_export(self.edition, f"Imported {self.filename}")
 
-    def _link_parents(self) -> None:
-        """Point each unit at its enclosing unit: known only once the enclosing one is read."""
+    def _link_parents(self) -> int:
+        """Point each unit at its enclosing unit: known only once the enclosing one is read.
+        Returns how many units moved (or were new)."""
         pk_of = dict(self.edition.documents.values_list("xml_id", "pk"))
         have = dict(self.edition.documents.values_list("xml_id", "parent_id"))
         changed = [Document(pk=pk_of[xml_id], parent_id=pk_of.get(parent))
                    for xml_id, parent in self.parents.items()
                    if have.get(xml_id) != pk_of.get(parent)]
         Document.objects.bulk_update(changed, ["parent"], batch_size=2000)
+        return len(changed)
 
 
 def _own_content(div: etree._Element) -> list[etree._Element] | None:

@@ -41,9 +41,11 @@ class _Local:
     contents_version: int
 
 
-def rendered_html(revision: Revision) -> str:
+def rendered_html(revision: Revision, *, local: tuple[_Local, ...] | None = None) -> str:
+    """The revision's HTML, from the cache or rendered into it. `local`: the local editions,
+    read once by a caller rendering many revisions (else here, one query)."""
     edition = edition_of(revision.document)
-    local = _local_editions()
+    local = local_editions() if local is None else local
     key = (f"emend:html:{RENDER_VERSION}:{edition.slug}:{edition.contents_version}:"
            f"{_links_digest(edition, local)}:{revision.checksum}")
     html = cache.get(key)
@@ -73,7 +75,7 @@ def rendered_text(revision: Revision) -> str:
 def links_for(edition: Edition, local: tuple[_Local, ...] | None = None) -> Links:
     """Where links from `edition`'s documents go: its own units, local editions by slug
     (ignoring case), else its `upstream_url`; None (plain text) when nowhere."""
-    local = _local_editions() if local is None else local
+    local = local_editions() if local is None else local
     by_slug = {e.slug.casefold(): e for e in local}
     units = unit_ids(edition)
     slug = edition.slug
@@ -117,7 +119,7 @@ def _unit_ids(pk: int, created_at, contents_version: int) -> frozenset[str]:
     return frozenset(Document.objects.filter(edition_id=pk).values_list("xml_id", flat=True))
 
 
-def _local_editions() -> tuple[_Local, ...]:
+def local_editions() -> tuple[_Local, ...]:
     rows = Edition.objects.order_by("pk").values_list("pk", "slug", "created_at",
                                                       "contents_version")
     return tuple(_Local(*row) for row in rows)

@@ -19,9 +19,10 @@ def warm_rendering(revision_ids: list[int]) -> int:
     (never its skeleton: a volume's can pass a megabyte, loaded once per revision it was 7 GB).
     """
     from .models import Edition, Revision
-    from .rendering import rendered_html
+    from .rendering import local_editions, rendered_html
 
     editions: dict[int, Edition] = {}
+    local = local_editions()  # once: links to other volumes depend on them
     count = 0
     for start in range(0, len(revision_ids), WARM_CHUNK):
         chunk = revision_ids[start:start + WARM_CHUNK]
@@ -34,7 +35,7 @@ def warm_rendering(revision_ids: list[int]) -> int:
                 editions[document.edition_id] = Edition.objects.without_tei().get(
                     pk=document.edition_id)
             document.edition = editions[document.edition_id]
-            rendered_html(revision)
+            rendered_html(revision, local=local)
             count += 1
     return count
 

@@ -36,6 +36,8 @@ on the revision number goes into it: the revision's URL is a placeholder until a
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import html
 import json
 import re
@@ -274,12 +276,16 @@ def _file_chunks(vol: Volume, parts: list[Part]) -> Iterator[bytes]:
 
 
 def _parent_ids(edition, parts: list[Part]) -> dict[int, str]:
-    """pk → xml_id of the units the parts' parents are (one query for those outside `parts`)."""
-    known = {p.document.pk: p.xml_id for p in parts}
-    wanted = {p.document.parent_id for p in parts} - set(known) - {None}
-    if wanted:
-        known.update(Document.objects.filter(pk__in=wanted).values_list("pk", "xml_id"))
-    return known
+    """pk → xml_id of the units a part may stand in (the containers: chapters, compilations,
+    sections), read once per edition and set of units, not once per document file."""
+    return _containers(edition.pk, edition.created_at, edition.contents_version)
+
+
+@lru_cache(maxsize=8)
+def _containers(pk: int, created_at, contents_version: int) -> dict[int, str]:
+    # created_at: a database rebuilt (tests) may hand the same pk and version to another edition.
+    return dict(Document.objects.filter(edition_id=pk).exclude(div_type="document")
+                .values_list("pk", "xml_id"))
 
 
 def volume(vol: Volume) -> bytes:

@@ -162,9 +162,7 @@ def _book(vol: Volume, *, title: str, uid: str, part: Part | None = None,
     reading = vol.reading if part is None else [None, *vol.outline]
     entries = [e for e in reading if e is not None]
     parts = [e.part for e in entries]
-    # Each chapter's pages and ids; its XHTML is read again (cached) as it goes into the zip.
-    chapters = {p.xml_id: {k: v for k, v in chapter(p).items() if k != "xhtml"} for p in parts}
-    ids = {xml_id: set(ch.pop("ids")) for xml_id, ch in chapters.items()}
+    chapters, ids = _pages_and_targets(parts)
     modified = vol.built_at.astimezone(timezone.utc)
 
     def entry(e: Entry) -> str:
@@ -229,6 +227,24 @@ def _book(vol: Volume, *, title: str, uid: str, part: Part | None = None,
     chapter_files = ((f"EPUB/{chapter_file(p.xml_id)}",
                       _resolve_links(chapter(p)["xhtml"], vol, ids)) for p in parts)
     return _zip(itertools.chain(files, chapter_files), modified.timetuple()[:6], out)
+
+
+def _pages_and_targets(parts: list[Part]) -> tuple[dict[str, dict], dict[str, frozenset]]:
+    """Each chapter's pages, and of each chapter's ids only those a link of the book points
+    at (every id of 50,000 chapters would be millions of strings held for a few links). Each
+    chapter's XHTML is read (cached) here and again as it goes into the zip."""
+    chapters, wanted = {}, {}
+    for p in parts:
+        ch = chapter(p)
+        chapters[p.xml_id] = {"pages": ch["pages"]}
+        for link in DOC_LINK_RE.finditer(ch["xhtml"]):
+            wanted.setdefault(link[2], set()).add(html.unescape((link[3] or "#")[1:]))
+    none: frozenset = frozenset()
+    ids = dict.fromkeys(chapters, none)
+    for p in parts:
+        if p.xml_id in wanted:
+            ids[p.xml_id] = frozenset(chapter(p)["ids"]) & wanted[p.xml_id]
+    return chapters, ids
 
 
 def _landmarks(parts: list[Part]) -> list[tuple[str, str, str]]:

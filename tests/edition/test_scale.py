@@ -41,8 +41,9 @@ def test_warm_rendering_reads_chunks_of_revisions_without_the_skeleton(tmp_path,
     with CaptureQueriesContext(connection) as queries:
         assert tasks.warm_rendering(ids) == len(ids)
     assert skeleton_reads(queries) == []
-    # Three chunks of revisions and the edition once.
-    assert len(queries) == -(-len(ids) // 50) + 1
+    # Three chunks of revisions, the edition once, and once what links depend on: the local
+    # editions and the edition's unit ids.
+    assert len(queries) == -(-len(ids) // 50) + 3
 
 
 def test_a_lone_revision_renders_without_loading_the_skeleton(tmp_path):
