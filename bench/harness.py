@@ -167,3 +167,17 @@ def _read(path: str) -> str:
         return Path(path).read_text()
     except OSError:
         return ""
+
+
+def process_usage() -> tuple[int, float]:
+    """(peak RSS in KiB, CPU seconds) of this process. VmHWM is the process's own peak:
+    ru_maxrss carries the parent's peak over fork and exec."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    try:
+        with open("/proc/self/status") as status:
+            peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        peak = r.ru_maxrss
+    return peak, r.ru_utime + r.ru_stime

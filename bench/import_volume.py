@@ -35,22 +35,13 @@ TARGET_MB = 400
 # Runs in the import process: Django is set up first so only the import itself is timed; the
 # peak RSS is the process's own (Django and the import), as `manage.py import_tei` would have.
 IMPORT = r"""
-import io, json, resource, sys, time
+import io, json, sys, time
 import django
 django.setup()
 from django.core.management import call_command
 from django.db import connection
+from bench.harness import process_usage as usage
 from edition.models import Document, Revision
-
-def usage():
-    # VmHWM is this process's own peak: ru_maxrss carries the parent's peak over fork and exec.
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    try:
-        with open("/proc/self/status") as status:
-            peak = next(int(l.split()[1]) for l in status if l.startswith("VmHWM:"))
-    except (OSError, StopIteration):
-        peak = r.ru_maxrss
-    return peak, r.ru_utime + r.ru_stime
 
 baseline_kb, cpu0 = usage()
 out = io.StringIO()
@@ -63,7 +54,7 @@ print(json.dumps({
     "cpu_seconds": cpu1 - cpu0,
     "maxrss_kb": maxrss_kb,
     "baseline_kb": baseline_kb,
-    "documents": Document.objects.count(),
+    "documents": Document.objects.filter(div_type="document").count(),  # compilations are units too
     "revisions": Revision.objects.count(),
     "vendor": connection.vendor,
     "output": out.getvalue().strip(),

@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 from bench.harness import (  # noqa: E402
     DEFAULT_PG, django_environ, load, machine, pg_url, pg_version, print_machine, print_table,
     summary, write_json,
+    process_usage,
 )
 from bench.synth import frus_volume  # noqa: E402
 
@@ -50,18 +51,6 @@ TARGET_RSS_MB = 500
 
 
 # -- the phases, each in its own process ---------------------------------------------------------
-
-def _usage() -> tuple[int, float]:
-    import resource
-
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    try:
-        with open("/proc/self/status") as status:
-            peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-    except (OSError, StopIteration):
-        peak = r.ru_maxrss
-    return peak, r.ru_utime + r.ru_stime
-
 
 def phase_import(path: str) -> dict:
     from django.core.management import call_command  # noqa: F401 (Django is set up)
@@ -77,11 +66,11 @@ def phase_import(path: str) -> dict:
         done[0] += n
         marks.append((done[0] / total, time.perf_counter() - t0))
 
-    baseline, cpu0 = _usage()
+    baseline, cpu0 = process_usage()
     t0 = time.perf_counter()
     result = import_tei(path, on_progress=progress)
     seconds = time.perf_counter() - t0
-    peak, cpu1 = _usage()
+    peak, cpu1 = process_usage()
     return {"seconds": seconds, "cpu_seconds": cpu1 - cpu0, "peak_kb": peak,
             "baseline_kb": baseline, "created": len(result.created),
             "documents": Document.objects.filter(div_type="document").count(),
@@ -128,7 +117,7 @@ def phase_toc(slug: str, runs: int) -> dict:
             response = client.get(url)
         figures[label] = {"ms": times, "queries": len(queries), "bytes": len(response.content),
                           "sql_ms": sum(float(q["time"]) for q in queries.captured_queries) * 1000}
-    peak, _ = _usage()
+    peak, _ = process_usage()
     return {"pages": figures, "peak_kb": peak}
 
 
@@ -138,11 +127,11 @@ def phase_warm(slug: str) -> dict:
 
     ids = list(Document.objects.filter(edition__slug=slug)
                .values_list("current_revision_id", flat=True))
-    baseline, cpu0 = _usage()
+    baseline, cpu0 = process_usage()
     t0 = time.perf_counter()
     count = tasks.warm_rendering(ids)
     seconds = time.perf_counter() - t0
-    peak, cpu1 = _usage()
+    peak, cpu1 = process_usage()
     return {"seconds": seconds, "cpu_seconds": cpu1 - cpu0, "peak_kb": peak,
             "baseline_kb": baseline, "rendered": count}
 
@@ -157,11 +146,11 @@ def phase_export(slug: str) -> dict:
     ExportRequest.objects.filter(edition=edition).delete()  # the import's, already sent
     with transaction.atomic():
         builds.request_export(edition, "bench", full=True)
-    baseline, cpu0 = _usage()
+    baseline, cpu0 = process_usage()
     t0 = time.perf_counter()
     outcome = builds.run(edition.pk, "text")
     seconds = time.perf_counter() - t0
-    peak, cpu1 = _usage()
+    peak, cpu1 = process_usage()
     build = outcome.builds[-1]
     sizes = {f.format: f.size for f in build.files.filter(document=None)}
     return {"seconds": seconds, "cpu_seconds": cpu1 - cpu0, "peak_kb": peak,
