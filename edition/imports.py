@@ -250,16 +250,15 @@ class _Importer:
         xml_id = element.get(XML_ID)
         if not self._acceptable_id(xml_id, line):
             return
-        own = _own_content(element)
-        container = own is not None
-        unit = _unit_element(element, own) if container else element
+        own = _own_content(element)  # None for a leaf: its revision is the div itself
+        unit = element if own is None else _unit_element(element, own)
         tei_xml = etree.tostring(unit, encoding="unicode", with_tail=False)
         fields = self._fields(element, unit, line)
         parent = next((a for a in element.iterancestors(tei("div")) if a in self.orders), None)
         self.parents[xml_id] = parent.get(XML_ID) if parent is not None else None
         order = self.next_order + self.orders.pop(element)  # and the element may be freed
         if self.problems:  # nothing will be written: keep checking, skip the work
-            self._leave_placeholder(element, xml_id, container)
+            self._leave_placeholder(element, xml_id, own)
             return
         document = self.existing.get(xml_id)
         if document is None:
@@ -278,7 +277,7 @@ class _Importer:
             Document.objects.filter(pk=document.pk).update(**fields)
             self.result.updated.append(xml_id)
             _report_gate(document, self.result.warnings)
-        self._leave_placeholder(element, xml_id, container)
+        self._leave_placeholder(element, xml_id, own)
 
     def _acceptable_id(self, xml_id: str | None, line: int | None) -> bool:
         if not xml_id:
@@ -311,12 +310,12 @@ class _Importer:
                                  if a.tag in MATTERS), Document.Matter.BODY)
         return fields
 
-    def _leave_placeholder(self, element: etree._Element, xml_id: str, container: bool) -> None:
+    def _leave_placeholder(self, element: etree._Element, xml_id: str,
+                           own: list[etree._Element] | None) -> None:
         """Keep the skeleton small while streaming: the unit lives on in its revision. A leaf
         is replaced whole; a container keeps its shell (the div without attributes) around the
         placeholders of its units, with its own content replaced by an emend-content mark."""
-        if container:
-            own = _own_content(element)
+        if own is not None:  # a container: `own` is its content before its first unit
             mark = etree.ProcessingInstruction(CONTENT_PLACEHOLDER, xml_id)
             mark.tail = own[-1].tail if own else None  # else the text went with the unit
             for child in own:

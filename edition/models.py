@@ -152,6 +152,9 @@ class DocumentQuerySet(models.QuerySet):
         )
 
 
+_XML_NAME = r"[A-Za-z_][\w.-]*"  # what a unit's xml:id must be: an XML name the addresses take
+
+
 class Document(models.Model):
     """A unit of an edition: every `div` that history.state.gov shows as a page. Most are FRUS
     documents (`div type="document"`); the others are front matter sections (Preface, Sources,
@@ -159,7 +162,7 @@ class Document(models.Model):
     are units of their own, `parent` points up), and appendix items. All are corrected through
     the same proposals; `is_document` tells the numbered documents from the rest."""
 
-    ID_PATTERN = re.compile(r"[A-Za-z_][\w.-]*")  # an XML name, as the addresses take it
+    ID_PATTERN = re.compile(_XML_NAME)  # an XML name, as the addresses take it
 
     class Matter(models.TextChoices):
         FRONT = "front", "Front matter"
@@ -168,7 +171,7 @@ class Document(models.Model):
 
     edition = models.ForeignKey(Edition, on_delete=models.PROTECT, related_name="documents")
     xml_id = models.CharField(
-        max_length=100, validators=[RegexValidator(r"^[A-Za-z_][\w.-]*$", "an XML name")]
+        max_length=100, validators=[RegexValidator(f"^{_XML_NAME}$", "an XML name")]
     )
     number = models.PositiveIntegerField(null=True, blank=True)
     title = models.CharField(max_length=1000)

@@ -260,7 +260,7 @@ def _file_chunks(vol: Volume, parts: list[Part]) -> Iterator[bytes]:
         "sources": {p.xml_id: p.revision.number for p in parts},
         "format": {"name": "emend-annotations", "version": VERSION},
     })
-    parents = _parent_ids(vol.edition, parts)
+    parents = _parent_ids(vol.edition)
     # One document and one annotation per line: large volumes stay greppable and diffable.
     yield f'{head[:-1]},\n"documents": [\n'.encode("utf-8")
     for i, part in enumerate(parts):
@@ -275,7 +275,7 @@ def _file_chunks(vol: Volume, parts: list[Part]) -> Iterator[bytes]:
     yield "\n]}\n".encode("utf-8")
 
 
-def _parent_ids(edition, parts: list[Part]) -> dict[int, str]:
+def _parent_ids(edition) -> dict[int, str]:
     """pk → xml_id of the units a part may stand in (the containers: chapters, compilations,
     sections), read once per edition and set of units, not once per document file."""
     return _containers(edition.pk, edition.created_at, edition.contents_version)
