@@ -346,8 +346,7 @@ class _Importer:
         self.edition.touch()
         if self.result.created:
             # Other volumes' pages may cite this one's documents: their links change now.
-            for other in Edition.objects.exclude(pk=self.edition.pk).only("pk", "slug"):
-                other.touch()
+            Edition.objects.exclude(pk=self.edition.pk).touch()
         revisions = Revision.objects.filter(
             document__edition=self.edition,
             document__xml_id__in=self.result.created + self.result.updated,

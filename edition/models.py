@@ -48,6 +48,23 @@ class EditionQuerySet(models.QuerySet):
         megabyte): what every page and every per-revision loop needs. Both load on access."""
         return self.defer("tei_skeleton", "tei_header")
 
+    def touch(self) -> None:
+        """Mark these editions changed (one UPDATE however many): see `_touch`."""
+        _touch(self, list(self.values_list("slug", flat=True)))
+
+
+def _touch(editions: EditionQuerySet, slugs: list[str]) -> None:
+    """A new stamp in the database, the cached ones dropped.
+
+    Dropped now and again once the change commits: a reader between the two may have cached
+    the old stamp from the database, and dropping (never setting) it means a stamp from a
+    transaction that rolled back is never pinned.
+    """
+    keys = [Edition.stamp_key(slug) for slug in slugs]
+    editions.update(updated_at=timezone.now())
+    cache.delete_many(keys)
+    transaction.on_commit(lambda: cache.delete_many(keys))
+
 
 class Edition(models.Model):
     """A volume, e.g. frus1958-60v18."""
@@ -130,16 +147,8 @@ class Edition(models.Model):
         return f"emend:stamp:{slug}"
 
     def touch(self) -> None:
-        """Mark the edition changed: a new stamp in the database, the cached one dropped.
-
-        Dropped now and again once the change commits: a reader between the two may have cached
-        the old stamp from the database, and dropping (never setting) it means a stamp from a
-        transaction that rolled back is never pinned.
-        """
-        Edition.objects.filter(pk=self.pk).update(updated_at=timezone.now())
-        key = self.stamp_key(self.slug)
-        cache.delete(key)
-        transaction.on_commit(lambda: cache.delete(key))
+        """Mark the edition changed (`_touch`; its slug is at hand, so no query for it)."""
+        _touch(Edition.objects.filter(pk=self.pk), [self.slug])
 
 
 class DocumentQuerySet(models.QuerySet):
