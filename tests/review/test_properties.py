@@ -308,8 +308,12 @@ def approve_in_order(document, proposals, order, reviewer):
     return current.text, current.tei
 
 
+# Most random pairs of proposals overlap (refused at proposing) or conflict (one is left
+# pending), and those draws are discarded: filtering is expected here, so it is not a failed
+# health check. A run where no draw at all survives still fails (Hypothesis's Unsatisfiable).
 @pytest.mark.django_db
-@EXAMPLE_SETTINGS
+@settings(EXAMPLE_SETTINGS, suppress_health_check=[
+    HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(data=st.data())
 def test_non_conflicting_proposals_commute(world, data):
     document, authors, reviewer = world["document"], world["authors"], world["reviewer"]
@@ -330,7 +334,15 @@ def test_non_conflicting_proposals_commute(world, data):
     event("results " + str([r is not None for r in results]))
     assume(None not in results)
     assert results[0][0] == results[1][0]  # the text
-    assert results[0][1] == results[1][1]  # and the TEI
+    # and the TEI, up to runs of XML whitespace: a change written in place keeps the source's
+    # line breaks, one that falls back to rewriting its block (textlayer._write_in_place) writes
+    # the block's normal form, so "on\n  north" in one order may be "on north" in the other.
+    # Both read the same (the text layer collapses such runs); nothing else may differ.
+    assert xml_space_collapsed(results[0][1]) == xml_space_collapsed(results[1][1])
+
+
+def xml_space_collapsed(tei: str) -> str:
+    return re.sub(r"[ \t\r\n]+", " ", tei)
 
 
 # ---------------------------------------------------------------------------------------------
