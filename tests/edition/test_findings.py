@@ -2,7 +2,6 @@
 lines, and the suggestions stored for the editors (the import's and the checks', which run on
 the imported document in place)."""
 
-import pytest
 
 from edition.imports import import_text
 from edition.models import Suggestion
