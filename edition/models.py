@@ -353,7 +353,13 @@ class Revision(models.Model):
 
 class SuggestionQuerySet(models.QuerySet):
     def open(self) -> SuggestionQuerySet:
-        return self.filter(dismissed_at__isnull=True)
+        """Neither dismissed nor made into a proposal: still waiting for an editor."""
+        return self.filter(dismissed_at__isnull=True, proposed_at__isnull=True)
+
+    def settled(self) -> SuggestionQuerySet:
+        """Dismissed or proposed: remembered, so that a run of the checks never records the
+        same finding again (the proposal's review decides it now)."""
+        return self.exclude(dismissed_at__isnull=True, proposed_at__isnull=True)
 
     def of_checks(self) -> SuggestionQuerySet:
         """The checks' suggestions (edition/checks/), not the plain-text import's."""
@@ -403,6 +409,10 @@ class Suggestion(models.Model):
     dismissed_at = models.DateTimeField(null=True, blank=True)
     dismissed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
                                      null=True, blank=True, related_name="+")
+    # Made into a proposal in one click (review/views/suggestions.py): not offered again.
+    proposed_at = models.DateTimeField(null=True, blank=True)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="+")
 
     objects = SuggestionQuerySet.as_manager()
 
@@ -429,6 +439,11 @@ class Suggestion(models.Model):
         """What the check looks for, for the editor ("" for the import's findings)."""
         check = checks.get(self.check_name)
         return check.explanation if check else ""
+
+    def mark_proposed(self, *, by) -> None:
+        """Made into a proposal: the caller holds the proposal's transaction."""
+        self.proposed_at, self.proposed_by = timezone.now(), by
+        self.save(update_fields=["proposed_at", "proposed_by"])
 
     def dismiss(self, *, by) -> None:
         """Dismissed for good: it is never offered again."""

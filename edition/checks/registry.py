@@ -119,8 +119,8 @@ def _finding(check: Check, layer: Layer, hit: Hit) -> Finding:
         change = ""
     else:
         change = "note-edit" if layer.note_id else "text"
-    where = f" (in {layer.label})" if layer.note_id else ""
-    return Finding(check.name, change, hit.detail + where, replacement=hit.replacement or "",
+    where = f"In {layer.label}: " if layer.note_id else ""
+    return Finding(check.name, change, where + hit.detail, replacement=hit.replacement or "",
                    note_id=layer.note_id, **selector(layer.text, hit.start, hit.end))
 
 

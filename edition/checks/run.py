@@ -1,7 +1,7 @@
 """Running the checks on stored documents and keeping their suggestions.
 
 A run replaces the document's open check suggestions with what the checks find on its current
-revision; a dismissed one is remembered by its quote (check, footnote, exact text and the
+revision; a dismissed one (or one made into a proposal) is remembered by its quote (check, footnote, exact text and the
 context on one side at least, so an edit nearby does not bring it back) and is never recorded
 again. The import's own findings (dateline, signature, lists) are left as they are.
 
@@ -78,7 +78,7 @@ def run_document(document: Document, known: Facts | None = None, *,
         found = find(revision.element, known.volume(previous),
                      disabled=known.edition.disabled_checks or [])
         mine = locked.suggestions.of_checks()
-        dismissed = list(mine.filter(dismissed_at__isnull=False)
+        dismissed = list(mine.settled()
                          .values_list("check_name", "note_id", "exact", "prefix", "suffix"))
         mine.open().delete()
         return Suggestion.objects.bulk_create(

@@ -196,7 +196,7 @@ def test_unbalanced_reads_footnotes_too():
     notes = '<note n="1" xml:id="d5fn1">Telegram 12 (from Tokyo.</note>'
     (hit,) = found("<p>Text.</p>", "unbalanced", notes=notes)
     assert (hit.note_id, hit.exact) == ("d5fn1", "(")
-    assert "footnote 1" in hit.explanation
+    assert hit.explanation.startswith("In footnote 1: ")
 
 
 # ------------------------------------------------------------------------------------------
