@@ -194,3 +194,65 @@ def test_editor_may_not_turn_checks_off(client, flawed, people):
     client.force_login(people.stranger)
     assert client.post(LIST + "checks/", {"enabled": []}).status_code == 404
     assert Edition.objects.get().disabled_checks == []
+
+
+# ------------------------------------------------------------------------------------------
+# The API
+
+API = "/api/editions/frus1958-60v18/documents/{doc}/suggestions/"
+
+
+def test_api_lists_suggestions_placed_on_the_current_revision(flawed, people):
+    from tests.helpers import token_client
+
+    client = token_client(people.editor)
+    response = client.get(API.format(doc="d142"))
+    assert response.status_code == 200
+    data = response.json()
+    text = d142().current_revision.text
+    by_check = {s["check"]: s for s in data["results"]}
+    doubled = by_check["doubled-word"]
+    assert doubled["kind"] == "check" and doubled["replacement"] == "the"
+    selector = doubled["selector"]
+    assert text[selector["start"]:selector["end"]] == selector["exact"] == "the the"
+    assert by_check["page-text"]["change"] == "" and data["revision"] == 2
+    d143 = client.get(API.format(doc="d143")).json()["results"]
+    assert {(s["kind"], s["check"]) for s in d143} == {
+        ("import", "dateline"), ("import", "list-items"), ("check", "range")}
+    (first, _) = [s for s in d143 if s["check"] == "range"]
+    assert first["note"] == "d143fn0" and first["selector"]["exact"] == "139142"
+
+
+def test_api_propose_and_dismiss(flawed, people):
+    from tests.helpers import token_client
+
+    client = token_client(people.editor)
+    doubled = Suggestion.objects.get(check_name="doubled-word")
+    response = client.post(API.format(doc="d142") + f"{doubled.pk}/propose", format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["changes"][0]["replacement"] == "the"
+    assert client.post(API.format(doc="d142") + f"{doubled.pk}/propose",
+                       format="json").status_code == 404
+    marker = Suggestion.objects.get(check_name="page-text")
+    response = client.post(API.format(doc="d142") + f"{marker.pk}/propose", format="json")
+    assert response.status_code == 422 and response.json()["error"]["code"] == "unapplicable"
+    response = client.post(API.format(doc="d142") + f"{marker.pk}/dismiss/", format="json")
+    assert response.status_code == 200 and response.json() == {"id": marker.pk, "dismissed": True}
+    listed = client.get(API.format(doc="d142")).json()["results"]
+    assert {s["check"] for s in listed} == set()
+
+
+@pytest.mark.parametrize("persona, status", [("stranger", 404), (None, 401)])
+def test_api_refuses_outsiders(flawed, people, persona, status):
+    from rest_framework.test import APIClient
+
+    from tests.helpers import token_client
+
+    client = token_client(people.stranger) if persona else APIClient()
+    doubled = Suggestion.objects.get(check_name="doubled-word")
+    assert client.get(API.format(doc="d142")).status_code == status
+    assert client.post(API.format(doc="d142") + f"{doubled.pk}/propose",
+                       format="json").status_code == status
+    assert client.post(API.format(doc="d142") + f"{doubled.pk}/dismiss",
+                       format="json").status_code == status
+    assert not Proposal.objects.exists()
