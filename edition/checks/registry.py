@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from lxml import etree
 
@@ -22,6 +24,27 @@ class Volume:
     document_numbers: frozenset[int] = frozenset()
     persons: Mapping[str, str] = field(default_factory=dict)
     previous_page: int | None = None
+
+
+_REF_DOCUMENT = re.compile(r"#d([0-9]{1,6})")
+
+
+class Unit:
+    """The unit being checked, with what several checks read of it computed once."""
+
+    def __init__(self, div: etree._Element) -> None:
+        self.div = div
+
+    @cached_property
+    def has_curly(self) -> bool:
+        """Whether the unit (footnotes included) is set with curly quotes or apostrophes."""
+        return any(c in text for text in self.div.itertext() for c in "‘’“”")
+
+    @cached_property
+    def referenced(self) -> frozenset[int]:
+        """The numbers of the documents the unit links to (`ref target="#d139"`)."""
+        return frozenset(int(m.group(1)) for ref in self.div.iter("{*}ref")
+                         if (m := _REF_DOCUMENT.fullmatch(ref.get("target") or "")))
 
 
 @dataclass(frozen=True)
@@ -54,7 +77,7 @@ class Check:
     name: str  # stored in Suggestion.check_name: at most 20 characters, never renamed
     label: str  # "Range without its dash"
     explanation: str  # what it looks for and why, for the editor deciding whether to keep it
-    scan: Callable[[Layer, etree._Element, Volume], Iterable[Hit]]
+    scan: Callable[[Layer, Unit, Volume], Iterable[Hit]]
     notes: bool = True  # whether it reads the footnotes as well as the running text
 
 
@@ -103,13 +126,13 @@ def find(div: etree._Element, volume: Volume = Volume(), *,
     The fix is a text change on the running text, or a footnote edit (`note_id`) on a
     footnote's own layer; `change` is "" when the check has no fix to offer."""
     off = set(disabled)
-    texts = layers(div)
+    texts, unit = layers(div), Unit(div)
     found = []
     for check in CHECKS:
         if check.name in off:
             continue
         for layer in texts if check.notes else texts[:1]:
-            for hit in check.scan(layer, div, volume):
+            for hit in check.scan(layer, unit, volume):
                 found.append(_finding(check, layer, hit))
     return found
 

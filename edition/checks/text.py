@@ -12,11 +12,10 @@ import re
 import unicodedata
 from collections.abc import Iterator
 
-from lxml import etree
 from rapidfuzz.distance import OSA
 
 from ..tei import local_name
-from .registry import Check, Hit, Layer, Volume, register
+from .registry import Check, Hit, Layer, Unit, Volume, register
 
 EN_DASH = "\u2013"
 
@@ -41,7 +40,6 @@ MAX_DOCUMENT_SPAN, MAX_YEAR_SPAN = 50, 100
 # 611.947/5–2160 (May 21, 1960). Four digits ("/1759") are left alone: serial numbers of
 # that length were used before the dated form, and 1–759 cannot be told from them.
 FILE_NUMBER = re.compile(r"(?<![\d.])\d{3}\.\d+/(?P<date>\d{5,6})(?![\d\u2013-])")
-REF_DOCUMENT = re.compile(r"#d(\d+)$")
 
 
 def lost_range(text: str, start: int, end: int, volume: Volume = Volume(),
@@ -83,12 +81,10 @@ def file_date(digits: str) -> str | None:
     return readings[0] if len(readings) == 1 else None
 
 
-def _ranges(layer: Layer, div: etree._Element, volume: Volume) -> Iterator[Hit]:
+def _ranges(layer: Layer, unit: Unit, volume: Volume) -> Iterator[Hit]:
     text = layer.text
-    referenced = frozenset(int(m.group(1)) for ref in div.iter("{*}ref")
-                           if (m := REF_DOCUMENT.search(ref.get("target") or "")))
     for match in DIGIT_RUN.finditer(text):
-        found = lost_range(text, match.start(), match.end(), volume, referenced)
+        found = lost_range(text, match.start(), match.end(), volume, unit.referenced)
         if found is not None:
             a, b = found
             yield Hit(match.start(), match.end(),
@@ -114,24 +110,31 @@ register(Check(
 # ------------------------------------------------------------------------------------------
 # Footnote markers glued to words
 
+# A letter or a punctuation mark with a digit right after it: what both patterns need.
+GLUED_ANYWHERE = re.compile(r"[a-z.,;:”’)]\d")
 # "Conversation0": a word in lower case with one or two digits stuck to its end.
 GLUED_TO_WORD = re.compile(r"(?<![\w’'])(?P<word>[A-Za-z][a-z]{2,})(?P<mark>\d{1,2})(?![\w])")
 # "recognition.1 The" and "telegram 3775.1 The": a digit after the end of a sentence, before
 # the next one (a decimal such as "2.5" has no sentence after it, and at most two digits
 # before its point here are left alone).
-GLUED_TO_SENTENCE = re.compile(
-    r"(?:(?<=[a-z][.,;:”’)])|(?<=(?<![\d,.])\d{3}\.)|(?<=(?<![\d,.])\d{4}\.))"
-    r"(?P<mark>\d{1,2})(?=\s+[A-Z“(]|\s*$)")
+GLUED_TO_SENTENCE = re.compile(r"(?<=[.,;:”’)])(?P<mark>\d{1,2})(?=\s+[A-Z“(]|\s*$)")
+# What may stand before that punctuation: a word's last letter, or a three- or four-digit
+# number standing alone ("telegram 3775.1").
+SENTENCE_END = re.compile(r"(?:[a-z]|(?<![\d,.])\d{3,4}\.)\W?$")
 
 
-def _glued(layer: Layer, div: etree._Element, volume: Volume) -> Iterator[Hit]:
+def _glued(layer: Layer, unit: Unit, volume: Volume) -> Iterator[Hit]:
     text = layer.text
+    if not GLUED_ANYWHERE.search(text):
+        return  # the common case, found in one pass
     for match in GLUED_TO_WORD.finditer(text):
         yield Hit(match.start("mark"), match.end("mark"),
                   f"“{match.group()}” looks like footnote marker {match['mark']} glued to the "
                   f"word “{match['word']}”: remove the digits (and add the footnote if it is "
                   "missing).", "")
     for match in GLUED_TO_SENTENCE.finditer(text):
+        if not SENTENCE_END.search(text, max(match.start() - 8, 0), match.start()):
+            continue
         before = text[max(match.start() - 12, 0):match.start()].split()[-1:]
         yield Hit(match.start("mark"), match.end("mark"),
                   f"The “{match['mark']}” after “{''.join(before)}” looks like a footnote marker "
@@ -152,7 +155,7 @@ register(Check(
 PAGE_TEXT = re.compile(r"\[\s*Page\s+(?P<n>[0-9]+|[ivxlcdm]+)\s*\]", re.IGNORECASE)
 
 
-def _page_text(layer: Layer, div: etree._Element, volume: Volume) -> Iterator[Hit]:
+def _page_text(layer: Layer, unit: Unit, volume: Volume) -> Iterator[Hit]:
     for match in PAGE_TEXT.finditer(layer.text):
         yield Hit(match.start(), match.end(),
                   f"“{match.group()}” is a page marker kept as text: replace it with a page "
@@ -175,7 +178,7 @@ DOUBLED = re.compile(r"\b(?P<word>[A-Za-z]+)(?P<gap>[ \u00a0]+)(?P=word)\b", re.
 GRAMMATICAL_DOUBLES = frozenset({"had", "that", "is", "do", "bye"})
 
 
-def _doubled(layer: Layer, div: etree._Element, volume: Volume) -> Iterator[Hit]:
+def _doubled(layer: Layer, unit: Unit, volume: Volume) -> Iterator[Hit]:
     for match in DOUBLED.finditer(layer.text):
         first = match["word"]
         second = match.group()[len(first) + len(match["gap"]):]
@@ -197,19 +200,23 @@ register(Check(
 
 PAIRS = {")": "(", "]": "[", "”": "“"}
 OPENERS = frozenset(PAIRS.values())
+MARKS = re.compile(r"[()\[\]“”]")
 # "a)", "2)", "iv)" listing points: a closing parenthesis with no opening one, by design (one
 # that closes an open parenthesis closes it: "(22 USC 4351, et seq)").
 ENUMERATOR = re.compile(r"(?:^|(?<=[\s(;:,]))(?:[a-z]|[0-9]{1,2}|[ivx]{1,4})\)")
 
 
-def _unbalanced(layer: Layer, div: etree._Element, volume: Volume) -> Iterator[Hit]:
+def _unbalanced(layer: Layer, unit: Unit, volume: Volume) -> Iterator[Hit]:
     text = layer.text
     spans = layer.layer.block_spans()
     for index, (start, end) in enumerate(spans):
+        marks = MARKS.findall(text, start, end)
+        if not marks:
+            continue
         enumerators = {m.end() - 1 + start for m in ENUMERATOR.finditer(text[start:end])}
         stack: list[int] = []
-        for at in range(start, end):
-            char = text[at]
+        for match in MARKS.finditer(text, start, end):
+            at, char = match.start(), match.group()
             if char in OPENERS:
                 stack.append(at)
             elif char in PAIRS:
@@ -241,7 +248,6 @@ register(Check(
 # ------------------------------------------------------------------------------------------
 # Straight quotes and apostrophes among curly ones
 
-CURLY = re.compile(r"[‘’“”]")
 STRAIGHT = re.compile(r"[\"']")
 
 
@@ -256,10 +262,10 @@ def curly_for(text: str, at: int) -> str:
     return "‘" if opening and not after.isdigit() else "’"
 
 
-def _straight(layer: Layer, div: etree._Element, volume: Volume) -> Iterator[Hit]:
+def _straight(layer: Layer, unit: Unit, volume: Volume) -> Iterator[Hit]:
     # The unit's typography, not the layer's: a footnote with one straight quote in a unit
     # set in curly ones is found too.
-    if not CURLY.search("".join(div.itertext())):
+    if not unit.has_curly:
         return
     for match in STRAIGHT.finditer(layer.text):
         mark = curly_for(layer.text, match.start())
@@ -316,7 +322,7 @@ def misspelt(mention: str, name: str) -> tuple[str, str] | None:
     return (best[1], best[2]) if best else None
 
 
-def _persons(layer: Layer, div: etree._Element, volume: Volume) -> Iterator[Hit]:
+def _persons(layer: Layer, unit: Unit, volume: Volume) -> Iterator[Hit]:
     if not volume.persons:
         return
     for segment in layer.layer.segments:
@@ -354,7 +360,7 @@ register(Check(
 ARABIC = re.compile(r"[0-9]{1,6}")
 
 
-def _pages(layer: Layer, div: etree._Element, volume: Volume) -> Iterator[Hit]:
+def _pages(layer: Layer, unit: Unit, volume: Volume) -> Iterator[Hit]:
     previous, first = volume.previous_page, True
     for anchor in layer.layer.page_breaks:
         n = anchor.element.get("n") or ""
