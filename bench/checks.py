@@ -43,7 +43,6 @@ def main() -> int:
 
     from edition.checks import Volume, find
     from edition.registers import _read
-    from edition.tei import XML_ID
     from edition.tei.parsing import parse_document_div, safe_parser
 
     volume_xml = synthetic_volume(args.docs)
