@@ -125,6 +125,17 @@ class Edition(models.Model):
     def __str__(self) -> str:
         return self.title or self.slug
 
+    def clean(self) -> None:
+        """The admin's form: `disabled_checks` is a list of the checks' names."""
+        value, known = self.disabled_checks, checks.names()
+        if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+            raise ValidationError({"disabled_checks": "a list of check names, e.g. "
+                                                      '["doubled-word"]'})
+        unknown = sorted(set(value) - set(known))
+        if unknown:
+            raise ValidationError({"disabled_checks": f"no check named {', '.join(unknown)}; "
+                                                      f"the checks are {', '.join(known)}"})
+
     def get_absolute_url(self) -> str:
         return reverse("edition:toc", args=[self.slug])
 

@@ -256,3 +256,18 @@ def test_api_refuses_outsiders(flawed, people, persona, status):
     assert client.post(API.format(doc="d142") + f"{doubled.pk}/dismiss",
                        format="json").status_code == status
     assert not Proposal.objects.exists()
+
+
+@pytest.mark.parametrize("value, error", [
+    (["doubled-word"], None), ([], None), ("doubled-word", "a list of check names"),
+    (["no-such-check"], "no check named no-such-check"), ([1], "a list of check names"),
+])
+def test_edition_validates_its_disabled_checks(sample_edition, value, error):
+    from django.core.exceptions import ValidationError
+
+    sample_edition.disabled_checks = value
+    if error is None:
+        sample_edition.clean()
+    else:
+        with pytest.raises(ValidationError, match=error):
+            sample_edition.clean()
