@@ -62,14 +62,18 @@ def previous_page(document: Document) -> int | None:
     return last_page(tei) if tei else None
 
 
+# `previous` not given: read the previous document's last page (run_edition passes it along).
+_LOOK_UP = object()
+
+
 def run_document(document: Document, known: Facts | None = None, *,
-                 previous: int | None | type[...] = ...) -> list[Suggestion]:
+                 previous=_LOOK_UP) -> list[Suggestion]:
     """Check the document's current revision and replace its open check suggestions.
 
     Locks the document row (FOR NO KEY UPDATE), as proposing does, so two runs on one
     document never interleave their delete and insert. Returns the suggestions recorded."""
     known = known or facts(document.edition)
-    if previous is ...:
+    if previous is _LOOK_UP:
         previous = previous_page(document)
     with transaction.atomic():
         locked = (Document.objects.select_for_update(of=("self",), no_key=True)
