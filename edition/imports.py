@@ -25,6 +25,7 @@ from lxml import etree
 
 from . import tasks
 from .changes import RevisionChange
+from .checks import run as checks_run
 from .exporting.builds import request_export
 from .gate import GateError, check_candidate
 from .models import RESERVED_UNIT_IDS, Document, Edition, Revision, Suggestion
@@ -353,6 +354,8 @@ class _Importer:
             current_of__isnull=False,
         ).values_list("pk", flat=True)
         tasks.enqueue_on_commit(tasks.warm_rendering, list(revisions))
+        # Every unit: the persons list and the numbering the checks read may have changed.
+        tasks.enqueue_on_commit(tasks.run_edition_checks, self.edition.pk)
         # Always, even if no document changed: the header or front matter may have. Documents
         # whose revision did not change are not rendered again.
         request_export(self.edition, f"Imported {self.filename}")
@@ -567,6 +570,9 @@ def import_text(
         document = create_document(edition, parsed.xml_id, parsed.tei, fields, order=order,
                                    by=by, summary=f"Imported from plain text {path.name}")
         _store_findings(document, parsed.findings)
+        # One document: its checks run here, so the report can name what they found.
+        found = checks_run.run_document(document)
+        parsed.report.extend(f"Suggestion ({s.check_name}): {s.explanation}" for s in found)
         _report_gate(document, parsed.report)
         edition.tei_skeleton = _insert_placeholder(
             edition.tei_skeleton, parsed.xml_id,

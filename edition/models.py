@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from lxml import etree
 
-from . import signals
+from . import checks, signals, tasks
 from .changes import RevisionChange
 from .tei import textlayer
 from .tei.metadata import document_dates
@@ -39,7 +39,7 @@ def validate_slug_not_reserved(value: str) -> None:
 # Address segments under an edition that are Emend's own pages (edition/urls.py, review/urls.py):
 # a unit with one of these ids could never be reached, so the importer refuses it.
 # tests/edition/test_volumes.py checks every literal segment of the URL patterns is here.
-RESERVED_UNIT_IDS = frozenset({"exports", "corrections", "search"})
+RESERVED_UNIT_IDS = frozenset({"exports", "corrections", "search", "suggestions"})
 
 
 class EditionQuerySet(models.QuerySet):
@@ -104,6 +104,11 @@ class Edition(models.Model):
     required_approvals = models.PositiveSmallIntegerField(
         default=1, help_text="Approvals from distinct reviewers before a proposal applies"
     )
+    # Names of the checks (edition/checks/) this edition turns off: they record nothing here
+    # and their open suggestions are not shown.
+    disabled_checks = models.JSONField(
+        default=list, blank=True,
+        help_text="Checks turned off for this edition, by name (see the suggestions page)")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -119,6 +124,17 @@ class Edition(models.Model):
 
     def __str__(self) -> str:
         return self.title or self.slug
+
+    def clean(self) -> None:
+        """The admin's form: `disabled_checks` is a list of the checks' names."""
+        value, known = self.disabled_checks, checks.names()
+        if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+            raise ValidationError({"disabled_checks": "a list of check names, e.g. "
+                                                      '["doubled-word"]'})
+        unknown = sorted(set(value) - set(known))
+        if unknown:
+            raise ValidationError({"disabled_checks": f"no check named {', '.join(unknown)}; "
+                                                      f"the checks are {', '.join(known)}"})
 
     def get_absolute_url(self) -> str:
         return reverse("edition:toc", args=[self.slug])
@@ -247,8 +263,9 @@ class Document(models.Model):
     def add_revision(self, tei_xml: str, *, by, summary: str,
                      change: RevisionChange | None = None) -> Revision:
         """Append a revision and make it current, then send `signals.revision_added` (the review
-        app re-anchors open proposals across a revision without a step map). The caller holds
-        the transaction (and, for an approval, the document's row lock)."""
+        app re-anchors open proposals across a revision without a step map) and, once the
+        transaction commits, have the worker re-run the checks. The caller holds the
+        transaction (and, for an approval, the document's row lock)."""
         parent = self.current_revision
         change = change or RevisionChange(kind="edit")
         revision = Revision.objects.create(
@@ -262,6 +279,7 @@ class Document(models.Model):
         self.edition.touch()
         signals.revision_added.send(sender=Document, document=self, revision=revision,
                                     change=change)
+        tasks.enqueue_on_commit(tasks.run_checks, [self.pk])  # in the worker: never delays
         return revision
 
 
@@ -346,23 +364,49 @@ class Revision(models.Model):
 
 class SuggestionQuerySet(models.QuerySet):
     def open(self) -> SuggestionQuerySet:
-        return self.filter(dismissed_at__isnull=True)
+        """Neither dismissed nor made into a proposal: still waiting for an editor."""
+        return self.filter(dismissed_at__isnull=True, proposed_at__isnull=True)
+
+    def settled(self) -> SuggestionQuerySet:
+        """Dismissed or proposed: remembered, so that a run of the checks never records the
+        same finding again (the proposal's review decides it now)."""
+        return self.exclude(dismissed_at__isnull=True, proposed_at__isnull=True)
+
+    def of_checks(self) -> SuggestionQuerySet:
+        """The checks' suggestions (edition/checks/), not the plain-text import's."""
+        return self.filter(check_name__in=checks.names())
+
+    def enabled_in(self, edition: Edition) -> SuggestionQuerySet:
+        """Without those of the checks the edition turned off."""
+        return self.exclude(check_name__in=edition.disabled_checks or [])
+
+
+def suggestion_checks() -> list[tuple[str, str]]:
+    return [*Suggestion.Check.choices, *checks.choices()]
 
 
 class Suggestion(models.Model):
     """A machine finding about a document, with the change that would fix it: not a proposal
-    until an editor makes it one. Written by the importer (`edition.tei.findings.Finding`);
-    the quote is on `revision`'s text layer, or on footnote `note_id`'s own layer."""
+    until an editor makes it one. Written by the importer (`edition.tei.findings.Finding`) and
+    by the checks (edition/checks/run.py), which replace their open ones on each run;
+    the quote is on `revision`'s text layer, or on footnote `note_id`'s own layer. `change`
+    is "" when there is no fix to offer. A dismissed suggestion stays, so that no run
+    records it again."""
 
     class Check(models.TextChoices):
+        """The plain-text import's findings; the checks add their own names."""
+
         DATELINE = "dateline", "No dateline"
         SIGNATURE = "signature", "Signature kept as a paragraph"
-        RANGE = "range", "Range without its dash"
         LIST_ITEMS = "list-items", "List without entries"
+
+    class Kind(models.TextChoices):
+        IMPORT = "import", "From the import"
+        CHECK = "check", "From a check"
 
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="suggestions")
     revision = models.ForeignKey(Revision, on_delete=models.CASCADE, related_name="+")
-    check_name = models.CharField(max_length=20, choices=Check.choices)
+    check_name = models.CharField(max_length=20, choices=suggestion_checks)
     change = models.CharField(max_length=20, help_text="The kind of proposal the fix takes")
     note_id = models.CharField(max_length=100, blank=True)
     exact = models.TextField(blank=True)
@@ -376,6 +420,10 @@ class Suggestion(models.Model):
     dismissed_at = models.DateTimeField(null=True, blank=True)
     dismissed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
                                      null=True, blank=True, related_name="+")
+    # Made into a proposal in one click (review/views/suggestions.py): not offered again.
+    proposed_at = models.DateTimeField(null=True, blank=True)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="+")
 
     objects = SuggestionQuerySet.as_manager()
 
@@ -384,6 +432,29 @@ class Suggestion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document.xml_id}: {self.explanation}"
+
+    @property
+    def kind(self) -> str:
+        return self.Kind.CHECK if self.check_name in checks.names() else self.Kind.IMPORT
+
+    @property
+    def has_fix(self) -> bool:
+        return bool(self.change)
+
+    @property
+    def check_label(self) -> str:
+        return self.get_check_name_display()
+
+    @property
+    def check_explanation(self) -> str:
+        """What the check looks for, for the editor ("" for the import's findings)."""
+        check = checks.get(self.check_name)
+        return check.explanation if check else ""
+
+    def mark_proposed(self, *, by) -> None:
+        """Made into a proposal: the caller holds the proposal's transaction."""
+        self.proposed_at, self.proposed_by = timezone.now(), by
+        self.save(update_fields=["proposed_at", "proposed_by"])
 
     def dismiss(self, *, by) -> None:
         """Dismissed for good: it is never offered again."""

@@ -1,20 +1,24 @@
-"""The import's suggestions as offers on a document's current revision: where each still applies,
-and the address of the proposing form with its change placed and its content filled in.
+"""Suggestions (the import's findings and the checks') as offers on a document's current
+revision: where each still applies, and the address of the proposing form with its change
+placed and its content filled in.
 
 A suggestion is shown only while its finding still holds on the current text (the quote is
 there, the block is still what the finding saw); once a proposal fixed it, or the text moved on,
-it is no longer offered. Nothing is rewritten: the stored quote stays on its own revision.
+it is no longer offered. Nothing is rewritten: the stored quote stays on its own revision. The
+checks an edition turned off are not offered at all.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from django.db.models import Count
 from django.urls import reverse
 from lxml import etree
 
-from .models import Document, Revision, Suggestion
+from .models import Document, Edition, Revision, Suggestion
 from .tei import XML_ID, local_name
 from .tei.edits import child_spans, note_body_xml
 from .tei.selectors import Quote, QuoteError, place_quote, selector
@@ -25,28 +29,117 @@ Check = Suggestion.Check
 
 @dataclass(frozen=True)
 class Offer:
+    """A suggestion that still applies to the current revision: where its quote is now
+    (`start`/`end` and the quote, on the document's text layer or on footnote `note_id`'s own),
+    and the prefilled proposing form ("" when the check offers no fix)."""
+
     suggestion: Suggestion
     propose_url: str
     also_fixes: int = 0  # other open suggestions the same proposal repairs (one footnote)
+    start: int = 0
+    end: int = 0
+    quote: dict = field(default_factory=dict)  # prefix, exact, suffix as the text is now
+    fields: dict = field(default_factory=dict)  # the proposing form's, as in `propose_url`
+    fixes: list = field(default_factory=list)  # pks of the suggestions the fix repairs
+
+    @property
+    def document(self) -> Document:
+        return self.suggestion.document
+
+
+def offered(document: Document) -> list[Suggestion]:
+    """The document's open suggestions of the checks its edition has on."""
+    return list(document.suggestions.open().enabled_in(document.edition))
 
 
 def offers(document: Document, revision: Revision) -> list[Offer]:
     """The document's open suggestions that still apply to `revision` (its current one)."""
-    open_ = list(document.suggestions.open())
-    if not open_:
-        return []
+    open_ = offered(document)
+    return _offers(document, revision, open_, open_) if open_ else []
+
+
+def edition_offers(edition: Edition, suggestions: list[Suggestion]) -> list[Offer]:
+    """Offers for these suggestions (a page of an edition's list), each on its document's
+    current revision: one query for the documents' revisions, one for their other open
+    suggestions (a footnote's fixes go together)."""
+    by_document: dict[int, list[Suggestion]] = defaultdict(list)
+    for suggestion in suggestions:
+        by_document[suggestion.document_id].append(suggestion)
+    documents = {d.pk: d for d in Document.objects.filter(pk__in=by_document)
+                 .select_related("current_revision")}
+    siblings: dict[int, list[Suggestion]] = defaultdict(list)
+    for other in (Suggestion.objects.filter(document__in=list(documents)).open()
+                  .enabled_in(edition)):
+        siblings[other.document_id].append(other)
+    found = []
+    for document_id, mine in by_document.items():
+        document = documents[document_id]
+        document.edition = edition
+        for suggestion in mine:
+            suggestion.document = document
+        found += _offers(document, document.current_revision, mine, siblings[document_id])
+    order = {s.pk: i for i, s in enumerate(suggestions)}
+    return sorted(found, key=lambda o: order[o.suggestion.pk])
+
+
+def offer_of(suggestion: Suggestion) -> Offer | None:
+    """The offer of one open suggestion on its document's current revision, or None when it
+    no longer applies (or its check is off)."""
+    document = suggestion.document
+    if suggestion.dismissed_at or suggestion.proposed_at or suggestion.check_name in (
+            document.edition.disabled_checks or []):
+        return None
+    found = _offers(document, document.current_revision, [suggestion], offered(document))
+    return found[0] if found else None
+
+
+def counts(edition: Edition) -> dict[str, int]:
+    """Open suggestions recorded in the edition, by check name (the checks turned off left
+    out); recorded, so one that a revision since has fixed counts until the checks run again."""
+    rows = (Suggestion.objects.filter(document__edition=edition).open().enabled_in(edition)
+            .values_list("check_name").annotate(n=Count("pk")).order_by())
+    return dict(rows)
+
+
+def _offers(document: Document, revision: Revision, wanted: list[Suggestion],
+            open_: list[Suggestion]) -> list[Offer]:
     base = reverse("review:propose", args=[document.edition.slug, document.xml_id])
     div = revision.element
     spans = [(child, span) for child, span in child_spans(div, revision.layer)
              if span[0] is not None]
     found = []
-    for suggestion in open_:
+    for suggestion in wanted:
+        placed = _where(suggestion, div, revision.text)
+        if placed is None:
+            continue
+        start, end, text = placed
+        here = {"start": start, "end": end, "quote": selector(text, start, end)}
+        if not suggestion.has_fix:
+            found.append(Offer(suggestion, "", **here))
+            continue
         fields = _fields(suggestion, div, spans, revision.text, open_)
         if fields is not None:
             also = fields.pop("also_fixes", 0)
+            fixes = fields.pop("fixes", [suggestion.pk])
             fields.update(rev=revision.number, action="place")
-            found.append(Offer(suggestion, f"{base}?{urlencode(fields)}", also))
+            found.append(Offer(suggestion, f"{base}?{urlencode(fields)}", also, fields=fields,
+                               fixes=fixes, **here))
     return found
+
+
+def _where(suggestion: Suggestion, div: etree._Element, text: str):
+    """(start, end, the text they are offsets in) of the suggestion's quote now, or None."""
+    if suggestion.note_id:
+        note = next((n for n in div.iter("{*}note") if n.get(XML_ID) == suggestion.note_id),
+                    None)
+        if note is None:
+            return None
+        text = build(note).text
+    if not suggestion.exact and suggestion.placement == "before":
+        point = text.find(suggestion.prefix + suggestion.suffix)
+        return None if point < 0 else (point + len(suggestion.prefix),) * 2 + (text,)
+    start = _place(text, suggestion)
+    return None if start is None else (start, start + len(suggestion.exact), text)
 
 
 def _fields(suggestion: Suggestion, div: etree._Element, spans, text: str,
@@ -111,17 +204,21 @@ def _note_fields(suggestion: Suggestion, div: etree._Element,
     note_text = build(note).text
     if _place(note_text, suggestion) is None:
         return None
-    fixes = []
-    for other in open_:
+    fixes: dict[tuple[int, int], tuple[str, int]] = {}
+    for other in [suggestion, *open_]:  # its own fix first: an overlapping other one yields
         if other.note_id == suggestion.note_id and other.change == suggestion.change:
             start = _place(note_text, other)
-            if start is not None:
-                fixes.append((start, start + len(other.exact), other.replacement))
+            if start is None:
+                continue
+            end = start + len(other.exact)
+            if not any(a < end and start < b or (a, b) == (start, end) for a, b in fixes):
+                fixes[start, end] = (other.replacement, other.pk)
     edited = note
     try:
-        for start, end, replacement in sorted(set(fixes), reverse=True):
+        for (start, end), (replacement, _) in sorted(fixes.items(), reverse=True):
             edited = apply_change(edited, start, end, replacement)
     except TextChangeError:
         return None
     return {"kind": "note-edit", "note_id": suggestion.note_id,
-            "note_edit_body": note_body_xml(edited), "also_fixes": len(set(fixes)) - 1}
+            "note_edit_body": note_body_xml(edited), "also_fixes": len(fixes) - 1,
+            "fixes": [pk for _, pk in fixes.values()]}

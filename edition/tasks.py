@@ -44,6 +44,32 @@ def warm_rendering(revision_ids: list[int]) -> int:
 WARM_CHUNK = 500
 
 
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def run_checks(document_ids: list[int]) -> int:
+    """Re-run the checks (edition/checks/) on these documents' current revisions: after a new
+    revision, or a run asked for by `run_checks`. Safe to run twice or late: each run
+    replaces the open check suggestions with what the current text shows."""
+    from .checks import run
+    from .models import Document
+
+    count, known = 0, {}
+    for document in Document.objects.filter(pk__in=document_ids).select_related("edition"):
+        if document.edition_id not in known:
+            known[document.edition_id] = run.facts(document.edition)
+        count += len(run.run_document(document, known[document.edition_id]))
+    return count
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def run_edition_checks(edition_id: int, xml_ids: list[str] | None = None) -> int:
+    """The checks on every unit of an edition (an import: the persons list and the numbering
+    may have changed under every document), or on the units named."""
+    from .checks import run
+    from .models import Edition
+
+    return run.run_edition(Edition.objects.without_tei().get(pk=edition_id), xml_ids)
+
+
 @shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=(Exception,),
              retry_backoff=5, retry_backoff_max=300, retry_jitter=True, max_retries=8)
 def build_exports(edition_id: int, group: str = "text") -> str:

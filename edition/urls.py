@@ -1,6 +1,7 @@
 from django.urls import path, register_converter
 
 from . import views
+from .checks import views as checks
 from .params import NumberConverter
 from .exporting import views as exports
 
@@ -28,6 +29,8 @@ urlpatterns = [
     path("<slug:edition>/exports/<num:build>/<str:filename>", exports.download,
          name="export_build_file"),
     path("<slug:edition>/exports/<str:filename>", exports.download, name="export_file"),
+    path("<slug:edition>/suggestions/", checks.edition_suggestions, name="suggestions"),
+    path("<slug:edition>/suggestions/checks/", checks.edition_checks, name="edition_checks"),
     path("<slug:edition>/<docid:doc>.xml", views.document_tei, name="document_tei"),
     path("<slug:edition>/<docid:doc>.txt", views.document_text, name="document_text"),
     path("<slug:edition>/<docid:doc>/", views.document_detail, name="document"),

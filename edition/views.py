@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.templatetags.static import static
 from django.template.response import TemplateResponse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
-from django.utils.http import http_date, parse_http_date
+from django.utils.http import http_date, parse_http_date, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
 from . import contents, pagecache, suggestions
@@ -96,7 +96,8 @@ def _reading_view(request: HttpRequest, document: Document, revision: Revision) 
     # Members who may propose get the proposing tools, on the current revision only (offsets
     # refer to the text shown). Anonymous readers never reach the membership query.
     proposer = is_current and request.user.is_authenticated and can_propose(request.user, edition)
-    # The import's suggestions are for proposers only: never in the anonymous (cached) page.
+    # Suggestions (the import's, the checks') are for proposers only: never in the anonymous
+    # (cached) page.
     offers = suggestions.offers(document, revision) if proposer else []
     # What the apps built on the edition add to a proposer's page (review's open proposals).
     extra = [state for _, state in proposer_page_state.send(
@@ -154,12 +155,17 @@ def document_detail(request: HttpRequest, edition: str, doc: str) -> HttpRespons
 
 @require_POST
 def dismiss_suggestion(request: HttpRequest, edition: str, doc: str, pk: int) -> HttpResponse:
-    """An editor sets an import suggestion aside for good."""
+    """An editor sets a suggestion aside for good; back to the page it was dismissed on
+    (`next`: the edition's suggestions page) or the reading view."""
     document = document_or_404(edition, doc)
     require_proposer(request.user, document.edition)
     suggestion = get_object_or_404(document.suggestions.open(), pk=pk)
     suggestion.dismiss(by=request.user)
-    return redirect(f"{document.get_absolute_url()}#import-suggestions")
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
+                                                require_https=request.is_secure()):
+        return redirect(back)
+    return redirect(f"{document.get_absolute_url()}#suggestions")
 
 
 def _serve_cached(request: HttpRequest, page: pagecache.CachedPage) -> HttpResponse:

@@ -139,6 +139,26 @@ REGISTER = {"type": "object", "properties": {"results": {"type": "array", "items
     "properties": {"id": STRING, "name": STRING, "description": STRING, "element": STRING,
                    "attributes": STRING_MAP}}}}}
 
+SUGGESTION = {
+    "type": "object",
+    "properties": {
+        "id": INTEGER,
+        "kind": {"type": "string", "enum": ["check", "import"]},
+        "check": STRING, "label": STRING,
+        "change": {"type": "string", "description": "the proposal the fix takes: text, "
+                   "note-edit or structure; empty when only a person can fix it"},
+        "note": {"type": "string", "description": "the footnote whose own text the selector "
+                 "is on (empty: the document's text)"},
+        "selector": {**SELECTOR, "description": "Where the quote is on the current revision "
+                     "(start/end placed now)."},
+        "revision": INTEGER, "replacement": STRING, "fragment": STRING,
+        "explanation": STRING, "check_explanation": STRING,
+    },
+}
+SUGGESTION_LIST = {"type": "object", "properties": {
+    "revision": INTEGER, "results": {"type": "array", "items": SUGGESTION}}}
+DISMISSAL = {"type": "object", "properties": {"id": INTEGER, "dismissed": {"type": "boolean"}}}
+
 
 def body(schema: dict) -> dict:
     """A request body (drf-spectacular reads a plain dict as media type → schema)."""
@@ -163,6 +183,9 @@ PK = OpenApiParameter("pk", OpenApiTypes.INT, OpenApiParameter.PATH,
                       examples=[OpenApiExample("first", value=1)])
 REGISTER_NAME = OpenApiParameter("register", OpenApiTypes.STR, OpenApiParameter.PATH,
                                  enum=["persons", "terms"])
+SUGGESTION_PK = OpenApiParameter("pk", OpenApiTypes.INT, OpenApiParameter.PATH,
+                                 description="the suggestion's id",
+                                 examples=[OpenApiExample("first", value=1)])
 REVISION = OpenApiParameter("revision", OpenApiTypes.INT, OpenApiParameter.QUERY,
                             description="an earlier revision (default: the current one)")
 QUERY = OpenApiParameter("q", OpenApiTypes.STR, OpenApiParameter.QUERY,

@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from edition.urls import DocumentIdConverter  # noqa: F401  (registers docid and num)
 
-from . import api
+from . import api, api_suggestions
 
 app_name = "api"
 # Actions answer with or without a trailing slash (APPEND_SLASH cannot redirect a POST).
@@ -16,6 +16,12 @@ urlpatterns = [
     path("editions/<slug:edition>/documents/<docid:doc>/", api.document, name="document"),
     path("editions/<slug:edition>/documents/<docid:doc>/proposals/", api.document_proposals,
          name="document_proposals"),
+    path("editions/<slug:edition>/documents/<docid:doc>/suggestions/",
+         api_suggestions.suggestions, name="document_suggestions"),
+    re_path(r"^editions/(?P<edition>[-\w]+)/documents/(?P<doc>[A-Za-z_][\w.-]*?)/suggestions/"
+            r"(?P<pk>[0-9]{1,9})/propose/?$", api_suggestions.propose, name="propose_suggestion"),
+    re_path(r"^editions/(?P<edition>[-\w]+)/documents/(?P<doc>[A-Za-z_][\w.-]*?)/suggestions/"
+            r"(?P<pk>[0-9]{1,9})/dismiss/?$", api_suggestions.dismiss, name="dismiss_suggestion"),
     re_path(r"^editions/(?P<edition>[-\w]+)/(?P<register>persons|terms)/$", api.register,
             name="register"),
     path("proposals/", api.proposals, name="proposals"),

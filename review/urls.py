@@ -2,7 +2,7 @@ from django.urls import include, path
 
 from edition.urls import DocumentIdConverter  # noqa: F401  (registers docid and num)
 
-from .views import fixes, history, proposal, propose, queue
+from .views import fixes, history, proposal, propose, queue, suggestions
 
 app_name = "review"
 urlpatterns = [
@@ -22,6 +22,9 @@ urlpatterns = [
     path("review/proposals/<num:pk>/retarget/", proposal.proposal_retarget, name="retarget"),
     # Proposing, from the reading view (HTMX) or the form without JavaScript.
     path("<slug:edition>/<docid:doc>/propose/", propose.propose, name="propose"),
+    # A suggestion's fix proposed in one click (edition/suggestions.py, review/suggested.py).
+    path("<slug:edition>/<docid:doc>/suggestions/<num:pk>/propose/",
+         suggestions.propose_suggestion, name="propose_suggestion"),
     # Guided structural fixes: one page per common repair (review/fixes.py).
     path("<slug:edition>/<docid:doc>/fix/<slug:repair>/", fixes.fix, name="fix"),
     # History: the history page, diffs, reverts, corrections (public except revert).

@@ -11,6 +11,9 @@ ENDPOINTS = {
     "/api/editions/{edition}/documents/{doc}/": {"get"},
     "/api/editions/{edition}/documents/{doc}/proposals/": {"get", "post"},
     "/api/editions/{edition}/{register}/": {"get"},
+    "/api/editions/{edition}/documents/{doc}/suggestions/": {"get"},
+    **{f"/api/editions/{{edition}}/documents/{{doc}}/suggestions/{{pk}}/{action}/": {"post"}
+       for action in ("propose", "dismiss")},
     "/api/proposals/": {"get"},
     "/api/proposals/{pk}/": {"get"},
     **{f"/api/proposals/{{pk}}/{action}/": {"post"} for action in (

@@ -1,5 +1,6 @@
-"""The import's suggestions on the reading view (edition/suggestions.py): shown to members who
-may propose and never to anonymous readers, each one click from a filled-in proposing form."""
+"""Suggestions on the reading view (edition/suggestions.py), the import's and the checks':
+shown to members who may propose and never to anonymous readers, each one click from a
+filled-in proposing form."""
 
 from urllib.parse import parse_qs, urlsplit
 
@@ -34,7 +35,7 @@ def offers(client, url: str = PAGE) -> dict[str, str]:
     """Each offered suggestion's explanation → its "Propose this fix" link."""
     page = html.fromstring(client.get(url).content)
     return {" ".join(li.text_content().split()): li.xpath(".//a")[0].get("href")
-            for li in page.xpath("//section[@id='import-suggestions']//li")}
+            for li in page.xpath("//section[@id='suggestions']//li")}
 
 
 def link(client, needle: str) -> str:
@@ -51,8 +52,8 @@ def test_editor_sees_the_suggestions_of_the_import(client, sample_volume, people
     shown = offers(client)
     assert len(shown) == 4
     assert any("No dateline" in text for text in shown)
-    assert any("“139142” in the source note" in text and "139–142" in text
-               and "also fixes the other range in this footnote" in text for text in shown)
+    assert any("In the source note: “139142”" in text and "139–142" in text
+               and "also fixes 1 other suggestion in this footnote" in text for text in shown)
     assert any("“144146”" in text and "144–146" in text for text in shown)
     assert any("PARTICIPANTS list lost its entries" in text for text in shown)
 
@@ -60,16 +61,16 @@ def test_editor_sees_the_suggestions_of_the_import(client, sample_volume, people
 def test_anonymous_readers_never_see_them_cached_or_not(client, sample_volume, people):
     for _ in range(2):  # the second answer comes from the whole-page cache
         body = client.get(PAGE).content.decode()
-        assert "import-suggestions" not in body and "139–142" not in body
+        assert "id=\"suggestions\"" not in body and "139–142" not in body
     client.force_login(people.editor)
     assert len(offers(client)) == 4
     client.logout()
-    assert "import-suggestions" not in client.get(PAGE).content.decode()
+    assert "id=\"suggestions\"" not in client.get(PAGE).content.decode()
 
 
 def test_stranger_does_not_see_them(client, sample_volume, people):
     client.force_login(people.stranger)
-    assert "import-suggestions" not in client.get(PAGE).content.decode()
+    assert "id=\"suggestions\"" not in client.get(PAGE).content.decode()
 
 
 def test_range_link_opens_the_footnote_form_filled_and_approval_restores_the_dash(
@@ -126,7 +127,7 @@ def test_dismissed_suggestion_does_not_come_back(client, sample_volume, people):
     suggestion = Suggestion.objects.get(check_name="list-items")
     url = f"{PAGE}suggestions/{suggestion.pk}/dismiss/"
     response = client.post(url)
-    assert response.status_code == 302 and response["Location"].endswith("#import-suggestions")
+    assert response.status_code == 302 and response["Location"].endswith("#suggestions")
     assert len(offers(client)) == 3 and not any("PARTICIPANTS" in t for t in offers(client))
     suggestion.refresh_from_db()
     assert suggestion.dismissed_by == people.editor
