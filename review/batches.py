@@ -368,9 +368,11 @@ def approve_batch(user, batch: ProposalBatch) -> list[Outcome]:
     """Approve every pending proposal of the batch, in volume order, each through
     `do_approve` in its own transaction (applied and rebased as usual once the edition's
     approvals are reached). One that conflicts, that the gate refuses, or that `user` may not
-    approve (their own) is reported and left as it is; the others go on."""
+    approve (their own) is reported and left as it is; the others go on. Proposals that wait
+    for their author (conflicted by an earlier approval, changes requested) are reported too,
+    with the reason `do_approve` gives, so the report accounts for every undecided document."""
     outcomes = []
-    pending = (batch.proposals.filter(status=Proposal.Status.PENDING)
+    pending = (batch.proposals.filter(status__in=Proposal.OPEN + Proposal.STUCK)
                .select_related("document").order_by("document__order", "pk"))
     for proposal in pending:
         try:
