@@ -217,10 +217,15 @@ def queue(request: HttpRequest) -> HttpResponse:
     editions = _reviewed(request.user)  # 403 for editors and strangers
     form = ProposalFilterForm(request.GET, editions=editions,
                               default_status=Proposal.Status.PENDING)
-    base = form.filter(Proposal.objects.filter(document__edition__in=[e.pk for e in editions]))
+    # A batch (review/batches.py) is one item above the table, not one row per document:
+    # its proposals are decided on the batch page.
+    base = form.filter(Proposal.objects.filter(document__edition__in=[e.pk for e in editions],
+                                               batch__isnull=True))
     page = seek(with_row_data(form.filter_status(base)),
                 after=request.GET.get("after", ""), before=request.GET.get("before", ""))
+    chosen = form.value("edition")
     context = {
+        "batches": pending_batches([e.pk for e in editions if not chosen or e.slug == chosen]),
         "form": form, "status": form.chosen_status, "page": page,
         "query": _without_cursor(request).urlencode(),
         "rows": make_rows(page.items, request.user), "any_status": ANY_STATUS,
@@ -266,6 +271,25 @@ def batch_approve(request: HttpRequest) -> HttpResponse:
     response = TemplateResponse(request, QUEUE_TEMPLATE + "#batch-report", {"report": report})
     trigger_client_event(response, "proposalsApproved", {"ids": sorted(ids)})
     return response
+
+
+def pending_batches(edition_ids: list[int]) -> list:
+    """Batches with proposals waiting for a decision in these editions: each one item of the
+    queue, with how many documents it has and how many wait (one query)."""
+    from ..batches import describe
+    from ..models import ProposalBatch
+
+    waiting = Proposal.objects.filter(batch=OuterRef("pk"), status=Proposal.Status.PENDING)
+    found = list(ProposalBatch.objects.filter(Exists(waiting), edition__in=edition_ids)
+                 .select_related("author", "edition")
+                 .defer("edition__tei_skeleton", "edition__tei_header")
+                 .annotate(n_pending=Count("proposals", filter=Q(
+                     proposals__status=Proposal.Status.PENDING)),
+                     n_documents=Count("proposals"))
+                 .order_by("created_at", "pk"))
+    for batch in found:
+        batch.title = describe(batch, batch.n_documents)
+    return found
 
 
 def waiting_for(user, editions) -> ProposalQuerySet:
