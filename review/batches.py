@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -38,6 +39,7 @@ from .models import Proposal, ProposalBatch
 
 CONTEXT = 60  # code points of context either side of a match in the preview
 MAX_MATCHES = 5000  # a preview longer than this is refused: narrow the phrase
+CHUNK = 50  # documents proposed per transaction (create_batch says why)
 
 
 class BatchForged(Exception):
@@ -279,12 +281,16 @@ def create_batch(user, edition: Edition, rationale: str, chosen: list[Match], *,
     """One proposal per document of `chosen` (one change per match), all in one batch with
     one rationale.
 
-    Each document's proposal is made by `do_propose` in a transaction of its own: a document
-    refused (stale, the gate, the limits, a change that overlaps another) is reported in
-    `refused` and the others are still proposed, and no lock on one document is held while
-    the next is checked (a transaction over 500 documents would hold 500 row locks for the
-    whole batch and stall every approval in the edition). The batch row is written first;
-    when no document could be proposed it is deleted again, so no empty batch is left.
+    Each document's proposal is made by `do_propose` (its lock, role check, limits, overlap
+    rules and gate) in a savepoint of its own, inside one transaction per CHUNK documents: a
+    document refused (stale, the gate, the limits, overlapping changes) rolls back alone and
+    is reported in `refused`, and the others are still proposed. Not one transaction for the
+    whole batch: it would hold up to 500 document locks for the whole run and stall every
+    approval in the edition; not one per document either: each commit is a WAL flush on
+    PostgreSQL, a fifth of the time of a small proposal. A chunk holds its documents' locks
+    for well under a second, taken in volume order like every other batch's, so two batches
+    cannot deadlock. The batch row is committed first; when no document could be proposed it
+    is deleted again, so no empty batch is left.
 
     Raises PermissionDenied (Http404 for outsiders) and ProposalError for a missing rationale
     or one with a NUL or too long: those refuse the whole batch before anything is stored.
@@ -303,29 +309,36 @@ def create_batch(user, edition: Edition, rationale: str, chosen: list[Match], *,
         edition=edition, author=user, rationale=rationale, find=find, replacement=replacement,
         check_name=check_name))
     ordered = sorted(chosen, key=lambda m: (m.document.order, m.start))
-    for _pk, group in groupby(ordered, key=lambda m: m.document.pk):
-        group = list(group)
-        document = group[0].document
-        stale = [m.stale for m in group if m.stale]
-        if stale:
-            result.refused.append((document, stale[0]))
-            continue
-        specs = [ChangeSpec("text", m.start, m.end, m.replacement, exact=m.exact)
-                 for m in group]
-        try:
-            proposal = do_propose(document, author=user, base_revision=group[0].revision,
-                                  changes=specs, rationale=rationale, batch=result.batch)
-        except ProposalError as exc:
-            result.refused.append((document, exc.message))
-            continue
-        except PermissionDenied as exc:
-            result.refused.append((document, str(exc)))
-            continue
-        result.proposals.append(proposal)
+    groups = [list(g) for _pk, g in groupby(ordered, key=lambda m: m.document.pk)]
+    for first in range(0, len(groups), CHUNK):
+        with transaction.atomic():
+            for group in groups[first:first + CHUNK]:
+                _propose_one(user, rationale, group, result)
     if not result.proposals:
         result.batch.delete()
         result.batch = None
     return result
+
+
+def _propose_one(user, rationale: str, group: list[Match], result: Created) -> None:
+    """One document's proposal (its matches as changes), or why not, into `result`. Inside
+    the chunk's transaction: `do_propose`'s own atomic block is a savepoint, so a refusal
+    undoes this document only."""
+    document = group[0].document
+    stale = [m.stale for m in group if m.stale]
+    if stale:
+        result.refused.append((document, stale[0]))
+        return
+    specs = [ChangeSpec("text", m.start, m.end, m.replacement, exact=m.exact) for m in group]
+    try:
+        proposal = do_propose(document, author=user, base_revision=group[0].revision,
+                              changes=specs, rationale=rationale, batch=result.batch)
+    except ProposalError as exc:
+        result.refused.append((document, exc.message))
+    except PermissionDenied as exc:
+        result.refused.append((document, str(exc)))
+    else:
+        result.proposals.append(proposal)
 
 
 # ------------------------------------------------------------------------------------------
