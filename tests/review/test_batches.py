@@ -445,3 +445,32 @@ def test_check_page_previews_the_suggestions(client, edition, team):
         "rationale": "Lost ranges", "match": [m.token for m in found]})
     assert response.status_code == 302
     assert ProposalBatch.objects.get().check_name == "range"
+
+
+def test_a_refusal_inside_a_chunk_undoes_its_document_alone(edition, team, settings,
+                                                            monkeypatch):
+    monkeypatch.setattr(batches, "CHUNK", 2)  # d1 (refused) and d2 share a transaction
+    settings.EMEND_MAX_PROPOSAL_CHANGES = 1
+    result = batches.create_batch(team.editor, edition, "Dashes",
+                                  batches.matches(edition, "139142", "139–142"),
+                                  find="139142", replacement="139–142")
+    assert [d.xml_id for d, _ in result.refused] == ["d1"]
+    assert sorted(Proposal.objects.values_list("document__xml_id", flat=True)) == ["d2", "d4"]
+
+
+def test_the_proposal_page_links_to_its_batch(client, edition, team):
+    batch = _batch(edition, team)
+    _login(client, team.reviewer)
+    page = client.get(f"/review/proposals/{batch.proposals.first().pk}/")
+    assert batch.get_absolute_url() in page.text
+
+
+def test_the_check_link_include(edition):
+    from django.template.loader import render_to_string
+
+    html = render_to_string("review/_batch_link.html", {"edition": edition,
+                                                        "check_name": "range", "count": 12})
+    assert f'href="/{edition.slug}/batches/check/range/"' in html and "Fix all 12" in html
+    assert render_to_string("review/_batch_link.html", {"edition": edition,
+                                                        "check_name": "range",
+                                                        "count": 1}).strip() == ""
