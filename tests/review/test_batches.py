@@ -474,3 +474,12 @@ def test_the_check_link_include(edition):
     assert render_to_string("review/_batch_link.html", {"edition": edition,
                                                         "check_name": "range",
                                                         "count": 1}).strip() == ""
+
+
+def test_a_large_batch_form_reaches_the_view(client, edition, team):
+    # 1,200 ticked matches: past Django's default of 1,000 fields (settings raise it).
+    _login(client, team.editor)
+    response = client.post(f"/{edition.slug}/batches/new/", {
+        "find": "139142", "replacement": "x", "rationale": "r",
+        "match": [f"{n}:1:0:6" for n in range(1, 1201)]})
+    assert response.status_code == 400 and "not in this edition" in response.text
