@@ -105,7 +105,8 @@ def matches(edition: Edition, find: str, replacement: str) -> list[Match]:
     if find == replacement:
         raise ValueError("the replacement is the same text: it would change nothing")
     found: list[Match] = []
-    for document in _current_documents(documents_containing(edition, find)):
+    # Volume order whatever order the search gives (h1's indexed version ranks its results).
+    for document in _current_documents(documents_containing(edition, find).order_by("order")):
         head = document.current_revision
         text = head.text
         at = text.find(find)

@@ -483,3 +483,14 @@ def test_a_large_batch_form_reaches_the_view(client, edition, team):
         "find": "139142", "replacement": "x", "rationale": "r",
         "match": [f"{n}:1:0:6" for n in range(1, 1201)]})
     assert response.status_code == 400 and "not in this edition" in response.text
+
+
+def test_documents_containing_is_literal_case_sensitive_and_per_edition(edition,
+                                                                         other_edition):
+    from edition.search import documents_containing
+
+    assert [d.xml_id for d in documents_containing(edition, "139142")] == ["d1", "d2", "d4"]
+    assert [d.xml_id for d in documents_containing(edition, "Nothing to")] == ["d3"]
+    assert not documents_containing(edition, "nothing to").exists()  # SQLite's LIKE would
+    assert not documents_containing(edition, "").exists()
+    assert [d.xml_id for d in documents_containing(other_edition, "139142")] == ["d1"]
