@@ -34,6 +34,15 @@ def _edition(slug: str) -> Edition:
     return get_object_or_404(Edition.objects.without_tei(), slug=slug)
 
 
+def _phrase(query: str) -> str:
+    """A search's query as the phrase to find: `"exact phrase"` without its quotes (the
+    search page may link here with its own `q`)."""
+    query = query.strip()
+    if len(query) > 1 and query[0] == query[-1] == '"':
+        return query[1:-1]
+    return query
+
+
 def _groups(found: list[batches.Match]) -> list[dict]:
     """The matches by document, for the preview's list."""
     groups: list[dict] = []
@@ -87,7 +96,8 @@ def batch_new(request: HttpRequest, edition: str) -> HttpResponse:
     edition = _edition(edition)
     require_proposer(request.user, edition)  # 404 to outsiders, 403 to readers
     data = request.POST if request.method == "POST" else request.GET
-    find, replacement = data.get("find", ""), data.get("replacement", "")
+    find, replacement = data.get("find", "") or _phrase(data.get("q", "")), data.get(
+        "replacement", "")
     if has_nul(find, replacement):
         return _preview(request, edition, error="The text to find or its replacement "
                         "contains a NUL character.", status=400)

@@ -494,3 +494,9 @@ def test_documents_containing_is_literal_case_sensitive_and_per_edition(edition,
     assert not documents_containing(edition, "nothing to").exists()  # SQLite's LIKE would
     assert not documents_containing(edition, "").exists()
     assert [d.xml_id for d in documents_containing(other_edition, "139142")] == ["d1"]
+
+
+def test_the_search_pages_query_fills_the_form(client, edition, team):
+    _login(client, team.editor)
+    page = client.get(f"/{edition.slug}/batches/new/", {"q": '"Documents 139142"'})
+    assert 'value="Documents 139142"' in page.text
