@@ -500,3 +500,24 @@ def test_the_search_pages_query_fills_the_form(client, edition, team):
     _login(client, team.editor)
     page = client.get(f"/{edition.slug}/batches/new/", {"q": '"Documents 139142"'})
     assert 'value="Documents 139142"' in page.text
+
+
+def test_a_document_the_gate_refuses_is_reported_and_the_others_proposed(edition, team,
+                                                                          monkeypatch):
+    from edition.gate import GateError
+    from review.actions import propose as propose_module
+
+    real = propose_module.check_candidate
+
+    def refuse_d2(tei, document, **kwargs):
+        if document.xml_id == "d2":
+            raise GateError("not valid TEI for the test", code="invalid-tei")
+        return real(tei, document, **kwargs)
+
+    monkeypatch.setattr(propose_module, "check_candidate", refuse_d2)
+    result = batches.create_batch(team.editor, edition, "Dashes",
+                                  batches.matches(edition, "139142", "139–142"),
+                                  find="139142", replacement="139–142")
+    assert [(d.xml_id, "not valid TEI for the test" in why) for d, why in result.refused] == [
+        ("d2", True)]
+    assert sorted(p.document.xml_id for p in result.proposals) == ["d1", "d4"]
