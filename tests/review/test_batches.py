@@ -521,3 +521,24 @@ def test_a_document_the_gate_refuses_is_reported_and_the_others_proposed(edition
     assert [(d.xml_id, "not valid TEI for the test" in why) for d, why in result.refused] == [
         ("d2", True)]
     assert sorted(p.document.xml_id for p in result.proposals) == ["d1", "d4"]
+
+
+def test_the_queue_asks_for_batches_in_one_query_however_many(client, edition, team):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _login(client, team.reviewer)
+    client.get("/review/queue/")
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/review/queue/").status_code == 200
+        return len(queries)
+
+    none = count()
+    _batch(edition, team)
+    one = count()
+    batches.create_batch(team.editor, edition, "Spelling",
+                         batches.matches(edition, "Nothing", "Naught"), find="Nothing",
+                         replacement="Naught")
+    assert one == count() == none + 1
