@@ -213,6 +213,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 4 * EMEND_M
 if DATA_UPLOAD_MAX_MEMORY_SIZE <= EMEND_MAX_FRAGMENT_BYTES:
     raise ImproperlyConfigured("DATA_UPLOAD_MAX_MEMORY_SIZE must be larger than "
                                "EMEND_MAX_FRAGMENT_BYTES (a request carries the fragment)")
+# A batch proposal's form (review/batches.py) posts one field per ticked match, up to
+# review.batches.MAX_MATCHES (5,000): Django's default of 1,000 fields would refuse a large
+# batch with a bare 400 before the view could say anything.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 10_000)
 EMEND_SAMPLES_DIR = Path(env("EMEND_SAMPLES_DIR", str(BASE_DIR.parent / "shared" / "samples")))
 # TEI P5 tei_all, which every new revision must validate against (edition/gate.py). `make schema`
 # installs it here, in the checkout (not EMEND_VAR_DIR): it is part of the installation, not data.

@@ -39,7 +39,8 @@ def validate_slug_not_reserved(value: str) -> None:
 # Address segments under an edition that are Emend's own pages (edition/urls.py, review/urls.py):
 # a unit with one of these ids could never be reached, so the importer refuses it.
 # tests/edition/test_volumes.py checks every literal segment of the URL patterns is here.
-RESERVED_UNIT_IDS = frozenset({"exports", "corrections", "search", "suggestions"})
+RESERVED_UNIT_IDS = frozenset({"exports", "corrections", "search", "suggestions",
+                               "batches"})
 
 
 class EditionQuerySet(models.QuerySet):

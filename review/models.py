@@ -76,6 +76,9 @@ class Proposal(models.Model):
                                 help_text="The revision whose change this proposal undoes")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # One correction proposed across the edition (review/batches.py); reviewed together.
+    batch = models.ForeignKey("ProposalBatch", on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="proposals")
     decided_at = models.DateTimeField(null=True, blank=True)
 
     objects = ProposalQuerySet.as_manager()
@@ -263,3 +266,36 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.get_kind_display()} #{self.proposal_id}"
+
+
+class ProposalBatch(models.Model):
+    """One correction proposed across an edition (review/batches.py): a proposal per document,
+    all with the batch's rationale, reviewed together on the batch page. What it replaces is
+    either `find` → `replacement` (a search) or the open suggestions of one check
+    (`check_name`), each with its own replacement."""
+
+    edition = models.ForeignKey("edition.Edition", on_delete=models.PROTECT,
+                                related_name="proposal_batches")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                               related_name="proposal_batches")
+    rationale = models.TextField()
+    find = models.TextField(blank=True, help_text="The text replaced (a search's phrase)")
+    replacement = models.TextField(blank=True)
+    check_name = models.CharField(max_length=50, blank=True,
+                                  help_text="The check whose suggestions it applies")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Batch {self.pk}: {self.summary}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("review:batch", args=[self.edition.slug, self.pk])
+
+    @property
+    def summary(self) -> str:
+        if self.check_name:
+            return f"Fix the suggestions of the check “{self.check_name}”"
+        return f"Replace “{self.find}” with “{self.replacement}”"

@@ -2,7 +2,7 @@ from django.urls import include, path
 
 from edition.urls import DocumentIdConverter  # noqa: F401  (registers docid and num)
 
-from .views import fixes, history, proposal, propose, queue, suggestions
+from .views import batches, fixes, history, proposal, propose, queue, suggestions
 
 app_name = "review"
 urlpatterns = [
@@ -27,6 +27,14 @@ urlpatterns = [
          suggestions.propose_suggestion, name="propose_suggestion"),
     # Guided structural fixes: one page per common repair (review/fixes.py).
     path("<slug:edition>/<docid:doc>/fix/<slug:repair>/", fixes.fix, name="fix"),
+    # One correction across the edition (review/batches.py): preview and submit, from a
+    # phrase or from one check's suggestions; the batch page and "Approve all that apply".
+    path("<slug:edition>/batches/new/", batches.batch_new, name="batch_new"),
+    path("<slug:edition>/batches/check/<slug:check_name>/", batches.batch_from_check,
+         name="batch_from_check"),
+    path("<slug:edition>/batches/<num:pk>/", batches.batch_detail, name="batch"),
+    path("<slug:edition>/batches/<num:pk>/approve/", batches.batch_approve_all,
+         name="batch_approve_all"),
     # History: the history page, diffs, reverts, corrections (public except revert).
     path("<slug:edition>/<docid:doc>/history/", history.document_history, name="history"),
     path("<slug:edition>/<docid:doc>/diff/<num:a>/<num:b>/", history.revision_diff, name="diff"),

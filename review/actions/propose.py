@@ -94,8 +94,9 @@ def check_limits(changes: list[ChangeSpec]) -> None:
 
 
 def do_propose(document: Document, *, author, base_revision: int, changes: list[ChangeSpec],
-               rationale: str, reverts: Revision | None = None) -> Proposal:
-    """Validate and store a proposal against the document's current revision.
+               rationale: str, reverts: Revision | None = None, batch=None) -> Proposal:
+    """Validate and store a proposal against the document's current revision (as one of
+    `batch`'s proposals when given: review/batches.py).
 
     Locks the document row (FOR NO KEY UPDATE OF the document), which serialises proposals
     and approvals on it. Raises ProposalError (code "stale" when an approved change overlaps
@@ -114,7 +115,8 @@ def do_propose(document: Document, *, author, base_revision: int, changes: list[
         check_propose(author, document)
         head, prepared = validated(document, base_revision, changes)
         proposal = Proposal.objects.create(document=document, author=author, revision=head,
-                                           rationale=rationale.strip(), reverts=reverts)
+                                           rationale=rationale.strip(), reverts=reverts,
+                                           batch=batch)
         for change in prepared:
             change.proposal = proposal
         Change.objects.bulk_create(prepared)

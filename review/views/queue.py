@@ -14,9 +14,11 @@ from datetime import UTC, datetime, timedelta
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     Exists,
+    ExpressionWrapper,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -181,13 +183,27 @@ def _without_cursor(request: HttpRequest, **changes):
     return query
 
 
-def _status_counts(request: HttpRequest, queryset) -> dict:
-    """Proposals per status under the other filters, each with the link that selects it."""
-    counted = dict(queryset.order_by().values_list("status").annotate(n=Count("id")))
+def _status_counts(request: HttpRequest, queryset, *, batches_apart: bool = False) -> dict:
+    """Proposals per status under the other filters, each with the link that selects it.
+    With `batches_apart`, proposals of a batch are left out of the counts (the queue shows a
+    batch as one item) and `batched_pending` says whether any of them waits: the same one
+    query, so the queue runs the batches' query only when there is a batch to show."""
+    counted: dict[str, int] = {}
+    batched_pending = 0
+    if batches_apart:
+        in_batch = ExpressionWrapper(Q(batch__isnull=False), output_field=BooleanField())
+        for status, batched, n in (queryset.order_by().annotate(in_batch=in_batch)
+                                   .values_list("status", "in_batch").annotate(n=Count("id"))):
+            if not batched:
+                counted[status] = counted.get(status, 0) + n
+            elif status == Proposal.Status.PENDING:
+                batched_pending += n
+    else:
+        counted = dict(queryset.order_by().values_list("status").annotate(n=Count("id")))
     counts = [{"value": value, "label": label, "n": counted.get(value, 0),
                "url": "?" + _without_cursor(request, status=value).urlencode()}
               for value, label in Proposal.Status.choices]
-    return {"counts": counts, "total": sum(counted.values()),
+    return {"counts": counts, "total": sum(counted.values()), "batched_pending": batched_pending,
             "all_url": "?" + _without_cursor(request, status=ANY_STATUS).urlencode()}
 
 
@@ -217,14 +233,20 @@ def queue(request: HttpRequest) -> HttpResponse:
     editions = _reviewed(request.user)  # 403 for editors and strangers
     form = ProposalFilterForm(request.GET, editions=editions,
                               default_status=Proposal.Status.PENDING)
+    # A batch (review/batches.py) is one item above the table, not one row per document:
+    # its proposals are decided on the batch page.
     base = form.filter(Proposal.objects.filter(document__edition__in=[e.pk for e in editions]))
-    page = seek(with_row_data(form.filter_status(base)),
+    page = seek(with_row_data(form.filter_status(base.filter(batch__isnull=True))),
                 after=request.GET.get("after", ""), before=request.GET.get("before", ""))
+    counts = _status_counts(request, base, batches_apart=True)
+    chosen = form.value("edition")
     context = {
+        "batches": pending_batches([e.pk for e in editions if not chosen or e.slug == chosen])
+        if counts["batched_pending"] else [],
         "form": form, "status": form.chosen_status, "page": page,
         "query": _without_cursor(request).urlencode(),
         "rows": make_rows(page.items, request.user), "any_status": ANY_STATUS,
-        **_status_counts(request, base),
+        **counts,
     }
     template = QUEUE_TEMPLATE
     if request.htmx and not request.htmx.boosted:
@@ -266,6 +288,25 @@ def batch_approve(request: HttpRequest) -> HttpResponse:
     response = TemplateResponse(request, QUEUE_TEMPLATE + "#batch-report", {"report": report})
     trigger_client_event(response, "proposalsApproved", {"ids": sorted(ids)})
     return response
+
+
+def pending_batches(edition_ids: list[int]) -> list:
+    """Batches with proposals waiting for a decision in these editions: each one item of the
+    queue, with how many documents it has and how many wait (one query)."""
+    from ..batches import describe
+    from ..models import ProposalBatch
+
+    waiting = Proposal.objects.filter(batch=OuterRef("pk"), status=Proposal.Status.PENDING)
+    found = list(ProposalBatch.objects.filter(Exists(waiting), edition__in=edition_ids)
+                 .select_related("author", "edition")
+                 .defer("edition__tei_skeleton", "edition__tei_header")
+                 .annotate(n_pending=Count("proposals", filter=Q(
+                     proposals__status=Proposal.Status.PENDING)),
+                     n_documents=Count("proposals"))
+                 .order_by("created_at", "pk"))
+    for batch in found:
+        batch.title = describe(batch, batch.n_documents)
+    return found
 
 
 def waiting_for(user, editions) -> ProposalQuerySet:
