@@ -244,6 +244,19 @@ class Document(models.Model):
     def is_document(self) -> bool:
         return self.div_type == "document"
 
+    @staticmethod
+    def stamp_key(slug: str, xml_id: str) -> str:
+        """Cache key of the unit's stamp (edition/pagecache.py keys its page by it)."""
+        return f"emend:ustamp:{slug}:{xml_id}"
+
+    @staticmethod
+    def retire_pages(slug: str, xml_ids: list[str]) -> None:
+        """Drop these units' stamps, now and again once the change commits (`_touch`'s
+        reasoning: a reader in between may have cached the old stamp from the database)."""
+        keys = [Document.stamp_key(slug, xml_id) for xml_id in xml_ids]
+        cache.delete_many(keys)
+        transaction.on_commit(lambda: cache.delete_many(keys))
+
     def add_revision(self, tei_xml: str, *, by, summary: str,
                      change: RevisionChange | None = None) -> Revision:
         """Append a revision and make it current, then send `signals.revision_added` (the review
@@ -257,9 +270,15 @@ class Document(models.Model):
         )
         self.current_revision = revision
         # The row's dates follow the div's attributes (the import's rule), whatever changed them.
+        dates = self.date_min, self.date_max
         self.date_min, self.date_max = document_dates(revision.element)
         self.save(update_fields=["current_revision", "date_min", "date_max"])
-        self.edition.touch()
+        # Only this unit's cached page is retired (edition/pagecache.py), and its parent's when
+        # the dates its list of children shows moved: never the edition's other pages.
+        retired = [self.xml_id]
+        if self.parent_id is not None and dates != (self.date_min, self.date_max):
+            retired += Document.objects.filter(pk=self.parent_id).values_list("xml_id", flat=True)
+        Document.retire_pages(self.edition.slug, retired)
         signals.revision_added.send(sender=Document, document=self, revision=revision,
                                     change=change)
         return revision

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db.models import Count, Max, Min, Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -81,15 +82,27 @@ def conditional(request: HttpRequest, *parts, last_modified,
 def _finish(request: HttpRequest, response: HttpResponse, etag: str, last_modified) -> HttpResponse:
     response["ETag"] = etag
     response["Last-Modified"] = http_date(last_modified.timestamp())
-    # Always revalidate: the same address shows a new revision once one is approved.
-    patch_cache_control(response, no_cache=True, **(
-        {"private": True} if request.user.is_authenticated else {"public": True}
-    ))
+    return cache_headers(request, response)
+
+
+def cache_headers(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """Browsers always revalidate (the same address shows a new revision once one is
+    approved); a shared cache may serve an anonymous page for `EMEND_SHARED_MAX_AGE` seconds
+    and a stale one for `EMEND_STALE_WHILE_REVALIDATE` more while it revalidates (README,
+    "Deployment": how long a reader may see the page before an approval). A signed-in
+    reader's page is private and revalidated every time."""
+    if request.user.is_authenticated:
+        patch_cache_control(response, private=True, no_cache=True)
+    else:
+        patch_cache_control(response, public=True, max_age=0,
+                            s_maxage=settings.EMEND_SHARED_MAX_AGE,
+                            stale_while_revalidate=settings.EMEND_STALE_WHILE_REVALIDATE)
     patch_vary_headers(response, ["Cookie"])
     return response
 
 
-def _reading_view(request: HttpRequest, document: Document, revision: Revision) -> HttpResponse:
+def _reading_view(request: HttpRequest, document: Document, revision: Revision,
+                  stamps: pagecache.Stamps | None = None) -> HttpResponse:
     revision.document = document  # spare a query: rendering reaches the edition through it
     edition = document.edition
     is_current = revision.pk == document.current_revision_id
@@ -102,13 +115,17 @@ def _reading_view(request: HttpRequest, document: Document, revision: Revision) 
     extra = [state for _, state in proposer_page_state.send(
         sender=Document, document=document, user=request.user)] if proposer else []
     last_modified = max(revision.created_at, edition.updated_at)
+    # The ETag moves with what the page shows: the revision, the unit's and the edition's
+    # stamps (edition/pagecache.py), and a proposer's own parts. The anonymous page cached
+    # whole carries this same ETag, so a 304 is answered from the cache's head alone.
+    stamps = stamps or pagecache.stamps(edition.slug, document.xml_id)
     etag, not_modified = conditional(
         request, revision.pk, revision.checksum, document.current_revision_id,
-        edition.updated_at.isoformat(), proposer, [o.suggestion.pk for o in offers], extra,
+        stamps, proposer, [o.suggestion.pk for o in offers], extra,
         last_modified=last_modified,
     )
     if not_modified is not None:
-        return not_modified
+        return _finish(request, not_modified, etag, last_modified)
     siblings = edition.documents.only("xml_id", "number", "title", "order", "edition_id")
     children, children_page = ((), None) if document.is_document else contents.children(
         document, request.GET.get("page"))
@@ -135,21 +152,34 @@ def _reading_view(request: HttpRequest, document: Document, revision: Revision) 
 @login_not_required
 @require_safe
 def document_detail(request: HttpRequest, edition: str, doc: str) -> HttpResponse:
-    # Anonymous readers share one rendering of the page per edition stamp (pagecache): no query.
-    if pagecache.cacheable(request) and (stamp := pagecache.edition_stamp(edition)):
-        key = pagecache.page_key(request, edition, doc, stamp, RENDER_VERSION)
-        if (page := pagecache.get(key)) is not None:
-            return _serve_cached(request, page)
+    # Anonymous readers share one rendering of the page per pair of stamps (pagecache): one
+    # cache round trip and no query; a conditional GET is answered from the page's head.
+    if not pagecache.cacheable(request):
         document = document_or_404(edition, doc)
-        response = _reading_view(request, document, document.current_revision)
-        if response.status_code == 200:
-            response.render()
-            pagecache.put(key, pagecache.CachedPage(
-                response.content, response["ETag"], response["Last-Modified"],
-                response["Content-Type"]))
-        return response
+        return _reading_view(request, document, document.current_revision)
+    stamps, entry = pagecache.lookup(request, edition, doc, RENDER_VERSION)
+    if stamps is None:
+        raise Http404(f"No document {doc} in edition {edition}")
+    if entry is not None:
+        head = entry.head if isinstance(entry, pagecache.CachedPage) else entry
+        not_modified = get_conditional_response(
+            request, etag=head.etag, last_modified=int(parse_http_date(head.last_modified)))
+        if not_modified is not None:
+            return _cached_headers(request, not_modified, head)
+        if not isinstance(entry, pagecache.CachedPage):  # the client's copy is old
+            entry = pagecache.get_page(request, edition, doc, RENDER_VERSION, stamps)
+        if entry is not None:
+            return _cached_headers(
+                request, HttpResponse(entry.content, content_type=head.content_type), head)
     document = document_or_404(edition, doc)
-    return _reading_view(request, document, document.current_revision)
+    response = _reading_view(request, document, document.current_revision, stamps)
+    if response.status_code == 200:
+        response.render()
+        pagecache.put(request, edition, doc, RENDER_VERSION, pagecache.CachedPage(
+            pagecache.CachedHead(stamps, response["ETag"], response["Last-Modified"],
+                                 response["Content-Type"]),
+            response.content))
+    return response
 
 
 @require_POST
@@ -162,15 +192,11 @@ def dismiss_suggestion(request: HttpRequest, edition: str, doc: str, pk: int) ->
     return redirect(f"{document.get_absolute_url()}#import-suggestions")
 
 
-def _serve_cached(request: HttpRequest, page: pagecache.CachedPage) -> HttpResponse:
-    not_modified = get_conditional_response(
-        request, etag=page.etag, last_modified=int(parse_http_date(page.last_modified)))
-    response = not_modified or HttpResponse(page.content, content_type=page.content_type)
-    response["ETag"] = page.etag
-    response["Last-Modified"] = page.last_modified
-    patch_cache_control(response, no_cache=True, public=True)
-    patch_vary_headers(response, ["Cookie"])
-    return response
+def _cached_headers(request: HttpRequest, response: HttpResponse,
+                    head: pagecache.CachedHead) -> HttpResponse:
+    response["ETag"] = head.etag
+    response["Last-Modified"] = head.last_modified
+    return cache_headers(request, response)
 
 
 @login_not_required
@@ -189,7 +215,7 @@ def _download(request: HttpRequest, edition: str, doc: str, suffix: str, content
     etag, not_modified = conditional(request, suffix, revision.checksum,
                                       last_modified=revision.created_at)
     if not_modified is not None:
-        return not_modified
+        return _finish(request, not_modified, etag, revision.created_at)
     response = HttpResponse(body(document, revision), content_type=content_type)
     response["Content-Disposition"] = f'inline; filename="{edition}-{doc}.{suffix}"'
     return _finish(request, response, etag, revision.created_at)

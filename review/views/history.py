@@ -18,9 +18,9 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import http_date
 from django.views.decorators.http import require_POST, require_safe
 
-from edition.models import Edition
+from edition.models import Edition, Revision
 from edition.params import has_nul, positive_int
-from edition.views import conditional, document_or_404
+from edition.views import cache_headers, conditional, document_or_404
 
 from .. import corrections, diffs
 from ..actions import ProposalError
@@ -47,8 +47,7 @@ def _finish(request: HttpRequest, response: HttpResponse, etag: str, last_modifi
         patch_cache_control(response, max_age=max_age, **({"private": True} if private
                                                            else {"public": True}))
     else:
-        patch_cache_control(response, no_cache=True, **({"private": True} if private
-                                                         else {"public": True}))
+        return cache_headers(request, response)  # the reading view's: proxies may help
     patch_vary_headers(response, ["Cookie"])
     return response
 
@@ -149,12 +148,15 @@ def document_corrections(request: HttpRequest, edition: str, doc: str) -> HttpRe
     document = document_or_404(edition, doc)
     raw_since = request.GET.get("since", "").strip()
     since = _number(raw_since)
-    last_modified = document.edition.updated_at  # moves with every new revision
+    # The log is this unit's revisions (their current one moves with each) and the edition's
+    # metadata (its stamp moves with imports and edits, not with approvals).
+    edition_stamp = document.edition.updated_at
+    last_modified = max(document.current_revision.created_at, edition_stamp)
     etag, not_modified = _conditional(request, document.pk, document.current_revision_id,
-                                      since, raw_since[:20], last_modified.isoformat(),
+                                      since, raw_since[:20], edition_stamp.isoformat(),
                                       last_modified=last_modified)
     if not_modified is not None:
-        return not_modified
+        return _finish(request, not_modified, etag, last_modified)
     context = {
         "edition": document.edition,
         "document": document,
@@ -177,11 +179,15 @@ def edition_corrections(request: HttpRequest, edition: str) -> HttpResponse:
     page_number = request.GET.get("page", "1")
     if has_nul(page_number):  # Paginator reads any other string as page 1 or the last
         page_number = "1"
-    # The edition's stamp moves with every new revision: it stands for the whole log.
-    etag, not_modified = _conditional(request, edition.pk, edition.updated_at, page_number[:20],
-                                      last_modified=edition.updated_at)
+    # The newest revision in the edition and the edition's stamp (imports, metadata) stand for
+    # the whole log: an approval no longer moves the stamp.
+    newest = (Revision.objects.filter(document__edition=edition).order_by("-pk")
+              .values_list("pk", "created_at").first()) or (0, edition.updated_at)
+    last_modified = max(newest[1], edition.updated_at)
+    etag, not_modified = _conditional(request, edition.pk, edition.updated_at, newest[0],
+                                      page_number[:20], last_modified=last_modified)
     if not_modified is not None:
-        return not_modified
+        return _finish(request, not_modified, etag, last_modified)
     page = Paginator(corrections.edition_log(edition), PAGE_SIZE).get_page(page_number)
     context = {
         "edition": edition,
@@ -189,4 +195,4 @@ def edition_corrections(request: HttpRequest, edition: str) -> HttpResponse:
         "entries": corrections.corrections(page.object_list),
     }
     response = TemplateResponse(request, "review/corrections_edition.html", context)
-    return _finish(request, response, etag, edition.updated_at)
+    return _finish(request, response, etag, last_modified)
