@@ -181,7 +181,8 @@ def run(args) -> int:
         idle_approvals = _worker(args, code, env, "approve", json.dumps(
             {"ids": batches[0], "interval": args.approval_interval}))
         for round_ in range(args.approval_rounds):
-            _wrk(base + "/", 3, {}, script=lua)  # warm every page again
+            for n in range(1, args.docs + 1):  # every page cached again, one by one
+                _fetch(f"{base}/{slug}/d{n}/")
             idle = _wrk(base + "/", args.approvals * args.approval_interval + 2, {}, script=lua)
             approver = _worker_process(args, code, env, "approve", json.dumps(
                 {"ids": batches[round_ + 1], "interval": args.approval_interval}))

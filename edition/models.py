@@ -250,10 +250,19 @@ class Document(models.Model):
         return f"emend:ustamp:{slug}:{xml_id}"
 
     @staticmethod
-    def retire_pages(slug: str, xml_ids: list[str]) -> None:
-        """Drop these units' stamps, now and again once the change commits (`_touch`'s
-        reasoning: a reader in between may have cached the old stamp from the database)."""
-        keys = [Document.stamp_key(slug, xml_id) for xml_id in xml_ids]
+    def dates_key(slug: str) -> str:
+        """Cache key of the stamp of the edition's units' dates (the contents show them)."""
+        return f"emend:datestamp:{slug}"
+
+    @staticmethod
+    def revisions_key(slug: str) -> str:
+        """Cache key of the stamp of the edition's revisions (its corrections log)."""
+        return f"emend:revstamp:{slug}"
+
+    @staticmethod
+    def retire(keys: list[str]) -> None:
+        """Drop these stamps, now and again once the change commits (`_touch`'s reasoning: a
+        reader in between may have cached the old stamp from the database)."""
         cache.delete_many(keys)
         transaction.on_commit(lambda: cache.delete_many(keys))
 
@@ -275,10 +284,14 @@ class Document(models.Model):
         self.save(update_fields=["current_revision", "date_min", "date_max"])
         # Only this unit's cached page is retired (edition/pagecache.py), and its parent's when
         # the dates its list of children shows moved: never the edition's other pages.
-        retired = [self.xml_id]
-        if self.parent_id is not None and dates != (self.date_min, self.date_max):
-            retired += Document.objects.filter(pk=self.parent_id).values_list("xml_id", flat=True)
-        Document.retire_pages(self.edition.slug, retired)
+        slug = self.edition.slug
+        retired = [Document.stamp_key(slug, self.xml_id), Document.revisions_key(slug)]
+        if dates != (self.date_min, self.date_max):  # the contents and the chapter list them
+            retired.append(Document.dates_key(slug))
+            if self.parent_id is not None:
+                retired += [Document.stamp_key(slug, xml_id) for xml_id in Document.objects
+                            .filter(pk=self.parent_id).values_list("xml_id", flat=True)]
+        Document.retire(retired)
         signals.revision_added.send(sender=Document, document=self, revision=revision,
                                     change=change)
         return revision

@@ -191,3 +191,37 @@ def test_the_cached_page_is_always_the_page_rendered_now(client, sample_edition,
             # The query string (not cacheable: rendered now) shows in the sign-in link.
             same = fresh.content.replace(b"%3Ffresh%3D1", b"").replace(b"?fresh=1", b"")
             assert cached.content == same and cached["ETag"] == fresh["ETag"]
+
+
+class TestContents:
+    def test_the_contents_are_served_from_the_cache_with_an_etag(self, client, sample_edition):
+        first = client.get("/frus1958-60v18/")
+        assert first["ETag"] and not first.has_header("Last-Modified")
+        assert served_from_cache(client, "/frus1958-60v18/")
+        assert client.get("/frus1958-60v18/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+
+    def test_an_approval_that_keeps_the_dates_keeps_the_contents(self, client, chaptered):
+        client.get("/vol1/")
+        revise(Document.objects.get(xml_id="d1"), "Text 1.", "Text one.")
+        assert served_from_cache(client, "/vol1/")
+
+    def test_an_approval_that_moves_a_date_retires_the_contents(self, client, chaptered):
+        before = client.get("/vol1/")
+        assert "January 2, 1958" in text(before)
+        d1 = Document.objects.with_current().get(xml_id="d1")
+        d1.add_revision(d1.current_revision.tei.replace("1958-01-02T", "1958-03-04T"),
+                        by=None, summary="date")
+        after = client.get("/vol1/", HTTP_IF_NONE_MATCH=before["ETag"])
+        assert after.status_code == 200 and "March 4, 1958" in text(after)
+
+    def test_a_new_unit_retires_the_contents(self, client, sample_edition):
+        client.get("/frus1958-60v18/")
+        import_text(D143_TEXT, edition=sample_edition)
+        assert "143" in text(client.get("/frus1958-60v18/"))
+
+    def test_only_a_page_number_as_written_is_cached(self, client, sample_edition):
+        client.get("/frus1958-60v18/?page=1")
+        assert served_from_cache(client, "/frus1958-60v18/?page=1")
+        assert not served_from_cache(client, "/frus1958-60v18/?page=01")
+        assert not served_from_cache(client, "/frus1958-60v18/?page=1&x=2")
+        assert client.get("/frus1958-60v18/?page=%00").status_code == 200
