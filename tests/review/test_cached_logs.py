@@ -57,3 +57,34 @@ def test_since_and_signed_in_readers_are_rendered_each_time(client, people):
     client.force_login(people.stranger)
     client.get(LOG)
     assert queries(client, LOG)[0] > 0
+
+
+def test_each_entry_is_derived_once(client, people, monkeypatch):
+    """Before → after of a revision never changes: a log page derives only the new entries
+    (and reads only their text layers), whatever else changed."""
+    from review import corrections
+
+    approve(people, "Secretary Herter", "Mr. Herter")
+    approve(people, "Kishi", "Prime Minister Kishi", doc="d144")
+    client.get(EDITION_LOG)
+    derived = []
+    real = corrections._entry_parts
+    monkeypatch.setattr(corrections, "_entry_parts",
+                        lambda revision, *a: derived.append(revision.pk) or real(revision, *a))
+    third = approve(people, "Mr. Parsons", "Parsons")
+    page = client.get(EDITION_LOG)
+    assert derived == [third.pk]
+    assert "Mr. Herter" in words(page) or "Mr." in words(page)
+    derived.clear()
+    client.get(LOG)  # d142's log: both its entries are already known
+    assert derived == []
+
+
+def test_a_cached_entry_is_the_entry_derived_now(client, people):
+    from django.core.cache import cache
+
+    approve(people, "Secretary Herter", "Mr. Herter")
+    fresh = client.get(EDITION_LOG).content
+    cache.clear()
+    assert client.get(EDITION_LOG).content == fresh
+    assert client.get(EDITION_LOG).content == fresh  # page and entries from the cache
