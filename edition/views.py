@@ -121,6 +121,10 @@ def cache_headers(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     reader's page is private and revalidated every time."""
     if request.user.is_authenticated:
         patch_cache_control(response, private=True, no_cache=True)
+    elif "Cache-Control" not in response:  # the common case, written at once (cached pages)
+        response["Cache-Control"] = (
+            f"public, max-age=0, s-maxage={settings.EMEND_SHARED_MAX_AGE}, "
+            f"stale-while-revalidate={settings.EMEND_STALE_WHILE_REVALIDATE}")
     else:
         patch_cache_control(response, public=True, max_age=0,
                             s_maxage=settings.EMEND_SHARED_MAX_AGE,
