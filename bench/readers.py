@@ -224,6 +224,8 @@ def run(args) -> int:
         if server is not None:
             _stop(server)
         shutil.rmtree(tmp, ignore_errors=True)
+        _drop_database(args.pg_url)
+        _flush_redis(args.cache)
 
 
 _LUA = """
@@ -270,6 +272,13 @@ def _recreate_database(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {DB_NAME}")
+
+
+def _drop_database(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
 
 
 def _flush_redis(url: str) -> None:
