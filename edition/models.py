@@ -42,6 +42,11 @@ def validate_slug_not_reserved(value: str) -> None:
 RESERVED_UNIT_IDS = frozenset({"exports", "corrections", "search"})
 
 
+# The units holding the volume's List of Persons and of Abbreviations (edition/registers.py
+# REGISTERS): every reading page shows the entries it mentions from their current revision.
+REGISTER_UNITS = frozenset({"persons", "terms"})
+
+
 class EditionQuerySet(models.QuerySet):
     def without_tei(self) -> EditionQuerySet:
         """Editions without their header and skeleton (the skeleton of a whole volume passes a
@@ -292,6 +297,9 @@ class Document(models.Model):
                 retired += [Document.stamp_key(slug, xml_id) for xml_id in Document.objects
                             .filter(pk=self.parent_id).values_list("xml_id", flat=True)]
         Document.retire(retired)
+        if self.xml_id in REGISTER_UNITS:
+            # Every page embeds the entries of the persons and terms it mentions: all change.
+            self.edition.touch()
         signals.revision_added.send(sender=Document, document=self, revision=revision,
                                     change=change)
         return revision
