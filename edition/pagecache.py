@@ -3,8 +3,9 @@
 A page is keyed by *stamps*, small values in the cache that stand for what it shows:
 
 - the **edition stamp** (`Edition.stamp_key`, from `Edition.updated_at`): moved by `touch()`,
-  which imports (numbers, titles, order, `contents_version`), the admin's metadata edits and
-  anything else that changes every page call. An approval does not touch the edition.
+  which imports (numbers, titles, order, `contents_version`), the admin's metadata edits, a
+  new revision of the persons or terms unit (every page embeds their entries) and anything
+  else that changes every page call. Any other approval does not touch the edition.
 - a **unit stamp** (`Document.stamp_key`): the unit's current revision, and for a unit with
   children the newest of their current revisions (their dates are in its list).
   `Document.add_revision` drops it, and its parent's when the row's dates changed: an approval
