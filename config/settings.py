@@ -197,6 +197,10 @@ REST_FRAMEWORK = {
 }
 
 # Emend's own settings.
+# Anonymous pages: how long a shared cache (a proxy, a CDN) may serve one without asking, and
+# how long after that it may serve it stale while it revalidates (README, "Deployment").
+EMEND_SHARED_MAX_AGE = env_int("EMEND_SHARED_MAX_AGE", 10)
+EMEND_STALE_WHILE_REVALIDATE = env_int("EMEND_STALE_WHILE_REVALIDATE", 30)
 EMEND_MAX_IMPORT_BYTES = env_int("EMEND_MAX_IMPORT_BYTES", 64 * 1024 * 1024)
 # What one proposal may ask of a worker: the TEI (or text) of one change, how deep its elements
 # nest (the renderers and exports recurse), and how many changes it holds. Validating and

@@ -71,9 +71,24 @@ class PrivateWhenSignedInMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         if signed_in(request):
+            _drop_shared_directives(response)
             patch_cache_control(response, private=True)  # drops `public`
             patch_vary_headers(response, ["Cookie"])
         return response
+
+
+# What only a shared cache obeys: meaningless on a private response, and a proxy that ignored
+# `private` would keep the page for these seconds.
+_SHARED_ONLY = {"s-maxage", "stale-while-revalidate", "proxy-revalidate"}
+
+
+def _drop_shared_directives(response) -> None:
+    header = response.get("Cache-Control")
+    if not header:
+        return
+    kept = [d.strip() for d in header.split(",")
+            if d.strip() and d.split("=", 1)[0].strip().lower() not in _SHARED_ONLY]
+    response["Cache-Control"] = ", ".join(kept)
 
 
 def signed_in(request) -> bool:

@@ -43,6 +43,11 @@ RESERVED_UNIT_IDS = frozenset({"exports", "corrections", "search", "suggestions"
                                "batches"})
 
 
+# The units holding the volume's List of Persons and of Abbreviations (edition/registers.py
+# REGISTERS): every reading page shows the entries it mentions from their current revision.
+REGISTER_UNITS = frozenset({"persons", "terms"})
+
+
 class EditionQuerySet(models.QuerySet):
     def without_tei(self) -> EditionQuerySet:
         """Editions without their header and skeleton (the skeleton of a whole volume passes a
@@ -261,6 +266,28 @@ class Document(models.Model):
     def is_document(self) -> bool:
         return self.div_type == "document"
 
+    @staticmethod
+    def stamp_key(slug: str, xml_id: str) -> str:
+        """Cache key of the unit's stamp (edition/pagecache.py keys its page by it)."""
+        return f"emend:ustamp:{slug}:{xml_id}"
+
+    @staticmethod
+    def dates_key(slug: str) -> str:
+        """Cache key of the stamp of the edition's units' dates (the contents show them)."""
+        return f"emend:datestamp:{slug}"
+
+    @staticmethod
+    def revisions_key(slug: str) -> str:
+        """Cache key of the stamp of the edition's revisions (its corrections log)."""
+        return f"emend:revstamp:{slug}"
+
+    @staticmethod
+    def retire(keys: list[str]) -> None:
+        """Drop these stamps, now and again once the change commits (`_touch`'s reasoning: a
+        reader in between may have cached the old stamp from the database)."""
+        cache.delete_many(keys)
+        transaction.on_commit(lambda: cache.delete_many(keys))
+
     def add_revision(self, tei_xml: str, *, by, summary: str,
                      change: RevisionChange | None = None) -> Revision:
         """Append a revision and make it current, then send `signals.revision_added` (the review
@@ -275,9 +302,22 @@ class Document(models.Model):
         )
         self.current_revision = revision
         # The row's dates follow the div's attributes (the import's rule), whatever changed them.
+        dates = self.date_min, self.date_max
         self.date_min, self.date_max = document_dates(revision.element)
         self.save(update_fields=["current_revision", "date_min", "date_max"])
-        self.edition.touch()
+        # Only this unit's cached page is retired (edition/pagecache.py), and its parent's when
+        # the dates its list of children shows moved: never the edition's other pages.
+        slug = self.edition.slug
+        retired = [Document.stamp_key(slug, self.xml_id), Document.revisions_key(slug)]
+        if dates != (self.date_min, self.date_max):  # the contents and the chapter list them
+            retired.append(Document.dates_key(slug))
+            if self.parent_id is not None:
+                retired += [Document.stamp_key(slug, xml_id) for xml_id in Document.objects
+                            .filter(pk=self.parent_id).values_list("xml_id", flat=True)]
+        Document.retire(retired)
+        if self.xml_id in REGISTER_UNITS:
+            # Every page embeds the entries of the persons and terms it mentions: all change.
+            self.edition.touch()
         signals.revision_added.send(sender=Document, document=self, revision=revision,
                                     change=change)
         tasks.enqueue_on_commit(tasks.run_checks, [self.pk])  # in the worker: never delays

@@ -1,19 +1,42 @@
-"""Whole-page cache for anonymous readers of the reading view.
+"""Whole-page cache for anonymous readers of the public pages, invalidated by what they show.
 
-A page depends on its revision, its neighbours in the table of contents and the edition's
-metadata: all of it changes only when the edition changes. Each edition has a *stamp* (its
-`updated_at`, bumped by every import and every new revision); a cached page is keyed by that
-stamp, so a change anywhere in the edition retires every page of it at once, on every host
-sharing the cache. Serving a cached page costs two cache reads and no database query.
+A page is keyed by *stamps*, small values in the cache that stand for what it shows:
+
+- the **edition stamp** (`Edition.stamp_key`, from `Edition.updated_at`): moved by `touch()`,
+  which imports (numbers, titles, order, `contents_version`), the admin's metadata edits, a
+  new revision of the persons or terms unit (every page embeds their entries) and anything
+  else that changes every page call. Any other approval does not touch the edition.
+- a **unit stamp** (`Document.stamp_key`): the unit's current revision, and for a unit with
+  children the newest of their current revisions (their dates are in its list).
+  `Document.add_revision` drops it, and its parent's when the row's dates changed: an approval
+  in d201 retires d201's page (and its chapter's, if the date moved), never d200's.
+- the edition's **dates stamp** (`Document.dates_key`): dropped by an approval that moves a
+  unit's dates, which the contents show; nothing else an approval does changes the contents.
+- the edition's **revisions stamp** (`Document.revisions_key`): dropped by every new revision
+  (the edition's corrections log lists them).
+
+Each page is stored twice under keys without stamps: the *head* (its stamps, ETag,
+Last-Modified, content type) and the *page* (the same with its body). A read asks for the
+stamps and one of the two in a single round trip (`get_many`): a conditional GET asks for the
+head only, so a 304 never fetches the body. An entry whose stamps are not the current ones is a
+miss. Stamps missing from the cache are read from the database and cached for `STAMP_TTL`,
+which bounds how long a drop lost to an unreachable cache can leave a page stale. A page's
+ETag is made from its stamps (and what else the view puts in it), whether it comes from the
+cache or not, so the two paths agree.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from django.db.models import Max
+from django.http import Http404, HttpResponse
+from django.utils.cache import get_conditional_response
+from django.utils.http import parse_http_date
 
-from .models import Edition
+from .models import Document, Edition
 
 PAGE_TTL = 24 * 3600
 # A stamp is read again from the database this often: a drop lost to an unreachable cache (a
@@ -21,45 +44,150 @@ PAGE_TTL = 24 * 3600
 STAMP_TTL = 5 * 60
 
 
-def edition_stamp(slug: str) -> str | None:
-    """The edition's current stamp, or None when there is no such edition."""
-    stamp = cache.get(Edition.stamp_key(slug))
-    if stamp is None:
+@dataclass(frozen=True)
+class Stamp:
+    key: str
+    # Its value from the database when the cache has none; None: there is no such thing (404).
+    derive: Callable[[], str | None]
+
+
+def edition_stamp(slug: str) -> Stamp:
+    def derive():
         updated = Edition.objects.filter(slug=slug).values_list("updated_at", flat=True).first()
-        if updated is None:
+        return None if updated is None else updated.isoformat()
+    return Stamp(Edition.stamp_key(slug), derive)
+
+
+def unit_stamp(slug: str, doc: str) -> Stamp:
+    def derive():
+        row = (Document.objects.filter(edition__slug=slug, xml_id=doc)
+               .annotate(newest_child=Max("children__current_revision_id"))
+               .values_list("current_revision_id", "newest_child").first())
+        if row is None:
             return None
-        stamp = updated.isoformat()
-        cache.set(Edition.stamp_key(slug), stamp, STAMP_TTL)
-    return stamp
+        current, newest_child = row
+        return f"{current}" if newest_child is None else f"{current}+{newest_child}"
+    return Stamp(Document.stamp_key(slug, doc), derive)
+
+
+def _newest_revision(slug: str) -> str:
+    # Moves with every new revision of the edition's units (a new revision has the highest
+    # id): a superset of the changes either stamp below stands for.
+    newest = (Document.objects.filter(edition__slug=slug)
+              .aggregate(newest=Max("current_revision_id"))["newest"])
+    return f"{newest or 0}"
+
+
+def dates_stamp(slug: str) -> Stamp:
+    return Stamp(Document.dates_key(slug), lambda: _newest_revision(slug))
+
+
+def revisions_stamp(slug: str) -> Stamp:
+    return Stamp(Document.revisions_key(slug), lambda: _newest_revision(slug))
+
+
+@dataclass(frozen=True)
+class CachedHead:
+    stamps: tuple[str, ...]
+    etag: str
+    last_modified: str | None
+    content_type: str
+    status: int = 200
 
 
 @dataclass(frozen=True)
 class CachedPage:
+    head: CachedHead
     content: bytes
-    etag: str
-    last_modified: str
-    content_type: str
 
 
-def page_key(request, slug: str, doc: str, stamp: str, version: int) -> str:
-    # The page holds absolute links (the citation's permalink): they depend on scheme and host.
-    origin = f"{request.scheme}://{request.get_host()}"
-    return f"emend:page:{version}:{origin}:{slug}:{doc}:{stamp}"
+def _origin(request) -> str:
+    # Pages hold absolute links (the citation's permalink): they depend on scheme and host.
+    return f"{request.scheme}://{request.get_host()}"
 
 
-def cacheable(request) -> bool:
-    """Anonymous GETs without pending messages: the page is the same for all of them."""
+def head_key(request, name: str, version: int) -> str:
+    return f"emend:phead:{version}:{_origin(request)}:{name}"
+
+
+def page_key(request, name: str, version: int) -> str:
+    return f"emend:page:{version}:{_origin(request)}:{name}"
+
+
+def cacheable(request, params: tuple[str, ...] = ()) -> bool:
+    """Anonymous GETs without pending messages, with no query parameters but `params` (which
+    the caller puts in the page's name): the page is the same for all of them."""
     return (
         request.method == "GET"
         and not request.user.is_authenticated
         and "messages" not in request.COOKIES
-        and not request.GET
+        and all(name in params and len(request.GET.getlist(name)) == 1
+                for name in request.GET)
     )
 
 
-def get(key: str) -> CachedPage | None:
-    return cache.get(key)
+def _conditional(request) -> bool:
+    """The client holds a copy: it will most likely be answered 304, so fetch the head only."""
+    return "HTTP_IF_NONE_MATCH" in request.META or "HTTP_IF_MODIFIED_SINCE" in request.META
 
 
-def put(key: str, page: CachedPage) -> None:
-    cache.set(key, page, PAGE_TTL)
+def _values(stamps: list[Stamp], found: dict) -> tuple[str, ...] | None:
+    """The stamps' current values: from `found` (one get_many), the missing ones from the
+    database (and cached). Raises Http404 when a stamp says there is no such thing."""
+    missing = {s.key: s.derive() for s in stamps if s.key not in found}
+    if missing:
+        if any(value is None for value in missing.values()):
+            raise Http404("No such page")
+        cache.set_many(missing, STAMP_TTL)
+    return tuple(found[s.key] if s.key in found else missing[s.key] for s in stamps)
+
+
+def current(stamps: list[Stamp]) -> tuple[str, ...]:
+    """The stamps' values (for a page that is not cached whole: its ETag)."""
+    return _values(stamps, cache.get_many([s.key for s in stamps]))
+
+
+def serve(request, name: str, version: int, stamps: list[Stamp],
+          render: Callable[[tuple[str, ...]], HttpResponse],
+          headers: Callable[[HttpResponse], HttpResponse],
+          params: tuple[str, ...] = ()) -> HttpResponse:
+    """The page `name` for this request: from the cache when it may be shared and is current,
+    else `render(values)` (which sets an ETag made from the values), stored when it is a 200
+    or 400 to an anonymous reader. `headers` adds the view's caching headers to a response
+    made from the cache."""
+    if not cacheable(request, params):
+        return render(current(stamps))
+    entry_key = (head_key if _conditional(request) else page_key)(request, name, version)
+    found = cache.get_many([*(s.key for s in stamps), entry_key])
+    values = _values(stamps, found)
+    entry = found.get(entry_key)
+    head = entry.head if isinstance(entry, CachedPage) else entry
+    if isinstance(head, CachedHead) and head.stamps == values:
+        not_modified = get_conditional_response(
+            request, etag=head.etag, last_modified=head.last_modified and int(
+                parse_http_date(head.last_modified)))
+        if not_modified is not None:
+            return _with_head(headers(not_modified), head)
+        if not isinstance(entry, CachedPage):  # the client's copy is old: the body now
+            entry = cache.get(page_key(request, name, version))
+        if isinstance(entry, CachedPage) and entry.head.stamps == values:
+            response = HttpResponse(entry.content, content_type=head.content_type,
+                                    status=head.status)
+            return _with_head(headers(response), head)
+    response = render(values)
+    if response.status_code in (200, 400) and response.has_header("ETag"):
+        if hasattr(response, "render"):
+            response.render()
+        head = CachedHead(values, response["ETag"], response.get("Last-Modified"),
+                          response["Content-Type"], response.status_code)
+        cache.set_many({head_key(request, name, version): head,
+                        page_key(request, name, version): CachedPage(head, response.content)},
+                       PAGE_TTL)
+    return response
+
+
+def _with_head(response: HttpResponse, head: CachedHead) -> HttpResponse:
+    response["ETag"] = head.etag
+    if head.last_modified:
+        response["Last-Modified"] = head.last_modified
+    return response

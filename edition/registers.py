@@ -16,7 +16,8 @@ from .tei import XML_ID, tei
 from .tei.parsing import safe_parser
 
 # Register → (the div's xml:id, the element carrying each entry's id, the attribute that
-# points to it from the text).
+# points to it from the text). The ids are models.REGISTER_UNITS: a new revision of either
+# touches the edition (every page embeds their entries).
 REGISTERS = {"persons": ("persons", "persName", "corresp"),
              "terms": ("terms", "term", "corresp")}
 # Register → the (element, attribute) pairs of the text that mention its entries; the HTML

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db.models import Count, Max, Min, Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -15,13 +16,14 @@ from django.shortcuts import get_object_or_404, redirect
 from django.templatetags.static import static
 from django.template.response import TemplateResponse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
-from django.utils.http import http_date, parse_http_date, url_has_allowed_host_and_scheme
+from django.utils.http import http_date, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
 from . import contents, pagecache, suggestions
 from .exporting import tei as tei_export
 from .exporting.formats import enabled as enabled_formats
 from .models import Document, Edition, Revision
+from .params import positive_int
 from .rendering import RENDER_VERSION, rendered_html, rendered_text
 from .roles import can_propose, require_proposer
 from .signals import proposer_page_state
@@ -52,11 +54,35 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_not_required
 @require_safe
 def toc(request: HttpRequest, edition: str) -> HttpResponse:
-    edition = get_object_or_404(Edition.objects.defer("tei_skeleton", "tei_header"),
-                                slug=edition)
-    return TemplateResponse(request, "edition/toc.html", {
-        "edition": edition, "contents": contents.contents(edition, request.GET.get("page")),
-    })
+    """The contents: shown to anonymous readers from the cache until the edition changes
+    (an import, its metadata) or an approval moves a unit's dates."""
+    slug = edition
+    page = request.GET.get("page", "1")
+    number = positive_int(page)
+
+    def render(stamps):
+        edition = get_object_or_404(Edition.objects.defer("tei_skeleton", "tei_header"),
+                                    slug=slug)
+        # No Last-Modified: an approval that moves a date changes the contents at no time
+        # stored anywhere cheap to read; the ETag says it all.
+        etag, not_modified = conditional(request, "toc", stamps, page[:20],
+                                         last_modified=None, version=TOC_VERSION)
+        if not_modified is not None:
+            return _finish(request, not_modified, etag, None)
+        response = TemplateResponse(request, "edition/toc.html", {
+            "edition": edition, "contents": contents.contents(edition, page),
+        })
+        return _finish(request, response, etag, None)
+
+    # Only a page number as written ("2", not "02" or "x") is a page of its own in the cache.
+    params = ("page",) if number is not None and page == str(number) else ()
+    return pagecache.serve(request, f"toc:{slug}:{number or 1}", TOC_VERSION,
+                           [pagecache.edition_stamp(slug), pagecache.dates_stamp(slug)],
+                           render, lambda response: cache_headers(request, response), params)
+
+
+# Part of the contents' ETag and cache key: bump it when toc.html changes what it shows.
+TOC_VERSION = 1
 
 
 def document_or_404(edition: str, doc: str) -> Document:
@@ -69,27 +95,52 @@ def document_or_404(edition: str, doc: str) -> Document:
 def conditional(request: HttpRequest, *parts, last_modified,
                 version: int = RENDER_VERSION) -> tuple[str, HttpResponse | None]:
     """An ETag over `parts`, the viewer and the page `version`, and a 304 response if the
-    client has it already."""
+    client has it already. `last_modified` None: the page has no time of its own (it moves
+    with changes that leave no time where it could be read cheaply), so none is sent and an
+    If-Modified-Since alone is never answered 304."""
     viewer = request.user.pk if request.user.is_authenticated else "-"
     etag = '"%s"' % hashlib.sha256(
         "|".join(map(str, (*parts, viewer, version))).encode()
     ).hexdigest()[:32]
-    timestamp = int(last_modified.timestamp())
+    timestamp = None if last_modified is None else int(last_modified.timestamp())
     return etag, get_conditional_response(request, etag=etag, last_modified=timestamp)
 
 
 def _finish(request: HttpRequest, response: HttpResponse, etag: str, last_modified) -> HttpResponse:
     response["ETag"] = etag
-    response["Last-Modified"] = http_date(last_modified.timestamp())
-    # Always revalidate: the same address shows a new revision once one is approved.
-    patch_cache_control(response, no_cache=True, **(
-        {"private": True} if request.user.is_authenticated else {"public": True}
-    ))
+    if last_modified is not None:
+        response["Last-Modified"] = http_date(last_modified.timestamp())
+    return cache_headers(request, response)
+
+
+def cache_headers(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """Browsers always revalidate (the same address shows a new revision once one is
+    approved); a shared cache may serve an anonymous page for `EMEND_SHARED_MAX_AGE` seconds
+    and a stale one for `EMEND_STALE_WHILE_REVALIDATE` more while it revalidates (README,
+    "Deployment": how long a reader may see the page before an approval). A signed-in
+    reader's page is private and revalidated every time."""
+    if request.user.is_authenticated:
+        patch_cache_control(response, private=True, no_cache=True)
+    elif "Cache-Control" not in response:  # the common case, written at once (cached pages)
+        response["Cache-Control"] = (
+            f"public, max-age=0, s-maxage={settings.EMEND_SHARED_MAX_AGE}, "
+            f"stale-while-revalidate={settings.EMEND_STALE_WHILE_REVALIDATE}")
+    else:
+        patch_cache_control(response, public=True, max_age=0,
+                            s_maxage=settings.EMEND_SHARED_MAX_AGE,
+                            stale_while_revalidate=settings.EMEND_STALE_WHILE_REVALIDATE)
     patch_vary_headers(response, ["Cookie"])
     return response
 
 
-def _reading_view(request: HttpRequest, document: Document, revision: Revision) -> HttpResponse:
+def reading_stamps(slug: str, doc: str) -> list[pagecache.Stamp]:
+    """What a unit's page shows, as stamps: the edition's (metadata, numbers, titles) and the
+    unit's own (its revision; a chapter's, its children's dates)."""
+    return [pagecache.edition_stamp(slug), pagecache.unit_stamp(slug, doc)]
+
+
+def _reading_view(request: HttpRequest, document: Document, revision: Revision,
+                  stamps: tuple[str, ...] | None = None) -> HttpResponse:
     revision.document = document  # spare a query: rendering reaches the edition through it
     edition = document.edition
     is_current = revision.pk == document.current_revision_id
@@ -102,14 +153,20 @@ def _reading_view(request: HttpRequest, document: Document, revision: Revision) 
     # What the apps built on the edition add to a proposer's page (review's open proposals).
     extra = [state for _, state in proposer_page_state.send(
         sender=Document, document=document, user=request.user)] if proposer else []
-    last_modified = max(revision.created_at, edition.updated_at)
+    # A chapter's list shows its children's dates, which move without touching it: no time.
+    last_modified = max(revision.created_at, edition.updated_at) if document.is_document \
+        else None
+    # The ETag moves with what the page shows: the revision, the unit's and the edition's
+    # stamps (edition/pagecache.py), and a proposer's own parts. The anonymous page cached
+    # whole carries this same ETag, so a 304 is answered from the cache's head alone.
+    stamps = stamps or pagecache.current(reading_stamps(edition.slug, document.xml_id))
     etag, not_modified = conditional(
         request, revision.pk, revision.checksum, document.current_revision_id,
-        edition.updated_at.isoformat(), proposer, [o.suggestion.pk for o in offers], extra,
+        stamps, proposer, [o.suggestion.pk for o in offers], extra,
         last_modified=last_modified,
     )
     if not_modified is not None:
-        return not_modified
+        return _finish(request, not_modified, etag, last_modified)
     siblings = edition.documents.only("xml_id", "number", "title", "order", "edition_id")
     children, children_page = ((), None) if document.is_document else contents.children(
         document, request.GET.get("page"))
@@ -136,21 +193,15 @@ def _reading_view(request: HttpRequest, document: Document, revision: Revision) 
 @login_not_required
 @require_safe
 def document_detail(request: HttpRequest, edition: str, doc: str) -> HttpResponse:
-    # Anonymous readers share one rendering of the page per edition stamp (pagecache): no query.
-    if pagecache.cacheable(request) and (stamp := pagecache.edition_stamp(edition)):
-        key = pagecache.page_key(request, edition, doc, stamp, RENDER_VERSION)
-        if (page := pagecache.get(key)) is not None:
-            return _serve_cached(request, page)
+    # Anonymous readers share one rendering of the page per set of stamps (pagecache): one
+    # cache round trip and no query; a conditional GET is answered from the page's head.
+    def render(stamps):
         document = document_or_404(edition, doc)
-        response = _reading_view(request, document, document.current_revision)
-        if response.status_code == 200:
-            response.render()
-            pagecache.put(key, pagecache.CachedPage(
-                response.content, response["ETag"], response["Last-Modified"],
-                response["Content-Type"]))
-        return response
-    document = document_or_404(edition, doc)
-    return _reading_view(request, document, document.current_revision)
+        return _reading_view(request, document, document.current_revision, stamps)
+
+    return pagecache.serve(request, f"doc:{edition}:{doc}", RENDER_VERSION,
+                           reading_stamps(edition, doc), render,
+                           lambda response: cache_headers(request, response))
 
 
 @require_POST
@@ -166,17 +217,6 @@ def dismiss_suggestion(request: HttpRequest, edition: str, doc: str, pk: int) ->
                                                 require_https=request.is_secure()):
         return redirect(back)
     return redirect(f"{document.get_absolute_url()}#suggestions")
-
-
-def _serve_cached(request: HttpRequest, page: pagecache.CachedPage) -> HttpResponse:
-    not_modified = get_conditional_response(
-        request, etag=page.etag, last_modified=int(parse_http_date(page.last_modified)))
-    response = not_modified or HttpResponse(page.content, content_type=page.content_type)
-    response["ETag"] = page.etag
-    response["Last-Modified"] = page.last_modified
-    patch_cache_control(response, no_cache=True, public=True)
-    patch_vary_headers(response, ["Cookie"])
-    return response
 
 
 @login_not_required
@@ -195,7 +235,7 @@ def _download(request: HttpRequest, edition: str, doc: str, suffix: str, content
     etag, not_modified = conditional(request, suffix, revision.checksum,
                                       last_modified=revision.created_at)
     if not_modified is not None:
-        return not_modified
+        return _finish(request, not_modified, etag, revision.created_at)
     response = HttpResponse(body(document, revision), content_type=content_type)
     response["Content-Disposition"] = f'inline; filename="{edition}-{doc}.{suffix}"'
     return _finish(request, response, etag, revision.created_at)

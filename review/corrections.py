@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db.models import Prefetch
 from django.utils.safestring import SafeString, mark_safe
 from lxml import etree
@@ -152,38 +153,71 @@ class Correction:
         return self.revision.number - 1
 
 
+# Part of each entry's cache key: bump it when what `_entry_parts` derives changes.
+ENTRY_VERSION = 1
+ENTRY_TTL = 30 * 24 * 3600
+
+
 def with_log_data(queryset):
-    """What a log entry shows, in a constant number of queries (TEI loaded only for
-    revisions whose footnotes changed, in one more query: see `corrections`)."""
+    """What a log entry shows, in a constant number of queries: neither the TEI nor the text
+    layer (`corrections` reads those only for entries not yet in the cache)."""
     return (
         queryset.filter(applied_proposal__isnull=False)  # approved through review
         .select_related("applied_proposal", "document__edition")
-        .defer("tei", "document__edition__tei_skeleton", "document__edition__tei_header")
+        .defer("tei", "text", "document__edition__tei_skeleton",
+               "document__edition__tei_header")
         .prefetch_related(
-            Prefetch("parent", queryset=Revision.objects.only("id", "number", "text")),
+            Prefetch("parent", queryset=Revision.objects.only("id", "number")),
             "applied_proposal__changes",
         )
     )
 
 
+def _entry_key(revision: Revision) -> str:
+    # A revision and its parent never change: what is derived from them is kept for good
+    # (the key holds the database's token, edition/sharedcache.py).
+    return f"emend:logentry:{ENTRY_VERSION}:{revision.pk}"
+
+
+def _entry_parts(revision: Revision, texts: dict[int, str], teis: dict[int, str]):
+    """Before → after of one approved revision, as plain data: (snippets, note changes)."""
+    snippets = [str(s) for s in change_snippets(texts[revision.parent_id], texts[revision.pk],
+                                                list(revision.record.steps or ()))]
+    notes = []
+    if revision.pk in teis and revision.parent_id in teis:
+        notes = note_changes(notes_of(parse_document_div(teis[revision.parent_id])),
+                             notes_of(parse_document_div(teis[revision.pk])),
+                             revision.record.renamed_notes)
+    return snippets, notes
+
+
 def corrections(revisions) -> list[Correction]:
-    """Log entries of approved revisions (a queryset made by `with_log_data`, or a page)."""
+    """Log entries of approved revisions (a queryset made by `with_log_data`, or a page).
+
+    Each entry's before → after is derived once, from the revision's and its parent's text
+    layers (and TEI when footnotes changed), and kept in the cache: a log page reads them
+    (one query, two at most) only for entries the cache does not hold."""
     revisions = list(revisions)
-    noted = [r for r in revisions
-             if any(c.is_footnote for c in r.applied_proposal.changes.all())]
-    teis = {}
-    if noted:
-        wanted = {r.pk for r in noted} | {r.parent_id for r in noted}
-        teis = dict(Revision.objects.filter(pk__in=wanted).values_list("pk", "tei"))
+    found = cache.get_many([_entry_key(r) for r in revisions]) if revisions else {}
+    missing = [r for r in revisions if _entry_key(r) not in found]
+    if missing:
+        wanted = {r.pk for r in missing} | {r.parent_id for r in missing}
+        texts = dict(Revision.objects.filter(pk__in=wanted).values_list("pk", "text"))
+        noted = [r for r in missing
+                 if any(c.is_footnote for c in r.applied_proposal.changes.all())]
+        teis = {}
+        if noted:
+            teis = dict(Revision.objects.filter(
+                pk__in={r.pk for r in noted} | {r.parent_id for r in noted})
+                .values_list("pk", "tei"))
+        made = {_entry_key(r): _entry_parts(r, texts, teis) for r in missing}
+        cache.set_many(made, ENTRY_TTL)
+        found.update(made)
     entries = []
     for revision in revisions:
-        entry = Correction(revision, revision.applied_proposal)
-        entry.snippets = change_snippets(revision.parent.text, revision.text, list(revision.record.steps or ()))
-        if revision.pk in teis and revision.parent_id in teis:
-            entry.notes = note_changes(notes_of(parse_document_div(teis[revision.parent_id])),
-                                       notes_of(parse_document_div(teis[revision.pk])),
-                                       revision.record.renamed_notes)
-        entries.append(entry)
+        snippets, notes = found[_entry_key(revision)]
+        entries.append(Correction(revision, revision.applied_proposal,
+                                  [mark_safe(s) for s in snippets], list(notes)))
     return entries
 
 

@@ -94,6 +94,8 @@ def test_signed_in_pages_are_private(client, sample_edition, people):
         assert response.status_code == 200, address
         assert "private" in cache_control(response), address
         assert "public" not in cache_control(response), address
+        assert not {d for d in cache_control(response)
+                    if d.startswith(("s-maxage", "stale-while"))}, address
         assert "Cookie" in response["Vary"], address
 
 
@@ -101,8 +103,41 @@ def test_signed_in_pages_are_private(client, sample_edition, people):
 def test_anonymous_reading_page_stays_public(client, sample_edition):
     for _ in range(2):  # rendered, then from the page cache
         response = client.get("/frus1958-60v18/d142/")
-        assert {"public", "no-cache"} <= cache_control(response)
-        assert "private" not in cache_control(response)
+        # Browsers revalidate every time; a shared cache may serve it briefly (settings).
+        assert cache_control(response) == {
+            "public", "max-age=0", "s-maxage=10", "stale-while-revalidate=30"}
+        assert response["ETag"] and "Cookie" in response["Vary"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("address", [
+    "/frus1958-60v18/d142/", "/frus1958-60v18/d142/r/1/", "/frus1958-60v18/d142.xml",
+    "/frus1958-60v18/corrections/", "/frus1958-60v18/d142/corrections/"])
+def test_a_shared_cache_may_serve_anonymous_pages_as_long_as_settings_say(
+        client, sample_edition, settings, address):
+    settings.EMEND_SHARED_MAX_AGE, settings.EMEND_STALE_WHILE_REVALIDATE = 7, 11
+    first = client.get(address)
+    assert first.status_code == 200, address
+    assert {"public", "max-age=0", "s-maxage=7", "stale-while-revalidate=11"} <= \
+        cache_control(first), address
+    # A 304 carries them too: a proxy that revalidated keeps the page for as long again.
+    again = client.get(address, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304 and "s-maxage=7" in cache_control(again), address
+
+
+def _view_saying_shared(request):
+    response = HttpResponse("the same for everyone")
+    patch_cache_control(response, public=True, max_age=0, s_maxage=10,
+                        stale_while_revalidate=30)
+    return response
+
+
+@pytest.mark.django_db
+def test_a_signed_in_response_loses_what_only_shared_caches_read(people):
+    request = RequestFactory().get("/")
+    request.user = people.editor
+    response = PrivateWhenSignedInMiddleware(_view_saying_shared)(request)
+    assert cache_control(response) == {"private", "max-age=0"}
 
 
 def _view_saying_public(request):

@@ -18,9 +18,10 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import http_date
 from django.views.decorators.http import require_POST, require_safe
 
-from edition.models import Edition
+from edition import pagecache
+from edition.models import Edition, Revision
 from edition.params import has_nul, positive_int
-from edition.views import conditional, document_or_404
+from edition.views import cache_headers, conditional, document_or_404
 
 from .. import corrections, diffs
 from ..actions import ProposalError
@@ -47,8 +48,7 @@ def _finish(request: HttpRequest, response: HttpResponse, etag: str, last_modifi
         patch_cache_control(response, max_age=max_age, **({"private": True} if private
                                                            else {"public": True}))
     else:
-        patch_cache_control(response, no_cache=True, **({"private": True} if private
-                                                         else {"public": True}))
+        return cache_headers(request, response)  # the reading view's: proxies may help
     patch_vary_headers(response, ["Cookie"])
     return response
 
@@ -146,47 +146,69 @@ def revert(request: HttpRequest, edition: str, doc: str, number: int) -> HttpRes
 @login_not_required
 @require_safe
 def document_corrections(request: HttpRequest, edition: str, doc: str) -> HttpResponse:
-    document = document_or_404(edition, doc)
+    """A unit's log: from the cache for anonymous readers until the unit gets a revision or
+    the edition changes (its stamps, edition/pagecache.py); `?since=` is rendered each time."""
     raw_since = request.GET.get("since", "").strip()
     since = _number(raw_since)
-    last_modified = document.edition.updated_at  # moves with every new revision
-    etag, not_modified = _conditional(request, document.pk, document.current_revision_id,
-                                      since, raw_since[:20], last_modified.isoformat(),
-                                      last_modified=last_modified)
-    if not_modified is not None:
-        return not_modified
-    context = {
-        "edition": document.edition,
-        "document": document,
-        "entries": corrections.document_log(document, since=since),
-        "since": since,
-        "since_invalid": bool(raw_since) and since is None,
-        "current": document.current_revision,
-    }
-    # A `since` that is not a revision number is the request's fault (400), but the page still
-    # answers it usefully: the whole log, with a note saying why.
-    response = TemplateResponse(request, "review/corrections_document.html", context,
-                                status=400 if context["since_invalid"] else 200)
-    return _finish(request, response, etag, last_modified)
+
+    def render(stamps):
+        document = document_or_404(edition, doc)
+        last_modified = max(document.current_revision.created_at, document.edition.updated_at)
+        etag, not_modified = _conditional(request, "log", stamps, since, raw_since[:20],
+                                          last_modified=last_modified)
+        if not_modified is not None:
+            return _finish(request, not_modified, etag, last_modified)
+        context = {
+            "edition": document.edition,
+            "document": document,
+            "entries": corrections.document_log(document, since=since),
+            "since": since,
+            "since_invalid": bool(raw_since) and since is None,
+            "current": document.current_revision,
+        }
+        # A `since` that is not a revision number is the request's fault (400), but the page
+        # still answers it usefully: the whole log, with a note saying why.
+        response = TemplateResponse(request, "review/corrections_document.html", context,
+                                    status=400 if context["since_invalid"] else 200)
+        return _finish(request, response, etag, last_modified)
+
+    return pagecache.serve(request, f"dlog:{edition}:{doc}", PAGE_VERSION,
+                           [pagecache.edition_stamp(edition), pagecache.unit_stamp(edition, doc)],
+                           render, lambda response: cache_headers(request, response))
 
 
 @login_not_required
 @require_safe
 def edition_corrections(request: HttpRequest, edition: str) -> HttpResponse:
-    edition = get_object_or_404(Edition.objects.defer("tei_skeleton", "tei_header"), slug=edition)
+    """The edition's log, a page at a time: from the cache for anonymous readers until the
+    next revision in the edition or a change to the edition."""
     page_number = request.GET.get("page", "1")
     if has_nul(page_number):  # Paginator reads any other string as page 1 or the last
         page_number = "1"
-    # The edition's stamp moves with every new revision: it stands for the whole log.
-    etag, not_modified = _conditional(request, edition.pk, edition.updated_at, page_number[:20],
-                                      last_modified=edition.updated_at)
-    if not_modified is not None:
-        return not_modified
-    page = Paginator(corrections.edition_log(edition), PAGE_SIZE).get_page(page_number)
-    context = {
-        "edition": edition,
-        "page": page,
-        "entries": corrections.corrections(page.object_list),
-    }
-    response = TemplateResponse(request, "review/corrections_edition.html", context)
-    return _finish(request, response, etag, edition.updated_at)
+    number = positive_int(page_number)
+    slug = edition
+
+    def render(stamps):
+        edition = get_object_or_404(Edition.objects.defer("tei_skeleton", "tei_header"),
+                                    slug=slug)
+        newest = (Revision.objects.filter(document__edition=edition).order_by("-pk")
+                  .values_list("created_at", flat=True).first()) or edition.updated_at
+        last_modified = max(newest, edition.updated_at)
+        etag, not_modified = _conditional(request, "log", stamps, page_number[:20],
+                                          last_modified=last_modified)
+        if not_modified is not None:
+            return _finish(request, not_modified, etag, last_modified)
+        page = Paginator(corrections.edition_log(edition), PAGE_SIZE).get_page(page_number)
+        context = {
+            "edition": edition,
+            "page": page,
+            "entries": corrections.corrections(page.object_list),
+        }
+        response = TemplateResponse(request, "review/corrections_edition.html", context)
+        return _finish(request, response, etag, last_modified)
+
+    # Only a page number as written ("2", not "02") is a page of its own in the cache.
+    params = ("page",) if number is not None and page_number == str(number) else ()
+    return pagecache.serve(request, f"elog:{slug}:{number or 1}", PAGE_VERSION,
+                           [pagecache.edition_stamp(slug), pagecache.revisions_stamp(slug)],
+                           render, lambda response: cache_headers(request, response), params)

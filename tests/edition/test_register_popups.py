@@ -152,3 +152,22 @@ def test_popup_on_hover_and_focus_at_phone_width(live_server):
         assert href == "/frus1958-60v18/persons/#p_HCAJ1"
         page.goto(f"{live_server.url}{href}")
         assert page.evaluate("document.querySelector(':target').textContent").startswith("Herter")
+
+
+@pytest.mark.django_db
+def test_a_correction_to_the_list_retires_every_cached_page(client, sample_edition):
+    """The page cache keys a document's page by its own revision; the popups' entries come from
+    another unit, so a correction there retires every page (edition/pagecache.py)."""
+    persons = add_registers(sample_edition)["persons"]
+    before = embedded(client.get(URL))
+    assert "Under Secretary of State" in before["p_HCAJ1"]["description"]
+    persons.add_revision(persons.current_revision.tei.replace(
+        "Under Secretary of State", "Under-Secretary of State"), by=None, summary="fix")
+    after = embedded(client.get(URL))
+    assert after["p_HCAJ1"]["description"].startswith("Under-Secretary of State")
+
+
+def test_the_register_units_are_the_ones_models_retire_pages_for():
+    from edition.models import REGISTER_UNITS
+
+    assert REGISTER_UNITS == {div for div, _, _ in registers.REGISTERS.values()}

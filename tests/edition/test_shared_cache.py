@@ -85,3 +85,18 @@ def test_a_cache_folder_that_fails_misses(settings, tmp_path, client, sample_edi
     assert "Parsons added" in words(client.get(URL))
     assert "Parsons added" in words(client.get(URL))
     sharedcache._down_until.clear()
+
+
+def test_one_redis_client_per_process_and_server():
+    """Django's client makes a `redis.Redis` per call and each thread's backend its own pool;
+    ours keeps one of each (nothing connects until a command is sent)."""
+    from edition.sharedcache import RedisCache
+
+    options = {"OPTIONS": {"socket_timeout": 1.0}}
+    one = RedisCache("redis://127.0.0.1:6399/14", options)
+    two = RedisCache("redis://127.0.0.1:6399/14", options)  # another thread's backend
+    assert one._cache is two._cache
+    assert one._cache.get_client(write=False) is two._cache.get_client(write=True)
+    other = RedisCache("redis://127.0.0.1:6399/13", options)
+    assert other._cache is not one._cache
+    assert other._cache.get_client() is not one._cache.get_client()

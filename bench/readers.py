@@ -1,0 +1,472 @@
+"""Readers on the production shape: each public page against the same bytes as a static file.
+
+    .venv/bin/python bench/readers.py [--code PATH] [--docs 400] [--rounds 3] [--json PATH]
+
+Starts gunicorn (`-w 2`, the project's WSGI app, WhiteNoise for static files) on PostgreSQL and a
+Redis cache, imports a synthetic volume (`bench/synth.py`), approves some corrections so the logs
+have entries, and with `wrk -t2 -c16` measures, interleaved (page, static, page, static… for
+`--rounds` rounds), each page against a static file of the same bytes served by the same
+gunicorn: requests per second and p99. Then readers over every document of the volume, idle and
+while 50 approvals run, and the approvals' latency idle and under that read load.
+
+`--code PATH` runs another checkout's code (its manage.py, settings and apps) with this script:
+how "before" figures are made from a second worktree. The machine is shared: only ratios taken
+side by side in one run mean anything; absolute figures move with the load average printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = Path(sys.executable).parent
+MARKER = "BENCH-RESULT "
+DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/postgres"
+DB_NAME = "emend_bench_readers"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--code", type=Path, default=ROOT, help="checkout whose code is served")
+    parser.add_argument("--docs", type=int, default=400)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per page")
+    parser.add_argument("--seconds", type=float, default=4, help="wrk duration per measurement")
+    parser.add_argument("--approval-rounds", type=int, default=3)
+    parser.add_argument("--approvals", type=int, default=50)
+    parser.add_argument("--approval-interval", type=float, default=0.2,
+                        help="seconds between the starts of two approvals")
+    parser.add_argument("--port", type=int, default=8774)
+    parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG))
+    parser.add_argument("--cache", default="redis://127.0.0.1:6379/15")
+    parser.add_argument("--json", metavar="PATH")
+    parser.add_argument("--worker", choices=["setup", "approve"], help=argparse.SUPPRESS)
+    parser.add_argument("--arg", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        sys.path.insert(0, str(args.code.resolve()))  # that checkout's apps, not this one's
+        import django
+
+        django.setup()
+        result = setup(args) if args.worker == "setup" else approve(args)
+        print(MARKER + json.dumps(result), flush=True)
+        return 0
+    if shutil.which("wrk") is None:
+        parser.error("wrk is not installed (Debian: apt-get install wrk)")
+    return run(args)
+
+
+# ------------------------------------------------------------------------------------------
+# The driver
+
+
+def run(args) -> int:
+    sys.path.insert(0, str(ROOT))
+    from bench.harness import load, machine, pg_version, print_machine
+    from bench.synth import synthetic_volume
+
+    code = args.code.resolve()
+    pg = pg_version(args.pg_url)
+    if pg is None:
+        sys.exit(f"PostgreSQL is not reachable at {args.pg_url}")
+    info = machine(pg)
+    info["code"] = f"{code} ({_git(code, 'rev-parse', '--short', 'HEAD')})"
+    print_machine(info)
+    print(f"code: {info['code']}; gunicorn -w 2; wrk -t2 -c16, {args.seconds:g} s a run; "
+          f"cache {args.cache}; database {DB_NAME}")
+    tmp = Path(tempfile.mkdtemp(prefix="emend-readers-"))
+    server = None
+    try:
+        env = _env(args, code, tmp)
+        _recreate_database(args.pg_url)
+        _flush_redis(args.cache)
+        volume = tmp / "volume.xml"
+        volume.write_bytes(synthetic_volume(args.docs))
+        t0 = time.perf_counter()
+        _manage(code, env, "migrate", "--no-input", "-v0")
+        _manage(code, env, "collectstatic", "--no-input", "-v0")
+        _manage(code, env, "import_tei", str(volume), "--no-progress")
+        pending = args.approvals * (args.approval_rounds + 1)
+        state = _worker(args, code, env, "setup", json.dumps({"pending": pending}))
+        print(f"set up in {time.perf_counter() - t0:.0f} s: {args.docs} documents, "
+              f"{state['approved']} approved corrections, {pending} pending proposals")
+        slug = state["slug"]
+        base = f"http://127.0.0.1:{args.port}"
+
+        # First start: read each page's bytes; the static copies must exist before WhiteNoise
+        # starts (it lists its files once).
+        server = _gunicorn(code, env, args.port)
+        pages = {
+            "doc": f"/{slug}/d{args.docs // 2}/",
+            "contents": f"/{slug}/",
+            "edition-log": f"/{slug}/corrections/",
+            "document-log": f"/{slug}/d1/corrections/",
+        }
+        static_dir = Path(env["STATIC_ROOT"]) / "bench"
+        static_dir.mkdir(parents=True, exist_ok=True)
+        sizes = {}
+        for name, path in pages.items():
+            body, _ = _fetch(base + path)
+            (static_dir / f"{name}.html").write_bytes(body)
+            sizes[name] = len(body)
+        _stop(server)
+        server = _gunicorn(code, env, args.port)
+        _, headers = _fetch(base + pages["doc"])
+        page_etag = headers["ETag"]
+        _, headers = _fetch(base + "/static/bench/doc.html")
+        static_etag = headers["ETag"]
+        reader = {"Cookie": f"sessionid={state['sessions']['reader']}"}
+        editor = {"Cookie": f"sessionid={state['sessions']['editor']}"}
+        signed_in, _ = _fetch(base + pages["doc"], reader)
+        assert b"Sign out" in signed_in or b"Signed in" in signed_in, "the session did not work"
+
+        # (label, page path, its headers, static name, static headers)
+        rows = [
+            ("document page, cached, anonymous", pages["doc"], {}, "doc", {}),
+            ("304 revalidation (static: its 304)", pages["doc"], {"If-None-Match": page_etag},
+             "doc", {"If-None-Match": static_etag}),
+            (f"contents, {args.docs} documents", pages["contents"], {}, "contents", {}),
+            ("edition corrections log", pages["edition-log"], {}, "edition-log", {}),
+            ("document corrections log", pages["document-log"], {}, "document-log", {}),
+            ("signed-in reader (no role)", pages["doc"], reader, "doc", {}),
+            ("signed-in editor", pages["doc"], editor, "doc", {}),
+        ]
+        for _, path, headers, _, _ in rows:  # warm: the cached pages are cached
+            _fetch(base + path, headers)
+        results: dict[str, list] = {label: [] for label, *_ in rows}
+        for round_ in range(args.rounds):
+            for label, path, headers, static, static_headers in rows:
+                page = _wrk(base + path, args.seconds, headers)
+                flat = _wrk(f"{base}/static/bench/{static}.html", args.seconds, static_headers)
+                results[label].append({"page": page, "static": flat})
+            print(f"round {round_ + 1}/{args.rounds} done, load average {load()}", flush=True)
+
+        print()
+        print(f"Each page against the same bytes served as a static file by the same gunicorn "
+              f"(WhiteNoise), interleaved; ratio = page req/s ÷ static req/s, median "
+              f"(min–max) of {args.rounds} rounds")
+        table = []
+        for label, runs in results.items():
+            ratios = [r["page"]["rps"] / r["static"]["rps"] for r in runs]
+            table.append([label, _spread([r["page"]["rps"] for r in runs], "{:.0f}"),
+                          _spread([r["page"]["p99"] for r in runs], "{:.1f}"),
+                          _spread([r["static"]["rps"] for r in runs], "{:.0f}"),
+                          _spread(ratios, "{:.3f}")])
+        anon = [r["page"]["rps"] for r in results[rows[0][0]]]
+        for label in ("signed-in reader (no role)", "signed-in editor"):
+            ratios = [r["page"]["rps"] / a for r, a in zip(results[label], anon)]
+            table.append([f"{label} ÷ anonymous", "", "", "", _spread(ratios, "{:.3f}")])
+        _print_table(["page", "req/s", "p99 ms", "static req/s", "ratio"], table)
+        print("bytes: " + ", ".join(f"{k} {v:,}" for k, v in sizes.items()))
+
+        # Readers over every document, idle and while approvals run.
+        print()
+        lua = tmp / "documents.lua"
+        lua.write_text(_LUA.replace("SLUG", slug).replace("N_DOCS", str(args.docs)))
+        during = []
+        batches = [state["pending"][i * args.approvals:(i + 1) * args.approvals]
+                   for i in range(args.approval_rounds + 1)]
+        idle_approvals = _worker(args, code, env, "approve", json.dumps(
+            {"ids": batches[0], "interval": args.approval_interval}))
+        for round_ in range(args.approval_rounds):
+            for n in range(1, args.docs + 1):  # every page cached again, one by one
+                _fetch(f"{base}/{slug}/d{n}/")
+            idle = _wrk(base + "/", args.approvals * args.approval_interval + 2, {}, script=lua)
+            approver = _worker_process(args, code, env, "approve", json.dumps(
+                {"ids": batches[round_ + 1], "interval": args.approval_interval}))
+            loaded = _wrk(base + "/", args.approvals * args.approval_interval + 2, {},
+                          script=lua)
+            approvals = _collect(approver)
+            during.append({"idle": idle, "during": loaded, "approvals": approvals})
+            print(f"approval round {round_ + 1}/{args.approval_rounds} done, "
+                  f"load average {load()}", flush=True)
+        print(f"Readers over all {args.docs} documents (wrk, a Lua script cycling through "
+              f"them), idle and while {args.approvals} approvals run (one started every "
+              f"{args.approval_interval:g} s); median (min–max) of {args.approval_rounds} rounds")
+        table = [
+            ["readers idle: req/s, p99 ms",
+             _spread([d["idle"]["rps"] for d in during], "{:.0f}"),
+             _spread([d["idle"]["p99"] for d in during], "{:.1f}")],
+            ["readers during approvals: req/s, p99 ms",
+             _spread([d["during"]["rps"] for d in during], "{:.0f}"),
+             _spread([d["during"]["p99"] for d in during], "{:.1f}")],
+            ["during ÷ idle: throughput, p99",
+             _spread([d["during"]["rps"] / d["idle"]["rps"] for d in during], "{:.2f}"),
+             _spread([d["during"]["p99"] / d["idle"]["p99"] for d in during], "{:.2f}")],
+        ]
+        _print_table(["", "throughput", "p99"], table)
+        idle_ms = idle_approvals["latencies_ms"]
+        loaded_ms = [ms for d in during for ms in d["approvals"]["latencies_ms"]]
+        print(f"approval latency, no read load: median {statistics.median(idle_ms):.0f} ms, "
+              f"p95 {_p(idle_ms, 95):.0f}, max {max(idle_ms):.0f} (n={len(idle_ms)})")
+        print(f"approval latency under read load: median {statistics.median(loaded_ms):.0f} ms,"
+              f" p95 {_p(loaded_ms, 95):.0f}, max {max(loaded_ms):.0f} (n={len(loaded_ms)}); "
+              f"ratio of medians {statistics.median(loaded_ms) / statistics.median(idle_ms):.2f}")
+        print(f"load average: {info['load']} at the start, {load()} at the end")
+        if args.json:
+            Path(args.json).write_text(json.dumps({
+                "benchmark": "readers", "machine": info, "pages": results, "sizes": sizes,
+                "readers": during, "approvals_idle": idle_approvals}, indent=2))
+        return 0
+    finally:
+        if server is not None:
+            _stop(server)
+        shutil.rmtree(tmp, ignore_errors=True)
+        _drop_database(args.pg_url)
+        _flush_redis(args.cache)
+
+
+_LUA = """
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", "/SLUG/d" .. ((counter % N_DOCS) + 1) .. "/")
+end
+"""
+
+
+def _env(args, code: Path, tmp: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    head = args.pg_url.rpartition("/")[0]
+    env.update({
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789abcdef",
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+        "SECURE_SSL_REDIRECT": "0", "SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0",
+        "DATABASE_URL": f"{head}/{DB_NAME}",
+        "CACHE_URL": args.cache,
+        "CELERY_BROKER_URL": "memory://localhost/",  # no worker: exports are not measured
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "EMEND_VAR_DIR": str(tmp / "var"),
+        "STATIC_ROOT": str(tmp / "static"),
+        "EMEND_TEI_SCHEMA": str(code / "var" / "schemas" / "tei_all.rng"),
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(code),
+    })
+    if not Path(env["EMEND_TEI_SCHEMA"]).exists():
+        env["EMEND_TEI_SCHEMA"] = str(ROOT / "var" / "schemas" / "tei_all.rng")
+    return env
+
+
+def _git(path: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(path), *args], capture_output=True,
+                          text=True).stdout.strip()
+
+
+def _recreate_database(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+
+
+def _drop_database(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+
+
+def _flush_redis(url: str) -> None:
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+
+
+def _manage(code: Path, env: dict, *args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=code, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def _worker_process(args, code: Path, env: dict, kind: str, arg: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "--worker", kind, "--code", str(code),
+         "--arg", arg], cwd=code, env=env, stdout=subprocess.PIPE, text=True)
+
+
+def _collect(process: subprocess.Popen) -> dict:
+    out, _ = process.communicate()
+    if process.returncode:
+        raise SystemExit(f"worker failed ({process.returncode})")
+    line = next(x for x in out.splitlines() if x.startswith(MARKER))
+    return json.loads(line[len(MARKER):])
+
+
+def _worker(args, code: Path, env: dict, kind: str, arg: str) -> dict:
+    return _collect(_worker_process(args, code, env, kind, arg))
+
+
+def _gunicorn(code: Path, env: dict, port: int) -> subprocess.Popen:
+    # Log level critical: not "worker was sent SIGTERM" at every stop (Django logs its own).
+    process = subprocess.Popen(
+        [str(VENV / "gunicorn"), "config.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}",
+         "--log-level", "critical"], cwd=code, env=env, start_new_session=True)
+    for _ in range(200):
+        try:
+            _fetch(f"http://127.0.0.1:{port}/")
+            return process
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.1)
+    _stop(process)
+    raise SystemExit("gunicorn did not answer")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)  # its own session: the master and its workers
+        process.wait(timeout=30)
+
+
+def _fetch(url: str, headers: dict | None = None) -> tuple[bytes, dict]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.read(), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        if error.code != 304:
+            raise
+        return b"", dict(error.headers)
+
+
+def _wrk(url: str, seconds: float, headers: dict, script: Path | None = None) -> dict:
+    command = ["wrk", "-t2", "-c16", f"-d{max(1, round(seconds))}s", "--latency"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    if script:
+        command += ["-s", str(script)]
+    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    latency = {p: _ms(v) for p, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", out, re.M)}
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {"rps": rps, "p50": latency.get("50"), "p99": latency.get("99"),
+            "non_2xx_3xx": int(bad.group(1)) if bad else 0,
+            "socket_errors": errors.group(1) if errors else None}
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(us|ms|s|m)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
+
+
+def _p(values: list[float], q: int) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+def _spread(values: list[float], fmt: str) -> str:
+    return (f"{fmt.format(statistics.median(values))} "
+            f"({fmt.format(min(values))}–{fmt.format(max(values))})")
+
+
+def _print_table(headers: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    for cells in [headers, ["-" * w for w in widths], *rows]:
+        print("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                        for i, (c, w) in enumerate(zip(cells, widths))).rstrip())
+
+
+# ------------------------------------------------------------------------------------------
+# Workers: run with the measured checkout's code
+
+
+def _people(edition):
+    from django.contrib.auth import get_user_model
+
+    from edition.models import Membership
+
+    User = get_user_model()
+    people = {name: User.objects.create_user(name, password=f"pw-{name}-bench")
+              for name in ("editor", "reviewer", "reader")}
+    Membership.objects.create(edition=edition, user=people["editor"], role="editor")
+    Membership.objects.create(edition=edition, user=people["reviewer"], role="reviewer")
+    return people
+
+
+def _propose(document, author, occurrence: int = 0):
+    from review.actions.propose import ChangeSpec, do_propose
+
+    document.refresh_from_db()
+    revision = document.current_revision
+    start = -1
+    for _ in range(occurrence + 1):
+        start = revision.text.index(" the ", start + 1)
+    spec = ChangeSpec("text", start + 1, start + 4, "thé", exact="the")
+    return do_propose(document, author=author, base_revision=revision.number, changes=[spec],
+                      rationale="bench")
+
+
+def setup(args) -> dict:
+    """Users and their sessions; corrections approved (the logs' entries): 30 documents once,
+    d1 ten times more; then pending proposals, one a document from the end of the volume."""
+    from django.test import Client
+
+    from edition.models import Document, Edition
+    from review.actions.approve import do_approve
+
+    pending_count = json.loads(args.arg)["pending"]
+    edition = Edition.objects.get()
+    people = _people(edition)
+    documents = list(Document.objects.filter(edition=edition, div_type="document")
+                     .order_by("order"))
+    approved = 0
+    for document in documents[:30] + [documents[0]] * 10:
+        do_approve(_propose(document, people["editor"]), by=people["reviewer"])
+        approved += 1
+    pending = [_propose(d, people["editor"]).pk for d in documents[-pending_count:]]
+    sessions = {}
+    for name in ("reader", "editor"):
+        client = Client()
+        client.force_login(people[name])
+        sessions[name] = client.cookies["sessionid"].value
+    return {"slug": edition.slug, "approved": approved, "pending": pending,
+            "sessions": sessions}
+
+
+def approve(args) -> dict:
+    """Approve the given proposals, one started every `interval` seconds (at once when the
+    previous took longer), each timed."""
+    from django.contrib.auth import get_user_model
+
+    from review.actions.approve import do_approve
+    from review.models import Proposal
+
+    from edition.gate import check_candidate
+    from edition.models import Document
+
+    task = json.loads(args.arg)
+    reviewer = get_user_model().objects.get(username="reviewer")
+    # A web process has read the schema and compiled the FRUS grammar long before: so here,
+    # untimed (the first check in a process takes over a second).
+    document = Document.objects.with_current().get(proposals__pk=task["ids"][0])
+    check_candidate(document.current_revision.tei, document,
+                    number=document.current_revision.number + 1)
+    latencies = []
+    start = time.perf_counter()
+    for n, pk in enumerate(task["ids"]):
+        delay = start + n * task["interval"] - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        proposal = Proposal.objects.get(pk=pk)
+        t0 = time.perf_counter()
+        do_approve(proposal, by=reviewer)
+        latencies.append((time.perf_counter() - t0) * 1000)
+    return {"latencies_ms": latencies, "seconds": time.perf_counter() - start}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
