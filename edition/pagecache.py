@@ -53,7 +53,8 @@ def cacheable(request) -> bool:
         request.method == "GET"
         and not request.user.is_authenticated
         and "messages" not in request.COOKIES
-        and not request.GET
+        # `hl` (the words a search result marks) is read by static JS only: the same page.
+        and not set(request.GET) - {"hl"}
     )
 
 

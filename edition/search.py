@@ -14,12 +14,15 @@ is no longer there.
 
 from __future__ import annotations
 
+import html
 import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from urllib.parse import urlencode
 
+from django import forms
 from django.db import connection
 from django.db.models import Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
@@ -387,3 +390,54 @@ def documents_containing(edition: Edition, phrase: str) -> QuerySet[Document]:
     # strpos/instr: case-sensitive and without LIKE's wildcards (SQLite's LIKE ignores case).
     entries = entries.annotate(at=StrIndex("text", Value(phrase))).filter(at__gt=0)
     return Document.objects.filter(pk__in=entries.values("document_id"))
+
+
+# ------------------------------------------------------------------------------------------
+# The request's parameters (the page and the API read the same)
+
+
+class SearchForm(forms.Form):
+    """`q` and the filters from a query string. Junk (a NUL, a date that is none, an unknown
+    edition) is a form error, never an exception."""
+
+    q = forms.CharField(label="Search for", required=False, max_length=MAX_QUERY_LENGTH)
+    edition = forms.ModelChoiceField(
+        queryset=Edition.objects.without_tei(), to_field_name="slug", required=False,
+        empty_label="All volumes", label="Volume")
+    date_from = forms.DateField(label="Dated from", required=False,
+                                widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="to", required=False,
+                              widget=forms.DateInput(attrs={"type": "date"}))
+    kind = forms.ChoiceField(label="In", required=False,
+                             choices=[("", "Everything"), *KINDS.items()])
+    page = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE,
+                              widget=forms.HiddenInput)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The end of the range comes before its start.")
+        return data
+
+    def filters(self) -> Filters:
+        data = self.cleaned_data
+        return Filters(editions=[data["edition"]] if data.get("edition") else [],
+                       date_from=data.get("date_from"), date_to=data.get("date_to"),
+                       kind=data.get("kind") or "")
+
+
+def highlight_words(hit: Hit, query: Query) -> list[str]:
+    """What the reading view marks for a hit: the words the engine marked in its snippet (the
+    forms the text has: "negotiations" for "negotiate"), else the query's words."""
+    marked_words = re.findall(r"<mark>(.*?)</mark>", str(hit.snippet))
+    words = [w for m in marked_words for w in _WORD.findall(html.unescape(m))]
+    return list(dict.fromkeys(words)) or query.words
+
+
+def passage_url(hit: Hit, query: Query) -> str:
+    """The reading view of the hit's document, with the words to mark (static JS reads `hl`;
+    the anonymous page cache ignores it) and the footnote's anchor for a footnote."""
+    url = hit.document.get_absolute_url()
+    url += "?" + urlencode({"hl": " ".join(highlight_words(hit, query)[:10])})
+    return url + (f"#fn-{hit.note_id}" if hit.note_id else "")

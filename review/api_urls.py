@@ -18,6 +18,7 @@ urlpatterns = [
          name="document_proposals"),
     re_path(r"^editions/(?P<edition>[-\w]+)/(?P<register>persons|terms)/$", api.register,
             name="register"),
+    path("search/", api.search_text, name="search"),
     path("proposals/", api.proposals, name="proposals"),
     path("proposals/<num:pk>/", api.proposal, name="proposal"),
     re_path(r"^proposals/(?P<pk>[0-9]{1,9})/approve/?$", api.approve, name="approve"),
