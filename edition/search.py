@@ -39,6 +39,8 @@ from .tei.parsing import parse_document_div
 MAX_QUERY_LENGTH = 500
 PER_PAGE = 20
 MAX_PAGE = 500  # past 10,000 results nobody reads on: refuse rather than scan
+COUNT_CAP = PER_PAGE * MAX_PAGE  # counted up to here: "more than 10,000"
+RANK_CAP = 2000  # PostgreSQL ranks the first 2,000 matches (see _postgres.ranked)
 KINDS = {"document": "Documents", "front": "Front matter", "note": "Footnotes"}
 # Snippet marks: control characters XML forbids, so no TEI text can hold them.
 START, STOP = "\x02", "\x03"
@@ -231,9 +233,16 @@ class Results:
     page: int
     per_page: int
 
+    cap = f"{COUNT_CAP:,}"
+
+    @property
+    def capped(self) -> bool:
+        """More matches than were counted (COUNT_CAP): say "more than"."""
+        return self.count > COUNT_CAP
+
     @property
     def pages(self) -> int:
-        return max(1, math.ceil(self.count / self.per_page))
+        return max(1, math.ceil(min(self.count, COUNT_CAP) / self.per_page))
 
     @property
     def has_next(self) -> bool:
@@ -298,18 +307,23 @@ class _postgres:
     @classmethod
     def ranked(cls, query: Query, kept: str, params, limit: int, offset: int):
         ws = query.websearch()
-        where = f"e.search @@ {cls.QUERY} AND e.id IN ({kept})"
+        matching = (f"FROM edition_searchentry e WHERE e.search @@ {cls.QUERY} "
+                    f"AND e.id IN ({kept})")
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT count(*) FROM edition_searchentry e WHERE {where}",
-                           [ws, *params])
+            # Counting stops past COUNT_CAP: a common word matches most of a 50,000-document
+            # volume, and nobody pages past the cap anyway.
+            cursor.execute(f"SELECT count(*) FROM (SELECT 1 {matching} LIMIT %s) s",
+                           [ws, *params, COUNT_CAP + 1])
             count = cursor.fetchone()[0]
             if not count or offset >= count:
                 return count, []
+            # Ranked among the first RANK_CAP matches only: ts_rank_cd reads every candidate's
+            # tsvector, which for tens of thousands of rows takes most of a second.
             cursor.execute(
-                f"SELECT e.id, ts_rank_cd(e.search, {cls.QUERY}) AS rank "
-                f"FROM edition_searchentry e WHERE {where} "
-                "ORDER BY rank DESC, e.id LIMIT %s OFFSET %s",
-                [ws, ws, *params, limit, offset])
+                f"SELECT id, ts_rank_cd(search, {cls.QUERY}) AS rank FROM "
+                f"(SELECT e.id, e.search {matching} LIMIT %s) c "
+                "ORDER BY rank DESC, id LIMIT %s OFFSET %s",
+                [ws, ws, *params, max(RANK_CAP, offset + limit), limit, offset])
             return count, [(pk, float(rank)) for pk, rank in cursor.fetchall()]
 
     @classmethod
@@ -332,7 +346,8 @@ class _sqlite:
         match = ("FROM edition_searchentry_fts f WHERE edition_searchentry_fts MATCH %s "
                  f"AND f.rowid IN ({kept})")
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT count(*) {match}", [query.fts5(), *params])
+            cursor.execute(f"SELECT count(*) FROM (SELECT 1 {match} LIMIT %s)",
+                           [query.fts5(), *params, COUNT_CAP + 1])
             count = cursor.fetchone()[0]
             if not count or offset >= count:
                 return count, []

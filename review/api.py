@@ -221,7 +221,8 @@ def search_text(request: Request) -> Response:
         return request.build_absolute_uri("?" + params.urlencode())
 
     return Response({
-        "count": results.count, "page": results.page, "pages": results.pages,
+        "count": min(results.count, search.COUNT_CAP), "more": results.capped,
+        "page": results.page, "pages": results.pages,
         "next": page_url(results.page + 1) if results.has_next and results.count else None,
         "previous": page_url(results.page - 1) if results.has_previous else None,
         "results": [{

@@ -206,7 +206,8 @@ SEARCH = {
     "type": "object",
     "required": ["count", "page", "pages", "results"],
     "properties": {
-        "count": INTEGER,
+        "count": {"type": "integer", "description": "matches, counted up to 10,000"},
+        "more": {"type": "boolean", "description": "more matches than `count`"},
         "page": INTEGER,
         "pages": INTEGER,
         "next": NULLABLE_STRING,

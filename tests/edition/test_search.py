@@ -200,3 +200,11 @@ def test_backend_is_the_databases_own():
         with connection.cursor() as cursor:
             cursor.execute("SELECT sql FROM sqlite_master WHERE name = 'edition_searchentry_fts'")
             assert "porter" in cursor.fetchone()[0]
+
+
+def test_counting_stops_at_the_cap(vols, monkeypatch):
+    monkeypatch.setattr(search, "COUNT_CAP", 2)
+    results = search.search("treaty", per_page=1)
+    assert results.capped and results.pages == 2 and len(results.hits) == 1
+    monkeypatch.setattr(search, "RANK_CAP", 1)
+    assert len(search.search("treaty", per_page=3).hits) == 3  # a page is never cut short
