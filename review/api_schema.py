@@ -200,13 +200,13 @@ SEARCH_PARAMETERS = [
                      description="document: running text outside the front matter; front: "
                                  "front matter; note: footnotes"),
     OpenApiParameter("page", OpenApiTypes.INT, OpenApiParameter.QUERY,
-                     description="1-based page of 20 results"),
+                     description="1-based page of 20 results (at most 50)"),
 ]
 SEARCH = {
     "type": "object",
     "required": ["count", "page", "pages", "results"],
     "properties": {
-        "count": {"type": "integer", "description": "matches, counted up to 10,000"},
+        "count": {"type": "integer", "description": "matches, counted up to 1,000"},
         "more": {"type": "boolean", "description": "more matches than `count`"},
         "page": INTEGER,
         "pages": INTEGER,
