@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import F, Max
 from lxml import etree
 
-from . import tasks
+from . import search, tasks
 from .changes import RevisionChange
 from .checks import run as checks_run
 from .exporting.builds import request_export
@@ -441,6 +441,7 @@ def create_document(edition, xml_id, tei_xml, fields, *, order, by, summary) -> 
     )
     document.current_revision = revision
     document.save(update_fields=["current_revision"])
+    search.index(document, revision, new=True)
     return document
 
 

@@ -28,7 +28,8 @@ from .tei.metadata import document_dates
 from .tei.parsing import parse_document_div
 
 # Top-level URL segments an edition slug must not take.
-RESERVED_SLUGS = frozenset({"admin", "accounts", "static", "media", "api", "review", "healthz"})
+RESERVED_SLUGS = frozenset({"admin", "accounts", "static", "media", "api", "review", "healthz",
+                            "search"})
 
 
 def validate_slug_not_reserved(value: str) -> None:
@@ -315,6 +316,8 @@ class Document(models.Model):
                 retired += [Document.stamp_key(slug, xml_id) for xml_id in Document.objects
                             .filter(pk=self.parent_id).values_list("xml_id", flat=True)]
         Document.retire(retired)
+        from . import search  # imports this module
+        search.index(self, revision)  # same transaction: no search finds text no longer here
         if self.xml_id in REGISTER_UNITS:
             # Every page embeds the entries of the persons and terms it mentions: all change.
             self.edition.touch()
@@ -634,3 +637,21 @@ class Instance(models.Model):
 
     def __str__(self) -> str:
         return self.token
+
+
+class SearchEntry(models.Model):
+    """One searchable passage of a unit's current revision: its running text (`note_id` empty)
+    or one of its footnotes. Rewritten with every new revision, in the same transaction
+    (edition/search.py); the full-text index over `text` is the database's own (a generated
+    `tsvector` column on PostgreSQL, an FTS5 table kept by triggers on SQLite: migration 0010)."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE,
+                                 related_name="search_entries")
+    note_id = models.CharField(max_length=100, blank=True)
+    text = models.TextField()
+
+    class Meta:
+        indexes = [models.Index(fields=["document", "note_id"], name="search_entry_document")]
+
+    def __str__(self) -> str:
+        return f"{self.document_id}#{self.note_id or 'text'}"

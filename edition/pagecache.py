@@ -121,7 +121,8 @@ def cacheable(request, params: tuple[str, ...] = ()) -> bool:
         request.method == "GET"
         and not request.user.is_authenticated
         and "messages" not in request.COOKIES
-        and all(name in params and len(request.GET.getlist(name)) == 1
+        # `hl` (the words a search result marks) is read by static JS only: the same page.
+        and all(name == "hl" or (name in params and len(request.GET.getlist(name)) == 1)
                 for name in request.GET)
     )
 

@@ -28,7 +28,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from edition import registers
+from edition import registers, search
 from edition.models import Document, Edition, Revision
 from edition.params import has_nul, positive_int
 from edition.roles import require_member
@@ -194,6 +194,51 @@ def register(request: Request, edition: str, register: str) -> Response:
     found = get_object_or_404(Edition.objects.without_tei(), slug=edition)
     query = request.query_params.get("q", "")
     return Response({"results": [e.as_json() for e in registers.search(found, register, query)]})
+
+
+@extend_schema(summary="Full-text search of the published text",
+               parameters=S.SEARCH_PARAMETERS,
+               responses={200: S.SEARCH, **S.errors(400, 401)})
+@api(["GET"], public=True)
+def search_text(request: Request) -> Response:
+    """The current text of every edition (edition/search.py), as /search/ shows it to readers;
+    never proposals. Bad parameters or a query with nothing to search for: 400."""
+    form = search.SearchForm(request.query_params)
+    if not form.is_valid():
+        field, messages = next(iter(form.errors.items()))
+        raise invalid(field if field != "__all__" else "date_to", " ".join(messages))
+    if not form.cleaned_data["q"]:
+        raise invalid("q", "type a word or a phrase to search for")
+    try:
+        results = search.search(form.cleaned_data["q"], form.filters(),
+                                page=form.cleaned_data.get("page") or 1)
+    except search.QueryError as exc:
+        raise invalid("q", str(exc)) from None
+
+    def page_url(number: int) -> str:
+        params = request.query_params.copy()
+        params["page"] = str(number)
+        return request.build_absolute_uri("?" + params.urlencode())
+
+    return Response({
+        "count": min(results.count, search.COUNT_CAP), "more": results.capped,
+        "page": results.page, "pages": results.pages,
+        "next": page_url(results.page + 1) if results.has_next and results.count else None,
+        "previous": page_url(results.page - 1) if results.has_previous else None,
+        "results": [{
+            "edition": hit.document.edition.slug,
+            "edition_title": hit.document.edition.short_title,
+            "document": hit.document.xml_id,
+            "number": hit.document.number,
+            "title": hit.document.title,
+            "date": hit.document.date_min,
+            "kind": hit.kind,
+            "note_id": hit.note_id or None,
+            "url": request.build_absolute_uri(search.passage_url(hit, results.query)),
+            "snippet_html": str(hit.snippet),
+            "rank": hit.rank,
+        } for hit in results.hits],
+    })
 
 
 # ------------------------------------------------------------------------------------------

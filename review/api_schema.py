@@ -204,3 +204,56 @@ LISTING = [
     OpenApiParameter("limit", OpenApiTypes.INT, OpenApiParameter.QUERY,
                      description="proposals per page, up to 200 (default 50)"),
 ]
+
+
+# -- search (edition/search.py; GET /api/search/) ----------------------------------------------
+
+SEARCH_PARAMETERS = [
+    OpenApiParameter("q", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True,
+                     description='words in web syntax: "exact phrase", -exclude, or',
+                     examples=[OpenApiExample("word", value="negotiations")]),
+    OpenApiParameter("edition", OpenApiTypes.STR, OpenApiParameter.QUERY,
+                     description="only this edition (its slug)"),
+    OpenApiParameter("date_from", OpenApiTypes.DATE, OpenApiParameter.QUERY,
+                     description="documents dated on or after (YYYY-MM-DD)"),
+    OpenApiParameter("date_to", OpenApiTypes.DATE, OpenApiParameter.QUERY,
+                     description="documents dated on or before (YYYY-MM-DD)"),
+    OpenApiParameter("kind", OpenApiTypes.STR, OpenApiParameter.QUERY,
+                     enum=["document", "front", "note"],
+                     description="document: running text outside the front matter; front: "
+                                 "front matter; note: footnotes"),
+    OpenApiParameter("page", OpenApiTypes.INT, OpenApiParameter.QUERY,
+                     description="1-based page of 20 results (at most 50)"),
+]
+SEARCH = {
+    "type": "object",
+    "required": ["count", "page", "pages", "results"],
+    "properties": {
+        "count": {"type": "integer", "description": "matches, counted up to 1,000"},
+        "more": {"type": "boolean", "description": "more matches than `count`"},
+        "page": INTEGER,
+        "pages": INTEGER,
+        "next": NULLABLE_STRING,
+        "previous": NULLABLE_STRING,
+        "results": {"type": "array", "items": {
+            "type": "object",
+            "properties": {
+                "edition": STRING,
+                "edition_title": STRING,
+                "document": STRING,
+                "number": NULLABLE_INTEGER,
+                "title": STRING,
+                "date": {"type": "string", "format": "date-time", "nullable": True},
+                "kind": {"type": "string", "enum": ["document", "front", "note"]},
+                "note_id": NULLABLE_STRING,
+                "url": STRING,
+                "snippet_html": {
+                    "type": "string",
+                    "description": "escaped HTML: the passage's text with the matches in "
+                                   "<mark>…</mark>, the only markup",
+                },
+                "rank": {"type": "number"},
+            },
+        }},
+    },
+}

@@ -24,6 +24,7 @@ urlpatterns = [
             r"(?P<pk>[0-9]{1,9})/dismiss/?$", api_suggestions.dismiss, name="dismiss_suggestion"),
     re_path(r"^editions/(?P<edition>[-\w]+)/(?P<register>persons|terms)/$", api.register,
             name="register"),
+    path("search/", api.search_text, name="search"),
     path("proposals/", api.proposals, name="proposals"),
     path("proposals/<num:pk>/", api.proposal, name="proposal"),
     re_path(r"^proposals/(?P<pk>[0-9]{1,9})/approve/?$", api.approve, name="approve"),

@@ -2,10 +2,12 @@ from django.urls import include, path
 
 from edition.urls import DocumentIdConverter  # noqa: F401  (registers docid and num)
 
-from .views import batches, fixes, history, proposal, propose, queue, suggestions
+from .views import batches, fixes, history, proposal, propose, queue, search, suggestions
 
 app_name = "review"
 urlpatterns = [
+    # Full-text search: public; members also find pending proposals (review/search.py).
+    path("search/", search.search_page, name="search"),
     # Reviewers and editors (signed in).
     path("review/", queue.dashboard, name="dashboard"),
     path("review/queue/", queue.queue, name="queue"),

@@ -8,6 +8,7 @@ from drf_spectacular.validation import validate_schema
 pytestmark = pytest.mark.django_db
 
 ENDPOINTS = {
+    "/api/search/": {"get"},
     "/api/editions/{edition}/documents/{doc}/": {"get"},
     "/api/editions/{edition}/documents/{doc}/proposals/": {"get", "post"},
     "/api/editions/{edition}/{register}/": {"get"},
