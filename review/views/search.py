@@ -10,6 +10,7 @@ from django.views.decorators.http import require_safe
 
 from edition import search
 from edition.params import has_nul
+from edition.roles import can_propose, member_editions
 
 from .. import search as member_search
 
@@ -43,7 +44,19 @@ def search_page(request: HttpRequest) -> HttpResponse:
                 params = request.GET.copy()
                 params.pop("page", None)
                 context["query_string"] = params.urlencode()
+                if results.count:
+                    context["replace_in"] = _replace_in(request.user, form)
                 if form.cleaned_data.get("proposals"):
                     context["proposals"] = member_search.pending_proposals(
                         request.user, results.query, filters)
     return TemplateResponse(request, "review/search.html", context, status=status)
+
+
+def _replace_in(user, form) -> list:
+    """The editions where the user may turn these results into one batch of proposals
+    (review/batches.py): the volume searched, or each of theirs when the search spans all."""
+    if not user.is_authenticated:
+        return []
+    chosen = form.cleaned_data.get("edition")
+    editions = [chosen] if chosen else list(member_editions(user).order_by("slug"))
+    return [edition for edition in editions if can_propose(user, edition)]

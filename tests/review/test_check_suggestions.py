@@ -271,3 +271,20 @@ def test_edition_validates_its_disabled_checks(sample_edition, value, error):
     else:
         with pytest.raises(ValidationError, match=error):
             sample_edition.clean()
+
+
+def test_a_check_with_several_text_fixes_offers_them_as_one_batch(client, flawed, people):
+    """"Fix all N in this volume": the count is of the fixes a batch can carry (running-text
+    fixes), and the link opens the batch preview of that check."""
+    d144 = Document.objects.select_related("current_revision", "edition").get(xml_id="d144")
+    revise(d144, "Prime Minister", "the the Prime Minister")
+    run.run_document(Document.objects.select_related("current_revision", "edition")
+                     .get(xml_id="d144"))
+    client.force_login(people.editor)
+    page = html.fromstring(client.get(LIST).content)
+    links = page.xpath("//section[@class='suggestion-counts']//a[@class='batch-link']")
+    assert [(a.text, a.get("href")) for a in links] == [
+        ("Fix all 2 in this volume", "/frus1958-60v18/batches/check/doubled-word/")]
+    preview = client.get(links[0].get("href"))
+    assert preview.status_code == 200
+    assert preview.content.decode().count('name="match"') == 2

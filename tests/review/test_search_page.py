@@ -4,6 +4,7 @@ an edition also find pending proposals; junk is explained, never a 500."""
 from __future__ import annotations
 
 import pytest
+from lxml import html
 from django.test import Client
 
 from edition import search
@@ -115,3 +116,18 @@ def test_reading_view_cache_ignores_hl(sample_volume):
     assert first.status_code == second.status_code == 200
     assert first["ETag"] == second["ETag"]
     assert b"edition/highlight" in first.content
+
+
+def test_proposers_may_turn_the_results_into_one_batch(client, sample_volume, people):
+    """"Propose a replacement for these": for members who may propose in the volume searched,
+    linking to the batch preview with the query; never for readers."""
+    anonymous = client.get("/search/", {"q": '"Prime Minister"'}).content.decode()
+    assert "Propose a replacement for these" not in anonymous
+    client.force_login(people.editor)
+    page = client.get("/search/", {"q": '"Prime Minister"', "edition": sample_volume.slug})
+    link = html.fromstring(page.content).xpath("//p[@class='search-batch']/a")[0]
+    assert link.text == "Propose a replacement for these"
+    form = html.fromstring(client.get(link.get("href")).content)
+    assert form.xpath("//input[@name='find']/@value") == ["Prime Minister"]
+    preview = client.get(link.get("href") + "&replacement=Premier")
+    assert preview.status_code == 200 and 'name="match"' in preview.content.decode()
