@@ -185,19 +185,20 @@ def _without_cursor(request: HttpRequest, **changes):
 
 def _status_counts(request: HttpRequest, queryset, *, batches_apart: bool = False) -> dict:
     """Proposals per status under the other filters, each with the link that selects it.
-    With `batches_apart`, proposals of a batch are left out of the counts (the queue shows a
-    batch as one item) and `batched_pending` says whether any of them waits: the same one
-    query, so the queue runs the batches' query only when there is a batch to show."""
+    With `batches_apart`, pending proposals of a batch are left out of the pending count (the
+    queue shows a batch as one item while it waits; decided or conflicted, each is a row like
+    any other) and `batched_pending` says whether any of them waits: the same one query, so the
+    queue runs the batches' query only when there is a batch to show."""
     counted: dict[str, int] = {}
     batched_pending = 0
     if batches_apart:
         in_batch = ExpressionWrapper(Q(batch__isnull=False), output_field=BooleanField())
         for status, batched, n in (queryset.order_by().annotate(in_batch=in_batch)
                                    .values_list("status", "in_batch").annotate(n=Count("id"))):
-            if not batched:
-                counted[status] = counted.get(status, 0) + n
-            elif status == Proposal.Status.PENDING:
+            if batched and status == Proposal.Status.PENDING:
                 batched_pending += n
+            else:
+                counted[status] = counted.get(status, 0) + n
     else:
         counted = dict(queryset.order_by().values_list("status").annotate(n=Count("id")))
     counts = [{"value": value, "label": label, "n": counted.get(value, 0),
@@ -233,10 +234,14 @@ def queue(request: HttpRequest) -> HttpResponse:
     editions = _reviewed(request.user)  # 403 for editors and strangers
     form = ProposalFilterForm(request.GET, editions=editions,
                               default_status=Proposal.Status.PENDING)
-    # A batch (review/batches.py) is one item above the table, not one row per document:
-    # its proposals are decided on the batch page.
+    # A waiting batch (review/batches.py) is one item above the table, not one row per
+    # document: its pending proposals are decided on the batch page. Once one is decided, or
+    # conflicts, it is listed under its status like any other proposal.
     base = form.filter(Proposal.objects.filter(document__edition__in=[e.pk for e in editions]))
-    page = seek(with_row_data(form.filter_status(base.filter(batch__isnull=True))),
+    listed = form.filter_status(base)
+    if form.chosen_status == Proposal.Status.PENDING:
+        listed = listed.filter(batch__isnull=True)
+    page = seek(with_row_data(listed),
                 after=request.GET.get("after", ""), before=request.GET.get("before", ""))
     counts = _status_counts(request, base, batches_apart=True)
     chosen = form.value("edition")

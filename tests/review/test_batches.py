@@ -2,6 +2,7 @@
 one per document, from a phrase or from one check's suggestions."""
 
 import pytest
+from lxml import html
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from django.http import Http404
@@ -542,3 +543,19 @@ def test_the_queue_asks_for_batches_in_one_query_however_many(client, edition, t
                          batches.matches(edition, "Nothing", "Naught"), find="Nothing",
                          replacement="Naught")
     assert one == count() == none + 1
+
+
+def test_decided_and_conflicted_batch_proposals_are_rows_under_their_status(client, edition,
+                                                                              team):
+    """Only a batch's pending proposals are folded into its one queue item: an approved or
+    conflicted one is counted and listed under its status like any other."""
+    batch = _batch(edition, team)
+    first, *rest = list(batch.proposals.order_by("pk"))
+    do_approve(first, by=team.reviewer)
+    client.force_login(team.reviewer)
+    approved = client.get("/review/queue/?status=approved")
+    assert f'id="proposal-{first.pk}"' in approved.text
+    pending = client.get("/review/queue/")
+    assert f'id="proposal-{rest[0].pk}"' not in pending.text
+    counts = html.fromstring(pending.content).xpath("string(//*[contains(@class,'status-counts')])")
+    assert "Approved 1" in " ".join(counts.split())
