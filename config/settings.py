@@ -75,7 +75,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",  # security headers: see "Security headers" below
+    "edition.middleware.CSPMiddleware",  # django-csp's, built once: "Security headers" below
     "edition.middleware.PrivateWhenSignedInMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "edition.middleware.CanonicalCaseMiddleware",

@@ -4,14 +4,17 @@ depends on the signed-in user. The browser side is tests/test_csp_browser.py."""
 
 import re
 import runpy
+from unittest import mock
 from pathlib import Path
 
+import csp.middleware
 import pytest
+from csp.utils import build_policy
 from django.http import HttpResponse
 from django.test import RequestFactory
 from django.utils.cache import patch_cache_control
 
-from edition.middleware import PrivateWhenSignedInMiddleware
+from edition.middleware import CSPMiddleware, PrivateWhenSignedInMiddleware
 from review.actions.propose import do_propose
 from tests.helpers import text_spec
 
@@ -163,3 +166,44 @@ def test_anonymous_responses_are_left_alone():
     response = PrivateWhenSignedInMiddleware(_view_saying_public)(request)
     assert cache_control(response) == {"public", "max-age=3600"}
     assert not response.has_header("Vary")
+
+
+def _through_csp(response, request=None):
+    request = request or RequestFactory().get("/")
+    middleware = CSPMiddleware(lambda r: response)
+    middleware.process_request(request)
+    return middleware.process_response(request, response)
+
+
+def test_the_policy_built_once_is_django_csps_and_follows_the_settings(settings):
+    """Emend's CSPMiddleware writes the same header django-csp would, from the settings in
+    force: a changed policy is built again, not served from the first one."""
+    expected = build_policy()
+    assert _through_csp(HttpResponse("x"))["Content-Security-Policy"] == expected
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}
+    assert _through_csp(HttpResponse("x"))["Content-Security-Policy"] == "default-src 'none'"
+
+
+def test_what_a_response_or_request_asks_for_goes_through_django_csp():
+    """A per-response policy (`@csp_update` and kin), a nonce, an exemption: django-csp's own
+    handling, not the prebuilt header."""
+    updated = HttpResponse("x")
+    updated._csp_update = {"img-src": ["https://static.history.state.gov"]}
+    assert "https://static.history.state.gov" in \
+        _through_csp(updated)["Content-Security-Policy"]
+    request = RequestFactory().get("/")
+    middleware = CSPMiddleware(lambda r: HttpResponse("x"))
+    middleware.process_request(request)
+    str(request.csp_nonce)  # a template asked for one: django-csp writes the header
+    stock = csp.middleware.CSPMiddleware.process_response
+    with mock.patch.object(csp.middleware.CSPMiddleware, "process_response", autospec=True,
+                           side_effect=stock) as called:
+        middleware.process_response(request, HttpResponse("x"))
+    assert called.call_count == 1
+    exempt = HttpResponse("x")
+    exempt._csp_exempt = True
+    assert "Content-Security-Policy" not in _through_csp(exempt)
+    request = RequestFactory().get("/")
+    _through_csp(HttpResponse("x"), request)
+    with pytest.raises(Exception, match="not available after the CSP header"):
+        str(request.csp_nonce)
