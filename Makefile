@@ -66,11 +66,12 @@ browser:
 
 # ruff first: a lint failure fails the run before the tests take minutes.
 # Search has two backends (PostgreSQL full-text search, SQLite FTS5): its tests run once more
-# on an SQLite database, whatever DATABASE_URL the main run used (CI: PostgreSQL).
+# on an SQLite database, whatever DATABASE_URL the main run used (CI: PostgreSQL). That run
+# needs no service, so CI's EMEND_REQUIRE_SERVICES (PostgreSQL required) is cleared for it.
 SEARCH_TESTS := tests/edition/test_search.py tests/review/test_search_page.py
 test: install schema browser lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
-	DATABASE_URL=sqlite:///var/tmp/search-tests.sqlite3 $(BIN)/python -m pytest -q -p no:cacheprovider $(SEARCH_TESTS)
+	EMEND_REQUIRE_SERVICES= DATABASE_URL=sqlite:///var/tmp/search-tests.sqlite3 $(BIN)/python -m pytest -q -p no:cacheprovider $(SEARCH_TESTS)
 
 test-fast: install schema lint
 	$(BIN)/python -m pytest -m "not browser" -x $(PYTEST_ARGS)
