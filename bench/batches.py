@@ -37,7 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.harness import (  # noqa: E402
-    DEFAULT_PG, django_environ, load, machine, pg_version, print_machine, print_table,
+    database_and_machine,
+    DEFAULT_PG, django_environ, load, print_table,
     summary, test_database, verdict, write_json,
 )
 
@@ -65,11 +66,7 @@ def main() -> int:
         print(MARKER + json.dumps(worker(args)), flush=True)
         return 0
 
-    pg = None if args.no_postgres else pg_version(args.pg_url)
-    if args.postgres and pg is None:
-        parser.error(f"PostgreSQL is not reachable at {args.pg_url}")
-    info = machine(pg)
-    print_machine(info)
+    pg, info = database_and_machine(parser, args)
     with tempfile.TemporaryDirectory(prefix="emend-bench-") as tmp:
         tmp = Path(tmp)
         if pg:
@@ -150,6 +147,7 @@ def _edition(run: int, n_docs: int, n_hits: int):
     from django.db import connection, transaction
 
     from edition.models import Document, Edition, Membership, Revision
+    from edition import search
     from edition.tei import textlayer
     from edition.tei.parsing import parse_document_div
     import hashlib
@@ -182,6 +180,9 @@ def _edition(run: int, n_docs: int, n_hits: int):
             for document, revision in zip(documents, revisions):
                 document.current_revision = revision
             Document.objects.bulk_update(documents, ["current_revision"])
+        # Rows inserted in bulk bypass `add_revision`, which keeps the search index: index
+        # them as an upgrade does (`documents_containing` narrows by that index).
+        search.rebuild(Edition.objects.filter(pk=edition.pk))
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")

@@ -75,6 +75,17 @@ def pg_version(url: str) -> str | None:
         return None
 
 
+def database_and_machine(parser, args) -> tuple[str | None, dict]:
+    """The PostgreSQL server to measure (None: SQLite only, by `--no-postgres` or because it
+    does not answer; `--postgres` makes that an error) and the machine, printed."""
+    pg = None if args.no_postgres else pg_version(args.pg_url)
+    if args.postgres and pg is None:
+        parser.error(f"PostgreSQL is not reachable at {args.pg_url}")
+    info = machine(pg)
+    print_machine(info)
+    return pg, info
+
+
 def machine(pg: str | None = None) -> dict:
     cpu = next(
         (line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines()

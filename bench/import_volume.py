@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.harness import (  # noqa: E402
-    DEFAULT_PG, django_environ, load, machine, pg_url, pg_version, print_machine, print_table,
+    database_and_machine,
+    DEFAULT_PG, django_environ, load, pg_url, print_table,
     summary, verdict, write_json,
 )
 from bench.synth import synthetic_volume  # noqa: E402
@@ -75,11 +76,7 @@ def main() -> int:
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     args = parser.parse_args()
 
-    pg = None if args.no_postgres else pg_version(args.pg_url)
-    if args.postgres and pg is None:
-        parser.error(f"PostgreSQL is not reachable at {args.pg_url}")
-    info = machine(pg)
-    print_machine(info)
+    pg, info = database_and_machine(parser, args)
 
     with tempfile.TemporaryDirectory(prefix="emend-bench-") as tmp:
         tmp = Path(tmp)

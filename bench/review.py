@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.harness import (  # noqa: E402
-    DEFAULT_PG, django_environ, load, machine, pg_version, print_machine, print_table,
+    database_and_machine,
+    DEFAULT_PG, django_environ, load, print_table,
     summary, test_database, verdict, write_json,
 )
 from bench.synth import synthetic_volume  # noqa: E402
@@ -54,11 +55,7 @@ def main() -> int:
         print(MARKER + json.dumps(worker(args)), flush=True)
         return 0
 
-    pg = None if args.no_postgres else pg_version(args.pg_url)
-    if args.postgres and pg is None:
-        parser.error(f"PostgreSQL is not reachable at {args.pg_url}")
-    info = machine(pg)
-    print_machine(info)
+    pg, info = database_and_machine(parser, args)
     results = {}
     with tempfile.TemporaryDirectory(prefix="emend-bench-") as tmp:
         tmp = Path(tmp)
