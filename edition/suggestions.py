@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.urls import reverse
 from lxml import etree
 
@@ -93,12 +93,16 @@ def offer_of(suggestion: Suggestion) -> Offer | None:
     return found[0] if found else None
 
 
-def counts(edition: Edition) -> dict[str, int]:
+def counts(edition: Edition) -> dict[str, tuple[int, int]]:
     """Open suggestions recorded in the edition, by check name (the checks turned off left
-    out); recorded, so one that a revision since has fixed counts until the checks run again."""
+    out): how many, and how many fix the running text (those a batch can carry: review's
+    "Fix all N in this volume"). Recorded, so one that a revision since has fixed counts until
+    the checks run again."""
     rows = (Suggestion.objects.filter(document__edition=edition).open().enabled_in(edition)
-            .values_list("check_name").annotate(n=Count("pk")).order_by())
-    return dict(rows)
+            .values_list("check_name")
+            .annotate(n=Count("pk"), text=Count("pk", filter=Q(change="text", note_id="")))
+            .order_by())
+    return {name: (n, text) for name, n, text in rows}
 
 
 def _offers(document: Document, revision: Revision, wanted: list[Suggestion],

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -45,20 +44,16 @@ def edition_suggestions(request: HttpRequest, edition: str) -> HttpResponse:
     page = Paginator(rows, PAGE_SIZE).get_page(page_number)
     counted = suggestions.counts(edition)
     disabled = set(edition.disabled_checks or [])
-    # Those whose fix is a change to the running text can be proposed all at once, as one
-    # batch (review's "Fix all N in this volume"; footnote and structural fixes go one by one).
-    fixable = dict(Suggestion.objects.filter(document__edition=edition, change="text", note_id="")
-                   .open().enabled_in(edition).order_by().values("check_name")
-                   .annotate(n=Count("pk")).values_list("check_name", "n"))
     context = {
         "edition": edition,
         "page": page,
         "offers": suggestions.edition_offers(edition, list(page.object_list)),
         "chosen": chosen,
         "chosen_label": labels.get(chosen, ""),
-        "by_check": [(name, labels[name], n, fixable.get(name, 0))
-                     for name, n in sorted(counted.items())],
-        "total": sum(counted.values()),
+        # (name, label, open, fixing the running text: a batch can carry those)
+        "by_check": [(name, labels[name], n, text)
+                     for name, (n, text) in sorted(counted.items())],
+        "total": sum(n for n, _ in counted.values()),
         "checks": [(c, c.name in disabled) for c in CHECKS],
         "can_configure": can_review(request.user, edition),
         "anchor": f"&check={chosen}" if chosen else "",
