@@ -54,10 +54,11 @@ $(SCHEMA):
 schema: install $(SCHEMA)
 
 # Browser tests drive Debian's Chromium; export tests check files with epubcheck and
-# poppler's pdftotext; WeasyPrint needs Pango. As root on Debian they are installed here;
+# poppler's pdftotext; WeasyPrint needs Pango; the OCR cross-check runs Tesseract. As root on Debian they are installed here;
 # elsewhere those tests say they were skipped and why (EMEND_REQUIRE_BROWSER=1 and
 # EMEND_REQUIRE_SERVICES=1 make that a failure).
-DEBIAN_TOOLS := chromium epubcheck poppler-utils libpango-1.0-0 libpangoft2-1.0-0
+DEBIAN_TOOLS := chromium epubcheck poppler-utils libpango-1.0-0 libpangoft2-1.0-0 \
+	tesseract-ocr tesseract-ocr-eng fonts-dejavu-core
 browser:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 		! dpkg -s $(DEBIAN_TOOLS) >/dev/null 2>&1; then \

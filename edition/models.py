@@ -116,6 +116,22 @@ class Edition(models.Model):
     disabled_checks = models.JSONField(
         default=list, blank=True,
         help_text="Checks turned off for this edition, by name (see the suggestions page)")
+    # Page images of a volume whose TEI has no <facsimile> (issue 11): an address per `pb`,
+    # with {volume} (the slug), {facs} (pb/@facs) and {n} (pb/@n). FRUS's medium PNGs are
+    # https://static.history.state.gov/frus/{volume}/medium/{facs}.png
+    facsimile_url = models.CharField(
+        max_length=500, blank=True,
+        help_text="Page image address with {volume}, {facs} and {n}, for a TEI without "
+                  "<facsimile>")
+    facsimile_full_url = models.CharField(
+        max_length=500, blank=True,
+        help_text="The full-size image's address, with the same fields (optional)")
+    # Hosts the server may fetch remote page images from (for OCR only: readers' browsers
+    # load them directly). Empty: the server fetches nothing remote.
+    facsimile_hosts = models.JSONField(
+        default=list, blank=True,
+        help_text="Hosts the server may fetch page images from for OCR, e.g. "
+                  "[\"static.history.state.gov\"]")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -443,10 +459,13 @@ class Suggestion(models.Model):
         DATELINE = "dateline", "No dateline"
         SIGNATURE = "signature", "Signature kept as a paragraph"
         LIST_ITEMS = "list-items", "List without entries"
+        # The OCR cross-check (issue 11): the page image reads otherwise than the text.
+        OCR = "ocr", "The page image reads otherwise"
 
     class Kind(models.TextChoices):
         IMPORT = "import", "From the import"
         CHECK = "check", "From a check"
+        OCR = "ocr", "From the page image's OCR"
 
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="suggestions")
     revision = models.ForeignKey(Revision, on_delete=models.CASCADE, related_name="+")
@@ -468,6 +487,12 @@ class Suggestion(models.Model):
     proposed_at = models.DateTimeField(null=True, blank=True)
     proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
                                     null=True, blank=True, related_name="+")
+    # OCR evidence (check_name "ocr"): the page image, the OCR's mean word confidence (0–100)
+    # and the disagreeing words' box [x, y, w, h] in that image's pixels.
+    page = models.ForeignKey("PageImage", on_delete=models.SET_NULL, null=True, blank=True,
+                             related_name="suggestions")
+    confidence = models.FloatField(null=True, blank=True)
+    region = models.JSONField(null=True, blank=True)
 
     objects = SuggestionQuerySet.as_manager()
 
@@ -479,6 +504,8 @@ class Suggestion(models.Model):
 
     @property
     def kind(self) -> str:
+        if self.check_name == self.Check.OCR:
+            return self.Kind.OCR
         return self.Kind.CHECK if self.check_name in checks.names() else self.Kind.IMPORT
 
     @property
@@ -655,3 +682,108 @@ class SearchEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document_id}#{self.note_id or 'text'}"
+
+
+def _page_upload_path(page: PageImage, filename: str) -> str:
+    return f"pages/{page.edition.slug}/{filename}"
+
+
+class FacsimileUpload(models.Model):
+    """One `import_facsimile` run (image files or a PDF of the printed volume): what the
+    reviewers' page shows while the worker stores the pages and makes their derivatives."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Making the page images"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    edition = models.ForeignKey(Edition, on_delete=models.CASCADE,
+                                related_name="facsimile_uploads")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    source_name = models.CharField(max_length=500, help_text="The file(s) given")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0, help_text="Pages to store")
+    done = models.PositiveIntegerField(default=0, help_text="Pages stored with derivatives")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.edition.slug}: {self.source_name} ({self.status})"
+
+
+class PageImage(models.Model):
+    """The image of one printed page: one per `pb` of the volume, in volume order
+    (`sequence`). `document` is the unit whose current TEI holds the `pb` (None for a `pb`
+    between units, in the skeleton). The image is remote (`url`: from the TEI's
+    <facsimile>, or the edition's `facsimile_url` pattern; readers' browsers load it) or
+    uploaded (`image`, with `display` and `thumbnail` derivatives made by the worker).
+    `width`/`height` are those of the image OCR word boxes are in (the display image for an
+    upload, else the remote image)."""
+
+    class Source(models.TextChoices):
+        TEI = "tei", "The TEI's <facsimile>"
+        PATTERN = "pattern", "The edition's image address"
+        UPLOAD = "upload", "Uploaded scan"
+
+    class OCRStatus(models.TextChoices):
+        NONE = "", "Not read"
+        QUEUED = "queued", "Queued"
+        DONE = "done", "Read"
+        FAILED = "failed", "Failed"
+        UNAVAILABLE = "unavailable", "OCR not installed"
+
+    edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="pages")
+    document = models.ForeignKey(Document, on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="page_images")
+    sequence = models.PositiveIntegerField(help_text="The pb's position in the volume")
+    # The order of the unit holding the pb, or of the last unit begun before it (-1: none):
+    # the page in effect where a unit begins is the last one with a smaller unit_order.
+    unit_order = models.IntegerField(default=-1)
+    n = models.CharField(max_length=50, blank=True, help_text="pb/@n: the printed number")
+    pb_id = models.CharField(max_length=100, blank=True, help_text="pb/@xml:id")
+    facs = models.CharField(max_length=100, blank=True, help_text="pb/@facs")
+    source = models.CharField(max_length=10, choices=Source.choices, blank=True)
+    url = models.CharField(max_length=1000, blank=True, help_text="A remote image")
+    full_url = models.CharField(max_length=1000, blank=True, help_text="Its full size")
+    upload = models.ForeignKey(FacsimileUpload, on_delete=models.SET_NULL, null=True,
+                               blank=True, related_name="pages")
+    image = models.FileField(upload_to=_page_upload_path, max_length=500, blank=True)
+    display = models.FileField(upload_to=_page_upload_path, max_length=500, blank=True)
+    thumbnail = models.FileField(upload_to=_page_upload_path, max_length=500, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    mime_type = models.CharField(max_length=50, blank=True)
+    ocr_status = models.CharField(max_length=12, choices=OCRStatus.choices, blank=True,
+                                  default=OCRStatus.NONE)
+    ocr_error = models.TextField(blank=True)
+    ocr_engine = models.CharField(max_length=100, blank=True)
+    ocr_at = models.DateTimeField(null=True, blank=True)
+    # [[text, x, y, w, h, confidence, line], ...] in reading order, in the image's pixels.
+    ocr_words = models.JSONField(default=list, blank=True)
+    # {document pk: revision pk} the OCR was last aligned against: a page whose revisions
+    # moved on is re-aligned, not re-read.
+    aligned = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["edition", "sequence"]
+        constraints = [models.UniqueConstraint(fields=["edition", "sequence"],
+                                               name="page_image_sequence_unique")]
+        indexes = [models.Index(fields=["edition", "facs"], name="page_image_facs"),
+                   models.Index(fields=["document", "sequence"], name="page_image_document")]
+
+    def __str__(self) -> str:
+        return f"{self.edition.slug} [Page {self.n or self.facs}]"
+
+    @property
+    def label(self) -> str:
+        return f"[Page {self.n}]" if self.n else f"[Image {self.facs}]"
+
+    @property
+    def has_image(self) -> bool:
+        return bool(self.url or self.display or self.image)

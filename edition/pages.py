@@ -1,0 +1,247 @@
+"""Page images (issue 11): one `PageImage` row per `pb` of a volume, in volume order, and where
+each page falls in a unit's text.
+
+The rows follow the TEI: `sync(edition)` walks the skeleton in document order, entering each
+unit's current revision where its placeholder stands, and keeps one row per `pb` it meets. A row
+is matched to its `pb` by `facs`, else `xml:id`, else `n`, so an uploaded scan and its OCR stay
+with their page when a revision adds or removes another `pb`. Where each image comes from:
+
+- the TEI's own `<facsimile>`: a `<surface>` whose `@start` points at the `pb` (`#pg_278`) or
+  whose `xml:id` the `pb`'s `@facs` names (`#surf_0308` or `surf_0308`), with its `<graphic>`'s
+  `url`, `width`, `height` and `mimeType` (a second `<graphic>` is the full-size one);
+- else the edition's `facsimile_url` pattern ({volume}, {facs}, {n});
+- an uploaded scan (`edition.facsimiles`) wins over both; `sync` never touches its files.
+
+`spans(revision)` places a unit's pages on its text layer: the page in effect where the unit
+begins (the last `pb` before it in the volume) and each `pb` in its text, as `PageSpan`s with
+`start`/`end` offsets — what the reading view follows, what a proposal's change falls on, and
+the transcription an OCR reading is aligned with.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterator
+
+from django.db import transaction
+from django.db.models import F
+from lxml import etree
+
+from .imports import CONTENT_PLACEHOLDER, PLACEHOLDER
+from .models import Document, Edition, PageImage, Revision
+from .tei import XML_ID, local_name
+from .tei.parsing import safe_parser
+
+_DIMENSION = re.compile(r"^\s*(\d+)(?:\.\d+)?\s*(?:px)?\s*$")
+
+
+@dataclass(frozen=True)
+class Break:
+    """A `pb` met walking the volume: its attributes and the unit whose TEI holds it."""
+
+    n: str
+    pb_id: str
+    facs: str
+    document_id: int | None
+    unit_order: int  # the order of the unit holding it, or of the last unit begun before it
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return _key(self.facs, self.pb_id, self.n)
+
+
+@dataclass(frozen=True)
+class Surface:
+    url: str
+    full_url: str
+    width: int | None
+    height: int | None
+    mime_type: str
+
+
+@dataclass(frozen=True)
+class PageSpan:
+    """A page's share of one unit's text layer: `layer.text[start:end]`."""
+
+    page: PageImage
+    start: int
+    end: int
+
+
+def _key(facs: str, pb_id: str, n: str) -> tuple[str, str]:
+    if facs:
+        return ("facs", facs.lstrip("#"))
+    if pb_id:
+        return ("id", pb_id)
+    return ("n", n)
+
+
+def breaks(edition: Edition) -> list[Break]:
+    """Every `pb` of the volume in reading order: the skeleton's and those in each unit's
+    current revision, where its placeholder stands (units without a place come last, as the
+    volume export puts them)."""
+    units = {d.xml_id: d for d in edition.documents.select_related("current_revision")
+             .order_by("order")}
+    found: list[Break] = []
+    last_order = -1
+    placed: set[str] = set()
+
+    def unit(xml_id: str) -> None:
+        nonlocal last_order
+        document = units.get(xml_id)
+        if document is None or document.current_revision is None:
+            return
+        placed.add(xml_id)
+        last_order = document.order
+        for pb in document.current_revision.element.iter("{*}pb"):
+            found.append(_break(pb, document.pk, document.order))
+
+    skeleton = etree.fromstring(edition.tei_skeleton.encode("utf-8"), parser=safe_parser()) \
+        if edition.tei_skeleton else None
+    if skeleton is not None:
+        text = skeleton.find("{*}text")
+        for node in (text if text is not None else skeleton).iter():
+            if isinstance(node, etree._ProcessingInstruction):
+                if node.target in (PLACEHOLDER, CONTENT_PLACEHOLDER):
+                    unit((node.text or "").strip())
+            elif local_name(node) == "pb":
+                found.append(_break(node, None, last_order))
+    for xml_id, document in units.items():
+        if xml_id not in placed:
+            unit(xml_id)
+    return found
+
+
+def _break(pb: etree._Element, document_id: int | None, unit_order: int) -> Break:
+    return Break(n=(pb.get("n") or "").strip(), pb_id=pb.get(XML_ID) or "",
+                 facs=(pb.get("facs") or "").strip(), document_id=document_id,
+                 unit_order=unit_order)
+
+
+def surfaces(edition: Edition) -> dict[tuple[str, str], Surface]:
+    """The `<facsimile>`'s surfaces, by the key of the `pb` each belongs to (its `facs`
+    naming the surface, or the surface's `start` naming the `pb`)."""
+    if "facsimile" not in edition.tei_skeleton:
+        return {}
+    root = etree.fromstring(edition.tei_skeleton.encode("utf-8"), parser=safe_parser())
+    found: dict[tuple[str, str], Surface] = {}
+    for surface in root.iter("{*}surface"):
+        graphics = [g for g in surface.iter("{*}graphic") if g.get("url")]
+        if not graphics:
+            continue
+        first = graphics[0]
+        found_surface = Surface(
+            url=first.get("url", ""), full_url=graphics[1].get("url", "") if len(graphics) > 1
+            else "", width=_pixels(first.get("width")), height=_pixels(first.get("height")),
+            mime_type=first.get("mimeType", ""))
+        if surface.get(XML_ID):
+            found[("facs", surface.get(XML_ID))] = found_surface
+        start = (surface.get("start") or "").lstrip("#")
+        if start:
+            found[("id", start)] = found_surface
+    return found
+
+
+def _pixels(value: str | None) -> int | None:
+    match = _DIMENSION.match(value or "")
+    return int(match.group(1)) if match else None
+
+
+def pattern_url(pattern: str, edition: Edition, item: Break | PageImage) -> str:
+    if not pattern:
+        return ""
+    return pattern.format(volume=edition.slug, facs=item.facs.lstrip("#"), n=item.n)
+
+
+def sync(edition: Edition) -> list[PageImage]:
+    """Make the edition's `PageImage` rows follow its TEI: one per `pb`, in volume order.
+    Rows of `pb`s no longer in the volume are deleted unless they hold an upload (kept, with
+    no sequence among the others', so that a `pb` put back finds its scan again)."""
+    found = breaks(edition)
+    by_surface = surfaces(edition)
+    with transaction.atomic():
+        existing = {_key(p.facs, p.pb_id, p.n): p
+                    for p in PageImage.objects.select_for_update().filter(edition=edition)}
+        # Move the rows in use out of the way of the unique sequence first (distinct values
+        # below those of parked rows, which are _PARKED + pk).
+        PageImage.objects.filter(edition=edition, sequence__lt=_PARKED).update(
+            sequence=F("sequence") + _PARKED // 2)
+        kept: list[PageImage] = []
+        for sequence, item in enumerate(found):
+            page = existing.pop(item.key, None) or PageImage(edition=edition)
+            page.sequence = sequence
+            page.n, page.pb_id, page.facs = item.n, item.pb_id, item.facs
+            page.document_id, page.unit_order = item.document_id, item.unit_order
+            if not page.image:
+                surface = by_surface.get(item.key) or by_surface.get(("id", item.pb_id))
+                if surface is not None:
+                    page.source, page.url, page.full_url = PageImage.Source.TEI, surface.url, \
+                        surface.full_url
+                    page.width, page.height = surface.width, surface.height
+                    page.mime_type = surface.mime_type
+                elif edition.facsimile_url and item.facs:
+                    page.source = PageImage.Source.PATTERN
+                    page.url = pattern_url(edition.facsimile_url, edition, item)
+                    page.full_url = pattern_url(edition.facsimile_full_url, edition, item)
+                else:
+                    page.source, page.url, page.full_url = "", "", ""
+            page.save()
+            kept.append(page)
+        for page in existing.values():
+            if page.image:
+                page.sequence, page.document_id = _PARKED + page.pk, None
+                page.save(update_fields=["sequence", "document"])
+            else:
+                page.delete()
+    return kept
+
+
+# Rows whose `pb` left the volume (kept for their upload) have _PARKED + pk as sequence.
+_PARKED = 1_000_000_000
+
+
+def pages(edition: Edition) -> Iterator[PageImage]:
+    """The edition's pages in volume order (not those parked)."""
+    return PageImage.objects.filter(edition=edition, sequence__lt=_PARKED).order_by("sequence")
+
+
+def spans(document: Document, revision: Revision | None = None) -> list[PageSpan]:
+    """The pages `revision` (default: the current one) of `document` falls on, each with the
+    stretch of its text layer on that page. The first is the page in effect where the unit
+    begins, unless its own first `pb` stands at the very start."""
+    revision = revision or document.current_revision
+    layer = revision.layer
+    own = list(PageImage.objects.filter(document=document, sequence__lt=_PARKED)
+               .order_by("sequence"))
+    by_key = {_key(p.facs, p.pb_id, p.n): p for p in own}
+    anchors = [(a.offset, by_key.get(_key((a.element.get("facs") or "").strip(),
+                                          a.element.get(XML_ID) or "",
+                                          (a.element.get("n") or "").strip())))
+               for a in layer.page_breaks]
+    anchors = [(offset, page) for offset, page in anchors if page is not None]
+    if not anchors or anchors[0][0] > 0:
+        before = (PageImage.objects.filter(edition_id=document.edition_id,
+                                           unit_order__lt=document.order)
+                  .order_by("-sequence").first())
+        if own:
+            # A pb in the skeleton between the previous unit and this one counts too.
+            before = (PageImage.objects.filter(edition_id=document.edition_id,
+                                               sequence__lt=own[0].sequence)
+                      .order_by("-sequence").first()) or before
+        if before is not None:
+            anchors.insert(0, (0, before))
+    result = []
+    for index, (offset, page) in enumerate(anchors):
+        end = anchors[index + 1][0] if index + 1 < len(anchors) else len(layer.text)
+        result.append(PageSpan(page, offset, end))
+    return result
+
+
+def page_at(document: Document, offset: int, revision: Revision | None = None) -> PageImage | None:
+    """The page the character at `offset` of the unit's text stands on."""
+    found = None
+    for span in spans(document, revision):
+        if span.start <= offset:
+            found = span.page
+    return found
