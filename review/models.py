@@ -80,6 +80,10 @@ class Proposal(models.Model):
     batch = models.ForeignKey("ProposalBatch", on_delete=models.PROTECT, null=True, blank=True,
                               related_name="proposals")
     decided_at = models.DateTimeField(null=True, blank=True)
+    # Made from a suggestion in one click (review/suggested.py): the OCR's evidence (its page,
+    # words, confidence and region) travels with the proposal to the reviewer.
+    suggestion = models.ForeignKey("edition.Suggestion", on_delete=models.SET_NULL, null=True,
+                                   blank=True, related_name="proposals")
 
     objects = ProposalQuerySet.as_manager()
 
