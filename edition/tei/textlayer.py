@@ -231,9 +231,11 @@ def apply_change(
 
     Only the text nodes the change touches are rewritten, and in them only the characters it
     replaces: the source's line breaks and indentation around the change keep their bytes, so a
-    one-word correction is a one-word difference in the TEI. Where that cannot carry the change
-    exactly (whitespace the layer had dropped would come back as a space), the block the change
-    lies in is written back in normal form instead.
+    one-word correction is a one-word difference in the TEI. A text node that does not map onto
+    its layer character for character (text not in NFC, as `Pe&#769;rez`) is written back in
+    normal form alone, its neighbours keeping their bytes. Where even that cannot carry the
+    change exactly (whitespace the layer had dropped would come back as a space), the block the
+    change lies in is written back in normal form instead.
 
     Raises TextChangeError when the TEI cannot carry that text: a range outside the layer, a
     change that adds, removes or crosses a block boundary (that is a structural fix), or one
@@ -241,9 +243,12 @@ def apply_change(
     """
     layer = build(element)
     expected = _check_change(layer, start, end, replacement)
-    for in_place in (True, False):
+    # Narrowest first: every touched node in place; those that cannot be, alone in normal form;
+    # the whole block in normal form. Each is kept only if it gives exactly the expected layer.
+    for mode in ("in place", "node", "block"):
         tree = copy.deepcopy(element)
-        _write_change(tree, start, end, replacement, in_place=in_place)
+        if not _write_change(tree, start, end, replacement, mode=mode):
+            continue
         if (actual := build(tree).text) == expected:
             return tree
     raise TextChangeError(
@@ -254,7 +259,9 @@ def apply_change(
 
 
 def _write_change(tree: etree._Element, start: int, end: int, replacement: str, *,
-                  in_place: bool) -> None:
+                  mode: str) -> bool:
+    """Write the change into `tree` in `mode`; False when that mode cannot (a text node that
+    does not map onto its layer, for "in place")."""
     layer, builder = _build(tree)
     segments = _touched_segments(layer, start, end)
     if not segments:
@@ -272,8 +279,14 @@ def _write_change(tree: etree._Element, start: int, end: int, replacement: str, 
     else:
         changed = [(first, head + replacement), *((m, "") for m in segments[1:-1]),
                    (last, tail)]
-    if in_place and all(_write_in_place(seg, content) for seg, content in changed):
-        return
+    if mode == "in place":
+        return all(_write_in_place(seg, content) for seg, content in changed)
+    if mode == "node":
+        for segment, content in changed:
+            if not _write_in_place(segment, content):
+                setattr(segment.element, segment.slot, content or None)
+                segment.content = content
+        return True
     # Write the whole block back in normal form: source whitespace the layer had dropped (an
     # indented line break before a page break, say) must not come back as a space.
     block_id = next(b for el, slot, b, seg in builder.slots if seg is first)
@@ -282,6 +295,7 @@ def _write_change(tree: etree._Element, start: int, end: int, replacement: str, 
     for el, slot, b, seg in builder.slots:
         if b == block_id:
             setattr(el, slot, seg.content if seg and seg.content else None)
+    return True
 
 
 _RAW_CHARACTER = re.compile(r"[ \t\r\n]+|[^ \t\r\n]")
