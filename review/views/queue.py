@@ -333,13 +333,16 @@ def waiting_for(user, editions) -> ProposalQuerySet:
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
     editions = list(reviewed_editions(user).values_list("pk", flat=True))
-    waiting, waiting_by_edition = [], []
+    waiting, waiting_by_edition, batches = [], [], []
     if editions:
         pending = waiting_for(user, editions)
         waiting_by_edition = list(pending.order_by().values(
             "document__edition__slug", "document__edition__title").annotate(n=Count("id"))
             .order_by("document__edition__slug"))
-        waiting = make_rows(with_row_data(pending).order_by("created_at", "pk")[:10], user)
+        # A batch waiting is one item (as in the queue), not a row per document.
+        waiting = make_rows(with_row_data(pending.filter(batch__isnull=True))
+                            .order_by("created_at", "pk")[:10], user)
+        batches = [b for b in pending_batches(editions) if b.author_id != user.pk]
     mine = Proposal.objects.filter(author=user)
     # Conflicted and other stuck proposals first: they wait for the author, not a reviewer.
     urgency = Case(When(status__in=Proposal.STUCK, then=Value(0)),
@@ -352,6 +355,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context = {
         "is_reviewer": bool(editions),
         "waiting": waiting,
+        "batches": batches,
         "waiting_total": sum(e["n"] for e in waiting_by_edition),
         "waiting_by_edition": waiting_by_edition,
         "mine": recent,

@@ -193,3 +193,26 @@ def test_my_proposals_status_select_matches_the_active_tab(client, people, sampl
     assert tree.cssselect("select[name=status] option[selected]")[0].get("value") == "pending"
     assert [a.text_content() for a in tree.cssselect(".status-counts a[aria-current]")] == [
         "Pending"]
+
+
+def test_a_waiting_batch_is_one_item_not_a_row_per_document(client, people, sample_edition):
+    """As in the queue: the reviewer decides a batch on its page, so the dashboard lists it
+    once, beside the single proposals."""
+    from review import batches
+
+    found = batches.matches(sample_edition, "Memorandum", "Memorandvm")
+    assert len({m.document.pk for m in found}) >= 2
+    resolved = batches.resolve(sample_edition, [m.token for m in found], find="Memorandum",
+                               replacement="Memorandvm")
+    batch = batches.create_batch(people.editor, sample_edition, "Old spelling", resolved,
+                                 find="Memorandum", replacement="Memorandvm").batch
+    single = propose(sample_edition, people.editor2, "Herter", "Herter,")
+    client.force_login(people.reviewer)
+    response = client.get(DASHBOARD)
+    assert waiting_ids(response) == [single.pk]
+    page = html.fromstring(response.content)
+    items = page.cssselect(".waiting .batch-item a")
+    assert [a.get("href") for a in items] == [batch.get_absolute_url()]
+    # Its author has nothing of it waiting for them.
+    client.force_login(people.editor)
+    assert client.get(DASHBOARD).context["batches"] == []
