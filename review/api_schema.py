@@ -257,3 +257,22 @@ SEARCH = {
         }},
     },
 }
+
+
+# -- searching proposals (review/search.py; GET /api/search/proposals/) ----------------------
+
+PROPOSAL_SEARCH_PARAMETERS = [
+    *(p for p in SEARCH_PARAMETERS if p.name in ("q", "edition")),
+    OpenApiParameter("open_only", OpenApiTypes.BOOL, OpenApiParameter.QUERY,
+                     description="only proposals on documents that have open proposals (as "
+                                 "/search/'s filter; every result does)"),
+]
+PROPOSAL_SEARCH = {
+    "type": "object",
+    "required": ["count", "limit", "results"],
+    "properties": {
+        "count": {"type": "integer", "description": "proposals returned (at most `limit`)"},
+        "limit": INTEGER,
+        "results": {"type": "array", "items": PROPOSAL},
+    },
+}

@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from edition.urls import DocumentIdConverter  # noqa: F401  (registers docid and num)
 
-from . import api, api_suggestions
+from . import api, api_search, api_suggestions
 
 app_name = "api"
 # Actions answer with or without a trailing slash (APPEND_SLASH cannot redirect a POST).
@@ -25,6 +25,7 @@ urlpatterns = [
     re_path(r"^editions/(?P<edition>[-\w]+)/(?P<register>persons|terms)/$", api.register,
             name="register"),
     path("search/", api.search_text, name="search"),
+    path("search/proposals/", api_search.search_proposals, name="search_proposals"),
     path("proposals/", api.proposals, name="proposals"),
     path("proposals/<num:pk>/", api.proposal, name="proposal"),
     re_path(r"^proposals/(?P<pk>[0-9]{1,9})/approve/?$", api.approve, name="approve"),

@@ -9,6 +9,7 @@ pytestmark = pytest.mark.django_db
 
 ENDPOINTS = {
     "/api/search/": {"get"},
+    "/api/search/proposals/": {"get"},
     "/api/editions/{edition}/documents/{doc}/": {"get"},
     "/api/editions/{edition}/documents/{doc}/proposals/": {"get", "post"},
     "/api/editions/{edition}/{register}/": {"get"},

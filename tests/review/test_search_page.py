@@ -131,3 +131,30 @@ def test_proposers_may_turn_the_results_into_one_batch(client, sample_volume, pe
     assert form.xpath("//input[@name='find']/@value") == ["Prime Minister"]
     preview = client.get(link.get("href") + "&replacement=Premier")
     assert preview.status_code == 200 and 'name="match"' in preview.content.decode()
+
+
+def test_api_member_finds_pending_proposals(client, proposal, people):
+    client.force_login(people.reviewer)
+    data = client.get("/api/search/proposals/", {"q": "Zanzibarian"}).json()
+    assert [p["id"] for p in data["results"]] == [proposal.pk] and data["count"] == 1
+    assert data["results"][0]["changes"][0]["replacement"] == "Premier Zanzibarian"
+    assert client.get("/api/search/proposals/", {"q": "Quixotic -spelling"}).json()[
+        "results"] == []
+    assert client.get("/api/search/proposals/",
+                      {"q": "Quixotic", "edition": "frus1958-60v18"}).json()["count"] == 1
+
+
+def test_api_proposal_search_is_for_members_only(client, proposal, people):
+    assert client.get("/api/search/proposals/", {"q": "Zanzibarian"}).status_code == 401
+    client.force_login(people.stranger)
+    response = client.get("/api/search/proposals/", {"q": "Zanzibarian"})
+    assert response.status_code == 200 and response.json()["results"] == []
+
+
+@pytest.mark.parametrize("params", [{"q": ""}, {"q": "-x"}, {"q": "a\x00"},
+                                    {"q": "x", "edition": "nope"}])
+def test_api_proposal_search_junk_is_400(client, proposal, people, params):
+    client.force_login(people.editor)
+    response = client.get("/api/search/proposals/", params)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
