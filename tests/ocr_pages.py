@@ -266,3 +266,34 @@ def _hyphenate(text: str, font, room: float, rng: random.Random) -> str:
         if font.getlength(text[:cut] + "-") <= room:
             return text[:cut]
     return ""
+
+
+def require_tesseract() -> None:
+    """Skip (saying why) when Tesseract cannot run; with EMEND_REQUIRE_OCR set (CI), fail."""
+    import pytest
+
+    from edition.ocr import available
+
+    ok, reason = available()
+    if not ok:
+        if os.environ.get("EMEND_REQUIRE_OCR"):
+            pytest.fail(f"EMEND_REQUIRE_OCR is set but {reason}")
+        pytest.skip(reason)
+
+
+def words_of(page: PageImage, *, change: dict[str, str] | None = None,
+             confidence: float = 95.0) -> list[list]:
+    """OCR words as Tesseract would give them for the page's transcription, read perfectly
+    but for `change` ({transcription word: what is read instead, "" to read nothing}), eight
+    words to a line, 100 px wide each, under a running head with the page number."""
+    change = change or {}
+    found = [[page.n or "1", 1500, 40, 60, 40, 96.0, 0]]
+    index = 0
+    for word in transcription(page).words:
+        text = change.get(word.text, word.text)
+        for part in text.split():
+            line = 1 + index // 8
+            found.append([part, 100 + (index % 8) * 110, 40 + line * 60, 100, 40,
+                          confidence, line])
+            index += 1
+    return found

@@ -85,7 +85,7 @@ def _finding(gap: Disagreement, alignment: Alignment, page: PageImage) -> Findin
         start, end = gap.words[0].start, gap.words[-1].end
         if read:
             words = text[start:end]
-            explanation = f"{page.label}: the page image reads “{read}” where the text has “{words}”."
+            explanation = f"On {page.label} the page image reads “{read}” where the text has “{words}”."
             replacement = read
         else:
             # A word to delete takes its space with it: the one before, or else the one after.
@@ -95,8 +95,8 @@ def _finding(gap: Disagreement, alignment: Alignment, page: PageImage) -> Findin
                 end = after.start
             else:
                 return None
-            explanation = (f"{page.label}: the page image has no “{text[gap.words[0].start:gap.words[-1].end]}” "
-                           "here.")
+            missing = text[gap.words[0].start:gap.words[-1].end]
+            explanation = f"On {page.label} the page image has no “{missing}” here."
             replacement = ""
     else:
         # A word the text lacks: it joins the word before it (or the one after).
@@ -111,7 +111,7 @@ def _finding(gap: Disagreement, alignment: Alignment, page: PageImage) -> Findin
         else:
             return None
         text = texts[home]
-        explanation = f"{page.label}: the page image reads “{read}” {where}, which the text lacks."
+        explanation = f"On {page.label} the page image reads “{read}” {where}, which the text lacks."
     quote = selector(text, start, end)
     return Finding(home[0], home[1], start, end, quote["exact"], quote["prefix"],
                    quote["suffix"], replacement, round(confidence, 1), region, explanation)
@@ -204,3 +204,13 @@ def pages_to_realign(document: Document) -> list[int]:
                                          ocr_status=PageImage.OCRStatus.DONE)
                 .filter(Q(aligned__has_key=str(document.pk)) | Q(document=document))
                 .values_list("pk", flat=True).order_by("sequence"))
+
+
+def realign_on_revision(sender, *, document: Document, **kwargs) -> None:
+    """`revision_added`'s receiver: once the revision commits, the worker aligns the pages
+    read against this unit's text again (edition/tasks.py `align_pages`)."""
+    from .. import tasks
+
+    found = pages_to_realign(document)
+    if found:
+        tasks.enqueue_on_commit(tasks.align_pages, found)
