@@ -297,3 +297,18 @@ def words_of(page: PageImage, *, change: dict[str, str] | None = None,
                           confidence, line])
             index += 1
     return found
+
+
+def score(injected: list[Injected], found: list) -> tuple[list[Injected], list]:
+    """(the injected differences some finding covers, the findings that cover none): a
+    finding (edition.ocr.record.Finding or Suggestion-like with document_id, note_id, start,
+    end) covers a difference when its range on the same text overlaps the word's."""
+    hit, covering = [], set()
+    for item in injected:
+        word = item.word
+        mine = [i for i, f in enumerate(found) if (f.document_id, f.note_id) == word.home
+                and f.start < word.end and word.start < f.end]
+        if mine:
+            hit.append(item)
+            covering.update(mine)
+    return hit, [f for i, f in enumerate(found) if i not in covering]

@@ -176,3 +176,29 @@ def test_uploaded_image_is_read_from_storage(page276, settings, tmp_path):
     assert engine.image_bytes(page276) == b"not really a png"
     with pytest.raises(engine.OCRError, match="the image cannot be read"):
         engine.read(engine.image_bytes(page276))
+
+
+def test_ocr_command_says_when_ocr_is_not_installed(sample_edition, monkeypatch):
+    from django.core.management import CommandError, call_command
+
+    from edition.management.commands import ocr as command
+
+    monkeypatch.setattr(command, "available", lambda: (False, "OCR is not installed (test)"))
+    with pytest.raises(CommandError, match="OCR is not installed"):
+        call_command("ocr", sample_edition.slug, "--now")
+    with pytest.raises(CommandError, match="no edition nowhere"):
+        call_command("ocr", "nowhere")
+
+
+def test_ocr_command_refuses_an_unknown_unit_and_pages_without_images(sample_edition,
+                                                                         monkeypatch):
+    from django.core.management import CommandError, call_command
+
+    from edition.management.commands import ocr as command
+
+    monkeypatch.setattr(command, "available", lambda: (True, "Tesseract"))
+    pages.sync(sample_edition)
+    with pytest.raises(CommandError, match="has no unit d999"):
+        call_command("ocr", sample_edition.slug, "--document", "d999")
+    with pytest.raises(CommandError, match="no page image to read"):
+        call_command("ocr", sample_edition.slug)
