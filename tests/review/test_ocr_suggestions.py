@@ -105,3 +105,28 @@ def test_a_batch_of_one_ocr_suggestion_keeps_it(ocr, people):
                                    "The OCR of the printed page", chosen, check_name="ocr")
     (proposal,) = created.proposals
     assert proposal.suggestion == ocr["restrained"]
+
+
+def test_a_footnote_disagreement_is_a_footnote_edit(sample_edition, people):
+    from collections import Counter
+
+    from edition.ocr import align
+
+    pages.sync(sample_edition)
+    page = PageImage.objects.get(edition=sample_edition, n="276")
+    words = align.transcription(page).words
+    counts = Counter(w.text for w in words)
+    word = next(w for w in words if w.note_id and counts[w.text] == 1 and w.text.isalpha()
+                and len(w.text) > 4)
+    misread = word.text[:-1] + ("x" if word.text[-1] != "x" else "y")
+    page.ocr_words = words_of(page, change={word.text: misread})
+    page.ocr_status = PageImage.OCRStatus.DONE
+    page.save()
+    (suggestion,) = record.align_page(page)
+    assert (suggestion.note_id, suggestion.change) == (word.note_id, "note-edit")
+    assert (suggestion.exact, suggestion.replacement) == (word.text, misread)
+    response = token_client(people.editor).post(API + f"{suggestion.pk}/propose", format="json")
+    assert response.status_code == 201, response.json()
+    change = response.json()["changes"][0]
+    assert change["kind"] == "note-edit" and misread in change["body"]
+    assert Proposal.objects.get().suggestion == suggestion
