@@ -11,6 +11,7 @@ recorded again.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -22,6 +23,14 @@ from ..models import Document, PageImage, Suggestion
 from ..tei.selectors import selector
 from . import engine
 from .align import Alignment, Disagreement, Read, align, units_on
+
+# Tesseract's English model reads "Hammarskjöld" as "Hammarskjold": a diacritic the image
+# shows and the OCR lost is not the text's fault. And its classic confusions (I/l/1, O/0, J/]…)
+# must be read with more confidence than other differences to be worth suggesting (bench/ocr.py:
+# the false suggestions on the abbreviations list were these).
+CONFUSABLE_CONFIDENCE = 90
+_CONFUSABLE = str.maketrans({"l": "I", "1": "I", "|": "I", "!": "I", "0": "O", "]": "J",
+                             "5": "S", "8": "B", "2": "Z"})
 
 # A disagreement of more words than this on either side is the alignment losing its way (a
 # table, a figure, a page that is not the text's), not a misread word: not suggested.
@@ -56,10 +65,37 @@ def findings(alignment: Alignment, page: PageImage, *,
     for gap in alignment.disagreements:
         if len(gap.words) > MAX_WORDS or len(gap.reads) > MAX_WORDS:
             continue
+        if _lost_diacritics(gap):
+            continue
         finding = _finding(gap, alignment, page)
-        if finding is not None and finding.confidence >= threshold:
-            found.append(finding)
+        if finding is None or finding.confidence < threshold:
+            continue
+        if finding.confidence < CONFUSABLE_CONFIDENCE and _confusions(gap):
+            continue
+        found.append(finding)
     return found
+
+
+def _pairs(gap: Disagreement):
+    if len(gap.words) == len(gap.reads):
+        return list(zip((w.key for w in gap.words), (r.key for r in gap.reads)))
+    return None
+
+
+def _lost_diacritics(gap: Disagreement) -> bool:
+    pairs = _pairs(gap)
+    return bool(pairs) and all(_bare(word) == read for word, read in pairs)
+
+
+def _confusions(gap: Disagreement) -> bool:
+    pairs = _pairs(gap)
+    return bool(pairs) and all(word.translate(_CONFUSABLE) == read.translate(_CONFUSABLE)
+                               for word, read in pairs)
+
+
+def _bare(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFD", text)
+                   if not unicodedata.combining(c))
 
 
 def _finding(gap: Disagreement, alignment: Alignment, page: PageImage) -> Finding | None:
