@@ -65,15 +65,32 @@ def findings(alignment: Alignment, page: PageImage, *,
     for gap in alignment.disagreements:
         if len(gap.words) > MAX_WORDS or len(gap.reads) > MAX_WORDS:
             continue
-        if _lost_diacritics(gap):
-            continue
-        finding = _finding(gap, alignment, page)
-        if finding is None or finding.confidence < threshold:
-            continue
-        if finding.confidence < CONFUSABLE_CONFIDENCE and _confusions(gap):
-            continue
-        found.append(finding)
+        for part in _split(gap, alignment.transcription.texts):
+            if _lost_diacritics(part):
+                continue
+            finding = _finding(part, alignment, page)
+            if finding is None or finding.confidence < threshold:
+                continue
+            if finding.confidence < CONFUSABLE_CONFIDENCE and _confusions(part):
+                continue
+            found.append(finding)
     return found
+
+
+def _split(gap: Disagreement, texts: dict) -> list[Disagreement]:
+    """A word-for-word disagreement across a block break, one per block (a fix must not move
+    words between paragraphs); any other across a break is left as it is (and not suggested)."""
+    if len(gap.words) < 2 or len(gap.words) != len(gap.reads):
+        return [gap]
+    parts, first = [], 0
+    for i in range(1, len(gap.words) + 1):
+        if i == len(gap.words) or gap.words[i].home != gap.words[i - 1].home or "\n" in \
+                texts[gap.words[i].home][gap.words[i - 1].end:gap.words[i].start]:
+            parts.append(Disagreement(gap.words[first:i], gap.reads[first:i],
+                                      gap.before if first == 0 else None,
+                                      gap.after if i == len(gap.words) else None))
+            first = i
+    return parts
 
 
 def _pairs(gap: Disagreement):
@@ -119,9 +136,12 @@ def _finding(gap: Disagreement, alignment: Alignment, page: PageImage) -> Findin
             return None  # across two units or into a footnote: no one quote holds it
         text = texts[home]
         start, end = gap.words[0].start, gap.words[-1].end
+        if "\n" in text[start:end]:
+            return None  # across a block break: words would move between paragraphs
         if read:
             words = text[start:end]
-            explanation = f"On {page.label} the page image reads “{read}” where the text has “{words}”."
+            explanation = (f"On {page.label} the page image reads “{read}” where the text "
+                           f"has “{words}”.")
             replacement = read
         else:
             # A word to delete takes its space with it: the one before, or else the one after.
@@ -147,7 +167,8 @@ def _finding(gap: Disagreement, alignment: Alignment, page: PageImage) -> Findin
         else:
             return None
         text = texts[home]
-        explanation = f"On {page.label} the page image reads “{read}” {where}, which the text lacks."
+        explanation = (f"On {page.label} the page image reads “{read}” {where}, which the "
+                       "text lacks.")
     quote = selector(text, start, end)
     return Finding(home[0], home[1], start, end, quote["exact"], quote["prefix"],
                    quote["suffix"], replacement, round(confidence, 1), region, explanation)

@@ -92,7 +92,8 @@ def test_running_head_and_footnote_calls_are_not_differences(sample_edition):
     assert record.align_page(page) == []
 
 
-def test_a_new_revision_realigns_without_reading_again(page276, people, django_capture_on_commit_callbacks, monkeypatch):
+def test_a_new_revision_realigns_without_reading_again(page276, people, monkeypatch,
+                                                     django_capture_on_commit_callbacks):
     record.align_page(page276)
     sent = []
     monkeypatch.setattr(tasks, "_send", lambda task, args, options: sent.append((task, args)))
@@ -221,3 +222,17 @@ def test_a_lost_diacritic_is_the_ocrs_and_confusions_need_more_confidence(page27
     found = record.findings(align.align(page276), page276)
     assert [(f.exact, f.replacement) for f in found] == [("handling", "handIing"),
                                                         ("voluntary", "voluntery")]
+
+
+def test_misreadings_either_side_of_a_paragraph_break_are_two_suggestions(page276):
+    known = align.transcription(page276)
+    text = known.texts[known.words[0].home]
+    i = next(i for i in range(1, len(known.words)) if known.words[i].home == known.words[0].home
+             and "\n" in text[known.words[i - 1].end:known.words[i].start])
+    last, first = known.words[i - 1], known.words[i]
+    ocr = words_of(page276)  # the page number, then a word for each of the transcription's
+    ocr[i][0], ocr[i + 1][0] = "Xx" + last.text, "Yy" + first.text
+    page276.ocr_words = ocr
+    page276.save()
+    found = record.findings(align.align(page276), page276)
+    assert [(f.start, f.end) for f in found] == [(last.start, last.end), (first.start, first.end)]
