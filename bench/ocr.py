@@ -60,9 +60,9 @@ def main() -> int:
     os.environ.update(django_environ(var, MEDIA_ROOT=str(var / "media")))
     # Both arms run Tesseract with the same threads (engine.read only sets a default).
     os.environ.pop("OMP_THREAD_LIMIT", None)
+    os.environ["EMEND_OCR_THREADS"] = str(args.threads)
     if args.threads:
         os.environ["OMP_THREAD_LIMIT"] = str(args.threads)
-        os.environ["EMEND_OCR_THREADS"] = str(args.threads)
     import django
 
     django.setup()

@@ -66,7 +66,8 @@ def read(data: bytes) -> tuple[list[list], int, int]:
         raise OCRError(f"the image cannot be read: {exc}") from exc
     # One thread per page: the worker reads several pages at once, and on a busy machine
     # Tesseract's OpenMP threads make a page several times slower, not faster (bench/ocr.py).
-    os.environ.setdefault("OMP_THREAD_LIMIT", str(settings.EMEND_OCR_THREADS))
+    if settings.EMEND_OCR_THREADS > 0:  # 0: Tesseract's own default (all cores)
+        os.environ.setdefault("OMP_THREAD_LIMIT", str(settings.EMEND_OCR_THREADS))
     if image.mode not in ("L", "RGB"):
         image = image.convert("RGB")
     try:
