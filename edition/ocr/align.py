@@ -38,7 +38,10 @@ _DASHES = re.compile(r"-{2,}")
 _WORD = re.compile(r"\S+")
 # A line-end hyphen (ASCII, Unicode or soft) and the lower-case start of the next line's word.
 _HYPHENATED = re.compile(r"[A-Za-z][-\u2010\u00ad]$")
-_PAGE_MARK = re.compile(r"^\[?Page$", re.IGNORECASE)
+# "[Page 278]" as the reading view shows a page break, in a scraped or printed page: the
+# bracket is required on one side ("Page 5 of the report" is text).
+_PAGE_MARK = re.compile(r"^[\[(|]Page$", re.IGNORECASE)
+_PAGE_MARK_END = re.compile(r"^[0-9A-Za-z]{1,8}[\])|]$")
 # What Tesseract makes of a superscript footnote call it does not read as a digit.
 _CALL_MISREADS = "®©°’'‘`*^\"”“"
 _PAGE_NUMBER = re.compile(r"^[\[(]?[0-9A-Za-z]{1,8}[\])]?[.,]?$")
@@ -175,7 +178,8 @@ def reads(page: PageImage, known: Transcription) -> list[Read]:
     while index < len(raw):
         text, x, y, w, h, confidence, line = raw[index][:7]
         following = raw[index + 1] if index + 1 < len(raw) else None
-        if _PAGE_MARK.match(text) and following and _PAGE_NUMBER.match(following[0]):
+        if following and (_PAGE_MARK.match(text) and _PAGE_NUMBER.match(following[0])
+                          or text.lower() == "page" and _PAGE_MARK_END.match(following[0])):
             index += 2
             continue
         boxes = ((int(x), int(y), int(w), int(h)),)

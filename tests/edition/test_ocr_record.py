@@ -236,3 +236,15 @@ def test_misreadings_either_side_of_a_paragraph_break_are_two_suggestions(page27
     page276.save()
     found = record.findings(align.align(page276), page276)
     assert [(f.start, f.end) for f in found] == [(last.start, last.end), (first.start, first.end)]
+
+
+def test_page_as_a_word_of_the_text_is_not_a_page_marker(page276):
+    words = words_of(page276)
+    # The OCR reads "Page 7" where the text has "the Department": a disagreement, not a
+    # "[Page N]" marker to leave out.
+    at = next(i for i, w in enumerate(words) if w[0] == "Department")
+    words[at - 1][0], words[at][0] = "Page", "7"
+    page276.ocr_words = words
+    page276.save()
+    found = record.findings(align.align(page276), page276)
+    assert any(f.replacement == "Page 7" for f in found)
