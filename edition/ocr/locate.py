@@ -4,7 +4,7 @@ the proposal page highlights)."""
 from __future__ import annotations
 
 from ..models import Document, PageImage, Revision
-from .align import align
+from .align import Alignment, align
 
 
 def boxes(page: PageImage, document: Document, revision: Revision, start: int,
@@ -13,9 +13,19 @@ def boxes(page: PageImage, document: Document, revision: Revision, start: int,
     on `page` that read the words of `revision`'s text layer touching [start, end): those
     that agree, and those the OCR read otherwise. A zero-width range (an insertion point)
     gives the words on either side. Empty when the page has no OCR or the range is not on it."""
+    return many(page, document, revision, [(start, end)])[0]
+
+
+def many(page: PageImage, document: Document, revision: Revision,
+         ranges: list[tuple[int, int]]) -> list[list[list[int]]]:
+    """`boxes` for several ranges of one revision on one page, aligning the page once."""
     if not page.ocr_words:
-        return []
+        return [[] for _ in ranges]
     alignment = align(page, {document.pk: revision})
+    return [_boxes(alignment, document, start, end) for start, end in ranges]
+
+
+def _boxes(alignment: Alignment, document: Document, start: int, end: int) -> list[list[int]]:
     mine = [(index, word) for index, word in enumerate(alignment.transcription.words)
             if word.document_id == document.pk and not word.note_id]
     if end > start:

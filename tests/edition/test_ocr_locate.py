@@ -77,3 +77,14 @@ def test_available_names_tesseract_or_says_why_not(monkeypatch):
         assert engine.available() == (False, "OCR is not installed (Tesseract was not found)")
     finally:
         engine._probe.cache_clear()
+
+
+def test_many_ranges_at_once_agree_with_one_at_a_time(d144):
+    span, words = page_words(d144, "277")
+    page = span.page
+    page.ocr_words = fake_ocr(page, [w for w, _, _ in words])
+    page.save()
+    revision = d144.current_revision
+    ranges = [(words[1][1], words[2][2]), (words[6][1], words[6][1])]
+    assert locate.many(page, d144, revision, ranges) == [
+        locate.boxes(page, d144, revision, *r) for r in ranges]
