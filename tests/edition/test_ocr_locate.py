@@ -19,7 +19,7 @@ def d144():
     return edition.documents.get(xml_id="d144")
 
 
-def fake_ocr(page, words, per_line=8, change=None):
+def fake_ocr(words, per_line=8, change=None):
     """OCR words for `words` (a list of strings): 8 to a line, each box 100 px wide,
     `change` {index: text} reading some otherwise."""
     change = change or {}
@@ -40,7 +40,7 @@ def test_boxes_of_a_stretch_are_its_words_boxes(d144):
     page = span.page
     page.ocr_words = [["277", 1000, 50, 80, 40, 96.0, 0]] + [
         [t, x, y + 60, w, h, c, line + 1] for t, x, y, w, h, c, line in
-        fake_ocr(page, [w for w, _, _ in words])]
+        fake_ocr([w for w, _, _ in words])]
     page.save()
     revision = d144.current_revision
     # Words 3 to 5 of the page: their three boxes, not the page number's.
@@ -55,7 +55,7 @@ def test_boxes_of_a_stretch_are_its_words_boxes(d144):
 def test_boxes_follow_a_word_the_ocr_read_otherwise(d144):
     span, words = page_words(d144, "277")
     page = span.page
-    page.ocr_words = fake_ocr(page, [w for w, _, _ in words], change={4: "Koreo"})
+    page.ocr_words = fake_ocr([w for w, _, _ in words], change={4: "Koreo"})
     page.save()
     found = locate.boxes(page, d144, d144.current_revision, words[4][1], words[4][2])
     assert found == [[100 + 4 * 110, 200, 100, 40]]
@@ -82,7 +82,7 @@ def test_available_names_tesseract_or_says_why_not(monkeypatch):
 def test_many_ranges_at_once_agree_with_one_at_a_time(d144):
     span, words = page_words(d144, "277")
     page = span.page
-    page.ocr_words = fake_ocr(page, [w for w, _, _ in words])
+    page.ocr_words = fake_ocr([w for w, _, _ in words])
     page.save()
     revision = d144.current_revision
     ranges = [(words[1][1], words[2][2]), (words[6][1], words[6][1])]
