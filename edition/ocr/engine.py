@@ -62,7 +62,8 @@ def read(data: bytes) -> tuple[list[list], int, int]:
     try:
         image = Image.open(io.BytesIO(data))
         image.load()
-    except (UnidentifiedImageError, OSError) as exc:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        # A decompression bomb (Pillow's pixel limit) is refused like any unreadable image.
         raise OCRError(f"the image cannot be read: {exc}") from exc
     # One thread per page: the worker reads several pages at once, and on a busy machine
     # Tesseract's OpenMP threads make a page several times slower, not faster (bench/ocr.py).

@@ -248,3 +248,15 @@ def test_page_as_a_word_of_the_text_is_not_a_page_marker(page276):
     page276.save()
     found = record.findings(align.align(page276), page276)
     assert any(f.replacement == "Page 7" for f in found)
+
+
+def test_an_image_of_too_many_pixels_is_refused(monkeypatch):
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (400, 200), 255).save(buffer, format="PNG")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 80,000 pixels is over twice that
+    with pytest.raises(engine.OCRError, match="the image cannot be read"):
+        engine.read(buffer.getvalue())
