@@ -20,6 +20,7 @@ the transcription an OCR reading is aligned with.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Iterator
@@ -32,6 +33,7 @@ from .imports import CONTENT_PLACEHOLDER, PLACEHOLDER
 from .models import Document, Edition, PageImage, Revision
 from .tei import XML_ID, local_name
 from .tei.parsing import safe_parser
+from .tei.render import page_anchor
 
 _DIMENSION = re.compile(r"^\s*(\d+)(?:\.\d+)?\s*(?:px)?\s*$")
 
@@ -194,6 +196,7 @@ def sync(edition: Edition) -> list[PageImage]:
                 page.save(update_fields=["sequence", "document"])
             else:
                 page.delete()
+        touch(edition)
     return kept
 
 
@@ -244,4 +247,67 @@ def page_at(document: Document, offset: int, revision: Revision | None = None) -
     for span in spans(document, revision):
         if span.start <= offset:
             found = span.page
+    return found
+
+
+def image_urls(page: PageImage) -> dict[str, str]:
+    """Where the browser loads the page's image from: `display` (for reading), `full` (the
+    full-size image, or the display one) and `thumbnail` ("" when the page has no image).
+    Remote images are given as they are; uploads by their storage's URL.
+
+    The contract h1's serving view fills in (uploads served under `/<ed>/pages/…`); this is
+    the minimal version the reading and reviewing pages were built against."""
+    def stored(field) -> str:
+        return field.url if field else ""
+
+    display = stored(page.display) or stored(page.image) or page.url
+    return {"display": display,
+            "full": stored(page.image) or page.full_url or display,
+            "thumbnail": stored(page.thumbnail) or display}
+
+
+def stamp_key(slug: str) -> str:
+    """Cache key of the stamp of the edition's page images (the reading view shows them)."""
+    return f"emend:pagestamp:{slug}"
+
+
+def stamp_value(slug: str) -> str:
+    """What the reading view shows of the edition's pages, hashed: which page each `pb` is
+    and where its image comes from. Read from the database when the cache has no stamp."""
+    rows = (PageImage.objects.filter(edition__slug=slug, sequence__lt=_PARKED)
+            .order_by("sequence").values_list("pk", "sequence", "document_id", "n", "url",
+                                              "full_url", "image", "display", "thumbnail",
+                                              "width", "height"))
+    return hashlib.sha256(repr(list(rows)).encode()).hexdigest()[:16]
+
+
+def touch(edition: Edition) -> None:
+    """The edition's page images changed (a sync, an upload): drop the stamp, so that the
+    reading views cached with the old images are not served again."""
+    Document.retire([stamp_key(edition.slug)])
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A page as the reading and reviewing pages show it: its span of the unit's text, its
+    image's addresses and the id of its "[Page N]" marker in the rendered unit ("" for the
+    page in effect where the unit begins, which has no marker of its own there)."""
+
+    page: PageImage
+    start: int
+    end: int
+    urls: dict
+    anchor: str
+
+
+def shown(document: Document, revision: Revision | None = None) -> list[Shown]:
+    """The unit's pages that have an image, in order; [] when none has (no panel then)."""
+    found = []
+    for span in spans(document, revision):
+        page = span.page
+        if not page.has_image:
+            continue
+        own = page.document_id == document.pk
+        found.append(Shown(page, span.start, span.end, image_urls(page),
+                           page_anchor(page.pb_id, page.n) if own else ""))
     return found
