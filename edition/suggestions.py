@@ -49,7 +49,8 @@ class Offer:
 
 def offered(document: Document) -> list[Suggestion]:
     """The document's open suggestions of the checks its edition has on."""
-    return list(document.suggestions.open().enabled_in(document.edition))
+    # The page: an OCR suggestion shows its region of the page image.
+    return list(document.suggestions.open().enabled_in(document.edition).select_related("page"))
 
 
 def offers(document: Document, revision: Revision) -> list[Offer]:

@@ -40,18 +40,32 @@ class Evidence:
 
 def change_pages(change: Change, document: Document, revision: Revision,
                  shown: list[pages.Shown]) -> list[ChangePage]:
-    """The pages `change` falls on (a point: the page it stands on), each with the boxes of
-    its words (a point, where an insertion or a footnote's marker goes: the words either
-    side)."""
-    if change.is_metadata or not shown:
+    """The pages `change` falls on, each with the boxes of its words."""
+    if change.is_metadata:
         return []
-    start, end = change.start, change.end
+    return pages_of(document, revision, shown, change.start, change.end)
+
+
+def pages_of(document: Document, revision: Revision, shown: list[pages.Shown], start: int,
+             end: int) -> list[ChangePage]:
+    """The pages [start, end) of `revision`'s text falls on (a point: the page it stands on),
+    each with the boxes of its words (a point, where an insertion or a footnote's marker
+    goes: the words either side)."""
+    if not shown:
+        return []
     if end == start:
         on = [s for s in shown if s.start <= start][-1:] or shown[:1]
     else:
         on = [s for s in shown if s.start < end and start < s.end]
     return [_outlined(item, document, revision, max(start, item.start), min(end, item.end))
             for item in on]
+
+
+def selection_page(document: Document, revision: Revision, start: int,
+                   end: int) -> ChangePage | None:
+    """The page a selection begins on (the proposing form shows it), its words outlined."""
+    found = pages_of(document, revision, pages.shown(document, revision), start, end)
+    return found[0] if found else None
 
 
 def _outlined(item: pages.Shown, document: Document, revision: Revision, start: int,

@@ -28,3 +28,23 @@ def page_figure(page: PageImage, boxes=(), region=None, urls=None, caption: str 
         "caption": caption,
         "figure_id": figure_id,
     }
+
+
+# Around a region shown cropped: enough for the line's neighbouring words and the lines above
+# and below, in the image's pixels.
+CROP_MARGIN_X, CROP_MARGIN_Y = 160, 50
+
+
+@register.inclusion_tag("edition/_page_crop.html")
+def page_crop(page: PageImage, region, label: str = "") -> dict:
+    """The part of the page image around `region` [x, y, w, h], outlined: an SVG whose
+    viewBox is that part (a crop without making an image, and no inline style)."""
+    if not (page and page.has_image and page.width and page.height and region):
+        return {"crop": None}
+    x, y, w, h = (int(v) for v in region[:4])
+    left, top = max(0, x - CROP_MARGIN_X), max(0, y - CROP_MARGIN_Y)
+    right = min(page.width, x + w + CROP_MARGIN_X)
+    bottom = min(page.height, y + h + CROP_MARGIN_Y)
+    return {"crop": {"x": left, "y": top, "w": max(1, right - left), "h": max(1, bottom - top)},
+            "region": [x, y, w, h], "page": page, "urls": pages.image_urls(page),
+            "label": label or f"The words the OCR read on {page.label}, outlined"}

@@ -126,3 +126,65 @@ def test_the_ocr_suggestions_evidence_travels_with_the_proposal(client, d144, pe
                         "OCR confidence": "72%"}
     rect = section.cssselect("rect.page-region")[0]
     assert [int(rect.get(k)) for k in ("x", "y", "width", "height")] == region
+
+
+def form_page(client, document, exact):
+    text = document.current_revision.text
+    start = text.index(exact)
+    response = client.get(f"/{document.edition.slug}/{document.xml_id}/propose/",
+                          {"start": start, "end": start + len(exact), "exact": exact,
+                           "kind": "text"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    return html.fromstring(response.content)
+
+
+def test_the_proposing_form_shows_the_page_of_the_selection(client, d144, people):
+    client.force_login(people.editor)
+    page_277, page_279 = PageImage.objects.get(n="277"), PageImage.objects.get(n="279")
+    form = form_page(client, d144, "Outer Space")
+    figure = form.cssselect(".propose-page figure.page-figure")[0]
+    assert figure.cssselect(".page-label")[0].text == "[Page 277]"
+    assert any(overlaps(r, word_box(page_277, "Space")) for r in rects(figure))
+    # The selection moved (the script places it again): the page follows.
+    form = form_page(client, d144, "Ise Peninsula")
+    figure = form.cssselect(".propose-page figure.page-figure")[0]
+    assert figure.cssselect(".page-label")[0].text == "[Page 279]"
+    assert any(overlaps(r, word_box(page_279, "Peninsula")) for r in rects(figure))
+
+
+def test_the_blank_form_shows_no_page(client, d144, people):
+    client.force_login(people.editor)
+    response = client.get(f"/{d144.edition.slug}/d144/propose/")
+    assert response.status_code == 200 and b"propose-page" not in response.content
+
+
+@pytest.fixture
+def ocr_suggestion(d144):
+    page_279 = PageImage.objects.get(n="279")
+    text = d144.current_revision.text
+    at = text.index("hurricanes")
+    return Suggestion.objects.create(
+        document=d144, revision=d144.current_revision, check_name=Suggestion.Check.OCR,
+        change="text", exact="hurricanes", prefix=text[at - 32:at],
+        suffix=text[at + 10:at + 42], replacement="hurricancs", page=page_279,
+        confidence=71.5, region=word_box(page_279, "hurricanes."),
+        explanation="The page image reads “hurricancs”.")
+
+
+@pytest.mark.parametrize("where", ["/frus1958-60v18/suggestions/", "/frus1958-60v18/d144/"])
+def test_ocr_suggestions_show_both_readings_and_the_region(client, people, ocr_suggestion,
+                                                           where):
+    client.force_login(people.editor)
+    page = html.fromstring(client.get(where).content)
+    item = page.cssselect(f"#suggestion-{ocr_suggestion.pk}")[0]
+    readings = [dd.text_content() for dd in item.cssselect(".ocr-readings dd")]
+    assert readings[0] == "hurricanes" and readings[1].startswith("hurricancs")
+    assert "OCR confidence 72%" in readings[1]
+    crop = item.cssselect(".page-crop svg")[0]
+    x, y, w, h = ocr_suggestion.region
+    left, top, width, height = map(int, crop.get("viewbox").split())
+    assert left <= x and top <= y and x + w <= left + width and y + h <= top + height
+    rect = crop.cssselect("rect.page-region")[0]
+    assert [int(rect.get(k)) for k in ("x", "y", "width", "height")] == [x, y, w, h]
+    assert crop.cssselect("image")[0].get("href") == pages.image_urls(ocr_suggestion.page)["display"]
+    assert item.cssselect("a.page-crop")[0].get("href") == pages.image_urls(ocr_suggestion.page)["full"]
