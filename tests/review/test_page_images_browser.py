@@ -129,3 +129,49 @@ def test_reviewer_checks_the_change_on_the_printed_page_and_approves(live_server
     proposal = Proposal.objects.get(pk=number)
     assert proposal.status == Proposal.Status.APPROVED
     assert "Ise Bay" in Document.objects.get(xml_id="d144").current_revision.text
+
+
+def test_ocr_evidence_on_the_suggestions_and_proposal_pages(live_server, scanned, people,
+                                                           tmp_path):
+    from edition.models import Suggestion
+    from review.actions.propose import do_propose
+    from tests.helpers import text_spec
+
+    d144 = Document.objects.select_related("current_revision").get(xml_id="d144")
+    page_279 = PageImage.objects.get(n="279")
+    text = d144.current_revision.text
+    at = text.index("hurricanes")
+    region = next(w for w in page_279.ocr_words if w[0] == "hurricanes.")[1:5]
+    suggestion = Suggestion.objects.create(
+        document=d144, revision=d144.current_revision, check_name=Suggestion.Check.OCR,
+        change="text", exact="hurricanes", prefix=text[at - 32:at], suffix=text[at + 10:at + 42],
+        replacement="hurricancs", page=page_279, confidence=71.5, region=region,
+        explanation="The page image reads “hurricancs”.")
+    with chromium_page() as page:
+        pageimages.serve_media(page, scanned)
+        for width in (1280, 390):
+            page.set_viewport_size({"width": width, "height": 900})
+            sign_in(page, live_server.url, "editor", "/frus1958-60v18/suggestions/")
+            item = page.locator(f"#suggestion-{suggestion.pk}")
+            crop = item.locator(".page-crop svg")
+            crop.wait_for(state="visible")
+            # The region's outline is inside the crop as drawn.
+            outline, drawn = item.locator("rect.page-region").bounding_box(), crop.bounding_box()
+            assert drawn["x"] <= outline["x"] and outline["x"] + outline["width"] <= drawn["x"] + drawn["width"] + 1
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            item.screenshot(path=str(tmp_path / f"suggestion-{width}.png"))
+            assert serious(page) == []
+            sign_out(page)
+        proposal = do_propose(d144, author=people.editor, base_revision=1,
+                              changes=[text_spec(d144.current_revision, "hurricanes", "hurricancs")],
+                              rationale="The OCR read it so")
+        proposal.suggestion = suggestion
+        proposal.save(update_fields=["suggestion"])
+        page.set_viewport_size({"width": 1280, "height": 900})
+        sign_in(page, live_server.url, "reviewer", proposal.get_absolute_url())
+        section = page.locator("section.ocr-evidence")
+        section.wait_for(state="visible")
+        assert "hurricancs" in section.inner_text() and "72%" in section.inner_text()
+        assert page.locator("section.ocr-evidence rect.page-region").count() == 1
+        page.screenshot(path=str(tmp_path / "proposal-evidence.png"), full_page=True)
+        assert serious(page) == []
