@@ -25,8 +25,9 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
+from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from lxml import etree
 
 from .imports import CONTENT_PLACEHOLDER, PLACEHOLDER
@@ -272,12 +273,14 @@ def stamp_key(slug: str) -> str:
 
 
 def stamp_value(slug: str) -> str:
-    """What the reading view shows of the edition's pages, hashed: which page each `pb` is
-    and where its image comes from. Read from the database when the cache has no stamp."""
+    """What the reading view shows of the edition's pages, hashed: which page each `pb` is,
+    where it stands and where its image comes from. Read from the database when the cache has
+    no stamp."""
     rows = (PageImage.objects.filter(edition__slug=slug, sequence__lt=_PARKED)
-            .order_by("sequence").values_list("pk", "sequence", "document_id", "n", "url",
-                                              "full_url", "image", "display", "thumbnail",
-                                              "width", "height"))
+            .order_by("sequence").values_list("pk", "sequence", "document_id", "unit_order",
+                                              "n", "pb_id", "facs", "url", "full_url",
+                                              "image", "display", "thumbnail", "width",
+                                              "height"))
     return hashlib.sha256(repr(list(rows)).encode()).hexdigest()[:16]
 
 
@@ -301,13 +304,39 @@ class Shown:
 
 
 def shown(document: Document, revision: Revision | None = None) -> list[Shown]:
-    """The unit's pages that have an image, in order; [] when none has (no panel then)."""
-    found = []
-    for span in spans(document, revision):
+    """The unit's pages that have an image, in order; [] when none has (no panel then).
+
+    Cheap where it matters: one query when no page of the unit can have an image (the text
+    layer is not read); otherwise the spans are kept in the cache per revision, under the
+    pages stamp they were computed with, so a signed-in reader's page does not derive the
+    text layer each time."""
+    revision = revision or document.current_revision
+    imaged = (Q(url__gt="") | Q(image__gt="") | Q(display__gt=""))
+    if not (PageImage.objects.filter(edition_id=document.edition_id, sequence__lt=_PARKED)
+            .filter(Q(document=document) | Q(unit_order__lt=document.order)).filter(imaged)
+            .exists()):
+        return []
+    slug = document.edition.slug
+    key = f"emend:pagespans:{revision.pk}"
+    found = cache.get_many([stamp_key(slug), key])
+    stamp, kept = found.get(stamp_key(slug)), found.get(key)
+    if stamp is not None and kept is not None and kept[0] == stamp:
+        rows = PageImage.objects.in_bulk([pk for pk, _, _ in kept[1]])
+        placed = [PageSpan(rows[pk], start, end) for pk, start, end in kept[1] if pk in rows]
+    else:
+        placed = spans(document, revision)
+        if stamp is not None:
+            cache.set(key, (stamp, [(s.page.pk, s.start, s.end) for s in placed]), PAGE_SPANS_TTL)
+    found_pages = []
+    for span in placed:
         page = span.page
         if not page.has_image:
             continue
         own = page.document_id == document.pk
-        found.append(Shown(page, span.start, span.end, image_urls(page),
-                           page_anchor(page.pb_id, page.n) if own else ""))
-    return found
+        found_pages.append(Shown(page, span.start, span.end, image_urls(page),
+                                 page_anchor(page.pb_id, page.n) if own else ""))
+    return found_pages
+
+
+# A revision's spans change only with the pages stamp, which the kept copy is checked against.
+PAGE_SPANS_TTL = 24 * 3600

@@ -99,3 +99,28 @@ def test_an_old_revision_shows_its_own_pages(client, synced, media):
     page = tree(client.get(D144 + "r/1/"))
     assert [li.get("data-label") for li in page.cssselect(".page-images-list li")] == [
         "[Page 277]", "[Page 279]"]
+
+
+def test_without_images_one_query_and_no_text_layer(synced, django_assert_num_queries):
+    d144 = Document.objects.with_current().get(xml_id="d144")
+    with django_assert_num_queries(1):
+        assert pages.shown(d144) == []
+    assert "layer" not in d144.current_revision.__dict__
+
+
+def test_the_spans_are_kept_under_the_pages_stamp(synced, media, monkeypatch):
+    d144 = Document.objects.with_current().get(xml_id="d144")
+    pageimages.attach(d144)
+    cache.set(pages.stamp_key(synced.slug), pages.stamp_value(synced.slug))
+    first = pages.shown(d144)
+
+    def no(*args, **kwargs):
+        raise AssertionError("spans derived again")
+    monkeypatch.setattr(pages, "spans", no)
+    again = Document.objects.with_current().get(xml_id="d144")
+    assert [(s.page.pk, s.start, s.end, s.anchor) for s in pages.shown(again)] == [
+        (s.page.pk, s.start, s.end, s.anchor) for s in first]
+    pages.touch(synced)  # the pages changed: derived again
+    cache.set(pages.stamp_key(synced.slug), "another")
+    with pytest.raises(AssertionError, match="derived again"):
+        pages.shown(again)
