@@ -3,7 +3,7 @@
 //
 // Zooming widens the image inside its frame, which scrolls: panning is the frame's own
 // scrolling (wheel, touch, scroll bars), plus dragging with the mouse and the arrow keys when
-// the frame has focus; + and − zoom, 0 fits the page again. The outlines on the image are an
+// the frame has focus; + and − zoom, 0 fits the width again. The outlines on the image are an
 // SVG the size of the image, so they follow it at every zoom. Without this script the figure
 // is the image and a link to the full size, and the panel a <details> with every page's link.
 (function () {
@@ -51,7 +51,7 @@
     group.setAttribute("aria-label", "Zoom");
     [["−", "Zoom out", function () { zoomTo(figure, zoomOf(figure) / STEP); }],
      ["+", "Zoom in", function () { zoomTo(figure, zoomOf(figure) * STEP); }],
-     ["Fit", "Fit the page", function () { zoomTo(figure, 1); }]].forEach(function (spec) {
+     ["Fit", "Fit the width", function () { zoomTo(figure, 1); }]].forEach(function (spec) {
       var button = document.createElement("button");
       button.type = "button";
       button.textContent = spec[0];
