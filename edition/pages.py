@@ -332,6 +332,7 @@ def shown(document: Document, revision: Revision | None = None) -> list[Shown]:
         page = span.page
         if not page.has_image:
             continue
+        page.edition = document.edition  # the image's address names it: spare a query each
         own = page.document_id == document.pk
         found_pages.append(Shown(page, span.start, span.end, image_urls(page),
                                  page_anchor(page.pb_id, page.n) if own else ""))

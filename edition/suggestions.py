@@ -49,8 +49,13 @@ class Offer:
 
 def offered(document: Document) -> list[Suggestion]:
     """The document's open suggestions of the checks its edition has on."""
-    # The page: an OCR suggestion shows its region of the page image.
-    return list(document.suggestions.open().enabled_in(document.edition).select_related("page"))
+    # The page: an OCR suggestion shows its region of the page image (whose address names
+    # the edition, at hand).
+    found = list(document.suggestions.open().enabled_in(document.edition).select_related("page"))
+    for suggestion in found:
+        if suggestion.page is not None:
+            suggestion.page.edition = document.edition
+    return found
 
 
 def offers(document: Document, revision: Revision) -> list[Offer]:

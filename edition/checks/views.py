@@ -42,6 +42,9 @@ def edition_suggestions(request: HttpRequest, edition: str) -> HttpResponse:
     if chosen:
         rows = rows.filter(check_name=chosen)
     page = Paginator(rows, PAGE_SIZE).get_page(page_number)
+    for suggestion in page.object_list:  # an OCR suggestion's page image names the edition
+        if suggestion.page is not None:
+            suggestion.page.edition = edition
     counted = suggestions.counts(edition)
     disabled = set(edition.disabled_checks or [])
     context = {
