@@ -33,16 +33,16 @@ def tree(response):
 
 def test_no_panel_without_page_images(client, synced):
     page = tree(client.get(D144))
-    assert not page.cssselect("#page-images") and not page.cssselect(".page-images-toggle")
+    assert not page.cssselect("#reading-pages") and not page.cssselect(".reading-pages-toggle")
 
 
 def test_panel_lists_each_page_with_its_image_and_its_marker(client, synced, media):
     d144 = Document.objects.get(xml_id="d144")
     pageimages.attach(d144)
     page = tree(client.get(D144))
-    panel = page.cssselect("details#page-images")[0]
+    panel = page.cssselect("details#reading-pages")[0]
     assert "open" not in panel.attrib  # collapsed above the text until asked for
-    items = panel.cssselect(".page-images-list li")
+    items = panel.cssselect(".reading-pages-list li")
     # Page 277 stands between d142 and d144 in the skeleton: in effect where d144 begins,
     # with no marker of its own in d144; page 279's marker is in the text.
     assert [li.get("data-label") for li in items] == ["[Page 277]", "[Page 279]"]
@@ -57,7 +57,7 @@ def test_panel_lists_each_page_with_its_image_and_its_marker(client, synced, med
     assert figure.cssselect("img")[0].get("alt") == "The printed page [Page 277]"
     assert figure.cssselect("a.page-full")[0].get("href").endswith("0307.png")
     # The toggle is for the script to show: without it, it would do nothing.
-    toggle = page.cssselect("button.page-images-toggle")[0]
+    toggle = page.cssselect("button.reading-pages-toggle")[0]
     assert "hidden" in toggle.attrib and toggle.get("aria-pressed") == "false"
 
 
@@ -66,18 +66,18 @@ def test_remote_images_are_given_as_they_are(client, synced):
     synced.save()
     pages.sync(synced)
     page = tree(client.get(D144))
-    items = page.cssselect(".page-images-list li")
+    items = page.cssselect(".reading-pages-list li")
     assert items[1].get("data-display") == (
         "https://static.history.state.gov/frus/frus1958-60v18/medium/0309.png")
 
 
 def test_the_cached_page_changes_when_the_page_images_do(client, synced, media):
     before = client.get(D144)
-    assert b"page-images" not in before.content
+    assert b"reading-pages" not in before.content
     pageimages.attach(Document.objects.get(xml_id="d144"))  # pages.touch: the stamp dropped
     after = client.get(D144, HTTP_IF_NONE_MATCH=before["ETag"])
     assert after.status_code == 200 and after["ETag"] != before["ETag"]
-    assert tree(after).cssselect("#page-images")
+    assert tree(after).cssselect("#reading-pages")
 
 
 def test_a_lost_stamp_is_read_again_from_the_database(client, synced, media):
@@ -97,7 +97,7 @@ def test_sync_drops_the_stamp(synced):
 def test_an_old_revision_shows_its_own_pages(client, synced, media):
     pageimages.attach(Document.objects.get(xml_id="d144"))
     page = tree(client.get(D144 + "r/1/"))
-    assert [li.get("data-label") for li in page.cssselect(".page-images-list li")] == [
+    assert [li.get("data-label") for li in page.cssselect(".reading-pages-list li")] == [
         "[Page 277]", "[Page 279]"]
 
 

@@ -30,7 +30,7 @@ def serious(page) -> list[str]:
 
 
 def shown(page) -> str:
-    return page.locator("#page-images-figure .page-label").inner_text()
+    return page.locator("#reading-pages-figure .page-label").inner_text()
 
 
 def test_page_images_beside_the_text(live_server, with_images, tmp_path):
@@ -40,17 +40,17 @@ def test_page_images_beside_the_text(live_server, with_images, tmp_path):
         page.goto(live_server.url + D144)
         toggle = page.get_by_role("button", name="Page images")
         assert toggle.get_attribute("aria-pressed") == "false"
-        assert not page.locator("#page-images").is_visible()  # off until asked for
+        assert not page.locator("#reading-pages").is_visible()  # off until asked for
         toggle.click()
         assert toggle.get_attribute("aria-pressed") == "true"
-        figure = page.locator("#page-images-figure")
+        figure = page.locator("#reading-pages-figure")
         figure.wait_for(state="visible")
         assert shown(page) == "[Page 277]"
         image = figure.locator("img")
-        page.wait_for_function("() => document.querySelector('#page-images-figure img').naturalWidth > 0")
+        page.wait_for_function("() => document.querySelector('#reading-pages-figure img').naturalWidth > 0")
         # Beside the text: the panel's left edge is right of the article's right edge.
         text_box = page.locator("article.tei-document").bounding_box()
-        panel_box = page.locator("#page-images").bounding_box()
+        panel_box = page.locator("#reading-pages").bounding_box()
         assert panel_box["x"] >= text_box["x"] + text_box["width"]
         page.screenshot(path=str(tmp_path / "reading-1280.png"))
 
@@ -58,13 +58,13 @@ def test_page_images_beside_the_text(live_server, with_images, tmp_path):
         page.locator("#pg_279").scroll_into_view_if_needed()
         page.evaluate("document.getElementById('pg_279').scrollIntoView({block: 'start'})")
         page.wait_for_function(
-            "() => document.querySelector('#page-images-figure .page-label').textContent === '[Page 279]'")
+            "() => document.querySelector('#reading-pages-figure .page-label').textContent === '[Page 279]'")
         assert image.get_attribute("src").endswith("0309-display.png")
         assert figure.locator("a.page-full").get_attribute("href").endswith("0309.png")
         page.screenshot(path=str(tmp_path / "reading-1280-279.png"))
         page.evaluate("window.scrollTo(0, 0)")
         page.wait_for_function(
-            "() => document.querySelector('#page-images-figure .page-label').textContent === '[Page 277]'")
+            "() => document.querySelector('#reading-pages-figure .page-label').textContent === '[Page 277]'")
 
         # The keyboard: focus the image, + zooms, arrows pan, 0 fits again.
         frame = figure.locator(".page-frame")
@@ -92,26 +92,28 @@ def test_page_images_beside_the_text(live_server, with_images, tmp_path):
 
         # Remembered: the next page load shows the images at once.
         page.reload()
-        page.locator("#page-images-figure").wait_for(state="visible")
+        page.locator("#reading-pages-figure").wait_for(state="visible")
         assert page.get_by_role("button", name="Page images").get_attribute("aria-pressed") == "true"
 
         # 390 px: a panel above the text, folding away.
         page.set_viewport_size({"width": 390, "height": 844})
         page.reload()
-        panel_box = page.locator("#page-images").bounding_box()
+        panel_box = page.locator("#reading-pages").bounding_box()
         text_box = page.locator("article.tei-document").bounding_box()
         assert panel_box["y"] < text_box["y"]
         assert panel_box["x"] + panel_box["width"] <= 390
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         page.screenshot(path=str(tmp_path / "reading-390.png"))
-        page.locator("#page-images summary").click()
-        assert not page.locator("#page-images-figure").is_visible()
+        page.locator("#reading-pages summary").click()
+        assert not page.locator("#reading-pages-figure").is_visible()
         assert serious(page) == []
 
         # Off again, and remembered.
         page.get_by_role("button", name="Page images").click()
+        assert page.get_by_role("button", name="Page images").get_attribute("aria-pressed") == "false"
         page.reload()
-        assert not page.locator("#page-images").is_visible()
+        page.get_by_role("button", name="Page images").wait_for(state="visible")  # the script ran
+        assert not page.locator("#reading-pages").is_visible()
 
 
 def test_without_javascript_the_pages_are_links(live_server, with_images, tmp_path):
@@ -121,9 +123,9 @@ def test_without_javascript_the_pages_are_links(live_server, with_images, tmp_pa
         pageimages.serve_media(page, with_images)
         page.goto(live_server.url + D144)
         assert not page.get_by_role("button", name="Page images").is_visible()
-        page.locator("#page-images summary").click()
-        page.locator("#page-images-figure").wait_for(state="visible")
-        links = page.locator(".page-images-list a")
+        page.locator("#reading-pages summary").click()
+        page.locator("#reading-pages-figure").wait_for(state="visible")
+        links = page.locator(".reading-pages-list a")
         assert links.first.inner_text() == "Image of [Page 277]"
         page.screenshot(path=str(tmp_path / "reading-nojs.png"), full_page=True)
         page.get_by_role("link", name="Image of [Page 279]").click()

@@ -144,12 +144,12 @@
   }
 
   function panel() {
-    var layout = document.getElementById("page-images-layout");
-    var details = document.getElementById("page-images");
-    var toggle = document.querySelector(".page-images-toggle");
-    var figure = document.getElementById("page-images-figure");
+    var layout = document.getElementById("reading-pages-layout");
+    var details = document.getElementById("reading-pages");
+    var toggle = document.querySelector(".reading-pages-toggle");
+    var figure = document.getElementById("reading-pages-figure");
     if (!layout || !details || !toggle || !figure) { return; }
-    var items = Array.prototype.slice.call(details.querySelectorAll(".page-images-list li"));
+    var items = Array.prototype.slice.call(details.querySelectorAll(".reading-pages-list li"));
     var pages = items.map(function (li) { return li.dataset; });
     // Markers of this unit's pages in the text, in order, with the page each begins.
     var markers = [];
