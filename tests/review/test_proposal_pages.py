@@ -188,3 +188,17 @@ def test_ocr_suggestions_show_both_readings_and_the_region(client, people, ocr_s
     assert [int(rect.get(k)) for k in ("x", "y", "width", "height")] == [x, y, w, h]
     assert crop.cssselect("image")[0].get("href") == pages.image_urls(ocr_suggestion.page)["display"]
     assert item.cssselect("a.page-crop")[0].get("href") == pages.image_urls(ocr_suggestion.page)["full"]
+
+
+def test_a_change_across_a_page_break_shows_both_pages(d144):
+    from review.page_images import pages_of
+
+    revision = d144.current_revision
+    shown = pages.shown(d144, revision)
+    boundary = shown[1].start  # where [Page 279] stands
+    found = pages_of(d144, revision, shown, boundary - 5, boundary + 5)
+    assert [item.shown.page.n for item in found] == ["277", "279"]
+    assert all(item.boxes for item in found)
+    # A point (an insertion, a footnote's marker) is on one page.
+    assert [item.shown.page.n for item in pages_of(d144, revision, shown, boundary + 3,
+                                                   boundary + 3)] == ["279"]
