@@ -169,6 +169,7 @@
     // The page in view: that of the last marker above a line a third down the window (the
     // first page, where the text begins, before any).
     function follow() {
+      if (toggle.getAttribute("aria-pressed") !== "true") { return; } // no image loads unseen
       var line = window.innerHeight / 3, found = 0;
       markers.forEach(function (m) {
         if (m.element.getBoundingClientRect().top <= line) { found = m.index; }
