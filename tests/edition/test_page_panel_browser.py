@@ -90,6 +90,18 @@ def test_page_images_beside_the_text(live_server, with_images, tmp_path):
         assert frame.evaluate("f => f.querySelector('.page-canvas').offsetWidth") > before
         assert serious(page) == []
 
+        # Two fingers spread apart zoom in (pointer events as a touch screen sends them).
+        page.keyboard.press("0")
+        page.evaluate("""(frame) => {
+          const box = frame.getBoundingClientRect(), y = box.top + 100, x = box.left + box.width / 2;
+          const send = (type, id, dx) => frame.dispatchEvent(new PointerEvent(type,
+            {pointerId: id, pointerType: "touch", clientX: x + dx, clientY: y, bubbles: true}));
+          send("pointerdown", 1, -20); send("pointerdown", 2, 20);
+          send("pointermove", 1, -60); send("pointermove", 2, 60);
+          send("pointerup", 1, -60); send("pointerup", 2, 60);
+        }""", frame.element_handle())
+        assert frame.evaluate("f => f.querySelector('.page-canvas').offsetWidth") > before * 2
+
         # Remembered: the next page load shows the images at once.
         page.reload()
         page.locator("#reading-pages-figure").wait_for(state="visible")

@@ -3,8 +3,9 @@
 //
 // Zooming widens the image inside its frame, which scrolls: panning is the frame's own
 // scrolling (wheel, touch, scroll bars), plus dragging with the mouse and the arrow keys when
-// the frame has focus; + and − zoom, 0 fits the width again. The outlines on the image are an
-// SVG the size of the image, so they follow it at every zoom. Without this script the figure
+// the frame has focus; + and − zoom (so do the buttons, Ctrl + wheel and two fingers' pinch),
+// 0 fits the width again. The outlines on the image are an SVG the size of the image, so they
+// follow it at every zoom. Without this script the figure
 // is the image and a link to the full size, and the panel a <details> with every page's link.
 (function () {
   "use strict";
@@ -102,6 +103,29 @@
     function stop() { drag = null; frame.classList.remove("is-dragging"); }
     frame.addEventListener("pointerup", stop);
     frame.addEventListener("pointercancel", stop);
+    // Two fingers pinch-zoom the image (one pans: the frame scrolls; CSS leaves the browser
+    // only panning in the frame, so a pinch there is ours, not the page's).
+    var touches = {}, pinch = null;
+    function spread() {
+      var points = Object.keys(touches).map(function (id) { return touches[id]; });
+      return Math.hypot(points[0].x - points[1].x, points[0].y - points[1].y) || 1;
+    }
+    frame.addEventListener("pointerdown", function (event) {
+      if (event.pointerType !== "touch") { return; }
+      touches[event.pointerId] = { x: event.clientX, y: event.clientY };
+      if (Object.keys(touches).length === 2) { pinch = { distance: spread(), zoom: zoomOf(figure) }; }
+    });
+    frame.addEventListener("pointermove", function (event) {
+      if (event.pointerType !== "touch" || !touches[event.pointerId]) { return; }
+      touches[event.pointerId] = { x: event.clientX, y: event.clientY };
+      if (pinch && Object.keys(touches).length === 2) { zoomTo(figure, pinch.zoom * spread() / pinch.distance); }
+    });
+    function lift(event) {
+      delete touches[event.pointerId];
+      if (Object.keys(touches).length < 2) { pinch = null; }
+    }
+    frame.addEventListener("pointerup", lift);
+    frame.addEventListener("pointercancel", lift);
 
     var image = figure.querySelector(".page-image");
     if (image && figure.querySelector(".page-box, .page-region")) {
