@@ -20,18 +20,21 @@ the transcription an OCR reading is aligned with.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Iterator
 
+from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from lxml import etree
 
 from .imports import CONTENT_PLACEHOLDER, PLACEHOLDER
 from .models import Document, Edition, PageImage, Revision
 from .tei import XML_ID, local_name
 from .tei.parsing import safe_parser
+from .tei.render import page_anchor
 
 _DIMENSION = re.compile(r"^\s*(\d+)(?:\.\d+)?\s*(?:px)?\s*$")
 
@@ -194,6 +197,7 @@ def sync(edition: Edition) -> list[PageImage]:
                 page.save(update_fields=["sequence", "document"])
             else:
                 page.delete()
+        touch(edition)
     return kept
 
 
@@ -245,3 +249,95 @@ def page_at(document: Document, offset: int, revision: Revision | None = None) -
         if span.start <= offset:
             found = span.page
     return found
+
+
+def image_urls(page: PageImage) -> dict[str, str]:
+    """Where the browser loads the page's image from: `display` (for reading), `full` (the
+    full-size image, or the display one) and `thumbnail` ("" when the page has no image).
+    Remote images are given as they are; uploads by their storage's URL.
+
+    The contract h1's serving view fills in (uploads served under `/<ed>/pages/…`); this is
+    the minimal version the reading and reviewing pages were built against."""
+    def stored(field) -> str:
+        return field.url if field else ""
+
+    display = stored(page.display) or stored(page.image) or page.url
+    return {"display": display,
+            "full": stored(page.image) or page.full_url or display,
+            "thumbnail": stored(page.thumbnail) or display}
+
+
+def stamp_key(slug: str) -> str:
+    """Cache key of the stamp of the edition's page images (the reading view shows them)."""
+    return f"emend:pagestamp:{slug}"
+
+
+def stamp_value(slug: str) -> str:
+    """What the reading view shows of the edition's pages, hashed: which page each `pb` is,
+    where it stands and where its image comes from. Read from the database when the cache has
+    no stamp."""
+    rows = (PageImage.objects.filter(edition__slug=slug, sequence__lt=_PARKED)
+            .order_by("sequence").values_list("pk", "sequence", "document_id", "unit_order",
+                                              "n", "pb_id", "facs", "url", "full_url",
+                                              "image", "display", "thumbnail", "width",
+                                              "height"))
+    return hashlib.sha256(repr(list(rows)).encode()).hexdigest()[:16]
+
+
+def touch(edition: Edition) -> None:
+    """The edition's page images changed (a sync, an upload): drop the stamp, so that the
+    reading views cached with the old images are not served again."""
+    Document.retire([stamp_key(edition.slug)])
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A page as the reading and reviewing pages show it: its span of the unit's text, its
+    image's addresses and the id of its "[Page N]" marker in the rendered unit ("" for the
+    page in effect where the unit begins, which has no marker of its own there)."""
+
+    page: PageImage
+    start: int
+    end: int
+    urls: dict
+    anchor: str
+
+
+def shown(document: Document, revision: Revision | None = None) -> list[Shown]:
+    """The unit's pages that have an image, in order; [] when none has (no panel then).
+
+    Cheap where it matters: one query when no page of the unit can have an image (the text
+    layer is not read); otherwise the spans are kept in the cache per revision, under the
+    pages stamp they were computed with, so a signed-in reader's page does not derive the
+    text layer each time."""
+    revision = revision or document.current_revision
+    imaged = (Q(url__gt="") | Q(image__gt="") | Q(display__gt=""))
+    if not (PageImage.objects.filter(edition_id=document.edition_id, sequence__lt=_PARKED)
+            .filter(Q(document=document) | Q(unit_order__lt=document.order)).filter(imaged)
+            .exists()):
+        return []
+    slug = document.edition.slug
+    key = f"emend:pagespans:{revision.pk}"
+    found = cache.get_many([stamp_key(slug), key])
+    stamp, kept = found.get(stamp_key(slug)), found.get(key)
+    if stamp is not None and kept is not None and kept[0] == stamp:
+        rows = PageImage.objects.in_bulk([pk for pk, _, _ in kept[1]])
+        placed = [PageSpan(rows[pk], start, end) for pk, start, end in kept[1] if pk in rows]
+    else:
+        placed = spans(document, revision)
+        if stamp is not None:
+            cache.set(key, (stamp, [(s.page.pk, s.start, s.end) for s in placed]), PAGE_SPANS_TTL)
+    found_pages = []
+    for span in placed:
+        page = span.page
+        if not page.has_image:
+            continue
+        page.edition = document.edition  # the image's address names it: spare a query each
+        own = page.document_id == document.pk
+        found_pages.append(Shown(page, span.start, span.end, image_urls(page),
+                                 page_anchor(page.pb_id, page.n) if own else ""))
+    return found_pages
+
+
+# A revision's spans change only with the pages stamp, which the kept copy is checked against.
+PAGE_SPANS_TTL = 24 * 3600

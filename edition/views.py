@@ -19,7 +19,7 @@ from django.utils.cache import get_conditional_response, patch_cache_control, pa
 from django.utils.http import http_date, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
-from . import contents, pagecache, suggestions
+from . import contents, pagecache, pages, suggestions
 from .exporting import tei as tei_export
 from .exporting.formats import enabled as enabled_formats
 from .models import Document, Edition, Revision
@@ -134,9 +134,11 @@ def cache_headers(request: HttpRequest, response: HttpResponse) -> HttpResponse:
 
 
 def reading_stamps(slug: str, doc: str) -> list[pagecache.Stamp]:
-    """What a unit's page shows, as stamps: the edition's (metadata, numbers, titles) and the
-    unit's own (its revision; a chapter's, its children's dates)."""
-    return [pagecache.edition_stamp(slug), pagecache.unit_stamp(slug, doc)]
+    """What a unit's page shows, as stamps: the edition's (metadata, numbers, titles), the
+    unit's own (its revision; a chapter's, its children's dates) and the edition's page images
+    (the panel beside the text; `pages.touch` drops it)."""
+    return [pagecache.edition_stamp(slug), pagecache.unit_stamp(slug, doc),
+            pagecache.Stamp(pages.stamp_key(slug), lambda: pages.stamp_value(slug))]
 
 
 def _reading_view(request: HttpRequest, document: Document, revision: Revision,
@@ -182,6 +184,9 @@ def _reading_view(request: HttpRequest, document: Document, revision: Revision,
         "offers": offers,
         "current": document.current_revision,
         "html": rendered_html(revision),
+        # The page images beside the text (part of the cached page: the pages stamp moves
+        # with them).
+        "page_images": pages.shown(document, revision),
         "previous": siblings.filter(order__lt=document.order).order_by("-order").first(),
         "next": siblings.filter(order__gt=document.order).order_by("order").first(),
         "permalink": request.build_absolute_uri(revision.get_absolute_url()),

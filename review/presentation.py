@@ -4,7 +4,7 @@ structural fix, footnote lists for the forms. Escaped HTML in, nothing written."
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.urls import reverse
 from django.utils.html import escape
@@ -122,6 +122,7 @@ class ChangeView:
     source_before: str = ""  # TEI source, plain text: the template escapes it
     source_after: str = ""
     source_diff: str = ""
+    pages: list = field(default_factory=list)  # review.page_images.ChangePage: its page(s)
 
 
 def describe(change: Change, revision: Revision) -> ChangeView:

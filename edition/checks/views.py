@@ -38,10 +38,13 @@ def edition_suggestions(request: HttpRequest, edition: str) -> HttpResponse:
     if has_nul(page_number):
         page_number = "1"
     rows = (Suggestion.objects.filter(document__edition=edition).open().enabled_in(edition)
-            .select_related("document").order_by("document__order", "pk"))
+            .select_related("document", "page").order_by("document__order", "pk"))
     if chosen:
         rows = rows.filter(check_name=chosen)
     page = Paginator(rows, PAGE_SIZE).get_page(page_number)
+    for suggestion in page.object_list:  # an OCR suggestion's page image names the edition
+        if suggestion.page is not None:
+            suggestion.page.edition = edition
     counted = suggestions.counts(edition)
     disabled = set(edition.disabled_checks or [])
     context = {

@@ -224,6 +224,12 @@ def _html_id(name: str, xml_id: str, n: str) -> str:
     return f"tei-{_NOT_ID.sub('_', xml_id)}" if xml_id else ""
 
 
+def page_anchor(pb_id: str, n: str) -> str:
+    """The HTML id of a `pb`'s "[Page N]" marker (before any de-duplication: a volume's page
+    ids are unique), which the reading view's page images follow."""
+    return _html_id("pb", pb_id, n)
+
+
 class _Target(NamedTuple):
     href: str  # "" when the target is known but missing
     external: bool = False

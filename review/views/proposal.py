@@ -20,10 +20,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import trigger_client_event
 
+from edition import pages
 from edition.models import Revision
 from edition.tei.selectors import QuoteAmbiguous, QuoteError
 
-from .. import presentation
+from .. import page_images, presentation
 from ..access import proposal_for_member
 from ..actions import ProposalError, refusal
 from ..actions.approve import check_approve, do_approve
@@ -104,12 +105,20 @@ def _page_context(proposal: Proposal) -> dict:
     rendered, render_error = "", ""
     if any(c.kind == Kind.STRUCTURE for c in changes):
         rendered, render_error = presentation.rendered_result(proposal, changes)
+    # The printed page(s) each change falls on, its words outlined: what the reviewer checks.
+    shown = pages.shown(proposal.document, revision)
+    views = [presentation.describe(c, revision) for c in changes]
+    for view in views:
+        view.pages = page_images.change_pages(view.change, proposal.document, revision, shown)
+    evidence = page_images.evidence(proposal.suggestion)
     return {
         "document": proposal.document,
         "edition": proposal.document.edition,
         "revision": revision,
         "is_current": revision.pk == proposal.document.current_revision_id,
-        "changes": [presentation.describe(c, revision) for c in changes],
+        "changes": views,
+        "evidence": evidence,
+        "with_pages": evidence is not None or any(v.pages for v in views),
         "rendered": rendered,
         "render_error": render_error,
     }

@@ -30,6 +30,7 @@ from ..drafts import (CONTENT_FIELD, SHOWN, TYPED_FIELDS, Draft, DraftError, che
                       check_size, clean, clean_replacement, clean_typed, dates_from_dateline,
                       place, prefill, suggest_kind)
 from ..models import Change
+from ..page_images import selection_page
 from ..presentation import footnotes
 
 Kind = Change.Kind
@@ -214,11 +215,15 @@ def _submit(request, document: Document, base: Revision, queued: list[Draft], dr
 def _form_context(revision: Revision, draft: Draft, queued: list[Draft], *,
                   placing: bool) -> dict:
     text = revision.text
-    shown = None
+    shown, page = None, None
     if draft.start is not None and draft.end <= len(text):
         shown = {"before": text[max(draft.start - SHOWN, 0):draft.start],
                  "exact": text[draft.start:draft.end], "after": text[draft.end:][:SHOWN]}
+        # The printed page the selection begins on, its words outlined: placed again (so
+        # shown again) whenever the selection moves.
+        page = selection_page(revision.document, revision, draft.start, draft.end)
     return {
+        "page": page,
         "draft": draft, "shown": shown, "fields": prefill(revision, draft, placing=placing),
         "queued": [{"draft": q, "label": dict(KIND_CHOICES)[q.kind],
                     "json": json.dumps({k: getattr(q, k) for k in QUEUED_FIELDS},
