@@ -245,3 +245,14 @@ def page_at(document: Document, offset: int, revision: Revision | None = None) -
         if span.start <= offset:
             found = span.page
     return found
+
+
+def image_urls(page: PageImage) -> dict[str, str]:
+    """The addresses the browser loads a page's image from: `display` (for reading), `full`
+    (full size) and `thumbnail`; absolute paths for an upload, remote ones as they are, ""
+    when the page has no image. (h4's minimal version of h1's contract: h1's replaces it.)"""
+    if page.display or page.image:
+        display = (page.display or page.image).url
+        return {"display": display, "full": page.image.url if page.image else display,
+                "thumbnail": page.thumbnail.url if page.thumbnail else display}
+    return {"display": page.url, "full": page.full_url or page.url, "thumbnail": page.url}
