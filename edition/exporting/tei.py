@@ -100,8 +100,11 @@ def _with_sources(vol: Volume, record: bool = True) -> str:
 
 
 def _uploaded(edition: Edition) -> list[PageImage]:
-    return [page for page in pages.pages(edition).filter(source=PageImage.Source.UPLOAD)
-            if page.display or page.image]
+    found = [page for page in pages.pages(edition).filter(source=PageImage.Source.UPLOAD)
+             if page.display or page.image]
+    for page in found:
+        page.edition = edition  # image_urls reads it: spare a query per page
+    return found
 
 
 def uploaded_facsimile(edition: Edition) -> etree._Element | None:

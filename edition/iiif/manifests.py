@@ -238,6 +238,7 @@ def _canvases(edition: Edition, found: list[PageImage], absolute: Absolute) -> l
     assumed = None
     canvases = []
     for page in found:
+        page.edition = edition  # image_urls reads it: spare a query per page
         urls = pages.image_urls(page)
         canvas_id = canvas_url(page, absolute, edition)
         display = absolute(urls["display"])
