@@ -39,6 +39,7 @@ urlpatterns = [
          name="iiif_canvas_image"),
     path("<slug:edition>/<docid:doc>/iiif/manifest.json", iiif.document_manifest,
          name="iiif_document_manifest"),
+    path("<slug:edition>/<docid:doc>/iiif/range", iiif.range_, name="iiif_range"),
     path("<slug:edition>/suggestions/", checks.edition_suggestions, name="suggestions"),
     path("<slug:edition>/suggestions/checks/", checks.edition_checks, name="edition_checks"),
     path("<slug:edition>/<docid:doc>.xml", views.document_tei, name="document_tei"),

@@ -5,6 +5,11 @@ Mirador or the Universal Viewer can open the volume's page images.
   the pages its current text stands on (`pages.spans`), its `start` the page it begins on.
   A canvas has the same id in both (`canvas_url`: the `pb`'s xml:id, else its facs id, else
   its place), so an annotation made on one is found on the other.
+- The edition's manifest has a `structures` entry (a Range) per unit with page images, in
+  volume order, so a viewer's contents list leads to each document: its own pages and the page
+  it begins on, read from the page rows (`unit_pages`), not from the TEI: the unit's manifest
+  (`pages.spans`) leaves that first page out when the unit's first `pb` stands at the very
+  start of its text, which only the TEI tells.
 - Canvases must have a width and height (IIIF requires them). A page whose image size is not
   recorded (a remote image named by the edition's pattern) gets the size most of the
   volume's known pages have, else FRUS's medium page (533 × 800), and says so in its
@@ -15,16 +20,18 @@ Mirador or the Universal Viewer can open the volume's page images.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import mimetypes
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from urllib.parse import quote
 
+from django.db.models import Count, Max
 from django.urls import reverse
-from iiif_prezi3 import (Annotation, AnnotationBody, AnnotationPage, Canvas, Homepage,
-                         KeyValueString, Manifest)
+from iiif_prezi3 import (Annotation, AnnotationBody, AnnotationPage, Canvas, CanvasRef,
+                         Homepage, KeyValueString, Manifest, Range)
 
 from .. import pages
 from ..exporting.formats import FORMATS
@@ -70,6 +77,11 @@ def _canvas_base(edition: Edition, absolute: Absolute) -> str:
     return absolute(reverse("edition:iiif_canvas", args=[edition.slug, "-"]))[:-1]
 
 
+def range_url(document: Document, absolute: Absolute) -> str:
+    return absolute(reverse("edition:iiif_range", args=[document.edition.slug,
+                                                        document.xml_id]))
+
+
 def edition_manifest_url(edition: Edition) -> str:
     return reverse("edition:iiif_manifest", args=[edition.slug])
 
@@ -89,14 +101,18 @@ _PAGE_FIELDS = ("pk", "sequence", "n", "pb_id", "facs", "source", "url", "full_u
 def fingerprint(edition: Edition, origin: str, document: Document | None = None) -> str:
     """A digest of everything a manifest shows: the edition's metadata (its `updated_at`
     moves with every change to it), its pages' rows, the current export builds (the
-    `rendering` links) and, for a unit, its current revision (where its pages are). One
-    query for the pages, one for the builds; no TEI is read."""
+    `rendering` links), its units' newest revision (the contents' labels) and, for a unit,
+    its current revision (where its pages are). Three small queries; no TEI is read."""
     rows = list(pages.pages(edition).values_list(*_PAGE_FIELDS))
     builds = sorted(ExportBuild.objects.filter(edition=edition, current=True)
                     .values_list("group", "pk"))
     unit = (document.pk, document.current_revision_id, document.title, document.number) \
         if document is not None else None
-    data = [VERSION, origin, edition.pk, edition.updated_at.isoformat(), rows, builds, unit]
+    # The contents' labels: a unit's title can change with a revision, which does not touch
+    # the edition; the newest revision moves with every one.
+    units = edition.documents.aggregate(newest=Max("current_revision_id"), count=Count("pk"))
+    data = [VERSION, origin, edition.pk, edition.updated_at.isoformat(), rows, builds, unit,
+            units]
     return hashlib.sha256(json.dumps(data, default=str).encode()).hexdigest()
 
 
@@ -124,15 +140,36 @@ def has_page_images(document: Document) -> bool:
     return before is not None and before.has_image
 
 
+def unit_pages(edition: Edition, found: list[PageImage]) -> dict[int, list[PageImage]]:
+    """Unit pk → the pages of `found` (the edition's, in volume order) it stands on: the page
+    in effect where it begins (the one before its first own page, else the last page begun
+    before it) and its own. Units are those with a current revision, in volume order."""
+    own: dict[int, list[PageImage]] = defaultdict(list)
+    for page in found:
+        if page.document_id is not None:
+            own[page.document_id].append(page)
+    place = {page.pk: index for index, page in enumerate(found)}
+    unit_orders = [page.unit_order for page in found]  # non-decreasing along the volume
+    result: dict[int, list[PageImage]] = {}
+    for unit_pk, order in (edition.documents.filter(current_revision__isnull=False)
+                           .order_by("order").values_list("pk", "order")):
+        mine = own.get(unit_pk, [])
+        before = place[mine[0].pk] - 1 if mine else bisect.bisect_left(unit_orders, order) - 1
+        result[unit_pk] = ([found[before]] if before >= 0 else []) + mine
+    return result
+
+
 # -- building -------------------------------------------------------------------------------
 
 
 def edition_manifest(edition: Edition, absolute: Absolute) -> dict:
     """The volume's manifest as JSON-LD (a dict); LookupError when no page has an image (a
     manifest must have a canvas)."""
-    found = with_images(pages.pages(edition))
+    every = list(pages.pages(edition))
+    found = with_images(every)
     if not found:
         raise LookupError("no page of this edition has an image")
+    items = _canvases(edition, found, absolute)
     manifest = Manifest(
         id=absolute(edition_manifest_url(edition)),
         label={"en": [edition.title or edition.slug]},
@@ -142,7 +179,9 @@ def edition_manifest(edition: Edition, absolute: Absolute) -> dict:
                            label={"en": [f"Read {edition.short_title}"]},
                            format="text/html")],
         rendering=_renderings(edition, None, absolute),
-        items=_canvases(edition, found, absolute),
+        items=items,
+        structures=_ranges(edition, every, {p.pk: c.id for p, c in zip(found, items)},
+                           absolute),
     )
     return _json_ld(manifest)
 
@@ -166,9 +205,42 @@ def document_manifest(document: Document, absolute: Absolute) -> dict:
         start={"id": items[0].id, "type": "Canvas"},
         partOf=[{"id": absolute(edition_manifest_url(edition)), "type": "Manifest",
                  "label": {"en": [edition.title or edition.slug]}}],
+        seeAlso=[{"id": absolute(reverse("review:api:document_pages",
+                                         args=[edition.slug, document.xml_id])),
+                  "type": "Dataset", "label": {"en": ["The pages and their place in the text"]},
+                  "format": "application/json"}],
         items=items,
     )
     return _json_ld(manifest)
+
+
+def _ranges(edition: Edition, every: list[PageImage], canvases: dict[int, str],
+            absolute: Absolute) -> list[Range] | None:
+    units = {d.pk: d for d in edition.documents.only("pk", "xml_id", "number", "title",
+                                                     "edition_id")}
+    ranges = []
+    for unit_pk, unit_pages_ in unit_pages(edition, every).items():
+        refs = [CanvasRef(id=canvases[p.pk], type="Canvas") for p in unit_pages_
+                if p.pk in canvases]
+        if refs:
+            unit = units[unit_pk]
+            unit.edition = edition
+            ranges.append(Range(id=range_url(unit, absolute), label={"none": [str(unit)]},
+                                items=refs))
+    return ranges or None
+
+
+def range_json(document: Document, absolute: Absolute) -> dict:
+    """A unit's Range of the edition's manifest on its own (what its id answers); LookupError
+    when it has none."""
+    edition = document.edition
+    manifest = edition_manifest(edition, absolute)
+    wanted = range_url(document, absolute)
+    for found in manifest.get("structures", []):
+        if found["id"] == wanted:
+            return {"@context": CONTEXT, **found,
+                    "partOf": [{"id": manifest["id"], "type": "Manifest"}]}
+    raise LookupError(f"{document.label} has no page image")
 
 
 def canvas_json(edition: Edition, page: PageImage, absolute: Absolute, part: str = "") -> dict:

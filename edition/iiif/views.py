@@ -84,3 +84,15 @@ def canvas(request: HttpRequest, edition: str, name: str, part: str = "") -> Htt
     key = f"c:{page.pk}:{part}:" + manifests.fingerprint(found, _origin(request))
     return _answer(request, key, lambda: manifests.canvas_json(
         found, page, request.build_absolute_uri, part))
+
+
+@login_not_required
+@require_safe
+def range_(request: HttpRequest, edition: str, doc: str) -> HttpResponse:
+    """A unit's Range in the edition's manifest (its contents entry)."""
+    document = get_object_or_404(Document.objects.select_related("edition")
+                                 .defer("edition__tei_skeleton", "edition__tei_header"),
+                                 edition__slug=edition, xml_id=doc)
+    key = f"r:{document.pk}:" + manifests.fingerprint(document.edition, _origin(request))
+    return _answer(request, key, lambda: manifests.range_json(
+        document, request.build_absolute_uri))

@@ -12,6 +12,7 @@ from iiif_prezi3 import Manifest
 from edition import pages
 from edition.iiif import manifests
 from edition.models import RESERVED_UNIT_IDS, PageImage
+from tests.helpers import revise
 from tests.page_images import synced_edition, upload
 
 pytestmark = pytest.mark.django_db
@@ -64,6 +65,12 @@ def check_presentation_3(manifest: dict, client) -> None:
         body = annotation["body"]
         assert body["type"] == "Image" and urlsplit(body["id"]).scheme in ("http", "https")
         ids += [canvas["id"], page["id"], annotation["id"]]
+    canvases = {c["id"] for c in manifest["items"]}
+    for found in manifest.get("structures", []):
+        assert found["type"] == "Range" and _language_map(found["label"]) and found["items"]
+        assert all(ref["type"] == "Canvas" and ref["id"] in canvases and set(ref) == {"id", "type"}
+                   for ref in found["items"])
+        ids.append(found["id"])
     assert len(ids) == len(set(ids))
     if "start" in manifest:
         assert manifest["start"]["type"] == "Canvas"
@@ -182,6 +189,38 @@ def test_reading_view_and_exports_page_link_the_manifests(client, edition):
     assert 'href="/frus1958-60v18/iiif/manifest.json"' in page
     exports = client.get("/frus1958-60v18/exports/").content.decode()
     assert 'href="/frus1958-60v18/iiif/manifest.json"' in exports
+
+
+def test_contents_lead_to_each_units_pages(client, edition):
+    """A Range per unit with page images, in volume order, its pages those the unit's text
+    stands on (the same as its own manifest's on the sample)."""
+    _, manifest = get_json(client, "/frus1958-60v18/iiif/manifest.json")
+    labels = {c["id"]: c["label"]["none"][0] for c in manifest["items"]}
+    ranges = {r["label"]["none"][0]: [labels[ref["id"]] for ref in r["items"]]
+              for r in manifest["structures"]}
+    units = [str(d) for d in edition.documents.order_by("order")]
+    assert list(ranges) == [u for u in units if u in ranges]
+    for xml_id in ("d142", "d144"):
+        document = edition.documents.get(xml_id=xml_id)
+        assert ranges[str(document)] == [s.page.label for s in pages.spans(document)]
+    _, found = get_json(client, "/frus1958-60v18/d144/iiif/range")
+    assert found["id"] == "http://testserver/frus1958-60v18/d144/iiif/range"
+    assert found["partOf"] == [{"id": manifest["id"], "type": "Manifest"}]
+    # A unit's title follows its revision, which does not touch the edition.
+    d144 = edition.documents.get(xml_id="d144")
+    revise(d144, "Memorandum of Conversation", "Memorandum of a Conversation")
+    d144.title = "Memorandum of a Conversation"
+    d144.save()
+    _, again = get_json(client, "/frus1958-60v18/iiif/manifest.json")
+    assert "144. Memorandum of a Conversation" in [r["label"]["none"][0]
+                                                   for r in again["structures"]]
+
+
+def test_document_manifest_links_the_pages_api(client, edition):
+    _, manifest = get_json(client, "/frus1958-60v18/d144/iiif/manifest.json")
+    [see_also] = manifest["seeAlso"]
+    assert see_also["id"] == "http://testserver/api/editions/frus1958-60v18/documents/d144/pages/"
+    assert client.get(urlsplit(see_also["id"]).path).status_code == 200
 
 
 def test_canvas_addresses(client, edition):
