@@ -240,3 +240,13 @@ def test_canvas_addresses(client, edition):
 
 def test_iiif_is_reserved():
     assert "iiif" in RESERVED_UNIT_IDS
+
+
+def test_link_uses_the_views_list_of_pages_when_it_has_one(edition, django_assert_num_queries):
+    from edition.templatetags.edition_iiif import iiif_manifest_url
+
+    d144 = edition.documents.select_related("edition").get(xml_id="d144")
+    with django_assert_num_queries(0):
+        assert iiif_manifest_url(d144, []) == ""
+        assert iiif_manifest_url(d144, ["a page"]) == "/frus1958-60v18/d144/iiif/manifest.json"
+    assert iiif_manifest_url(d144, "") == "/frus1958-60v18/d144/iiif/manifest.json"

@@ -10,6 +10,7 @@ pytestmark = pytest.mark.django_db
 ENDPOINTS = {
     "/api/search/": {"get"},
     "/api/editions/{edition}/documents/{doc}/": {"get"},
+    "/api/editions/{edition}/documents/{doc}/pages/": {"get"},
     "/api/editions/{edition}/documents/{doc}/proposals/": {"get", "post"},
     "/api/editions/{edition}/{register}/": {"get"},
     "/api/editions/{edition}/documents/{doc}/suggestions/": {"get"},
