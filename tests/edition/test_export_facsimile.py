@@ -118,3 +118,18 @@ def test_a_build_after_an_upload_writes_the_volume_again(edition):
     new_name, after = volume_file()
     assert new_name != name
     assert b'<surface start="#pg_279" n="279">' in after
+
+
+def test_a_pb_without_an_id_gets_a_surface_named_by_its_number(settings, tmp_path, tei_all):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    body = ('<div type="document" xml:id="d1" n="1"><head>1. One</head>'
+            '<p>First <pb n="7" facs="0007"/>page.</p></div>')
+    path = tmp_path / "vol.xml"
+    path.write_text(volume_tei(body))
+    edition = import_tei(path).edition
+    pages.sync(edition)
+    upload(PageImage.objects.get(edition=edition, facs="0007"), size=(600, 900))
+    root = volume_root(edition)
+    [surface] = root.findall(f"{T}facsimile/{T}surface")
+    assert surface.get("start") is None and surface.get("n") == "7"
+    assert tei_all.validate(without_frus(root)), tei_all.error_log.last_error
