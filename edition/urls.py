@@ -4,6 +4,7 @@ from . import views
 from .checks import views as checks
 from .params import NumberConverter
 from .exporting import views as exports
+from .iiif import views as iiif
 
 
 class DocumentIdConverter:
@@ -29,6 +30,16 @@ urlpatterns = [
     path("<slug:edition>/exports/<num:build>/<str:filename>", exports.download,
          name="export_build_file"),
     path("<slug:edition>/exports/<str:filename>", exports.download, name="export_file"),
+    # IIIF Presentation 3 (edition/iiif/): the volume's and a unit's manifest, each canvas.
+    path("<slug:edition>/iiif/manifest.json", iiif.edition_manifest, name="iiif_manifest"),
+    path("<slug:edition>/iiif/canvas/<str:name>", iiif.canvas, name="iiif_canvas"),
+    path("<slug:edition>/iiif/canvas/<str:name>/page", iiif.canvas, {"part": "page"},
+         name="iiif_canvas_page"),
+    path("<slug:edition>/iiif/canvas/<str:name>/image", iiif.canvas, {"part": "image"},
+         name="iiif_canvas_image"),
+    path("<slug:edition>/<docid:doc>/iiif/manifest.json", iiif.document_manifest,
+         name="iiif_document_manifest"),
+    path("<slug:edition>/<docid:doc>/iiif/range", iiif.range_, name="iiif_range"),
     path("<slug:edition>/suggestions/", checks.edition_suggestions, name="suggestions"),
     path("<slug:edition>/suggestions/checks/", checks.edition_checks, name="edition_checks"),
     path("<slug:edition>/<docid:doc>.xml", views.document_tei, name="document_tei"),

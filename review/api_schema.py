@@ -285,3 +285,40 @@ PROPOSAL_SEARCH = {
         "results": {"type": "array", "items": PROPOSAL},
     },
 }
+
+
+# -- page images (edition/pages.py; GET …/documents/<doc>/pages/) ------------------------------
+
+PAGE_IMAGE_URLS = {
+    "type": "object",
+    "description": "absolute addresses of the page's image; null when it has none",
+    "properties": {"display": NULLABLE_STRING, "full": NULLABLE_STRING,
+                   "thumbnail": NULLABLE_STRING},
+}
+PAGE = {
+    "type": "object",
+    "properties": {
+        "n": {**NULLABLE_STRING, "description": "the printed page number (pb/@n)"},
+        "facs": {**NULLABLE_STRING, "description": "the page image's id (pb/@facs)"},
+        "id": {**NULLABLE_STRING, "description": "the pb's xml:id (pg_278)"},
+        "label": {"type": "string", "description": "[Page 278]"},
+        "sequence": {"type": "integer", "description": "the page's place in the volume"},
+        "images": PAGE_IMAGE_URLS,
+        "width": {**NULLABLE_INTEGER, "description": "of the display image, in pixels"},
+        "height": NULLABLE_INTEGER,
+        "mime_type": NULLABLE_STRING,
+        "source": {"type": "string", "nullable": True, "enum": ["tei", "pattern", "upload", None],
+                   "description": "the TEI's <facsimile>, the edition's address pattern, or "
+                                  "an uploaded scan"},
+        "ocr_status": {"type": "string",
+                       "enum": ["none", "queued", "done", "failed", "unavailable"]},
+        "start": {"type": "integer", "description": "where the page's share of the text layer "
+                                                     "begins"},
+        "end": {"type": "integer", "description": "and ends (exclusive)"},
+        "canvas": {**NULLABLE_STRING, "description": "the page's IIIF canvas"},
+    },
+}
+PAGE_LIST = {"type": "object", "properties": {
+    "edition": STRING, "document": STRING, "revision": INTEGER, "current_revision": INTEGER,
+    "manifest": {**NULLABLE_STRING, "description": "the document's IIIF manifest"},
+    "results": {"type": "array", "items": PAGE}}}

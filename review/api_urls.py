@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from edition.urls import DocumentIdConverter  # noqa: F401  (registers docid and num)
 
-from . import api, api_search, api_suggestions
+from . import api, api_pages, api_search, api_suggestions
 
 app_name = "api"
 # Actions answer with or without a trailing slash (APPEND_SLASH cannot redirect a POST).
@@ -16,6 +16,8 @@ urlpatterns = [
     path("editions/<slug:edition>/documents/<docid:doc>/", api.document, name="document"),
     path("editions/<slug:edition>/documents/<docid:doc>/proposals/", api.document_proposals,
          name="document_proposals"),
+    path("editions/<slug:edition>/documents/<docid:doc>/pages/", api_pages.pages,
+         name="document_pages"),
     path("editions/<slug:edition>/documents/<docid:doc>/suggestions/",
          api_suggestions.suggestions, name="document_suggestions"),
     re_path(r"^editions/(?P<edition>[-\w]+)/documents/(?P<doc>[A-Za-z_][\w.-]*?)/suggestions/"

@@ -215,7 +215,10 @@ def _fingerprint(edition: Edition, group: str) -> str:
               *(f"{f.name}:{getattr(f.module, 'VERSION', 1)}" for f in formats.enabled(group)),
               # What a format reads besides its own code (html: the site's document.css).
               *(f.module.fingerprint() for f in formats.enabled(group)
-                if hasattr(f.module, "fingerprint"))]
+                if hasattr(f.module, "fingerprint")),
+              # What a format reads of the edition besides revisions (tei: uploaded scans).
+              *(f.module.edition_fingerprint(edition) for f in formats.enabled(group)
+                if hasattr(f.module, "edition_fingerprint"))]
     return hashlib.sha256("\x1f".join(pieces).encode()).hexdigest()
 
 

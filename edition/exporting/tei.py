@@ -3,18 +3,29 @@ place) and a single document (the volume's header with that document in `text/bo
 
 FRUS ids and `frus:` attributes are kept as imported; without the `frus:` attributes the files
 validate against TEI P5 `tei_all.rng` (tests/edition/test_exports.py).
+
+The volume carries the skeleton's own `<facsimile>` as it is and, when scans were uploaded
+(import_facsimile), one more `<facsimile>` after it with a `<surface start="#pg_…">` per
+uploaded page: its display image's `<graphic>` (size, type) and the full-size one, at the
+site's absolute addresses (`uploaded_facsimile`). `edition_fingerprint` sums those up, so a
+build after an upload writes the volume again instead of re-using the previous file.
 """
 
 from __future__ import annotations
 
+import hashlib
+import mimetypes
 import re
 from collections.abc import Iterator
 from datetime import UTC
+from urllib.parse import urljoin
 
+from django.conf import settings
 from lxml import etree
 
+from .. import pages
 from ..imports import CONTENT_PLACEHOLDER, PLACEHOLDER
-from ..models import Edition, Revision
+from ..models import Edition, PageImage, Revision
 from ..tei import FRUS_NS, TEI_NS, XML_ID, tei
 from ..tei.parsing import parse_fragment, safe_parser
 from .sources import Part, Volume
@@ -80,7 +91,77 @@ def _with_sources(vol: Volume, record: bool = True) -> str:
         root.insert(0, header)
     if record:
         _record_sources(header, vol)
+        # Not when the volume is read back (split_units): its skeleton would keep the uploads'
+        # surfaces as its own, and the next export would list them twice.
+        facsimile = uploaded_facsimile(vol.edition)
+        if facsimile is not None:
+            _place_facsimile(root, header, facsimile)
     return etree.tostring(root, encoding="unicode")
+
+
+def _uploaded(edition: Edition) -> list[PageImage]:
+    found = [page for page in pages.pages(edition).filter(source=PageImage.Source.UPLOAD)
+             if page.display or page.image]
+    for page in found:
+        page.edition = edition  # image_urls reads it: spare a query per page
+    return found
+
+
+def uploaded_facsimile(edition: Edition) -> etree._Element | None:
+    """A `<facsimile>` with a surface per uploaded page, in page order (None: no uploads).
+    A surface points at its `pb` by `start` when the `pb` has an xml:id, and names its page
+    number by `n`; its first `<graphic>` is the display image (the size OCR boxes are in, as
+    `pages.surfaces` reads it back), the second the scan as uploaded."""
+    uploaded = _uploaded(edition)
+    if not uploaded:
+        return None
+    facsimile = etree.Element(tei("facsimile"))
+    for page in uploaded:
+        surface = etree.SubElement(facsimile, tei("surface"))
+        if page.pb_id:
+            surface.set("start", f"#{page.pb_id}")
+        if page.n:
+            surface.set("n", page.n)
+        urls = pages.image_urls(page)
+        display = etree.SubElement(surface, tei("graphic"), url=_absolute(urls["display"]))
+        media_type = page.mime_type or _media_type(urls["display"])
+        if media_type:
+            display.set("mimeType", media_type)
+        if page.width and page.height:
+            display.set("width", f"{page.width}px")
+            display.set("height", f"{page.height}px")
+        if urls["full"] and urls["full"] != urls["display"]:
+            full = etree.SubElement(surface, tei("graphic"), url=_absolute(urls["full"]))
+            if media_type := _media_type(urls["full"]):
+                full.set("mimeType", media_type)
+    return facsimile
+
+
+def edition_fingerprint(edition: Edition) -> str:
+    """What the volume file reads of the edition besides revisions and the skeleton: the
+    uploaded pages' addresses and sizes (builds.py re-uses no file when it changes)."""
+    rows = [(p.pb_id, p.n, str(p.image), str(p.display), p.width, p.height, p.mime_type)
+            for p in _uploaded(edition)]
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def _absolute(url: str) -> str:
+    return urljoin(settings.EMEND_SITE_URL + "/", url)
+
+
+def _media_type(url: str) -> str:
+    guessed, _ = mimetypes.guess_type(url.split("?")[0])
+    return guessed if guessed and guessed.startswith("image/") else ""
+
+
+def _place_facsimile(root: etree._Element, header: etree._Element,
+                     facsimile: etree._Element) -> None:
+    """After the skeleton's own `<facsimile>`s, else right after the header: TEI P5 puts
+    facsimiles between `teiHeader` and `text`."""
+    existing = root.findall(tei("facsimile"))
+    anchor = existing[-1] if existing else header
+    anchor.addnext(facsimile)
+    facsimile.tail, anchor.tail = anchor.tail, "\n"
 
 
 class _WellFormed:

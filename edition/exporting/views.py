@@ -16,6 +16,7 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 from django.views.decorators.http import require_safe
 
 
+from ..iiif import manifests
 from ..models import Edition, ExportBuild, ExportFile
 from ..params import has_nul
 from ..roles import can_review, require_reviewer
@@ -47,6 +48,8 @@ def exports_page(request: HttpRequest, edition: str) -> HttpResponse:
                                                  if g in current],
         "last_updated": max((b.finished_at for b in current.values()), default=None),
         "show_status": reviewer, **(_status(edition) if reviewer else {}),
+        "iiif_manifest": manifests.edition_manifest_url(edition)
+        if manifests.edition_has_page_images(edition) else "",
     })
 
 

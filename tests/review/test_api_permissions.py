@@ -1,6 +1,6 @@
 """Every API endpoint × (anonymous, stranger, editor, reviewer, admin; own vs others' proposals).
 
-Anonymous: 401 everywhere but the public document. A stranger (here a reviewer of *another*
+Anonymous: 401 everywhere but the public document and its pages. A stranger (here a reviewer of *another*
 edition, so roles cannot leak across editions) gets 404 for this edition's review objects.
 Too small a role, or deciding on one's own proposal, is 403.
 """
@@ -54,6 +54,8 @@ PROPOSE = {"base_revision": 1, "selector": {"exact": "Cameroons"}, "replacement"
            "rationale": "spelling"}
 GENERAL = [
     ("GET", DOC, None,
+     {"anonymous": 200, "stranger": 200, "editor": 200, "reviewer": 200, "admin": 200}),
+    ("GET", DOC + "pages/", None,  # page images are public, as the text is
      {"anonymous": 200, "stranger": 200, "editor": 200, "reviewer": 200, "admin": 200}),
     ("GET", DOC + "proposals/", None,
      {"anonymous": 401, "stranger": 404, "editor": 200, "reviewer": 200, "admin": 200}),

@@ -11,6 +11,7 @@ ENDPOINTS = {
     "/api/search/": {"get"},
     "/api/search/proposals/": {"get"},
     "/api/editions/{edition}/documents/{doc}/": {"get"},
+    "/api/editions/{edition}/documents/{doc}/pages/": {"get"},
     "/api/editions/{edition}/documents/{doc}/proposals/": {"get", "post"},
     "/api/editions/{edition}/{register}/": {"get"},
     "/api/editions/{edition}/documents/{doc}/suggestions/": {"get"},
