@@ -708,7 +708,11 @@ class FacsimileUpload(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     total = models.PositiveIntegerField(default=0, help_text="Pages to store")
     done = models.PositiveIntegerField(default=0, help_text="Pages stored with derivatives")
+    failed = models.PositiveIntegerField(default=0, help_text="Pages the worker could not make")
     error = models.TextField(blank=True)
+    # What the worker makes, one entry per page (edition.facsimiles.Item, read and written
+    # there): the page, the stored file it comes from, the PDF page, whether it is finished.
+    items = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -72,6 +72,12 @@ def _export_storage(settings, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def _media_storage(settings, tmp_path_factory):
+    """Page images stored by a test go to a folder of its own, never var/media."""
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache, Redis included (CI): rendered fragments cached by
     an earlier test (or run) would hide whether a test renders what it should."""
