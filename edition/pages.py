@@ -20,12 +20,15 @@ the transcription an OCR reading is aligned with.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass
 from typing import Iterator
+from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 from lxml import etree
 
 from .imports import CONTENT_PLACEHOLDER, PLACEHOLDER
@@ -202,8 +205,11 @@ _PARKED = 1_000_000_000
 
 
 def pages(edition: Edition) -> Iterator[PageImage]:
-    """The edition's pages in volume order (not those parked)."""
-    return PageImage.objects.filter(edition=edition, sequence__lt=_PARKED).order_by("sequence")
+    """The edition's pages in volume order (not those parked), each with its edition (without
+    the TEI) for `image_urls`."""
+    return (PageImage.objects.filter(edition=edition, sequence__lt=_PARKED)
+            .select_related("edition").defer("edition__tei_skeleton", "edition__tei_header")
+            .order_by("sequence"))
 
 
 def spans(document: Document, revision: Revision | None = None) -> list[PageSpan]:
@@ -245,3 +251,52 @@ def page_at(document: Document, offset: int, revision: Revision | None = None) -
         if span.start <= offset:
             found = span.page
     return found
+
+
+def image_urls(page: PageImage) -> dict[str, str]:
+    """The addresses the browser loads a page's image from: `display` (reading, and the image
+    OCR boxes are in), `full` (full size) and `thumbnail`. An upload's are paths of
+    `edition:page_file` (served from storage, so any host serves them); a remote image's are
+    its own, the TEI's or the pattern's (no thumbnail of its own: the display image); all ""
+    when the page has none. Reads `page.edition` (`pages()` loads it)."""
+    if page.display or page.image:
+        def url(variant: str, file) -> str:
+            return reverse("edition:page_file", args=[page.edition.slug, page.pk, variant,
+                                                      posixpath.basename(file.name)])
+        display = url("display", page.display or page.image)
+        return {"display": display,
+                "full": url("full", page.image) if page.image else display,
+                "thumbnail": url("thumbnail", page.thumbnail) if page.thumbnail else display}
+    return {"display": page.url, "full": page.full_url or page.url, "thumbnail": page.url}
+
+
+def remote_hosts(edition: Edition) -> list[str]:
+    """The origins (`https://host[:port]`) the edition's remote page images come from: its
+    address patterns' and those of the TEI's <facsimile> (read from the rows `sync` keeps),
+    for the reading pages' Content-Security-Policy."""
+    addresses = [_example(pattern, edition.slug)
+                 for pattern in (edition.facsimile_url, edition.facsimile_full_url)]
+    addresses += PageImage.objects.filter(edition=edition, source=PageImage.Source.TEI) \
+        .values_list("url", flat=True).distinct()
+    addresses += PageImage.objects.filter(edition=edition, source=PageImage.Source.TEI) \
+        .exclude(full_url="").values_list("full_url", flat=True).distinct()
+    found = []
+    for address in addresses:
+        origin = _origin(address)
+        if origin and origin not in found:
+            found.append(origin)
+    return found
+
+
+def _example(pattern: str, slug: str) -> str:
+    try:
+        return pattern.format(volume=slug, facs="0001", n="1")
+    except (KeyError, IndexError, ValueError):  # the admin refuses these; an old row may not
+        return ""
+
+
+def _origin(address: str) -> str:
+    parts = urlsplit(address or "")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return ""
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
