@@ -222,6 +222,14 @@ if DATA_UPLOAD_MAX_MEMORY_SIZE <= EMEND_MAX_FRAGMENT_BYTES:
 # batch with a bare 400 before the view could say anything.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 10_000)
 EMEND_SAMPLES_DIR = Path(env("EMEND_SAMPLES_DIR", str(BASE_DIR.parent / "shared" / "samples")))
+# The OCR cross-check (edition/ocr/): the largest page image the server reads, how long it
+# waits for a remote one (fetched only from an edition's facsimile hosts, over https unless
+# EMEND_OCR_ALLOW_HTTP, which the tests set for their local server), and the OCR confidence
+# (0-100) below which a disagreement is not worth an editor's time (measured: bench/ocr.py).
+EMEND_OCR_MAX_IMAGE_BYTES = env_int("EMEND_OCR_MAX_IMAGE_BYTES", 40 * 1024 * 1024)
+EMEND_OCR_FETCH_TIMEOUT = env_int("EMEND_OCR_FETCH_TIMEOUT", 30)
+EMEND_OCR_ALLOW_HTTP = env_bool("EMEND_OCR_ALLOW_HTTP", False)
+EMEND_OCR_MIN_CONFIDENCE = env_int("EMEND_OCR_MIN_CONFIDENCE", 60)
 # TEI P5 tei_all, which every new revision must validate against (edition/gate.py). `make schema`
 # installs it here, in the checkout (not EMEND_VAR_DIR): it is part of the installation, not data.
 EMEND_TEI_SCHEMA = Path(env("EMEND_TEI_SCHEMA", str(BASE_DIR / "var" / "schemas" / "tei_all.rng")))
