@@ -41,7 +41,7 @@ def validate_slug_not_reserved(value: str) -> None:
 # a unit with one of these ids could never be reached, so the importer refuses it.
 # tests/edition/test_volumes.py checks every literal segment of the URL patterns is here.
 RESERVED_UNIT_IDS = frozenset({"exports", "corrections", "search", "suggestions",
-                               "batches"})
+                               "batches", "pages"})
 
 
 # The units holding the volume's List of Persons and of Abbreviations (edition/registers.py

@@ -3,7 +3,8 @@ storage.
 
 Uploaded files are streamed from Django storage (the default storage, shared in production)
 by `page_file`, never by DEBUG's media serving, so any web host serves any worker's output.
-A stored name is never reused (each upload has its own folder), and the address ends with it:
+A stored name is never reused (each upload has its own folder), and the address ends with its
+folder and name:
 the response is immutable and cached for a year; a new scan is a new address.
 """
 
@@ -21,7 +22,7 @@ from django.template.response import TemplateResponse
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.views.decorators.http import require_safe
 
-from . import facsimiles, pages
+from . import facsimiles, ocr, pages
 from .models import Edition, FacsimileUpload, PageImage
 from .params import has_nul
 from .roles import require_member
@@ -41,15 +42,19 @@ def page_images(request: HttpRequest, edition: str) -> HttpResponse:
     number = request.GET.get("page", "1")
     page = Paginator(pages.pages(edition).select_related("document").only(
         *_ROW_FIELDS), PAGE_SIZE).get_page("1" if has_nul(number) else number)
-    rows = [(p, pages.image_urls(p)) for p in page.object_list]
+    rows = []
+    for row in page.object_list:
+        if row.document is not None:
+            row.document.edition = edition  # its address, without a query per row
+        rows.append((row, pages.image_urls(row)))
     return TemplateResponse(request, "edition/page_images.html", {
-        "edition": edition, "page": page, "rows": rows, "ocr": _ocr_available(),
+        "edition": edition, "page": page, "rows": rows, "ocr": ocr.available(),
         **_uploads(edition)})
 
 
 _ROW_FIELDS = ("sequence", "n", "pb_id", "facs", "source", "url", "full_url", "image",
                "display", "thumbnail", "width", "height", "ocr_status", "ocr_error",
-               "edition__slug", "edition__title", "edition__short_title",
+               "edition__slug",
                "document__xml_id", "document__number", "document__title",
                "document__div_type", "document__edition_id")
 
@@ -67,17 +72,17 @@ def upload_status(request: HttpRequest, edition: str) -> HttpResponse:
 
 @login_not_required
 @require_safe
-def page_file(request: HttpRequest, edition: str, page: int, variant: str,
+def page_file(request: HttpRequest, edition: str, page: int, variant: str, folder: str,
               name: str) -> HttpResponse:
     """An uploaded page image (`display`, `full` or `thumbnail`), public like the reading
     view that shows it. A name that is not the page's current file is a 404 (an old scan's
     address dies with it)."""
-    if variant not in VARIANTS or has_nul(name):
+    if variant not in VARIANTS or has_nul(folder) or has_nul(name):
         raise Http404("No such image")
     row = get_object_or_404(PageImage.objects.only("image", "display", "thumbnail"),
                             pk=page, edition__slug=edition)
     stored = getattr(row, VARIANTS[variant]).name
-    if not stored or stored.rpartition("/")[2] != name:
+    if not stored or stored.split("/")[-2:] != [folder, name]:
         raise Http404("No such image")
     etag = '"%s"' % hashlib.sha256(stored.encode()).hexdigest()[:32]
     caching = {"public": True, "max_age": 31536000, "immutable": True}
@@ -105,13 +110,3 @@ def _uploads(edition: Edition) -> dict:
     busy = any(u.status in (FacsimileUpload.Status.QUEUED, FacsimileUpload.Status.RUNNING)
                for u in uploads)
     return {"uploads": uploads, "busy": busy}
-
-
-def _ocr_available() -> tuple[bool, str] | None:
-    """Whether pages can be read (edition.ocr, issue 11's cross-check), when it is installed
-    in this checkout; None otherwise."""
-    try:
-        from . import ocr
-    except ImportError:
-        return None
-    return ocr.available()

@@ -261,8 +261,10 @@ def image_urls(page: PageImage) -> dict[str, str]:
     when the page has none. Reads `page.edition` (`pages()` loads it)."""
     if page.display or page.image:
         def url(variant: str, file) -> str:
+            # The stored name's folder is the upload's own: a new scan is a new address.
+            folder, name = posixpath.split(file.name)
             return reverse("edition:page_file", args=[page.edition.slug, page.pk, variant,
-                                                      posixpath.basename(file.name)])
+                                                      posixpath.basename(folder), name])
         display = url("display", page.display or page.image)
         return {"display": display,
                 "full": url("full", page.image) if page.image else display,

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import views
+from . import page_views, views
 from .checks import views as checks
 from .params import NumberConverter
 from .exporting import views as exports
@@ -29,6 +29,11 @@ urlpatterns = [
     path("<slug:edition>/exports/<num:build>/<str:filename>", exports.download,
          name="export_build_file"),
     path("<slug:edition>/exports/<str:filename>", exports.download, name="export_file"),
+    # Page images (issue 11): the members' list, its uploads panel, uploaded files.
+    path("<slug:edition>/pages/", page_views.page_images, name="page_images"),
+    path("<slug:edition>/pages/uploads/", page_views.upload_status, name="page_uploads"),
+    path("<slug:edition>/pages/<num:page>/<str:variant>/<str:folder>/<str:name>",
+         page_views.page_file, name="page_file"),
     path("<slug:edition>/suggestions/", checks.edition_suggestions, name="suggestions"),
     path("<slug:edition>/suggestions/checks/", checks.edition_checks, name="edition_checks"),
     path("<slug:edition>/<docid:doc>.xml", views.document_tei, name="document_tei"),
