@@ -340,6 +340,11 @@ class Document(models.Model):
         signals.revision_added.send(sender=Document, document=self, revision=revision,
                                     change=change)
         tasks.enqueue_on_commit(tasks.run_checks, [self.pk])  # in the worker: never delays
+        from .pages import page_breaks_moved  # imports this module
+        if page_breaks_moved(parent.tei, revision.tei):
+            # The page rows follow the pbs (a whole-volume walk, so in the worker); an
+            # approval that leaves them alone costs one scan of the two TEI strings.
+            tasks.enqueue_on_commit(tasks.sync_pages, self.edition_id)
         return revision
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import time
 from dataclasses import dataclass
 from typing import Iterator
 from urllib.parse import urlsplit
@@ -36,6 +37,7 @@ from .models import Document, Edition, PageImage, Revision
 from .tei import XML_ID, local_name
 from .tei.parsing import safe_parser
 
+_PB_TAG = re.compile(r"<(?:[\w.-]+:)?pb\b[^>]*>")
 _DIMENSION = re.compile(r"^\s*(\d+)(?:\.\d+)?\s*(?:px)?\s*$")
 
 
@@ -157,6 +159,13 @@ def pattern_url(pattern: str, edition: Edition, item: Break | PageImage) -> str:
     return pattern.format(volume=edition.slug, facs=item.facs.lstrip("#"), n=item.n)
 
 
+def page_breaks_moved(old_tei: str, new_tei: str) -> bool:
+    """Whether two revisions of a unit differ in their `pb`s (added, removed, renumbered,
+    reordered): then `sync` must run. A scan of the strings, no parse: cheap on every
+    approval. Text moving around an unchanged pb changes no row."""
+    return _PB_TAG.findall(old_tei) != _PB_TAG.findall(new_tei)
+
+
 def sync(edition: Edition) -> list[PageImage]:
     """Make the edition's `PageImage` rows follow its TEI: one per `pb`, in volume order.
     Rows of `pb`s no longer in the volume are deleted unless they hold an upload (kept, with
@@ -164,6 +173,8 @@ def sync(edition: Edition) -> list[PageImage]:
     found = breaks(edition)
     by_surface = surfaces(edition)
     with transaction.atomic():
+        # Two syncs of one edition wait for each other (each would add the same new rows).
+        Edition.objects.select_for_update().filter(pk=edition.pk).values_list("pk").first()
         existing = {_key(p.facs, p.pb_id, p.n): p
                     for p in PageImage.objects.select_for_update().filter(edition=edition)}
         # Move the rows in use out of the way of the unique sequence first (distinct values
@@ -197,6 +208,7 @@ def sync(edition: Edition) -> list[PageImage]:
                 page.save(update_fields=["sequence", "document"])
             else:
                 page.delete()
+    forget_origins(edition.slug)
     return kept
 
 
@@ -302,3 +314,32 @@ def _origin(address: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return ""
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+# Each process remembers an edition's image origins for this long: the reading view asks on
+# every response and must not query for it (a cached page costs no query). `sync` and the
+# admin forget them at once in their own process; other processes follow within this time.
+ORIGINS_TTL = 60.0
+_origins: dict[str, tuple[float, tuple[str, ...]]] = {}
+
+
+def image_origins(slug: str) -> tuple[str, ...]:
+    """`remote_hosts` of the edition with this slug, remembered for `ORIGINS_TTL` seconds;
+    () for no such edition (not remembered: any address could fill the memory)."""
+    now = time.monotonic()
+    found = _origins.get(slug)
+    if found is not None and found[0] > now:
+        return found[1]
+    edition = Edition.objects.without_tei().filter(slug=slug).first()
+    if edition is None:
+        return ()
+    origins = tuple(remote_hosts(edition))
+    _origins[slug] = (now + ORIGINS_TTL, origins)
+    return origins
+
+
+def forget_origins(slug: str | None = None) -> None:
+    if slug is None:
+        _origins.clear()
+    else:
+        _origins.pop(slug, None)

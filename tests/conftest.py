@@ -83,7 +83,10 @@ def _fresh_cache():
     an earlier test (or run) would hide whether a test renders what it should."""
     from django.core.cache import cache
 
+    from edition.pages import forget_origins
+
     cache.clear()
+    forget_origins()  # the image origins each process remembers (edition/pages.py)
     yield
     cache.clear()
 
