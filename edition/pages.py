@@ -170,6 +170,9 @@ def sync(edition: Edition) -> list[PageImage]:
     """Make the edition's `PageImage` rows follow its TEI: one per `pb`, in volume order.
     Rows of `pb`s no longer in the volume are deleted unless they hold an upload (kept, with
     no sequence among the others', so that a `pb` put back finds its scan again)."""
+    # What the database holds now: a caller's copy may predate an import that moved the
+    # skeleton (import_text saves its own copy of the edition).
+    edition.refresh_from_db(fields=["tei_skeleton", "facsimile_url", "facsimile_full_url"])
     found = breaks(edition)
     by_surface = surfaces(edition)
     with transaction.atomic():

@@ -112,3 +112,18 @@ def test_the_admin_refuses_a_pattern_the_pages_cannot_use(sample_edition):
     assert "A list of host names" in str(hosts.errors["facsimile_hosts"])
     good = _form(sample_edition, facsimile_hosts='["static.history.state.gov"]')
     assert "facsimile_hosts" not in good.errors
+
+
+def test_the_demo_has_its_page_images_configured(db, settings, tmp_path):
+    from django.core.management import call_command
+
+    settings.VAR_DIR = tmp_path
+    call_command("setup_demo", stdout=__import__("io").StringIO())
+    rows = list(pages.pages(pages.Edition.objects.get(slug="frus1958-60v18")))
+    assert rows and all(r.source == PageImage.Source.PATTERN for r in rows if r.facs)
+    assert rows[-1].url == ("https://static.history.state.gov/frus/frus1958-60v18/medium/"
+                            "0309.png")
+    # d143 came from plain text: its [Page 278] is a page too, in volume order (without a
+    # facs id, so without an image until a scan is uploaded for it).
+    assert [(r.n, r.source) for r in rows][-3:] == [("277", "pattern"), ("278", ""),
+                                                     ("279", "pattern")]
