@@ -230,6 +230,7 @@ EMEND_OCR_MAX_IMAGE_BYTES = env_int("EMEND_OCR_MAX_IMAGE_BYTES", 40 * 1024 * 102
 EMEND_OCR_FETCH_TIMEOUT = env_int("EMEND_OCR_FETCH_TIMEOUT", 30)
 EMEND_OCR_ALLOW_HTTP = env_bool("EMEND_OCR_ALLOW_HTTP", False)
 EMEND_OCR_MIN_CONFIDENCE = env_int("EMEND_OCR_MIN_CONFIDENCE", 60)
+EMEND_OCR_THREADS = env_int("EMEND_OCR_THREADS", 1)  # Tesseract's threads per page
 # TEI P5 tei_all, which every new revision must validate against (edition/gate.py). `make schema`
 # installs it here, in the checkout (not EMEND_VAR_DIR): it is part of the installation, not data.
 EMEND_TEI_SCHEMA = Path(env("EMEND_TEI_SCHEMA", str(BASE_DIR / "var" / "schemas" / "tei_all.rng")))

@@ -8,5 +8,9 @@ class EditionConfig(AppConfig):
 
     def ready(self) -> None:
         from .gate import schema_installed
+        from .ocr.record import realign_on_revision
+        from .signals import revision_added
 
         checks.register(schema_installed)
+        # A unit's new text is aligned again with the pages already read (never re-read).
+        revision_added.connect(realign_on_revision, dispatch_uid="edition.ocr.realign")

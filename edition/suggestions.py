@@ -49,7 +49,7 @@ class Offer:
 
 def offered(document: Document) -> list[Suggestion]:
     """The document's open suggestions of the checks its edition has on."""
-    return list(document.suggestions.open().enabled_in(document.edition))
+    return list(document.suggestions.open().enabled_in(document.edition).select_related("page"))
 
 
 def offers(document: Document, revision: Revision) -> list[Offer]:

@@ -116,6 +116,28 @@ def sweep_exports() -> list[tuple[int, str]]:
     return needed
 
 
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def ocr_page(page_id: int) -> int:
+    """Read a page image with Tesseract and align it with the text (edition/ocr/record.py).
+    Safe to run twice: a run replaces the page's words and its open OCR suggestions."""
+    from .models import PageImage
+    from .ocr import record
+
+    page = PageImage.objects.filter(pk=page_id).select_related("edition").first()
+    return len(record.read_page(page)) if page is not None else 0
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def align_pages(page_ids: list[int]) -> int:
+    """Align pages already read with the text as it is now (after a new revision of a unit on
+    them): never re-read."""
+    from .models import PageImage
+    from .ocr import record
+
+    return sum(len(record.align_page(page)) for page in
+               PageImage.objects.filter(pk__in=page_ids).select_related("edition"))
+
+
 def enqueue_on_commit(task, *args, countdown: float | None = None) -> None:
     """Send `task` once the transaction commits; a broker outage is logged, never raised.
 

@@ -143,7 +143,8 @@ SUGGESTION = {
     "type": "object",
     "properties": {
         "id": INTEGER,
-        "kind": {"type": "string", "enum": ["check", "import"]},
+        "kind": {"type": "string", "enum": ["check", "import", "ocr"],
+                 "description": "ocr: the page image's OCR reads otherwise than the text"},
         "check": STRING, "label": STRING,
         "change": {"type": "string", "description": "the proposal the fix takes: text, "
                    "note-edit or structure; empty when only a person can fix it"},
@@ -153,6 +154,14 @@ SUGGESTION = {
                      "(start/end placed now)."},
         "revision": INTEGER, "replacement": STRING, "fragment": STRING,
         "explanation": STRING, "check_explanation": STRING,
+        "confidence": {"type": "number", "nullable": True, "minimum": 0, "maximum": 100,
+                       "description": "ocr: the OCR's mean confidence in the words it read "
+                       "there (null for other kinds)"},
+        "page": {**NULLABLE_STRING, "description": "ocr: the printed page number (pb/@n) of "
+                 "the page image the words are on"},
+        "region": {"type": "array", "nullable": True, "minItems": 4, "maxItems": 4,
+                   "items": INTEGER, "description": "ocr: [x, y, w, h] of the words on the "
+                   "page image, in its pixels"},
     },
 }
 SUGGESTION_LIST = {"type": "object", "properties": {

@@ -28,10 +28,12 @@ def suggestion_json(offer: Offer, revision: int) -> dict:
         "selector": {**offer.quote, "start": offer.start, "end": offer.end},
         "revision": revision, "replacement": s.replacement, "fragment": s.fragment,
         "explanation": s.explanation, "check_explanation": s.check_explanation,
+        # The OCR's evidence (issue 11); null for the checks' and the import's.
+        "confidence": s.confidence, "page": s.page.n if s.page else None, "region": s.region,
     }
 
 
-@extend_schema(summary="A document's suggestions (checks and import)",
+@extend_schema(summary="A document's suggestions (checks, import and OCR)",
                parameters=[S.EDITION, S.DOC],
                responses={200: S.SUGGESTION_LIST, **S.errors(400, 401, 403, 404)})
 @api(["GET"])

@@ -339,6 +339,10 @@ def _propose_one(user, rationale: str, group: list[Match], result: Created) -> N
     except PermissionDenied as exc:
         result.refused.append((document, str(exc)))
     else:
+        if len(group) == 1 and group[0].suggestion:
+            # One suggestion's fix: its evidence (an OCR one's page and words) goes with it.
+            proposal.suggestion_id = group[0].suggestion
+            proposal.save(update_fields=["suggestion"])
         result.proposals.append(proposal)
 
 

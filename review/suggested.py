@@ -23,7 +23,13 @@ def can_one_click(offer: Offer) -> bool:
 
 
 def rationale(suggestion: Suggestion) -> str:
-    """“Suggested by the check ‘Range without its dash’: … (what the check looks for)”."""
+    """“Suggested by the check ‘Range without its dash’: … (what the check looks for)”; an
+    OCR suggestion names its evidence: the page, what the image reads, the confidence."""
+    if suggestion.kind == Suggestion.Kind.OCR:
+        confidence = (f" (OCR confidence {suggestion.confidence:.0f}%)"
+                      if suggestion.confidence is not None else "")
+        return (f"Suggested by the OCR cross-check of the page image{confidence}: "
+                f"{full_stop(suggestion.explanation)}")
     about = suggestion.check_explanation
     return (f"Suggested by the check “{suggestion.check_label}”: "
             f"{full_stop(suggestion.explanation)}" + (f" {full_stop(about)}" if about else ""))
@@ -51,6 +57,9 @@ def do_propose_suggestion(offer: Offer, *, author) -> Proposal:
         proposal = do_propose(suggestion.document, author=author,
                               base_revision=offer.fields["rev"], changes=changes_of(offer),
                               rationale=rationale(suggestion))
+        # The suggestion's evidence (an OCR one's page, words and region) goes with it.
+        proposal.suggestion = suggestion
+        proposal.save(update_fields=["suggestion"])
         for repaired in Suggestion.objects.filter(pk__in=offer.fixes).open():
             repaired.mark_proposed(by=author)
     return proposal

@@ -39,6 +39,8 @@ _WORD = re.compile(r"\S+")
 # A line-end hyphen (ASCII, Unicode or soft) and the lower-case start of the next line's word.
 _HYPHENATED = re.compile(r"[A-Za-z][-\u2010\u00ad]$")
 _PAGE_MARK = re.compile(r"^\[?Page$", re.IGNORECASE)
+# What Tesseract makes of a superscript footnote call it does not read as a digit.
+_CALL_MISREADS = "®©°’'‘`*^\"”“"
 _PAGE_NUMBER = re.compile(r"^[\[(]?[0-9A-Za-z]{1,8}[\])]?[.,]?$")
 
 
@@ -185,9 +187,11 @@ def reads(page: PageImage, known: Transcription) -> list[Read]:
                        int(following[4])),)
             confidence = min(float(confidence), float(following[5]))
             index += 1
-        elif text in known.labels and typical and int(h) < 0.8 * typical and found \
-                and found[-1].line == line:
-            index += 1  # a footnote call read as a word of its own: small, beside a word
+        elif text in known.labels and (not found or found[-1].line != line
+                                       or typical and int(h) < 0.8 * typical):
+            # A footnote's number opening its line at the foot of the page, or a call read
+            # as a word of its own (small, beside its word).
+            index += 1
             continue
         text = _without_call(text, known.labels, keys)
         found.append(Read(text, key(text), boxes, float(confidence), int(line)))
@@ -196,8 +200,12 @@ def reads(page: PageImage, known: Transcription) -> list[Read]:
 
 
 def _without_call(text: str, labels: set[str], keys: set[str]) -> str:
-    if key(text) in keys:
+    if key(text) in keys or not labels:
         return text
+    # A superscript call is often read as a mark glued to its word ("Conversation®").
+    stem = text.rstrip(_CALL_MISREADS)
+    if stem != text and key(stem) in keys:
+        return stem
     for label in labels:
         if text.endswith(label) and len(text) > len(label):
             stem = text[:-len(label)]

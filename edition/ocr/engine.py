@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 import shutil
 import urllib.error
 import urllib.request
@@ -63,6 +64,9 @@ def read(data: bytes) -> tuple[list[list], int, int]:
         image.load()
     except (UnidentifiedImageError, OSError) as exc:
         raise OCRError(f"the image cannot be read: {exc}") from exc
+    # One thread per page: the worker reads several pages at once, and on a busy machine
+    # Tesseract's OpenMP threads make a page several times slower, not faster (bench/ocr.py).
+    os.environ.setdefault("OMP_THREAD_LIMIT", str(settings.EMEND_OCR_THREADS))
     if image.mode not in ("L", "RGB"):
         image = image.convert("RGB")
     try:
