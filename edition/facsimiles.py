@@ -39,6 +39,7 @@ from django.db.models import F
 from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from . import tasks
 from .models import Edition, FacsimileUpload, PageImage
 from .pages import pages
 
@@ -346,10 +347,13 @@ def _switch(upload: FacsimileUpload, item: Item, scan: Image.Image, mime: str) -
             page.source, page.upload = PageImage.Source.UPLOAD, upload
             page.width, page.height = display.size
             page.mime_type = mime
-            page.ocr_status, page.ocr_words, page.ocr_error = PageImage.OCRStatus.NONE, [], ""
+            page.ocr_status, page.ocr_words, page.ocr_error = PageImage.OCRStatus.QUEUED, [], ""
             page.ocr_engine, page.ocr_at, page.aligned = "", None, {}
             page.save()
             transaction.on_commit(lambda: [storage.delete(name) for name in old])
+            # The new image is read (edition/ocr/): its own message, so a slow OCR never
+            # holds up the next page's images.
+            tasks.enqueue_on_commit(tasks.ocr_page, page.pk)
     except BaseException:
         for name in new:
             storage.delete(name)

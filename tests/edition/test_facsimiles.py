@@ -138,7 +138,11 @@ def test_a_pdf_longer_than_the_volume_or_an_unknown_first_page_is_refused(editio
 
 
 def test_uploading_again_replaces_the_scan_and_deletes_the_old_files(
-        edition, tmp_path, django_capture_on_commit_callbacks):
+        edition, tmp_path, django_capture_on_commit_callbacks, monkeypatch):
+    from edition import tasks
+
+    read = []
+    monkeypatch.setattr(tasks.ocr_page, "apply_async", lambda args, **kw: read.append(args))
     with django_capture_on_commit_callbacks(execute=True):
         run(edition, [scan(tmp_path / "0307.png", "first")])
     page = PageImage.objects.get(edition=edition, facs="0307")
@@ -153,8 +157,9 @@ def test_uploading_again_replaces_the_scan_and_deletes_the_old_files(
     now = {page.image.name, page.display.name, page.thumbnail.name}
     assert page.upload == second and not first & now
     assert stored_files() == now
-    # Its OCR was read off the old image: gone with it.
-    assert page.ocr_words == [] and page.ocr_status == PageImage.OCRStatus.NONE
+    # Its OCR was read off the old image: gone with it, and the new one is read.
+    assert page.ocr_words == [] and page.ocr_status == PageImage.OCRStatus.QUEUED
+    assert read == [(page.pk,), (page.pk,)]
 
 
 def test_making_a_chunk_twice_counts_nothing_twice(edition, tmp_path):
