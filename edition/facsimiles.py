@@ -121,8 +121,17 @@ def _plan_pdf(edition: Edition, rows: list[PageImage], path: Path,
         raise FacsimileError([f"{path}: not a readable PDF ({exc})"]) from None
     try:
         count = len(document)
+        # A page rendered too large would take the worker's memory: refused now, by number.
+        scale = settings.EMEND_FACSIMILE_PDF_DPI / 72
+        huge = [f"{path}: page {index + 1} is {width / 72:.0f} × {height / 72:.0f} in, "
+                f"over EMEND_FACSIMILE_MAX_PIXELS at {settings.EMEND_FACSIMILE_PDF_DPI} dpi"
+                for index, (width, height) in enumerate(
+                    document.get_page_size(i) for i in range(count))
+                if width * scale * height * scale > settings.EMEND_FACSIMILE_MAX_PIXELS]
     finally:
         document.close()
+    if huge:
+        raise FacsimileError(huge[:20])
     if count == 0:
         raise FacsimileError([f"{path}: the PDF has no pages"])
     start = 0

@@ -115,11 +115,15 @@ def test_a_pdf_follows_the_page_breaks_from_first_page(
     with default_storage.open(made[0].image.name) as handle:
         assert Image.open(handle).size == (1700, 2200)
     assert made[0].height == 1600
+    # Rendered in colour, printed in black: kept as greyscale (a third of the work).
+    with default_storage.open(made[0].display.name) as handle:
+        assert Image.open(handle).mode == "L"
     # The PDF itself is not kept once its pages are made.
     assert not [name for name in stored_files() if name.endswith(".pdf")]
 
 
-def test_a_pdf_longer_than_the_volume_or_an_unknown_first_page_is_refused(edition, tmp_path):
+def test_a_pdf_longer_than_the_volume_or_an_unknown_first_page_is_refused(
+        edition, tmp_path, settings):
     total = pages.pages(edition).count()
     with pytest.raises(facsimiles.FacsimileError, match="has 3 pages but the volume has 2 "):
         facsimiles.plan(edition, [pdf(tmp_path / "v.pdf", 3)], first_page="277")
@@ -130,6 +134,11 @@ def test_a_pdf_longer_than_the_volume_or_an_unknown_first_page_is_refused(editio
     PageImage.objects.filter(edition=edition, n="277").update(n="XXVI")
     with pytest.raises(facsimiles.FacsimileError, match="2 page breaks have n=\"XXVI\""):
         facsimiles.plan(edition, [pdf(tmp_path / "v.pdf", 1)], first_page="XXVI")
+    settings.EMEND_FACSIMILE_MAX_PIXELS = 1000
+    with pytest.raises(facsimiles.FacsimileError,
+                       match=r"page 1 is 8 × 11 in, over EMEND_FACSIMILE_MAX_PIXELS at 200"):
+        facsimiles.plan(edition, [pdf(tmp_path / "v.pdf", 1)])
+    settings.EMEND_FACSIMILE_MAX_PIXELS = 10**9
     not_pdf = tmp_path / "x.pdf"
     not_pdf.write_text("hello")
     with pytest.raises(facsimiles.FacsimileError, match="not a readable PDF"):
