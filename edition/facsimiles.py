@@ -255,7 +255,7 @@ def chunks(upload: FacsimileUpload) -> list[tuple[int, int]]:
 def make(upload_id: int, start: int, stop: int) -> int:
     """Make the pages of items [start, stop) of an upload (the worker). Safe to run twice:
     a finished item is skipped. Returns the number made now."""
-    upload = FacsimileUpload.objects.select_related("edition").get(pk=upload_id)
+    upload = FacsimileUpload.objects.get(pk=upload_id)
     FacsimileUpload.objects.filter(pk=upload_id, status=FacsimileUpload.Status.QUEUED).update(
         status=FacsimileUpload.Status.RUNNING)
     items = [Item.read(data) for data in upload.items[start:stop]]
