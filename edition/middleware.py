@@ -108,12 +108,15 @@ def signed_in(request) -> bool:
 
 
 # Pages under an edition that show its page images: their img-src adds the edition's remote
-# image origins (edition.pages.image_origins; the reviewers' pages outside the edition's
-# addresses add them with `@csp_update`).
-IMAGE_PAGES = frozenset({"document", "revision", "page_images"})
+# image origins (edition.pages.image_origins). Other pages showing them (the reviewer's
+# proposal page) say so with `pages.allow_images(response, slug)`.
+IMAGE_PAGES = frozenset({"document", "revision", "page_images", "suggestions"})
 
 
-def _image_origins(request) -> tuple[str, ...]:
+def _image_origins(request, response) -> tuple[str, ...]:
+    origins = getattr(response, "image_origins", None)
+    if origins is not None:
+        return origins
     match = getattr(request, "resolver_match", None)
     if match is None or match.namespace != "edition" or match.url_name not in IMAGE_PAGES:
         return ()
@@ -148,7 +151,7 @@ class CSPMiddleware(csp.middleware.CSPMiddleware):
         if built is None or built[0] is not policy:
             built = CSPMiddleware._built = (policy, csp.utils.build_policy())
             CSPMiddleware._with_images = {}
-        origins = _image_origins(request)
+        origins = _image_origins(request, response)
         if origins:
             # The edition's remote page images (issue 11): its own policy, built once per
             # set of origins.

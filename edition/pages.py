@@ -346,3 +346,11 @@ def forget_origins(slug: str | None = None) -> None:
         _origins.clear()
     else:
         _origins.pop(slug, None)
+
+
+def allow_images(response, slug: str):
+    """Let `response` (a page outside the edition's reading addresses that shows its page
+    images, such as the reviewer's proposal page) load the edition's remote images: its
+    img-src gets `image_origins(slug)` (edition.middleware.CSPMiddleware). Returns it."""
+    response.image_origins = image_origins(slug)
+    return response

@@ -83,6 +83,21 @@ def test_reading_pages_may_load_the_editions_remote_images(sample_edition):
     assert "static.history.state.gov" not in _policy(client.get("/frus1958-60v18/"))
 
 
+def test_a_page_elsewhere_allows_the_images_it_shows(sample_edition, rf):
+    from django.http import HttpResponse
+
+    from edition.middleware import CSPMiddleware
+
+    sample_edition.facsimile_url = PATTERN
+    sample_edition.save()
+    request = rf.get("/review/proposals/1/")
+    plain = CSPMiddleware(lambda r: HttpResponse()).process_response(request, HttpResponse())
+    assert "static.history.state.gov" not in _policy(plain)
+    shown = pages.allow_images(HttpResponse(), sample_edition.slug)
+    policy = _policy(CSPMiddleware(lambda r: HttpResponse()).process_response(request, shown))
+    assert "img-src 'self' data: https://static.history.state.gov" in policy
+
+
 def test_the_teis_facsimile_hosts_are_allowed_too(sample_edition):
     pages.sync(sample_edition)
     PageImage.objects.filter(edition=sample_edition, facs="0309").update(
