@@ -16,7 +16,8 @@ the alignment). Timed from the command's start to: the upload done (every page v
 every page's OCR finished. Each repeat replaces the previous scans, as a second run would.
 
 The database is `emend_h1` on the server of `--pg-url` (dropped and made again), the broker
-and cache `--redis` (flushed). Prints median, min and max.
+and cache `--redis` (flushed: give it a database of its own, and run no tests on it meanwhile).
+Prints median, min and max.
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ def main() -> int:
     var = Path(tempfile.mkdtemp(prefix="emend-bench-facsimile-"))
     env = django_environ(var, DATABASE_URL=pg_url(args.pg_url, DATABASE),
                          CELERY_BROKER_URL=args.redis, CACHE_URL=args.redis,
-                         MEDIA_ROOT=str(var / "media"), EMEND_OCR_PAGES_CACHE=str(var / "ocr"))
+                         MEDIA_ROOT=str(var / "media"),
+                         EMEND_OCR_PAGES_CACHE=os.environ.get("EMEND_OCR_PAGES_CACHE",
+                                                              str(var / "ocr")))
     os.environ.update(env)
     _reset_database(args.pg_url)
     import django
