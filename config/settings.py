@@ -302,6 +302,15 @@ CONTENT_SECURITY_POLICY = {
 }
 # --- end of security headers -------------------------------------------------------------------
 
+# Page images (issue 11): import_facsimile refuses a file larger than this, or an image with more
+# pixels (a decompression bomb would take the worker's memory); the worker makes a display image
+# this many pixels high (reading and OCR) and a thumbnail; a PDF's pages are rendered at this dpi.
+EMEND_FACSIMILE_MAX_BYTES = env_int("EMEND_FACSIMILE_MAX_BYTES", 512 * 1024 * 1024)
+EMEND_FACSIMILE_MAX_PIXELS = env_int("EMEND_FACSIMILE_MAX_PIXELS", 120_000_000)
+EMEND_FACSIMILE_DISPLAY_HEIGHT = env_int("EMEND_FACSIMILE_DISPLAY_HEIGHT", 1600)
+EMEND_FACSIMILE_THUMBNAIL_HEIGHT = env_int("EMEND_FACSIMILE_THUMBNAIL_HEIGHT", 200)
+EMEND_FACSIMILE_PDF_DPI = env_int("EMEND_FACSIMILE_PDF_DPI", 200)
+
 # Exports: builds older than this are pruned unless current (cited downloads keep working
 # meanwhile); a build whose worker shows no sign of life for STALE seconds is taken over; an
 # export request waits DEBOUNCE seconds so a burst of approvals makes one build.

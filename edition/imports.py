@@ -356,6 +356,9 @@ class _Importer:
         tasks.enqueue_on_commit(tasks.warm_rendering, list(revisions))
         # Every unit: the persons list and the numbering the checks read may have changed.
         tasks.enqueue_on_commit(tasks.run_edition_checks, self.edition.pk)
+        # The page rows follow the volume's pbs (edition/pages.py): a walk of every unit, so
+        # in the worker, like the rendering.
+        tasks.enqueue_on_commit(tasks.sync_pages, self.edition.pk)
         # Always, even if no document changed: the header or front matter may have. Documents
         # whose revision did not change are not rendered again.
         request_export(self.edition, f"Imported {self.filename}")
@@ -584,6 +587,7 @@ def import_text(
         edition.save(update_fields=["tei_skeleton", "contents_version", "updated_at"])
         edition.touch()
         tasks.enqueue_on_commit(tasks.warm_rendering, [document.current_revision_id])
+        tasks.enqueue_on_commit(tasks.sync_pages, edition.pk)  # its pbs renumber the pages
         request_export(edition, f"Imported {path.name} as {parsed.xml_id}")
     return document, parsed.report
 

@@ -107,6 +107,23 @@ def signed_in(request) -> bool:
     return user.is_authenticated
 
 
+# Pages under an edition that show its page images: their img-src adds the edition's remote
+# image origins (edition.pages.image_origins). Other pages showing them (the reviewer's
+# proposal page) say so with `pages.allow_images(response, slug)`.
+IMAGE_PAGES = frozenset({"document", "revision", "page_images", "suggestions"})
+
+
+def _image_origins(request, response) -> tuple[str, ...]:
+    origins = getattr(response, "image_origins", None)
+    if origins is not None:
+        return origins
+    match = getattr(request, "resolver_match", None)
+    if match is None or match.namespace != "edition" or match.url_name not in IMAGE_PAGES:
+        return ()
+    from .pages import image_origins  # imports the models, as this module does
+    return image_origins(match.kwargs.get("edition", ""))
+
+
 class CSPMiddleware(csp.middleware.CSPMiddleware):
     """django-csp's middleware with the site's policy built once instead of per response.
 
@@ -120,6 +137,7 @@ class CSPMiddleware(csp.middleware.CSPMiddleware):
     _PER_RESPONSE = ("_csp_config", "_csp_update", "_csp_replace", "_csp_config_ro",
                      "_csp_update_ro", "_csp_replace_ro")
     _built: tuple[object, str] | None = None
+    _with_images: dict[tuple[str, ...], str] = {}
 
     def process_response(self, request, response):
         policy = getattr(settings, "CONTENT_SECURITY_POLICY", None)
@@ -132,6 +150,16 @@ class CSPMiddleware(csp.middleware.CSPMiddleware):
         built = CSPMiddleware._built
         if built is None or built[0] is not policy:
             built = CSPMiddleware._built = (policy, csp.utils.build_policy())
+            CSPMiddleware._with_images = {}
+        origins = _image_origins(request, response)
+        if origins:
+            # The edition's remote page images (issue 11): its own policy, built once per
+            # set of origins.
+            header = CSPMiddleware._with_images.get(origins)
+            if header is None:
+                header = CSPMiddleware._with_images[origins] = csp.utils.build_policy(
+                    update={"img-src": list(origins)})
+            built = (policy, header)
         if built[1] and csp.constants.HEADER not in response \
                 and not getattr(response, "_csp_exempt", False):
             response[csp.constants.HEADER] = built[1]

@@ -41,7 +41,7 @@ def validate_slug_not_reserved(value: str) -> None:
 # a unit with one of these ids could never be reached, so the importer refuses it.
 # tests/edition/test_volumes.py checks every literal segment of the URL patterns is here.
 RESERVED_UNIT_IDS = frozenset({"exports", "corrections", "search", "suggestions",
-                               "batches", "iiif"})
+                               "batches", "iiif", "pages"})
 
 
 # The units holding the volume's List of Persons and of Abbreviations (edition/registers.py
@@ -340,6 +340,11 @@ class Document(models.Model):
         signals.revision_added.send(sender=Document, document=self, revision=revision,
                                     change=change)
         tasks.enqueue_on_commit(tasks.run_checks, [self.pk])  # in the worker: never delays
+        from .pages import page_breaks_moved  # imports this module
+        if page_breaks_moved(parent.tei, revision.tei):
+            # The page rows follow the pbs (a whole-volume walk, so in the worker); an
+            # approval that leaves them alone costs one scan of the two TEI strings.
+            tasks.enqueue_on_commit(tasks.sync_pages, self.edition_id)
         return revision
 
 
@@ -708,7 +713,11 @@ class FacsimileUpload(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     total = models.PositiveIntegerField(default=0, help_text="Pages to store")
     done = models.PositiveIntegerField(default=0, help_text="Pages stored with derivatives")
+    failed = models.PositiveIntegerField(default=0, help_text="Pages the worker could not make")
     error = models.TextField(blank=True)
+    # What the worker makes, one entry per page (edition.facsimiles.Item, read and written
+    # there): the page, the stored file it comes from, the PDF page, whether it is finished.
+    items = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

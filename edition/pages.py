@@ -21,13 +21,17 @@ the transcription an OCR reading is aligned with.
 from __future__ import annotations
 
 import hashlib
+import posixpath
 import re
+import time
 from dataclasses import dataclass
 from typing import Iterator
+from urllib.parse import urlsplit
 
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Q
+from django.urls import reverse
 from lxml import etree
 
 from .imports import CONTENT_PLACEHOLDER, PLACEHOLDER
@@ -36,6 +40,7 @@ from .tei import XML_ID, local_name
 from .tei.parsing import safe_parser
 from .tei.render import page_anchor
 
+_PB_TAG = re.compile(r"<(?:[\w.-]+:)?pb\b[^>]*>")
 _DIMENSION = re.compile(r"^\s*(\d+)(?:\.\d+)?\s*(?:px)?\s*$")
 
 
@@ -157,13 +162,25 @@ def pattern_url(pattern: str, edition: Edition, item: Break | PageImage) -> str:
     return pattern.format(volume=edition.slug, facs=item.facs.lstrip("#"), n=item.n)
 
 
+def page_breaks_moved(old_tei: str, new_tei: str) -> bool:
+    """Whether two revisions of a unit differ in their `pb`s (added, removed, renumbered,
+    reordered): then `sync` must run. A scan of the strings, no parse: cheap on every
+    approval. Text moving around an unchanged pb changes no row."""
+    return _PB_TAG.findall(old_tei) != _PB_TAG.findall(new_tei)
+
+
 def sync(edition: Edition) -> list[PageImage]:
     """Make the edition's `PageImage` rows follow its TEI: one per `pb`, in volume order.
     Rows of `pb`s no longer in the volume are deleted unless they hold an upload (kept, with
     no sequence among the others', so that a `pb` put back finds its scan again)."""
+    # What the database holds now: a caller's copy may predate an import that moved the
+    # skeleton (import_text saves its own copy of the edition).
+    edition.refresh_from_db(fields=["tei_skeleton", "facsimile_url", "facsimile_full_url"])
     found = breaks(edition)
     by_surface = surfaces(edition)
     with transaction.atomic():
+        # Two syncs of one edition wait for each other (each would add the same new rows).
+        Edition.objects.select_for_update().filter(pk=edition.pk).values_list("pk").first()
         existing = {_key(p.facs, p.pb_id, p.n): p
                     for p in PageImage.objects.select_for_update().filter(edition=edition)}
         # Move the rows in use out of the way of the unique sequence first (distinct values
@@ -198,6 +215,7 @@ def sync(edition: Edition) -> list[PageImage]:
             else:
                 page.delete()
         touch(edition)
+    forget_origins(edition.slug)
     return kept
 
 
@@ -206,8 +224,11 @@ _PARKED = 1_000_000_000
 
 
 def pages(edition: Edition) -> Iterator[PageImage]:
-    """The edition's pages in volume order (not those parked)."""
-    return PageImage.objects.filter(edition=edition, sequence__lt=_PARKED).order_by("sequence")
+    """The edition's pages in volume order (not those parked), each with its edition (without
+    the TEI) for `image_urls`."""
+    return (PageImage.objects.filter(edition=edition, sequence__lt=_PARKED)
+            .select_related("edition").defer("edition__tei_skeleton", "edition__tei_header")
+            .order_by("sequence"))
 
 
 def spans(document: Document, revision: Revision | None = None) -> list[PageSpan]:
@@ -252,19 +273,22 @@ def page_at(document: Document, offset: int, revision: Revision | None = None) -
 
 
 def image_urls(page: PageImage) -> dict[str, str]:
-    """Where the browser loads the page's image from: `display` (for reading), `full` (the
-    full-size image, or the display one) and `thumbnail` ("" when the page has no image).
-    Remote images are given as they are; uploads by their storage's URL.
-
-    The contract h1's serving view fills in (uploads served under `/<ed>/pages/…`); this is
-    the minimal version the reading and reviewing pages were built against."""
-    def stored(field) -> str:
-        return field.url if field else ""
-
-    display = stored(page.display) or stored(page.image) or page.url
-    return {"display": display,
-            "full": stored(page.image) or page.full_url or display,
-            "thumbnail": stored(page.thumbnail) or display}
+    """The addresses the browser loads a page's image from: `display` (reading, and the image
+    OCR boxes are in), `full` (full size) and `thumbnail`. An upload's are paths of
+    `edition:page_file` (served from storage, so any host serves them); a remote image's are
+    its own, the TEI's or the pattern's (no thumbnail of its own: the display image); all ""
+    when the page has none. Reads `page.edition` (`pages()` loads it)."""
+    if page.display or page.image:
+        def url(variant: str, file) -> str:
+            # The stored name's folder is the upload's own: a new scan is a new address.
+            folder, name = posixpath.split(file.name)
+            return reverse("edition:page_file", args=[page.edition.slug, page.pk, variant,
+                                                      posixpath.basename(folder), name])
+        display = url("display", page.display or page.image)
+        return {"display": display,
+                "full": url("full", page.image) if page.image else display,
+                "thumbnail": url("thumbnail", page.thumbnail) if page.thumbnail else display}
+    return {"display": page.url, "full": page.full_url or page.url, "thumbnail": page.url}
 
 
 def stamp_key(slug: str) -> str:
@@ -341,3 +365,72 @@ def shown(document: Document, revision: Revision | None = None) -> list[Shown]:
 
 # A revision's spans change only with the pages stamp, which the kept copy is checked against.
 PAGE_SPANS_TTL = 24 * 3600
+
+
+def remote_hosts(edition: Edition) -> list[str]:
+    """The origins (`https://host[:port]`) the edition's remote page images come from: its
+    address patterns' and those of the TEI's <facsimile> (read from the rows `sync` keeps),
+    for the reading pages' Content-Security-Policy."""
+    addresses = [_example(pattern, edition.slug)
+                 for pattern in (edition.facsimile_url, edition.facsimile_full_url)]
+    addresses += PageImage.objects.filter(edition=edition, source=PageImage.Source.TEI) \
+        .values_list("url", flat=True).distinct()
+    addresses += PageImage.objects.filter(edition=edition, source=PageImage.Source.TEI) \
+        .exclude(full_url="").values_list("full_url", flat=True).distinct()
+    found = []
+    for address in addresses:
+        origin = _origin(address)
+        if origin and origin not in found:
+            found.append(origin)
+    return found
+
+
+def _example(pattern: str, slug: str) -> str:
+    try:
+        return pattern.format(volume=slug, facs="0001", n="1")
+    except (KeyError, IndexError, ValueError):  # the admin refuses these; an old row may not
+        return ""
+
+
+def _origin(address: str) -> str:
+    parts = urlsplit(address or "")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return ""
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+# Each process remembers an edition's image origins for this long: the reading view asks on
+# every response and must not query for it (a cached page costs no query). `sync` and the
+# admin forget them at once in their own process; other processes follow within this time.
+ORIGINS_TTL = 60.0
+_origins: dict[str, tuple[float, tuple[str, ...]]] = {}
+
+
+def image_origins(slug: str) -> tuple[str, ...]:
+    """`remote_hosts` of the edition with this slug, remembered for `ORIGINS_TTL` seconds;
+    () for no such edition (not remembered: any address could fill the memory)."""
+    now = time.monotonic()
+    found = _origins.get(slug)
+    if found is not None and found[0] > now:
+        return found[1]
+    edition = Edition.objects.without_tei().filter(slug=slug).first()
+    if edition is None:
+        return ()
+    origins = tuple(remote_hosts(edition))
+    _origins[slug] = (now + ORIGINS_TTL, origins)
+    return origins
+
+
+def forget_origins(slug: str | None = None) -> None:
+    if slug is None:
+        _origins.clear()
+    else:
+        _origins.pop(slug, None)
+
+
+def allow_images(response, slug: str):
+    """Let `response` (a page outside the edition's reading addresses that shows its page
+    images, such as the reviewer's proposal page) load the edition's remote images: its
+    img-src gets `image_origins(slug)` (edition.middleware.CSPMiddleware). Returns it."""
+    response.image_origins = image_origins(slug)
+    return response

@@ -70,6 +70,25 @@ def run_edition_checks(edition_id: int, xml_ids: list[str] | None = None) -> int
     return run.run_edition(Edition.objects.without_tei().get(pk=edition_id), xml_ids)
 
 
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def make_page_images(upload_id: int, start: int, stop: int) -> int:
+    """An upload's pages [start, stop): their display images and thumbnails (see
+    edition/facsimiles.py). Safe to run twice: finished pages are skipped."""
+    from . import facsimiles
+
+    return facsimiles.make(upload_id, start, stop)
+
+
+@shared_task(acks_late=True)
+def sync_pages(edition_id: int) -> int:
+    """Make the edition's page rows follow its TEI (a revision added or removed a pb)."""
+    from . import pages
+    from .models import Edition
+
+    edition = Edition.objects.filter(pk=edition_id).first()
+    return len(pages.sync(edition)) if edition is not None else 0
+
+
 @shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=(Exception,),
              retry_backoff=5, retry_backoff_max=300, retry_jitter=True, max_retries=8)
 def build_exports(edition_id: int, group: str = "text") -> str:

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import views
+from . import page_views, views
 from .checks import views as checks
 from .params import NumberConverter
 from .exporting import views as exports
@@ -40,6 +40,11 @@ urlpatterns = [
     path("<slug:edition>/<docid:doc>/iiif/manifest.json", iiif.document_manifest,
          name="iiif_document_manifest"),
     path("<slug:edition>/<docid:doc>/iiif/range", iiif.range_, name="iiif_range"),
+    # Page images (issue 11): the members' list, its uploads panel, uploaded files.
+    path("<slug:edition>/pages/", page_views.page_images, name="page_images"),
+    path("<slug:edition>/pages/uploads/", page_views.upload_status, name="page_uploads"),
+    path("<slug:edition>/pages/<num:page>/<str:variant>/<str:folder>/<str:name>",
+         page_views.page_file, name="page_file"),
     path("<slug:edition>/suggestions/", checks.edition_suggestions, name="suggestions"),
     path("<slug:edition>/suggestions/checks/", checks.edition_checks, name="edition_checks"),
     path("<slug:edition>/<docid:doc>.xml", views.document_tei, name="document_tei"),

@@ -72,12 +72,21 @@ def _export_storage(settings, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def _media_storage(settings, tmp_path_factory):
+    """Page images stored by a test go to a folder of its own, never var/media."""
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache, Redis included (CI): rendered fragments cached by
     an earlier test (or run) would hide whether a test renders what it should."""
     from django.core.cache import cache
 
+    from edition.pages import forget_origins
+
     cache.clear()
+    forget_origins()  # the image origins each process remembers (edition/pages.py)
     yield
     cache.clear()
 

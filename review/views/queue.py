@@ -359,6 +359,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "waiting_total": sum(e["n"] for e in waiting_by_edition),
         "waiting_by_edition": waiting_by_edition,
         "mine": recent,
+        # The working pages of each edition the user belongs to (suggestions, page images).
+        "member_of": list(member_editions(user).only("slug", "title").order_by("slug")),
         **_status_counts(request, mine),
     }
     return TemplateResponse(request, "review/dashboard.html", context)

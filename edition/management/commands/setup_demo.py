@@ -8,11 +8,14 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from edition import pages
 from edition.imports import import_tei, import_text
 from edition.models import Edition, Membership
 
 SLUG = "frus1958-60v18"
 HISTORY_STATE_GOV = "https://history.state.gov/historicaldocuments/{volume}/{document}"
+# FRUS's page images by pb/@facs (issue 11): the medium PNGs history.state.gov shows.
+FRUS_PAGE_IMAGE = "https://static.history.state.gov/frus/{volume}/medium/{facs}.png"
 DEMO_ACCOUNTS = [
     ("editor", Membership.Role.EDITOR, False),
     ("reviewer", Membership.Role.REVIEWER, False),
@@ -44,6 +47,13 @@ class Command(BaseCommand):
         if not edition.documents.filter(xml_id="d143").exists():
             import_text(plain, edition=edition)
             self.stdout.write(f"Imported {plain.name} as d143")
+        if not edition.facsimile_url:
+            # The sample's TEI has no <facsimile>: its pages are where history.state.gov
+            # keeps them, which the server may fetch for OCR.
+            edition.facsimile_url = FRUS_PAGE_IMAGE
+            edition.facsimile_hosts = ["static.history.state.gov"]
+            edition.save(update_fields=["facsimile_url", "facsimile_hosts"])
+        pages.sync(edition)  # here, not in a worker: the demo's pages are there at once
         passwords = self._accounts(edition)
         self.stdout.write(self.style.SUCCESS("\nDemo accounts (sign in at /accounts/login/):"))
         for username, role, _ in DEMO_ACCOUNTS:

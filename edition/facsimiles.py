@@ -1,0 +1,426 @@
+"""Uploaded scans (issue 11): `import_facsimile`'s work, and the worker's.
+
+`plan(edition, paths, first_page)` reads what was given and decides which page each image is
+for, refusing the whole run — before anything is stored — when a file is unreadable, too large,
+names no page or the same page as another, or a PDF has more pages than the volume has left:
+
+- image files (`.png`, `.jpg`, `.tif`, `.webp`) are named by the page's `facs` id (`0308.png`)
+  or its printed number (`278.png`); a name that is one page's `facs` and another's number, or
+  the number of two pages, is ambiguous and refused;
+- a PDF of the printed volume: its pages are matched in order to the volume's `pb`s, the first
+  to the `pb` whose `@n` is `first_page` (default: the volume's first `pb`). Counting PDF pages
+  instead would mean nothing to a person holding the book, and a number printed twice (two
+  pages "1" in front matter and body) is refused by name.
+
+`store(plan)` puts the given files into Django storage (the default storage: shared storage
+serves every host) and records a `FacsimileUpload` listing its items; `make(upload, start,
+stop)` — the worker, a chunk of items per task — makes each page's images (`image`: the scan,
+or a PDF page rendered at `EMEND_FACSIMILE_PDF_DPI`; `display`: a PNG `EMEND_FACSIMILE_DISPLAY_
+HEIGHT` pixels high, what readers see and OCR reads; `thumbnail`) and switches the page's row
+to them in one transaction, deleting the files it replaced once that commits. A page is either
+its old scan or its new one; the upload counts pages done and failed.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pypdfium2 as pdfium
+from django.conf import settings
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from PIL import Image, ImageChops, ImageOps, UnidentifiedImageError
+
+from . import tasks
+from .models import Edition, FacsimileUpload, PageImage
+from .pages import pages
+
+IMAGE_SUFFIXES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+                  ".tif": "image/tiff", ".tiff": "image/tiff", ".webp": "image/webp"}
+# Items per worker task: enough to amortise opening a PDF, small enough that two workers share
+# a 100-page volume evenly.
+CHUNK = 4
+
+
+class FacsimileError(Exception):
+    """The run is refused: every problem found, one a line; nothing was stored."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class Item:
+    """One page to make: the page row, the stored file it comes from, and for a PDF the
+    page's index in it (0-based). `done` once the row holds its images (or it failed)."""
+
+    page: int
+    name: str
+    index: int | None = None
+    label: str = ""
+    done: bool = False
+    error: str = ""
+
+    @classmethod
+    def read(cls, data: dict) -> Item:
+        return cls(**data)
+
+
+@dataclass
+class Plan:
+    edition: Edition
+    # (the file given, the page it is for, the PDF page index or None)
+    entries: list[tuple[Path, PageImage, int | None]] = field(default_factory=list)
+    pdf: Path | None = None
+
+
+def plan(edition: Edition, paths: list[Path], first_page: str | None = None) -> Plan:
+    """Which page each file (or PDF page) is for; `FacsimileError` naming every problem."""
+    paths = [Path(p) for p in paths]
+    problems: list[str] = []
+    if not paths:
+        raise FacsimileError(["no files given"])
+    rows = list(pages(edition))
+    if not rows:
+        raise FacsimileError([f"{edition.slug} has no page breaks (pb) to attach images to"])
+    pdfs = [p for p in paths if p.suffix.lower() == ".pdf"]
+    for path in paths:
+        if not path.is_file():
+            problems.append(f"{path}: no such file")
+        elif path.stat().st_size > settings.EMEND_FACSIMILE_MAX_BYTES:
+            problems.append(f"{path}: {path.stat().st_size:,} bytes, over the limit of "
+                            f"{settings.EMEND_FACSIMILE_MAX_BYTES:,} "
+                            "(EMEND_FACSIMILE_MAX_BYTES)")
+        elif path.suffix.lower() not in IMAGE_SUFFIXES and path.suffix.lower() != ".pdf":
+            problems.append(f"{path}: not an image (.png, .jpg, .tif, .webp) or a PDF")
+    if problems:
+        raise FacsimileError(problems)
+    if pdfs and (len(pdfs) > 1 or len(paths) > 1):
+        raise FacsimileError(["give one PDF of the volume, or image files, not both"])
+    if pdfs:
+        return _plan_pdf(edition, rows, pdfs[0], first_page)
+    if first_page is not None:
+        raise FacsimileError(["--first-page is for a PDF; image files are matched by name"])
+    return _plan_images(edition, rows, paths)
+
+
+def _plan_pdf(edition: Edition, rows: list[PageImage], path: Path,
+              first_page: str | None) -> Plan:
+    try:
+        document = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        raise FacsimileError([f"{path}: not a readable PDF ({exc})"]) from None
+    try:
+        count = len(document)
+        # A page rendered too large would take the worker's memory: refused now, by number.
+        scale = settings.EMEND_FACSIMILE_PDF_DPI / 72
+        huge = [f"{path}: page {index + 1} is {width / 72:.0f} × {height / 72:.0f} in, "
+                f"over EMEND_FACSIMILE_MAX_PIXELS at {settings.EMEND_FACSIMILE_PDF_DPI} dpi"
+                for index, (width, height) in enumerate(
+                    document.get_page_size(i) for i in range(count))
+                if width * scale * height * scale > settings.EMEND_FACSIMILE_MAX_PIXELS]
+    finally:
+        document.close()
+    if huge:
+        raise FacsimileError(huge[:20])
+    if count == 0:
+        raise FacsimileError([f"{path}: the PDF has no pages"])
+    start = 0
+    if first_page is not None:
+        matching = [i for i, row in enumerate(rows) if row.n == first_page]
+        if not matching:
+            raise FacsimileError([f"--first-page {first_page}: no page break has n="
+                                  f"\"{first_page}\" in {edition.slug}"])
+        if len(matching) > 1:
+            raise FacsimileError([f"--first-page {first_page}: {len(matching)} page breaks "
+                                  f"have n=\"{first_page}\" (pb {', '.join(rows[i].pb_id or rows[i].facs for i in matching)}); "
+                                  "the volume numbers two pages alike, so a PDF cannot start "
+                                  "at it unambiguously"])
+        start = matching[0]
+    left = len(rows) - start
+    if count > left:
+        where = f"from [Page {rows[start].n}] " if first_page is not None else ""
+        raise FacsimileError([f"{path}: the PDF has {count} pages but the volume has {left} "
+                              f"page breaks {where}on (give --first-page, or a shorter PDF)"])
+    result = Plan(edition, pdf=path)
+    result.entries = [(path, rows[start + i], i) for i in range(count)]
+    return result
+
+
+def _plan_images(edition: Edition, rows: list[PageImage], paths: list[Path]) -> Plan:
+    by_facs: dict[str, list[PageImage]] = {}
+    by_n: dict[str, list[PageImage]] = {}
+    for row in rows:
+        if row.facs:
+            by_facs.setdefault(row.facs.lstrip("#"), []).append(row)
+        if row.n:
+            by_n.setdefault(row.n.casefold(), []).append(row)
+    problems: list[str] = []
+    result = Plan(edition)
+    claimed: dict[int, Path] = {}
+    for path in paths:
+        stem = path.stem
+        found = {r.pk: r for r in by_facs.get(stem, []) + by_n.get(stem.casefold(), [])}
+        if not found:
+            problems.append(f"{path.name}: names no page of {edition.slug} (neither a facs id "
+                            "nor a page number)")
+            continue
+        if len(found) > 1:
+            problems.append(f"{path.name}: ambiguous, it names "
+                            + ", ".join(f"{r.label} (facs {r.facs or '—'})"
+                                        for r in found.values()))
+            continue
+        row = next(iter(found.values()))
+        if row.pk in claimed:
+            problems.append(f"{path.name}: {row.label} is already given by "
+                            f"{claimed[row.pk].name}")
+            continue
+        claimed[row.pk] = path
+        problem = _check_image(path)
+        if problem:
+            problems.append(problem)
+            continue
+        result.entries.append((path, row, None))
+    if problems:
+        raise FacsimileError(problems)
+    return result
+
+
+def _check_image(path: Path) -> str:
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
+            Image.DecompressionBombError) as exc:
+        return f"{path.name}: not a readable image ({exc})"
+    if width * height > settings.EMEND_FACSIMILE_MAX_PIXELS:
+        return (f"{path.name}: {width}×{height} pixels, over the limit of "
+                f"{settings.EMEND_FACSIMILE_MAX_PIXELS:,} (EMEND_FACSIMILE_MAX_PIXELS)")
+    return ""
+
+
+def store(result: Plan, *, by=None) -> FacsimileUpload:
+    """Put the files into storage and record the upload with its items, in one transaction:
+    files stored before a failure are deleted again. The caller sends the work
+    (`tasks.make_page_images`, or `make` in place)."""
+    storage = default_storage
+    folder = f"pages/{result.edition.slug}/{uuid.uuid4().hex[:12]}"
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            names: dict[Path, str] = {}
+            for path, _, _ in result.entries:
+                if path not in names:
+                    with path.open("rb") as handle:
+                        names[path] = storage.save(f"{folder}/{_safe(path.name)}",
+                                                   File(handle))
+                    stored.append(names[path])
+            upload = FacsimileUpload.objects.create(
+                edition=result.edition, created_by=by,
+                source_name=", ".join(p.name for p in dict.fromkeys(
+                    path for path, _, _ in result.entries))[:500],
+                total=len(result.entries),
+                items=[asdict(Item(page=row.pk, name=names[path], index=index,
+                                   label=row.label))
+                       for path, row, index in result.entries])
+    except BaseException:
+        for name in stored:
+            storage.delete(name)
+        raise
+    return upload
+
+
+def _safe(name: str) -> str:
+    stem, suffix = os.path.splitext(name)
+    keep = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)[:80] or "page"
+    return keep + suffix.lower()
+
+
+def chunks(upload: FacsimileUpload) -> list[tuple[int, int]]:
+    """The [start, stop) ranges of items, one per worker task."""
+    return [(start, min(start + CHUNK, upload.total))
+            for start in range(0, upload.total, CHUNK)]
+
+
+def make(upload_id: int, start: int, stop: int) -> int:
+    """Make the pages of items [start, stop) of an upload (the worker). Safe to run twice:
+    a finished item is skipped. Returns the number made now."""
+    upload = FacsimileUpload.objects.get(pk=upload_id)
+    FacsimileUpload.objects.filter(pk=upload_id, status=FacsimileUpload.Status.QUEUED).update(
+        status=FacsimileUpload.Status.RUNNING)
+    items = [Item.read(data) for data in upload.items[start:stop]]
+    made = 0
+    pdf = None
+    try:
+        for offset, item in enumerate(items, start):
+            if item.done:
+                continue
+            try:
+                if item.index is not None and pdf is None:
+                    pdf = pdfium.PdfDocument(_open_bytes(item.name))
+                scan, mime = _source(item, pdf)
+                _switch(upload, item, scan, mime)
+                made += 1
+                _finish_item(upload_id, offset, error="")
+            except _PageFailure as exc:
+                if item.index is None:
+                    _forget(item.name)
+                _finish_item(upload_id, offset, error=str(exc))
+    finally:
+        if pdf is not None:
+            pdf.close()
+    return made
+
+
+class _PageFailure(Exception):
+    pass
+
+
+def _open_bytes(name: str) -> bytes:
+    with default_storage.open(name, "rb") as handle:
+        return handle.read()
+
+
+def _source(item: Item, pdf) -> tuple[Image.Image, str]:
+    """The page's full image and the MIME type it is stored as."""
+    try:
+        if item.index is not None:
+            page = pdf[item.index]
+            try:
+                image = page.render(scale=settings.EMEND_FACSIMILE_PDF_DPI / 72).to_pil()
+            finally:
+                page.close()
+            return image, "image/png"
+        with default_storage.open(item.name, "rb") as handle:
+            image = Image.open(io.BytesIO(handle.read()))
+            image.load()  # a truncated file fails here, not half-way through a resize
+        return ImageOps.exif_transpose(image), IMAGE_SUFFIXES.get(
+            Path(item.name).suffix.lower(), "")
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError,
+            pdfium.PdfiumError) as exc:
+        raise _PageFailure(f"{item.label}: could not read the scan ({exc})") from None
+
+
+def _png(image: Image.Image, *, fast: bool = False) -> bytes:
+    """PNG bytes; `fast` for an image written once and rarely read (a PDF page's full
+    image): zlib level 1 takes half the time for about a tenth more bytes."""
+    buffer = io.BytesIO()
+    if image.mode not in ("1", "L", "RGB", "RGBA", "LA", "P"):
+        image = image.convert("RGB")
+    image.save(buffer, "PNG", compress_level=1 if fast else 6)
+    return buffer.getvalue()
+
+
+def _grey_if_grey(image: Image.Image) -> Image.Image:
+    """A colour image whose channels are equal (a printed page rendered or scanned in colour)
+    as greyscale: a third of the pixels to resize and encode, the same picture."""
+    if image.mode != "RGB":
+        return image
+    red, green, blue = image.split()
+    if ImageChops.difference(red, green).getbbox() or ImageChops.difference(green, blue) \
+            .getbbox():
+        return image
+    return red
+
+
+def _scaled(image: Image.Image, height: int) -> Image.Image:
+    if image.height <= height:
+        return image.copy()
+    width = max(1, round(image.width * height / image.height))
+    if image.mode in ("1", "P"):
+        image = image.convert("L" if image.mode == "1" else "RGB")
+    return image.resize((width, height), Image.Resampling.LANCZOS)
+
+
+def _switch(upload: FacsimileUpload, item: Item, scan: Image.Image, mime: str) -> None:
+    """Store the page's derivatives and point its row at them (old files deleted after
+    commit). The row's OCR was read off the old image: it is cleared (its boxes are in the
+    old image's pixels), and the page is read again."""
+    storage = default_storage
+    folder = os.path.dirname(item.name)
+    stem = _safe(item.label.strip("[]").replace(" ", "-"))
+    scan = _grey_if_grey(scan)
+    display = _scaled(scan, settings.EMEND_FACSIMILE_DISPLAY_HEIGHT)
+    thumbnail = _scaled(display, settings.EMEND_FACSIMILE_THUMBNAIL_HEIGHT)
+    new: list[str] = []
+    try:
+        if item.index is not None:  # the rendered PDF page is the full image
+            full = storage.save(f"{folder}/{stem}-full.png",
+                                ContentFile(_png(scan, fast=True)))
+            new.append(full)
+        else:
+            full = item.name
+        new.append(storage.save(f"{folder}/{stem}-display.png", ContentFile(_png(display))))
+        new.append(storage.save(f"{folder}/{stem}-thumb.png", ContentFile(_png(thumbnail))))
+        with transaction.atomic():
+            page = PageImage.objects.select_for_update().filter(pk=item.page).first()
+            if page is None:
+                raise _PageFailure(f"{item.label}: the page is no longer in the volume")
+            old = [name for name in (page.image.name, page.display.name, page.thumbnail.name)
+                   if name and name not in (full, *new)]
+            page.image.name, page.display.name, page.thumbnail.name = full, new[-2], new[-1]
+            page.source, page.upload = PageImage.Source.UPLOAD, upload
+            page.width, page.height = display.size
+            page.mime_type = mime
+            page.ocr_status, page.ocr_words, page.ocr_error = PageImage.OCRStatus.QUEUED, [], ""
+            page.ocr_engine, page.ocr_at, page.aligned = "", None, {}
+            page.save()
+            transaction.on_commit(lambda: [storage.delete(name) for name in old])
+            # The new image is read (edition/ocr/): its own message, so a slow OCR never
+            # holds up the next page's images.
+            tasks.enqueue_on_commit(tasks.ocr_page, page.pk)
+    except BaseException:
+        for name in new:
+            storage.delete(name)
+        raise
+
+
+def _forget(name: str) -> None:
+    """Delete a stored scan no row points at (its page failed)."""
+    if not PageImage.objects.filter(image=name).exists():
+        default_storage.delete(name)
+
+
+def _finish_item(upload_id: int, offset: int, *, error: str) -> None:
+    """Mark an item finished (once: a task run twice counts nothing twice); the upload is
+    done when every item is, failed if any failed. A PDF is deleted once all its pages are
+    made."""
+    with transaction.atomic():
+        upload = FacsimileUpload.objects.select_for_update().get(pk=upload_id)
+        items = [Item.read(data) for data in upload.items]
+        item = items[offset]
+        if item.done:
+            return
+        item.done, item.error = True, error
+        upload.items = [asdict(i) for i in items]
+        if error:
+            upload.failed = F("failed") + 1
+            upload.error = "\n".join(filter(None, [upload.error, error]))[-5000:]
+        else:
+            upload.done = F("done") + 1
+        upload.save(update_fields=["items", "failed", "error", "done"])
+        upload.refresh_from_db(fields=["done", "failed"])
+        if upload.done + upload.failed >= upload.total:
+            upload.status = (FacsimileUpload.Status.FAILED if upload.failed
+                             else FacsimileUpload.Status.DONE)
+            upload.finished_at = timezone.now()
+            upload.save(update_fields=["status", "finished_at"])
+            pdfs = {i.name for i in items if i.index is not None}
+            transaction.on_commit(lambda: [default_storage.delete(n) for n in pdfs])
+
+
+def progress(upload: FacsimileUpload) -> int:
+    """Percent of the upload's pages finished."""
+    if not upload.total:
+        return 100
+    return math.floor(100 * (upload.done + upload.failed) / upload.total)

@@ -1,0 +1,112 @@
+"""The edition's Page images page, its uploads' status panel, and uploaded images served from
+storage.
+
+Uploaded files are streamed from Django storage (the default storage, shared in production)
+by `page_file`, never by DEBUG's media serving, so any web host serves any worker's output.
+A stored name is never reused (each upload has its own folder), and the address ends with its
+folder and name:
+the response is immutable and cached for a year; a new scan is a new address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+
+from django.contrib.auth.decorators import login_not_required
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.views.decorators.http import require_safe
+
+from . import facsimiles, ocr, pages
+from .models import Edition, FacsimileUpload, PageImage
+from .params import has_nul
+from .roles import require_member
+
+PAGE_SIZE = 100  # pages listed per page of the list
+UPLOADS_SHOWN = 5
+VARIANTS = {"display": "display", "full": "image", "thumbnail": "thumbnail"}
+
+
+@require_safe
+def page_images(request: HttpRequest, edition: str) -> HttpResponse:
+    """Every page of the volume in order, with its image, unit, source, size and OCR status;
+    the latest uploads' progress. For the edition's members (404 to others): it is a
+    working page, the images themselves are public in the reading view."""
+    edition = get_object_or_404(Edition.objects.without_tei(), slug=edition)
+    require_member(request.user, edition)
+    number = request.GET.get("page", "1")
+    page = Paginator(pages.pages(edition).select_related("document").only(
+        *_ROW_FIELDS), PAGE_SIZE).get_page("1" if has_nul(number) else number)
+    rows = []
+    for row in page.object_list:
+        if row.document is not None:
+            row.document.edition = edition  # its address, without a query per row
+        rows.append((row, pages.image_urls(row)))
+    return TemplateResponse(request, "edition/page_images.html", {
+        "edition": edition, "page": page, "rows": rows, "ocr": ocr.available(),
+        **_uploads(edition)})
+
+
+_ROW_FIELDS = ("sequence", "n", "pb_id", "facs", "source", "url", "full_url", "image",
+               "display", "thumbnail", "width", "height", "ocr_status", "ocr_error",
+               "edition__slug",
+               "document__xml_id", "document__number", "document__title",
+               "document__div_type", "document__edition_id")
+
+
+@require_safe
+def upload_status(request: HttpRequest, edition: str) -> HttpResponse:
+    """The uploads panel (HTMX): it asks to be polled again only while an upload runs."""
+    edition = get_object_or_404(Edition.objects.without_tei(), slug=edition)
+    require_member(request.user, edition)
+    response = TemplateResponse(request, "edition/_page_uploads.html",
+                                {"edition": edition, **_uploads(edition)})
+    patch_cache_control(response, no_store=True)
+    return response
+
+
+@login_not_required
+@require_safe
+def page_file(request: HttpRequest, edition: str, page: int, variant: str, folder: str,
+              name: str) -> HttpResponse:
+    """An uploaded page image (`display`, `full` or `thumbnail`), public like the reading
+    view that shows it. A name that is not the page's current file is a 404 (an old scan's
+    address dies with it)."""
+    if variant not in VARIANTS or has_nul(folder) or has_nul(name):
+        raise Http404("No such image")
+    row = get_object_or_404(PageImage.objects.only("image", "display", "thumbnail"),
+                            pk=page, edition__slug=edition)
+    stored = getattr(row, VARIANTS[variant]).name
+    if not stored or stored.split("/")[-2:] != [folder, name]:
+        raise Http404("No such image")
+    etag = '"%s"' % hashlib.sha256(stored.encode()).hexdigest()[:32]
+    caching = {"public": True, "max_age": 31536000, "immutable": True}
+    not_modified = get_conditional_response(request, etag=etag)
+    if not_modified is not None:
+        not_modified["ETag"] = etag
+        patch_cache_control(not_modified, **caching)
+        return not_modified
+    try:
+        handle = default_storage.open(stored, "rb")
+    except FileNotFoundError:
+        raise Http404("This image is no longer stored") from None
+    response = FileResponse(handle, content_type=mimetypes.guess_type(name)[0]
+                            or "application/octet-stream")
+    response["ETag"] = etag
+    patch_cache_control(response, **caching)
+    return response
+
+
+def _uploads(edition: Edition) -> dict:
+    uploads = list(FacsimileUpload.objects.filter(edition=edition).defer("items")
+                   [:UPLOADS_SHOWN])
+    for upload in uploads:
+        upload.percent = facsimiles.progress(upload)
+    busy = any(u.status in (FacsimileUpload.Status.QUEUED, FacsimileUpload.Status.RUNNING)
+               for u in uploads)
+    return {"uploads": uploads, "busy": busy}
