@@ -41,7 +41,8 @@ from PIL import Image, ImageChops, ImageOps, UnidentifiedImageError
 
 from . import tasks
 from .models import Edition, FacsimileUpload, PageImage
-from .pages import pages
+from .exporting.builds import request_export
+from .pages import pages, touch
 
 IMAGE_SUFFIXES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
                   ".tif": "image/tiff", ".tiff": "image/tiff", ".webp": "image/webp"}
@@ -375,6 +376,8 @@ def _switch(upload: FacsimileUpload, item: Item, scan: Image.Image, mime: str) -
             page.ocr_status, page.ocr_words, page.ocr_error = PageImage.OCRStatus.QUEUED, [], ""
             page.ocr_engine, page.ocr_at, page.aligned = "", None, {}
             page.save()
+            # The reading views show the new image: their pages stamp goes, after commit too.
+            touch(upload.edition)
             transaction.on_commit(lambda: [storage.delete(name) for name in old])
             # The new image is read (edition/ocr/): its own message, so a slow OCR never
             # holds up the next page's images.
@@ -417,6 +420,8 @@ def _finish_item(upload_id: int, offset: int, *, error: str) -> None:
             upload.save(update_fields=["status", "finished_at"])
             pdfs = {i.name for i in items if i.index is not None}
             transaction.on_commit(lambda: [default_storage.delete(n) for n in pdfs])
+            # The volume TEI's <facsimile> lists the uploaded scans: build the exports again.
+            request_export(upload.edition, f"Page images uploaded ({upload.source_name})")
 
 
 def progress(upload: FacsimileUpload) -> int:

@@ -110,7 +110,9 @@ def signed_in(request) -> bool:
 # Pages under an edition that show its page images: their img-src adds the edition's remote
 # image origins (edition.pages.image_origins). Other pages showing them (the reviewer's
 # proposal page) say so with `pages.allow_images(response, slug)`.
-IMAGE_PAGES = frozenset({"document", "revision", "page_images", "suggestions"})
+IMAGE_PAGES = frozenset({("edition", "document"), ("edition", "revision"),
+                         ("edition", "page_images"), ("edition", "suggestions"),
+                         ("review", "propose")})  # the proposing form: its selection's page
 
 
 def _image_origins(request, response) -> tuple[str, ...]:
@@ -118,7 +120,7 @@ def _image_origins(request, response) -> tuple[str, ...]:
     if origins is not None:
         return origins
     match = getattr(request, "resolver_match", None)
-    if match is None or match.namespace != "edition" or match.url_name not in IMAGE_PAGES:
+    if match is None or (match.namespace, match.url_name) not in IMAGE_PAGES:
         return ()
     from .pages import image_origins  # imports the models, as this module does
     return image_origins(match.kwargs.get("edition", ""))

@@ -73,6 +73,9 @@ def _show(request: HttpRequest, proposal: Proposal, *, notice: str = "", error: 
     else:
         context |= _page_context(proposal)
     response = TemplateResponse(request, template, context, status=status)
+    if context.get("with_pages"):
+        # The page images may be remote (the TEI's or the edition's address): let them load.
+        pages.allow_images(response, proposal.document.edition.slug)
     if decided:
         trigger_client_event(response, "proposalDecided",
                              {"id": proposal.pk, "status": proposal.status})

@@ -214,3 +214,22 @@ def test_the_command_sends_one_task_per_chunk(edition, tmp_path, monkeypatch,
     upload = FacsimileUpload.objects.get()
     assert sent == [(upload.pk, 0, 4), (upload.pk, 4, 6)]
     assert upload.status == "queued" and upload.total == 6
+
+
+def test_an_upload_retires_the_reading_views_and_rebuilds_the_exports(edition, tmp_path,
+                                                                       django_capture_on_commit_callbacks):
+    """Readers see the new image at once (the pages stamp goes), and the volume TEI's
+    <facsimile>, which lists the uploaded scans, is built again."""
+    from django.core.cache import cache
+
+    from edition.models import ExportRequest
+
+    before = pages.stamp_value(edition.slug)
+    cache.set(pages.stamp_key(edition.slug), before)
+    with django_capture_on_commit_callbacks(execute=True):
+        run(edition, [scan(tmp_path / "0307.png")])
+    assert cache.get(pages.stamp_key(edition.slug)) is None
+    assert pages.stamp_value(edition.slug) != before
+    # One request per group of formats (the volume TEI is in the text group).
+    assert ExportRequest.objects.filter(edition=edition, group="text",
+                                        reason="Page images uploaded (0307.png)").count() == 1

@@ -202,3 +202,25 @@ def test_a_change_across_a_page_break_shows_both_pages(d144):
     # A point (an insertion, a footnote's marker) is on one page.
     assert [item.shown.page.n for item in pages_of(d144, revision, shown, boundary + 3,
                                                    boundary + 3)] == ["279"]
+
+
+def test_remote_page_images_may_load_on_the_proposal_page_and_form(client, sample_edition,
+                                                                    people):
+    """The Content-Security-Policy of the pages showing the page image lets the browser load
+    it from the edition's image host (the reading view's rule, edition.middleware), and only
+    those pages: the queue shows no image and keeps the site's own policy."""
+    sample_edition.facsimile_url = "https://images.example.org/{volume}/{facs}.png"
+    sample_edition.save()
+    pages.sync(sample_edition)
+    document = Document.objects.select_related("current_revision").get(xml_id="d144")
+    proposal = propose(document, people.editor, ("Prime Minister", "Premier"))
+    client.force_login(people.reviewer)
+
+    def img_src(url: str) -> str:
+        policy = client.get(url)["Content-Security-Policy"]
+        return next(d for d in policy.split(";") if d.strip().startswith("img-src"))
+
+    assert "https://images.example.org" in img_src(proposal.get_absolute_url())
+    client.force_login(people.editor)
+    assert "https://images.example.org" in img_src(f"/{sample_edition.slug}/d144/propose/")
+    assert "images.example.org" not in img_src("/review/")
