@@ -114,16 +114,22 @@ def page_key(request, name: str, version: int) -> str:
     return f"emend:page:{version}:{_origin(request)}:{name}"
 
 
-def cacheable(request, params: tuple[str, ...] = ()) -> bool:
-    """Anonymous GETs without pending messages, with no query parameters but `params` (which
-    the caller puts in the page's name): the page is the same for all of them."""
-    return (
-        request.method == "GET"
-        and not request.user.is_authenticated
-        and "messages" not in request.COOKIES
+def same_for_all(request, params: tuple[str, ...] = ()) -> bool:
+    """GETs with no query parameters but `params` (which the caller puts in the page's name):
+    what the page shows of the unit is the same for all of them, whoever asks."""
+    return request.method == "GET" and all(
         # `hl` (the words a search result marks) is read by static JS only: the same page.
-        and all(name == "hl" or (name in params and len(request.GET.getlist(name)) == 1)
-                for name in request.GET)
+        name == "hl" or (name in params and len(request.GET.getlist(name)) == 1)
+        for name in request.GET)
+
+
+def cacheable(request, params: tuple[str, ...] = ()) -> bool:
+    """Anonymous GETs without pending messages that are `same_for_all`: the whole page is
+    the same for all of them."""
+    return (
+        not request.user.is_authenticated
+        and "messages" not in request.COOKIES
+        and same_for_all(request, params)
     )
 
 
@@ -185,6 +191,33 @@ def serve(request, name: str, version: int, stamps: list[Stamp],
                         page_key(request, name, version): CachedPage(head, response.content)},
                        PAGE_TTL)
     return response
+
+
+@dataclass(frozen=True)
+class CachedShared:
+    stamps: tuple[str, ...]
+    value: object
+
+
+def shared_key(request, name: str, version: int) -> str:
+    return f"emend:shared:{version}:{_origin(request)}:{name}"
+
+
+def shared(request, name: str, version: int, stamps: list[Stamp]) -> tuple[tuple[str, ...], object]:
+    """The stamps' values and what `keep_shared` stored for page `name` under them (None when
+    it is not current), in one round trip: the parts of a page every reader shares, around
+    which a signed-in reader's own parts are rendered. Raises Http404 as `serve` does."""
+    key = shared_key(request, name, version)
+    found = cache.get_many([*(s.key for s in stamps), key])
+    values = _values(stamps, found)
+    entry = found.get(key)
+    return values, (entry.value if isinstance(entry, CachedShared) and entry.stamps == values
+                    else None)
+
+
+def keep_shared(request, name: str, version: int, values: tuple[str, ...], value) -> None:
+    """Store `value` (rendered from the database after `values` were read) for `shared`."""
+    cache.set(shared_key(request, name, version), CachedShared(values, value), PAGE_TTL)
 
 
 def _with_head(response: HttpResponse, head: CachedHead) -> HttpResponse:
