@@ -14,6 +14,8 @@ A page is keyed by *stamps*, small values in the cache that stand for what it sh
   unit's dates, which the contents show; nothing else an approval does changes the contents.
 - the edition's **revisions stamp** (`Document.revisions_key`): dropped by every new revision
   (the edition's corrections log lists them).
+- the edition's **exports stamp** (`Edition.exports_key`): its current export builds, dropped
+  when a build becomes current (the exports page lists their files and sources).
 
 Each page is stored twice under keys without stamps: the *head* (its stamps, ETag,
 Last-Modified, content type) and the *page* (the same with its body). A read asks for the
@@ -36,7 +38,7 @@ from django.http import Http404, HttpResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import parse_http_date
 
-from .models import Document, Edition
+from .models import Document, Edition, ExportBuild
 
 PAGE_TTL = 24 * 3600
 # A stamp is read again from the database this often: a drop lost to an unreachable cache (a
@@ -84,6 +86,16 @@ def dates_stamp(slug: str) -> Stamp:
 
 def revisions_stamp(slug: str) -> Stamp:
     return Stamp(Document.revisions_key(slug), lambda: _newest_revision(slug))
+
+
+def exports_stamp(slug: str) -> Stamp:
+    """The edition's current export builds (its exports page lists their files and sources):
+    dropped by `exporting.builds` when a build becomes current."""
+    def derive():
+        current = (ExportBuild.objects.filter(edition__slug=slug, current=True)
+                   .order_by("pk").values_list("pk", flat=True))
+        return "builds:" + ",".join(map(str, current))
+    return Stamp(Edition.exports_key(slug), derive)
 
 
 @dataclass(frozen=True)
