@@ -171,3 +171,31 @@ class TestRoles:
         cache.set(roles_key(people.stranger.pk), {sample_edition.pk: "editor"})
         assert "propose-bar" in client.get(D142).content.decode()
         assert client.get(D142 + "propose/").status_code == 404
+
+
+class TestSessions:
+    def test_a_session_is_kept_in_the_cache_briefly(self):
+        from edition.sessions import SESSION_CACHE_TTL, _Forgiving
+
+        timeouts = []
+
+        class Recorder:
+            def set(self, key, value, timeout=None):
+                timeouts.append(timeout)
+
+        _Forgiving(Recorder()).set("session", {}, 14 * 24 * 3600)
+        _Forgiving(Recorder()).set("session", {}, 10)
+        assert timeouts == [SESSION_CACHE_TTL, 10]
+
+    def test_a_failing_cache_is_a_miss(self):
+        from edition.sessions import _Forgiving
+
+        class Down:
+            def get(self, key, default=None):
+                raise ConnectionError("down")
+
+            def __contains__(self, key):
+                raise ConnectionError("down")
+
+        assert _Forgiving(Down()).get("session") is None
+        assert "session" not in _Forgiving(Down())
