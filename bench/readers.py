@@ -9,8 +9,9 @@ have entries, and with `wrk -t2 -c16` measures, interleaved (page, static, page,
 gunicorn: requests per second and p99. Then readers over every document of the volume, idle and
 while 50 approvals run, and the approvals' latency idle and under that read load.
 
-`--code PATH` runs another checkout's code (its manage.py, settings and apps) with this script:
-how "before" figures are made from a second worktree. The machine is shared: only ratios taken
+`--code PATH` runs another checkout's code (its manage.py, settings and apps) with this script;
+`--before PATH` serves a second checkout beside it (its own database, the next port) and
+measures both in the same rounds, page by page: before and after side by side in one run. The machine is shared: only ratios taken
 side by side in one run mean anything; absolute figures move with the load average printed.
 """
 
@@ -157,7 +158,10 @@ SIGNED_IN = ("signed-in reader (no role)", "signed-in editor")
 def _page_table(results: dict[str, list], rows) -> list[list[str]]:
     table = []
     for label, runs in results.items():
-        ratios = [r["page"]["rps"] / r["static"]["rps"] for r in runs]
+        # A static run that answered nothing (the slow page before it still held both
+        # workers) measures nothing: left out rather than divided by.
+        runs = [r for r in runs if r["static"]["rps"]] or runs[:1]
+        ratios = [r["page"]["rps"] / (r["static"]["rps"] or float("nan")) for r in runs]
         table.append([label, _spread([r["page"]["rps"] for r in runs], "{:.0f}"),
                       _spread([r["page"]["p99"] for r in runs], "{:.1f}"),
                       _spread([r["static"]["rps"] for r in runs], "{:.0f}"),
