@@ -180,6 +180,9 @@ def _shared_parts(request: HttpRequest, document: Document, revision: Revision) 
         "previous": siblings.filter(order__lt=document.order).order_by("-order").first(),
         "next": siblings.filter(order__gt=document.order).order_by("order").first(),
         "permalink": request.build_absolute_uri(revision.get_absolute_url()),
+        # Without the query string: `?hl=` (a search's words, marked by static JS) is the
+        # same page, and these parts are shared by every reader of it.
+        "canonical": request.build_absolute_uri(request.path),
         "request": request,
     }
     # A plain Context with `request` alone: no context processor, so nothing of the reader's

@@ -116,6 +116,17 @@ class TestOwnParts:
         assert client.get(D142, HTTP_IF_NONE_MATCH=mine).status_code == 200
 
 
+class TestSharedParts:
+    def test_the_words_a_search_marks_stay_out_of_the_shared_parts(
+            self, client, sample_edition, people):
+        client.force_login(people.stranger)
+        client.get(D142 + "?hl=Kishi")  # stores the shared parts
+        client.logout()
+        for page in (client.get(D142 + "?hl=manner"), client.get(D142)):
+            [canonical] = html.fromstring(page.content).xpath("//link[@rel='canonical']")
+            assert canonical.get("href") == "http://testserver" + D142
+
+
 class TestNeverStale:
     def test_an_approval_shows_at_once(self, client, sample_edition, people):
         client.force_login(people.stranger)
