@@ -9,8 +9,9 @@ have entries, and with `wrk -t2 -c16` measures, interleaved (page, static, page,
 gunicorn: requests per second and p99. Then readers over every document of the volume, idle and
 while 50 approvals run, and the approvals' latency idle and under that read load.
 
-`--code PATH` runs another checkout's code (its manage.py, settings and apps) with this script:
-how "before" figures are made from a second worktree. The machine is shared: only ratios taken
+`--code PATH` runs another checkout's code (its manage.py, settings and apps) with this script;
+`--before PATH` serves a second checkout beside it (its own database, the next port) and
+measures both in the same rounds, page by page: before and after side by side in one run. The machine is shared: only ratios taken
 side by side in one run mean anything; absolute figures move with the load average printed.
 """
 
@@ -41,6 +42,9 @@ DB_NAME = "emend_bench_readers"
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--code", type=Path, default=ROOT, help="checkout whose code is served")
+    parser.add_argument("--before", type=Path, metavar="PATH",
+                        help="a second checkout served beside --code (its own database, port "
+                             "+1), measured in the same rounds: before and after side by side")
     parser.add_argument("--docs", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per page")
     parser.add_argument("--seconds", type=float, default=4, help="wrk duration per measurement")
@@ -49,6 +53,7 @@ def main() -> int:
     parser.add_argument("--approval-interval", type=float, default=0.2,
                         help="seconds between the starts of two approvals")
     parser.add_argument("--port", type=int, default=8774)
+    parser.add_argument("--db", default=DB_NAME, help="database name (dropped and re-created)")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG))
     parser.add_argument("--cache", default="redis://127.0.0.1:6379/15")
     parser.add_argument("--json", metavar="PATH")
@@ -75,157 +80,227 @@ def main() -> int:
 def run(args) -> int:
     sys.path.insert(0, str(ROOT))
     from bench.harness import load, machine, pg_version, print_machine
-    from bench.synth import synthetic_volume
 
-    code = args.code.resolve()
     pg = pg_version(args.pg_url)
     if pg is None:
         sys.exit(f"PostgreSQL is not reachable at {args.pg_url}")
     info = machine(pg)
-    info["code"] = f"{code} ({_git(code, 'rev-parse', '--short', 'HEAD')})"
+    # (name, checkout, port, database): "before" first, so the rounds alternate the two.
+    sites = [("after", args.code.resolve(), args.port, args.db)]
+    if args.before:
+        sites.insert(0, ("before", args.before.resolve(), args.port + 1, f"{args.db}_before"))
+    info["code"] = {name: f"{code} ({_git(code, 'rev-parse', '--short', 'HEAD')})"
+                    for name, code, _, _ in sites}
     print_machine(info)
-    print(f"code: {info['code']}; gunicorn -w 2; wrk -t2 -c16, {args.seconds:g} s a run; "
-          f"cache {args.cache}; database {DB_NAME}")
+    print(f"code: {info['code']}; gunicorn -w 2 each; wrk -t2 -c16, {args.seconds:g} s a run; "
+          f"cache {args.cache}")
     tmp = Path(tempfile.mkdtemp(prefix="emend-readers-"))
-    server = None
+    servers: list[subprocess.Popen] = []
     try:
-        env = _env(args, code, tmp)
-        _recreate_database(args.pg_url)
-        _flush_redis(args.cache)
-        volume = tmp / "volume.xml"
-        volume.write_bytes(synthetic_volume(args.docs))
-        t0 = time.perf_counter()
-        _manage(code, env, "migrate", "--no-input", "-v0")
-        _manage(code, env, "collectstatic", "--no-input", "-v0")
-        _manage(code, env, "import_tei", str(volume), "--no-progress")
-        pending = args.approvals * (args.approval_rounds + 1)
-        state = _worker(args, code, env, "setup", json.dumps({"pending": pending}))
-        print(f"set up in {time.perf_counter() - t0:.0f} s: {args.docs} documents, "
-              f"{state['approved']} approved corrections, {pending} pending proposals")
-        slug = state["slug"]
-        base = f"http://127.0.0.1:{args.port}"
-
-        # First start: read each page's bytes; the static copies must exist before WhiteNoise
-        # starts (it lists its files once).
-        server = _gunicorn(code, env, args.port)
-        pages = {
-            "doc": f"/{slug}/d{args.docs // 2}/",
-            "contents": f"/{slug}/",
-            "edition-log": f"/{slug}/corrections/",
-            "document-log": f"/{slug}/d1/corrections/",
-        }
-        static_dir = Path(env["STATIC_ROOT"]) / "bench"
-        static_dir.mkdir(parents=True, exist_ok=True)
-        sizes = {}
-        for name, path in pages.items():
-            body, _ = _fetch(base + path)
-            (static_dir / f"{name}.html").write_bytes(body)
-            sizes[name] = len(body)
-        _stop(server)
-        server = _gunicorn(code, env, args.port)
-        _, headers = _fetch(base + pages["doc"])
-        page_etag = headers["ETag"]
-        _, headers = _fetch(base + "/static/bench/doc.html")
-        static_etag = headers["ETag"]
-        reader = {"Cookie": f"sessionid={state['sessions']['reader']}"}
-        editor = {"Cookie": f"sessionid={state['sessions']['editor']}"}
-        signed_in, _ = _fetch(base + pages["doc"], reader)
-        assert b"Sign out" in signed_in or b"Signed in" in signed_in, "the session did not work"
-
-        # (label, page path, its headers, static name, static headers)
-        rows = [
-            ("document page, cached, anonymous", pages["doc"], {}, "doc", {}),
-            ("304 revalidation (static: its 304)", pages["doc"], {"If-None-Match": page_etag},
-             "doc", {"If-None-Match": static_etag}),
-            (f"contents, {args.docs} documents", pages["contents"], {}, "contents", {}),
-            ("edition corrections log", pages["edition-log"], {}, "edition-log", {}),
-            ("document corrections log", pages["document-log"], {}, "document-log", {}),
-            ("signed-in reader (no role)", pages["doc"], reader, "doc", {}),
-            ("signed-in editor", pages["doc"], editor, "doc", {}),
-        ]
-        for _, path, headers, _, _ in rows:  # warm: the cached pages are cached
-            _fetch(base + path, headers)
-        results: dict[str, list] = {label: [] for label, *_ in rows}
+        _flush_redis(args.cache)  # the sites share it: every key names its database
+        ready = {}
+        for name, code, port, db in sites:
+            ready[name] = _site(args, name, code, port, db, tmp / name, servers)
+        rows = ready[sites[-1][0]]["rows"]
+        # Every page of every site, then its static twin, for each round: side by side.
+        results: dict[str, dict[str, list]] = {
+            name: {label: [] for label, *_ in rows} for name, *_ in sites}
         for round_ in range(args.rounds):
-            for label, path, headers, static, static_headers in rows:
-                page = _wrk(base + path, args.seconds, headers)
-                flat = _wrk(f"{base}/static/bench/{static}.html", args.seconds, static_headers)
-                results[label].append({"page": page, "static": flat})
+            for label, *_ in rows:
+                for name, *_ in sites:
+                    site = ready[name]
+                    _, path, headers, static, static_headers = next(
+                        r for r in site["rows"] if r[0] == label)
+                    page = _wrk(site["base"] + path, args.seconds, headers)
+                    flat = _wrk(f"{site['base']}/static/bench/{static}", args.seconds,
+                                static_headers)
+                    results[name][label].append({"page": page, "static": flat})
             print(f"round {round_ + 1}/{args.rounds} done, load average {load()}", flush=True)
 
+        if args.json:  # the runs first: whatever the tables below make of them
+            Path(args.json).write_text(json.dumps({"machine": info, "pages": results}))
         print()
         print(f"Each page against the same bytes served as a static file by the same gunicorn "
               f"(WhiteNoise), interleaved; ratio = page req/s ÷ static req/s, median "
               f"(min–max) of {args.rounds} rounds")
-        table = []
-        for label, runs in results.items():
-            ratios = [r["page"]["rps"] / r["static"]["rps"] for r in runs]
-            table.append([label, _spread([r["page"]["rps"] for r in runs], "{:.0f}"),
-                          _spread([r["page"]["p99"] for r in runs], "{:.1f}"),
-                          _spread([r["static"]["rps"] for r in runs], "{:.0f}"),
-                          _spread(ratios, "{:.3f}")])
-        anon = [r["page"]["rps"] for r in results[rows[0][0]]]
-        for label in ("signed-in reader (no role)", "signed-in editor"):
-            ratios = [r["page"]["rps"] / a for r, a in zip(results[label], anon)]
-            table.append([f"{label} ÷ anonymous", "", "", "", _spread(ratios, "{:.3f}")])
-        _print_table(["page", "req/s", "p99 ms", "static req/s", "ratio"], table)
-        print("bytes: " + ", ".join(f"{k} {v:,}" for k, v in sizes.items()))
-
-        # Readers over every document, idle and while approvals run.
-        print()
-        lua = tmp / "documents.lua"
-        lua.write_text(_LUA.replace("SLUG", slug).replace("N_DOCS", str(args.docs)))
-        during = []
-        batches = [state["pending"][i * args.approvals:(i + 1) * args.approvals]
-                   for i in range(args.approval_rounds + 1)]
-        idle_approvals = _worker(args, code, env, "approve", json.dumps(
-            {"ids": batches[0], "interval": args.approval_interval}))
-        for round_ in range(args.approval_rounds):
-            for n in range(1, args.docs + 1):  # every page cached again, one by one
-                _fetch(f"{base}/{slug}/d{n}/")
-            idle = _wrk(base + "/", args.approvals * args.approval_interval + 2, {}, script=lua)
-            approver = _worker_process(args, code, env, "approve", json.dumps(
-                {"ids": batches[round_ + 1], "interval": args.approval_interval}))
-            loaded = _wrk(base + "/", args.approvals * args.approval_interval + 2, {},
-                          script=lua)
-            approvals = _collect(approver)
-            during.append({"idle": idle, "during": loaded, "approvals": approvals})
-            print(f"approval round {round_ + 1}/{args.approval_rounds} done, "
-                  f"load average {load()}", flush=True)
-        print(f"Readers over all {args.docs} documents (wrk, a Lua script cycling through "
-              f"them), idle and while {args.approvals} approvals run (one started every "
-              f"{args.approval_interval:g} s); median (min–max) of {args.approval_rounds} rounds")
-        table = [
-            ["readers idle: req/s, p99 ms",
-             _spread([d["idle"]["rps"] for d in during], "{:.0f}"),
-             _spread([d["idle"]["p99"] for d in during], "{:.1f}")],
-            ["readers during approvals: req/s, p99 ms",
-             _spread([d["during"]["rps"] for d in during], "{:.0f}"),
-             _spread([d["during"]["p99"] for d in during], "{:.1f}")],
-            ["during ÷ idle: throughput, p99",
-             _spread([d["during"]["rps"] / d["idle"]["rps"] for d in during], "{:.2f}"),
-             _spread([d["during"]["p99"] / d["idle"]["p99"] for d in during], "{:.2f}")],
-        ]
-        _print_table(["", "throughput", "p99"], table)
-        idle_ms = idle_approvals["latencies_ms"]
-        loaded_ms = [ms for d in during for ms in d["approvals"]["latencies_ms"]]
-        print(f"approval latency, no read load: median {statistics.median(idle_ms):.0f} ms, "
-              f"p95 {_p(idle_ms, 95):.0f}, max {max(idle_ms):.0f} (n={len(idle_ms)})")
-        print(f"approval latency under read load: median {statistics.median(loaded_ms):.0f} ms,"
-              f" p95 {_p(loaded_ms, 95):.0f}, max {max(loaded_ms):.0f} (n={len(loaded_ms)}); "
-              f"ratio of medians {statistics.median(loaded_ms) / statistics.median(idle_ms):.2f}")
+        for name, *_ in sites:
+            print(f"\n{name}: {info['code'][name]}")
+            _print_table(["page", "req/s", "p99 ms", "static req/s", "ratio"],
+                         _page_table(results[name], rows))
+        if len(sites) > 1:
+            print("\nratios side by side (median (min–max))")
+            before, after = (_page_table(results[name], rows) for name, *_ in sites)
+            _print_table(["page", "before", "after"],
+                         [[b[0], b[-1], a[-1]] for b, a in zip(before, after)])
+        print("bytes: " + ", ".join(f"{k} {v:,}" for k, v in ready[sites[-1][0]]["sizes"].items()))
+        during, idle_approvals = [], None
+        if args.approval_rounds:
+            during, idle_approvals = _readers_during_approvals(args, ready[sites[-1][0]], tmp)
         print(f"load average: {info['load']} at the start, {load()} at the end")
         if args.json:
             Path(args.json).write_text(json.dumps({
-                "benchmark": "readers", "machine": info, "pages": results, "sizes": sizes,
+                "benchmark": "readers", "machine": info, "pages": results,
+                "sizes": {name: ready[name]["sizes"] for name in ready},
                 "readers": during, "approvals_idle": idle_approvals}, indent=2))
         return 0
     finally:
-        if server is not None:
+        for server in servers:
             _stop(server)
         shutil.rmtree(tmp, ignore_errors=True)
-        _drop_database(args.pg_url)
+        for _, _, _, db in sites:
+            _drop_database(args.pg_url, db)
         _flush_redis(args.cache)
+
+
+SIGNED_IN = ("signed-in reader (no role)", "signed-in editor")
+
+
+def _page_table(results: dict[str, list], rows) -> list[list[str]]:
+    table = []
+    for label, runs in results.items():
+        # A static run that answered nothing (the slow page before it still held both
+        # workers) measures nothing: left out rather than divided by.
+        runs = [r for r in runs if r["static"]["rps"]] or runs[:1]
+        ratios = [r["page"]["rps"] / (r["static"]["rps"] or float("nan")) for r in runs]
+        table.append([label, _spread([r["page"]["rps"] for r in runs], "{:.0f}"),
+                      _spread([r["page"]["p99"] for r in runs], "{:.1f}"),
+                      _spread([r["static"]["rps"] for r in runs], "{:.0f}"),
+                      _spread(ratios, "{:.3f}")])
+    anon = [r["page"]["rps"] for r in results[rows[0][0]]]
+    for label in SIGNED_IN:
+        ratios = [r["page"]["rps"] / a for r, a in zip(results[label], anon)]
+        table.append([f"{label} ÷ anonymous", "", "", "", _spread(ratios, "{:.3f}")])
+    return table
+
+
+def _site(args, name: str, code: Path, port: int, db: str, tmp: Path,
+          servers: list) -> dict:
+    """One checkout set up and served: its database, volume, people and sessions, the pages'
+    static twins; gunicorn left running (appended to `servers`)."""
+    from bench.synth import synthetic_volume
+
+    tmp.mkdir(parents=True)
+    env = _env(args, code, tmp, db)
+    _recreate_database(args.pg_url, db)
+    volume = tmp / "volume.xml"
+    volume.write_bytes(synthetic_volume(args.docs))
+    t0 = time.perf_counter()
+    _manage(code, env, "migrate", "--no-input", "-v0")
+    _manage(code, env, "collectstatic", "--no-input", "-v0")
+    _manage(code, env, "import_tei", str(volume), "--no-progress")
+    pending = args.approvals * (args.approval_rounds + 1)
+    state = _worker(args, code, env, "setup", json.dumps({"pending": pending}))
+    print(f"{name}: set up in {time.perf_counter() - t0:.0f} s: {args.docs} documents, "
+          f"{state['approved']} approved corrections, {pending} pending proposals")
+    slug = state["slug"]
+    base = f"http://127.0.0.1:{port}"
+
+    # First start: read each page's bytes; the static copies must exist before WhiteNoise
+    # starts (it lists its files once).
+    server = _gunicorn(code, env, port)
+    middle = f"d{args.docs // 2}"
+    pages = {
+        "doc": f"/{slug}/{middle}/",
+        "contents": f"/{slug}/",
+        "edition-log": f"/{slug}/corrections/",
+        "document-log": f"/{slug}/d1/corrections/",
+        "history": f"/{slug}/d1/history/",
+        "diff": f"/{slug}/d1/diff/1/2/",
+        "exports": f"/{slug}/exports/",
+        "api": f"/api/editions/{slug}/documents/{middle}/",
+    }
+    static_dir = Path(env["STATIC_ROOT"]) / "bench"
+    static_dir.mkdir(parents=True, exist_ok=True)
+    sizes = {}
+    for page, path in pages.items():
+        body, _ = _fetch(base + path)
+        (static_dir / _static_name(page)).write_bytes(body)
+        sizes[page] = len(body)
+    _stop(server)
+    server = _gunicorn(code, env, port)
+    servers.append(server)
+    _, headers = _fetch(base + pages["doc"])
+    page_etag = headers["ETag"]
+    _, headers = _fetch(base + "/static/bench/doc.html")
+    static_etag = headers["ETag"]
+    reader = {"Cookie": f"sessionid={state['sessions']['reader']}"}
+    editor = {"Cookie": f"sessionid={state['sessions']['editor']}"}
+    signed_in, _ = _fetch(base + pages["doc"], reader)
+    assert b"Sign out" in signed_in or b"Signed in" in signed_in, "the session did not work"
+
+    # (label, page path, its headers, static name, static headers)
+    rows = [
+        ("document page, cached, anonymous", pages["doc"], {}, "doc.html", {}),
+        ("304 revalidation (static: its 304)", pages["doc"], {"If-None-Match": page_etag},
+         "doc.html", {"If-None-Match": static_etag}),
+        (f"contents, {args.docs} documents", pages["contents"], {}, "contents.html", {}),
+        ("edition corrections log", pages["edition-log"], {}, "edition-log.html", {}),
+        ("document corrections log", pages["document-log"], {}, "document-log.html", {}),
+        ("history page (11 revisions)", pages["history"], {}, "history.html", {}),
+        ("diff page", pages["diff"], {}, "diff.html", {}),
+        (f"exports page ({args.docs} documents)", pages["exports"], {}, "exports.html", {}),
+        ("API document JSON, anonymous", pages["api"], {}, "api.json", {}),
+        (SIGNED_IN[0], pages["doc"], reader, "doc.html", {}),
+        (SIGNED_IN[1], pages["doc"], editor, "doc.html", {}),
+    ]
+    for _, path, headers, _, _ in rows:  # warm: the cached pages are cached
+        _fetch(base + path, headers)
+    return {"env": env, "code": code, "base": base, "slug": slug, "state": state,
+            "rows": rows, "sizes": sizes}
+
+
+def _static_name(page: str) -> str:
+    return f"{page}.json" if page == "api" else f"{page}.html"
+
+
+def _readers_during_approvals(args, site: dict, tmp: Path) -> tuple[list, dict]:
+    """Readers over every document, idle and while approvals run."""
+    from bench.harness import load
+
+    code, env, base, slug, state = (site[k] for k in ("code", "env", "base", "slug", "state"))
+    print()
+    lua = tmp / "documents.lua"
+    lua.write_text(_LUA.replace("SLUG", slug).replace("N_DOCS", str(args.docs)))
+    during = []
+    batches = [state["pending"][i * args.approvals:(i + 1) * args.approvals]
+               for i in range(args.approval_rounds + 1)]
+    idle_approvals = _worker(args, code, env, "approve", json.dumps(
+        {"ids": batches[0], "interval": args.approval_interval}))
+    for round_ in range(args.approval_rounds):
+        for n in range(1, args.docs + 1):  # every page cached again, one by one
+            _fetch(f"{base}/{slug}/d{n}/")
+        idle = _wrk(base + "/", args.approvals * args.approval_interval + 2, {}, script=lua)
+        approver = _worker_process(args, code, env, "approve", json.dumps(
+            {"ids": batches[round_ + 1], "interval": args.approval_interval}))
+        loaded = _wrk(base + "/", args.approvals * args.approval_interval + 2, {},
+                      script=lua)
+        approvals = _collect(approver)
+        during.append({"idle": idle, "during": loaded, "approvals": approvals})
+        print(f"approval round {round_ + 1}/{args.approval_rounds} done, "
+              f"load average {load()}", flush=True)
+    print(f"Readers over all {args.docs} documents (wrk, a Lua script cycling through "
+          f"them), idle and while {args.approvals} approvals run (one started every "
+          f"{args.approval_interval:g} s); median (min–max) of {args.approval_rounds} rounds")
+    table = [
+        ["readers idle: req/s, p99 ms",
+         _spread([d["idle"]["rps"] for d in during], "{:.0f}"),
+         _spread([d["idle"]["p99"] for d in during], "{:.1f}")],
+        ["readers during approvals: req/s, p99 ms",
+         _spread([d["during"]["rps"] for d in during], "{:.0f}"),
+         _spread([d["during"]["p99"] for d in during], "{:.1f}")],
+        ["during ÷ idle: throughput, p99",
+         _spread([d["during"]["rps"] / d["idle"]["rps"] for d in during], "{:.2f}"),
+         _spread([d["during"]["p99"] / d["idle"]["p99"] for d in during], "{:.2f}")],
+    ]
+    _print_table(["", "throughput", "p99"], table)
+    idle_ms = idle_approvals["latencies_ms"]
+    loaded_ms = [ms for d in during for ms in d["approvals"]["latencies_ms"]]
+    print(f"approval latency, no read load: median {statistics.median(idle_ms):.0f} ms, "
+          f"p95 {_p(idle_ms, 95):.0f}, max {max(idle_ms):.0f} (n={len(idle_ms)})")
+    print(f"approval latency under read load: median {statistics.median(loaded_ms):.0f} ms,"
+          f" p95 {_p(loaded_ms, 95):.0f}, max {max(loaded_ms):.0f} (n={len(loaded_ms)}); "
+          f"ratio of medians {statistics.median(loaded_ms) / statistics.median(idle_ms):.2f}")
+    return during, idle_approvals
 
 
 _LUA = """
@@ -237,7 +312,7 @@ end
 """
 
 
-def _env(args, code: Path, tmp: Path) -> dict[str, str]:
+def _env(args, code: Path, tmp: Path, db: str) -> dict[str, str]:
     env = dict(os.environ)
     head = args.pg_url.rpartition("/")[0]
     env.update({
@@ -246,7 +321,7 @@ def _env(args, code: Path, tmp: Path) -> dict[str, str]:
         "DEBUG": "0",
         "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
         "SECURE_SSL_REDIRECT": "0", "SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0",
-        "DATABASE_URL": f"{head}/{DB_NAME}",
+        "DATABASE_URL": f"{head}/{db}",
         "CACHE_URL": args.cache,
         "CELERY_BROKER_URL": "memory://localhost/",  # no worker: exports are not measured
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
@@ -266,19 +341,19 @@ def _git(path: Path, *args: str) -> str:
                           text=True).stdout.strip()
 
 
-def _recreate_database(url: str) -> None:
+def _recreate_database(url: str, db: str) -> None:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
+        conn.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {db}")
 
 
-def _drop_database(url: str) -> None:
+def _drop_database(url: str, db: str) -> None:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
 
 
 def _flush_redis(url: str) -> None:

@@ -269,6 +269,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
 
+# Sessions are written to the database and read from the cache (the database when the cache
+# misses or is down, edition/sessions.py): a signed-in page costs one query, its user.
+SESSION_ENGINE = "edition.sessions"
+
 # Production hardening (python manage.py check --deploy is clean with DEBUG off).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)

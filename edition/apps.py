@@ -7,6 +7,7 @@ class EditionConfig(AppConfig):
     verbose_name = "Editions"
 
     def ready(self) -> None:
+        from . import roles  # noqa: F401  (its receivers drop a person's cached roles)
         from .gate import schema_installed
         from .ocr.record import realign_on_revision
         from .signals import revision_added

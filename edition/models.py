@@ -185,6 +185,11 @@ class Edition(models.Model):
         """Cache key of the edition's stamp (edition/pagecache.py keys pages by it)."""
         return f"emend:stamp:{slug}"
 
+    @staticmethod
+    def exports_key(slug: str) -> str:
+        """Cache key of the stamp of the edition's current export builds (its exports page)."""
+        return f"emend:exportstamp:{slug}"
+
     def touch(self) -> None:
         """Mark the edition changed (`_touch`; its slug is at hand, so no query for it)."""
         _touch(Edition.objects.filter(pk=self.pk), [self.slug])

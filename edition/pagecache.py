@@ -14,6 +14,8 @@ A page is keyed by *stamps*, small values in the cache that stand for what it sh
   unit's dates, which the contents show; nothing else an approval does changes the contents.
 - the edition's **revisions stamp** (`Document.revisions_key`): dropped by every new revision
   (the edition's corrections log lists them).
+- the edition's **exports stamp** (`Edition.exports_key`): its current export builds, dropped
+  when a build becomes current (the exports page lists their files and sources).
 
 Each page is stored twice under keys without stamps: the *head* (its stamps, ETag,
 Last-Modified, content type) and the *page* (the same with its body). A read asks for the
@@ -36,7 +38,7 @@ from django.http import Http404, HttpResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import parse_http_date
 
-from .models import Document, Edition
+from .models import Document, Edition, ExportBuild
 
 PAGE_TTL = 24 * 3600
 # A stamp is read again from the database this often: a drop lost to an unreachable cache (a
@@ -86,6 +88,16 @@ def revisions_stamp(slug: str) -> Stamp:
     return Stamp(Document.revisions_key(slug), lambda: _newest_revision(slug))
 
 
+def exports_stamp(slug: str) -> Stamp:
+    """The edition's current export builds (its exports page lists their files and sources):
+    dropped by `exporting.builds` when a build becomes current."""
+    def derive():
+        current = (ExportBuild.objects.filter(edition__slug=slug, current=True)
+                   .order_by("pk").values_list("pk", flat=True))
+        return "builds:" + ",".join(map(str, current))
+    return Stamp(Edition.exports_key(slug), derive)
+
+
 @dataclass(frozen=True)
 class CachedHead:
     stamps: tuple[str, ...]
@@ -114,16 +126,22 @@ def page_key(request, name: str, version: int) -> str:
     return f"emend:page:{version}:{_origin(request)}:{name}"
 
 
-def cacheable(request, params: tuple[str, ...] = ()) -> bool:
-    """Anonymous GETs without pending messages, with no query parameters but `params` (which
-    the caller puts in the page's name): the page is the same for all of them."""
-    return (
-        request.method == "GET"
-        and not request.user.is_authenticated
-        and "messages" not in request.COOKIES
+def same_for_all(request, params: tuple[str, ...] = ()) -> bool:
+    """GETs with no query parameters but `params` (which the caller puts in the page's name):
+    what the page shows of the unit is the same for all of them, whoever asks."""
+    return request.method == "GET" and all(
         # `hl` (the words a search result marks) is read by static JS only: the same page.
-        and all(name == "hl" or (name in params and len(request.GET.getlist(name)) == 1)
-                for name in request.GET)
+        name == "hl" or (name in params and len(request.GET.getlist(name)) == 1)
+        for name in request.GET)
+
+
+def cacheable(request, params: tuple[str, ...] = ()) -> bool:
+    """Anonymous GETs without pending messages that are `same_for_all`: the whole page is
+    the same for all of them."""
+    return (
+        not request.user.is_authenticated
+        and "messages" not in request.COOKIES
+        and same_for_all(request, params)
     )
 
 
@@ -185,6 +203,33 @@ def serve(request, name: str, version: int, stamps: list[Stamp],
                         page_key(request, name, version): CachedPage(head, response.content)},
                        PAGE_TTL)
     return response
+
+
+@dataclass(frozen=True)
+class CachedShared:
+    stamps: tuple[str, ...]
+    value: object
+
+
+def shared_key(request, name: str, version: int) -> str:
+    return f"emend:shared:{version}:{_origin(request)}:{name}"
+
+
+def shared(request, name: str, version: int, stamps: list[Stamp]) -> tuple[tuple[str, ...], object]:
+    """The stamps' values and what `keep_shared` stored for page `name` under them (None when
+    it is not current), in one round trip: the parts of a page every reader shares, around
+    which a signed-in reader's own parts are rendered. Raises Http404 as `serve` does."""
+    key = shared_key(request, name, version)
+    found = cache.get_many([*(s.key for s in stamps), key])
+    values = _values(stamps, found)
+    entry = found.get(key)
+    return values, (entry.value if isinstance(entry, CachedShared) and entry.stamps == values
+                    else None)
+
+
+def keep_shared(request, name: str, version: int, values: tuple[str, ...], value) -> None:
+    """Store `value` (rendered from the database after `values` were read) for `shared`."""
+    cache.set(shared_key(request, name, version), CachedShared(values, value), PAGE_TTL)
 
 
 def _with_head(response: HttpResponse, head: CachedHead) -> HttpResponse:

@@ -7,10 +7,13 @@ there); members whose role is too small get 403. Decisions about proposals build
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.http import Http404
 
-from .models import Edition, Membership
+from .models import Document, Edition, Membership
 
 Role = Membership.Role
 PROPOSERS = frozenset({Role.EDITOR, Role.REVIEWER, Role.ADMIN})
@@ -33,6 +36,55 @@ def role_in(user, edition: Edition | int) -> str | None:
             .first()
         )
     return cache[edition_id]
+
+
+# How long a person's roles are kept in the cache: bounds how long a drop lost to an
+# unreachable cache can leave a page showing tools a person no longer has (never the right to
+# use them: every action asks `role_in`, which reads the database).
+ROLES_TTL = 5 * 60
+
+
+def roles_key(user_id: int) -> str:
+    return f"emend:roles:{user_id}"
+
+
+def shown_roles(user) -> dict[int, str]:
+    """Every role the user has, {edition id: role}, for what a page *shows* (the proposing
+    tools, the Queue link): from the cache, or one query cached until their memberships change.
+    Authorisation never reads this: `role_in` asks the database."""
+    if not user.is_authenticated:
+        return {}
+    roles = user.__dict__.get("_emend_shown_roles")
+    if roles is None:
+        key = roles_key(user.pk)
+        roles = cache.get(key)
+        if not isinstance(roles, dict):
+            roles = dict(Membership.objects.filter(user=user).values_list("edition_id", "role"))
+            cache.set(key, roles, ROLES_TTL)
+        user.__dict__["_emend_shown_roles"] = roles
+    return roles
+
+
+def shown_role(user, edition_id: int) -> str | None:
+    """`role_in` for what a page shows (shown_roles): no query once cached."""
+    if not user.is_authenticated:
+        return None
+    if user.is_superuser:
+        return Role.ADMIN
+    return shown_roles(user).get(edition_id)
+
+
+def reviews_somewhere(user) -> bool:
+    """May the user review in any edition (the header's Queue link); from `shown_roles`."""
+    return user.is_authenticated and (
+        user.is_superuser or any(role in REVIEWERS for role in shown_roles(user).values()))
+
+
+@receiver([post_save, post_delete], sender=Membership, dispatch_uid="edition.roles.forget")
+def _forget_roles(sender, instance: Membership, **kwargs) -> None:
+    # Dropped now and again on commit (as the page stamps are, edition/models.py `_touch`): a
+    # reader in between may have cached the roles it read before this change committed.
+    Document.retire([roles_key(instance.user_id)])
 
 
 def can_propose(user, edition) -> bool:

@@ -6,7 +6,10 @@ Last-Modified so browsers and proxies revalidate instead of downloading a page a
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -14,6 +17,8 @@ from django.db.models import Count, Max, Min, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.templatetags.static import static
+from django.template import Context
+from django.template.loader import get_template
 from django.template.response import TemplateResponse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.http import http_date, url_has_allowed_host_and_scheme
@@ -25,7 +30,8 @@ from .exporting.formats import enabled as enabled_formats
 from .models import Document, Edition, Revision
 from .params import positive_int
 from .rendering import RENDER_VERSION, rendered_html, rendered_text
-from .roles import can_propose, require_proposer
+from .middleware import signed_in
+from .roles import PROPOSERS, require_proposer, shown_role
 from .signals import proposer_page_state
 
 
@@ -141,34 +147,25 @@ def reading_stamps(slug: str, doc: str) -> list[pagecache.Stamp]:
             pagecache.Stamp(pages.stamp_key(slug), lambda: pages.stamp_value(slug))]
 
 
-def _reading_view(request: HttpRequest, document: Document, revision: Revision,
-                  stamps: tuple[str, ...] | None = None) -> HttpResponse:
+@dataclass(frozen=True)
+class SharedParts:
+    """What every reader of a unit's page sees, rendered (edition/_document_parts.html), and
+    what its ETag and headers need, so a signed-in page is made from it with no query."""
+
+    parts: dict[str, str]
+    edition_id: int
+    # The revision shown, its checksum and the unit's current revision: the ETag's own parts.
+    ident: tuple
+    last_modified: datetime | None
+
+
+PARTS = ("title", "head", "lead", "text", "aside")
+
+
+def _shared_parts(request: HttpRequest, document: Document, revision: Revision) -> SharedParts:
     revision.document = document  # spare a query: rendering reaches the edition through it
     edition = document.edition
     is_current = revision.pk == document.current_revision_id
-    # Members who may propose get the proposing tools, on the current revision only (offsets
-    # refer to the text shown). Anonymous readers never reach the membership query.
-    proposer = is_current and request.user.is_authenticated and can_propose(request.user, edition)
-    # Suggestions (the import's, the checks') are for proposers only: never in the anonymous
-    # (cached) page.
-    offers = suggestions.offers(document, revision) if proposer else []
-    # What the apps built on the edition add to a proposer's page (review's open proposals).
-    extra = [state for _, state in proposer_page_state.send(
-        sender=Document, document=document, user=request.user)] if proposer else []
-    # A chapter's list shows its children's dates, which move without touching it: no time.
-    last_modified = max(revision.created_at, edition.updated_at) if document.is_document \
-        else None
-    # The ETag moves with what the page shows: the revision, the unit's and the edition's
-    # stamps (edition/pagecache.py), and a proposer's own parts. The anonymous page cached
-    # whole carries this same ETag, so a 304 is answered from the cache's head alone.
-    stamps = stamps or pagecache.current(reading_stamps(edition.slug, document.xml_id))
-    etag, not_modified = conditional(
-        request, revision.pk, revision.checksum, document.current_revision_id,
-        stamps, proposer, [o.suggestion.pk for o in offers], extra,
-        last_modified=last_modified,
-    )
-    if not_modified is not None:
-        return _finish(request, not_modified, etag, last_modified)
     siblings = edition.documents.only("xml_id", "number", "title", "order", "edition_id")
     children, children_page = ((), None) if document.is_document else contents.children(
         document, request.GET.get("page"))
@@ -180,8 +177,6 @@ def _reading_view(request: HttpRequest, document: Document, revision: Revision,
         "document": document,
         "revision": revision,
         "is_current": is_current,
-        "can_propose": proposer,
-        "offers": offers,
         "current": document.current_revision,
         "html": rendered_html(revision),
         # The page images beside the text (part of the cached page: the pages stamp moves
@@ -190,9 +185,75 @@ def _reading_view(request: HttpRequest, document: Document, revision: Revision,
         "previous": siblings.filter(order__lt=document.order).order_by("-order").first(),
         "next": siblings.filter(order__gt=document.order).order_by("order").first(),
         "permalink": request.build_absolute_uri(revision.get_absolute_url()),
+        # Without the query string: `?hl=` (a search's words, marked by static JS) is the
+        # same page, and these parts are shared by every reader of it.
+        "canonical": request.build_absolute_uri(request.path),
+        "request": request,
     }
+    # A plain Context with `request` alone: no context processor, so nothing of the reader's
+    # (user, messages, CSRF token) can reach a part that is shared.
+    parts = {name: template.render(Context(context))
+             for name, template in _part_templates().items()}
+    # A chapter's list shows its children's dates, which move without touching it: no time.
+    last_modified = max(revision.created_at, edition.updated_at) if document.is_document \
+        else None
+    return SharedParts(parts, edition.pk,
+                       (revision.pk, revision.checksum, document.current_revision_id),
+                       last_modified)
+
+
+@functools.cache
+def _part_templates() -> dict:
+    # Loaded once per process: the cached loader would find them again on every render.
+    return {name: get_template(f"edition/_document_parts.html#{name}").template
+            for name in PARTS}
+
+
+def _reading_view(request: HttpRequest, document: Document | None, revision: Revision | None,
+                  stamps: tuple[str, ...] | None = None,
+                  shared: SharedParts | None = None) -> HttpResponse:
+    """The page around `shared` (rendered from `document` and `revision` when not given): the
+    reader's own parts are all that is rendered for them. With `shared` and a reader who may
+    not propose, `document` may be None: no query."""
+    edition_id = shared.edition_id if shared else document.edition_id
+    is_current = shared.ident[0] == shared.ident[2] if shared else \
+        revision.pk == document.current_revision_id
+    # Members who may propose get the proposing tools, on the current revision only (offsets
+    # refer to the text shown). The role comes from the cache (edition.roles.shown_role); the
+    # tools' own actions ask the database.
+    proposer = is_current and request.user.is_authenticated and \
+        shown_role(request.user, edition_id) in PROPOSERS
+    if proposer and document is None:
+        raise ValueError("a proposer's page needs its document")
+    if proposer:
+        revision = revision or document.current_revision
+    # Suggestions (the import's, the checks') are for proposers only: never in a shared part.
+    offers = suggestions.offers(document, revision) if proposer else []
+    # What the apps built on the edition add to a proposer's page (review's open proposals).
+    extra = [state for _, state in proposer_page_state.send(
+        sender=Document, document=document, user=request.user)] if proposer else []
+    # The ETag moves with what the page shows: the revision, the unit's and the edition's
+    # stamps (edition/pagecache.py), and a proposer's own parts. The anonymous page cached
+    # whole carries this same ETag, so a 304 is answered from the cache's head alone.
+    if stamps is None:
+        stamps = pagecache.current(reading_stamps(document.edition.slug, document.xml_id))
+    if shared is None:
+        shared = _shared_parts(request, document, revision)
+    etag, not_modified = conditional(
+        request, *shared.ident, stamps, proposer, [o.suggestion.pk for o in offers], extra,
+        last_modified=shared.last_modified,
+    )
+    if not_modified is not None:
+        return _finish(request, not_modified, etag, shared.last_modified)
+    context = {"parts": shared.parts, "can_propose": proposer, "offers": offers}
+    if document is not None:
+        context |= {"edition": document.edition, "document": document, "revision": revision}
     response = TemplateResponse(request, "edition/document_detail.html", context)
-    return _finish(request, response, etag, last_modified)
+    return _finish(request, response, etag, shared.last_modified)
+
+
+def _shared_name(edition: str, doc: str) -> str:
+    return f"doc:{edition}:{doc}"
 
 
 @login_not_required
@@ -200,12 +261,34 @@ def _reading_view(request: HttpRequest, document: Document, revision: Revision,
 def document_detail(request: HttpRequest, edition: str, doc: str) -> HttpResponse:
     # Anonymous readers share one rendering of the page per set of stamps (pagecache): one
     # cache round trip and no query; a conditional GET is answered from the page's head.
+    # Signed-in readers share its parts (`SharedParts`): their page costs the session and the
+    # user, plus a proposer's own tools.
+    stamps = reading_stamps(edition, doc)
+    name = _shared_name(edition, doc)
+    if signed_in(request) and pagecache.same_for_all(request):
+        values, shared = pagecache.shared(request, name, RENDER_VERSION, stamps)
+        document = None
+        if shared is None:
+            document = document_or_404(edition, doc)
+            shared = _shared_parts(request, document, document.current_revision)
+            pagecache.keep_shared(request, name, RENDER_VERSION, values, shared)
+        elif shown_role(request.user, shared.edition_id) in PROPOSERS:
+            document = document_or_404(edition, doc)
+            # The tools place a proposal on the revision they are given: never on text other
+            # than the one shown (an approval may have landed since the parts were stored).
+            if document.current_revision_id != shared.ident[2]:
+                shared = _shared_parts(request, document, document.current_revision)
+        return _reading_view(request, document, document and document.current_revision,
+                             values, shared)
+
     def render(stamps):
         document = document_or_404(edition, doc)
-        return _reading_view(request, document, document.current_revision, stamps)
+        shared = _shared_parts(request, document, document.current_revision)
+        if pagecache.same_for_all(request):
+            pagecache.keep_shared(request, name, RENDER_VERSION, stamps, shared)
+        return _reading_view(request, document, document.current_revision, stamps, shared)
 
-    return pagecache.serve(request, f"doc:{edition}:{doc}", RENDER_VERSION,
-                           reading_stamps(edition, doc), render,
+    return pagecache.serve(request, name, RENDER_VERSION, stamps, render,
                            lambda response: cache_headers(request, response))
 
 

@@ -18,20 +18,22 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db.models import QuerySet
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from edition import registers, search
+from edition import pagecache, registers, search
 from edition.models import Document, Edition, Revision
 from edition.params import has_nul, positive_int
 from edition.roles import require_member
+from edition.views import cache_headers, conditional, reading_stamps
 
 from . import api_schema as S
 from .access import proposal_for_member
@@ -166,22 +168,49 @@ def _document(edition: str, doc: str) -> Document:
 @extend_schema(summary="A document's published text", parameters=[S.EDITION, S.DOC, S.REVISION],
                responses={200: S.DOCUMENT, **S.errors(400, 401, 404)})
 @api(["GET"], public=True)
-def document(request: Request, edition: str, doc: str) -> Response:
-    """The published text of a document: `?revision=n` for an earlier revision."""
-    document = _document(edition, doc)
-    revision = document.current_revision
+def document(request: Request, edition: str, doc: str) -> HttpResponse:
+    """The published text of a document: `?revision=n` for an earlier revision. Anonymous
+    callers get it from the page cache (edition/pagecache.py) until the unit gets a revision
+    or the edition changes: the payload names the current revision, the unit's title and
+    place, all of which move only with those."""
+    number = None
     if "revision" in request.query_params:
         number = positive_int(request.query_params["revision"])
         if number is None:
             raise invalid("revision", "must be a revision number")
-        revision = get_object_or_404(Revision, document=document, number=number)
-    # Revisions are immutable: the payload of one is cached forever, keyed by its id.
-    key = f"emend:api:revision:{revision.pk}"
-    data = cache.get(key)
-    if data is None:
-        data = document_json(document, revision)
-        cache.set(key, data, None)
-    return Response({**data, "current_revision": document.current_revision.number})
+
+    def render(stamps):
+        document = _document(edition, doc)
+        revision = document.current_revision if number is None else get_object_or_404(
+            Revision, document=document, number=number)
+        etag, not_modified = conditional(request, "api", stamps, revision.pk,
+                                         last_modified=None, version=API_DOCUMENT_VERSION)
+        if not_modified is None:
+            # Revisions are immutable: the payload of one is cached forever, keyed by its id.
+            key = f"emend:api:revision:{revision.pk}"
+            data = cache.get(key)
+            if data is None:
+                data = document_json(document, revision)
+                cache.set(key, data, None)
+            # Rendered here, as DRF's JSONRenderer would (the only renderer), so that the
+            # bytes can be kept whole.
+            payload = {**data, "current_revision": document.current_revision.number}
+            response = HttpResponse(JSONRenderer().render(payload),
+                                    content_type="application/json")
+        else:
+            response = not_modified
+        response["ETag"] = etag
+        return cache_headers(request, response)
+
+    params = ("revision",) if number is not None and str(number) == request.query_params[
+        "revision"] else ()
+    return pagecache.serve(request, f"api:{edition}:{doc}:{number or 0}", API_DOCUMENT_VERSION,
+                           reading_stamps(edition, doc), render,
+                           lambda response: cache_headers(request, response), params)
+
+
+# Part of the document payload's ETag and cache key: bump it when document_json changes.
+API_DOCUMENT_VERSION = 1
 
 
 @extend_schema(summary="The volume's persons or terms", parameters=[S.EDITION, S.REGISTER_NAME,

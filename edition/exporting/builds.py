@@ -35,7 +35,7 @@ from django.db import connection, transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
 
-from ..models import Edition, ExportBuild, ExportFile, ExportRequest
+from ..models import Document, Edition, ExportBuild, ExportFile, ExportRequest
 from ..rendering import RENDER_VERSION
 from . import sources
 from . import formats
@@ -394,6 +394,8 @@ def _switch(build: ExportBuild, files: _Spool, reused: list[int]) -> None:
         ExportBuild.objects.filter(pk=build.pk).update(
             status=Status.COMPLETE, finished_at=timezone.now(), rendered=build.rendered,
             reused=build.reused, current=True)
+        # The exports page shows the current builds (edition/pagecache.py, exports stamp).
+        Document.retire([Edition.exports_key(build.edition.slug)])
     log.info("exports of %s: build %s complete (%d document files rendered, %d reused)",
              build.edition.slug, build.pk, build.rendered, build.reused)
 

@@ -16,10 +16,12 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 from django.views.decorators.http import require_safe
 
 
+from .. import pagecache, pages
 from ..iiif import manifests
 from ..models import Edition, ExportBuild, ExportFile
 from ..params import has_nul
 from ..roles import can_review, require_reviewer
+from ..views import cache_headers, conditional
 from . import builds
 from . import formats
 from .formats import FORMATS
@@ -30,27 +32,56 @@ BY_EXTENSION = {f.extension: f for f in FORMATS.values()}
 @login_not_required
 @require_safe
 def exports_page(request: HttpRequest, edition: str) -> HttpResponse:
-    edition = get_object_or_404(Edition, slug=edition)
-    current = builds.current_builds(edition)
-    rows = {f.format: f for f in ExportFile.objects.filter(
-        build__in=current.values(), document=None).select_related("build")}
-    files = [(fmt, rows[fmt.name]) for fmt in formats.enabled() if fmt.name in rows]
-    text = current.get("text")
-    documents = list(edition.documents.only("xml_id", "number", "title", "order", "edition_id"))
-    for document in documents:
-        document.export_revision = text.sources.get(document.xml_id) if text else None
-    for group, build in current.items():
-        build.group_label = formats.GROUPS.get(group, group)
-    reviewer = can_review(request.user, edition)
-    return TemplateResponse(request, "edition/exports.html", {
-        "edition": edition, "files": files, "documents": documents,
-        "formats": formats.enabled(), "builds": [current[g] for g in formats.GROUPS
-                                                 if g in current],
-        "last_updated": max((b.finished_at for b in current.values()), default=None),
-        "show_status": reviewer, **(_status(edition) if reviewer else {}),
-        "iiif_manifest": manifests.edition_manifest_url(edition)
-        if manifests.edition_has_page_images(edition) else "",
-    })
+    """From the cache for anonymous readers until a build becomes current or the edition
+    changes (edition/pagecache.py); reviewers' pages carry the live status, rendered."""
+    slug = edition
+
+    def render(stamps):
+        edition = get_object_or_404(Edition, slug=slug)
+        if stamps is not None:
+            etag, not_modified = conditional(request, "exports", stamps, last_modified=None,
+                                             version=EXPORTS_PAGE_VERSION)
+            if not_modified is not None:
+                not_modified["ETag"] = etag
+                return cache_headers(request, not_modified)
+        current = builds.current_builds(edition)
+        rows = {f.format: f for f in ExportFile.objects.filter(
+            build__in=current.values(), document=None).select_related("build")}
+        files = [(fmt, rows[fmt.name]) for fmt in formats.enabled() if fmt.name in rows]
+        text = current.get("text")
+        documents = list(edition.documents.only("xml_id", "number", "title", "order",
+                                                "edition_id"))
+        for document in documents:
+            document.export_revision = text.sources.get(document.xml_id) if text else None
+        for group, build in current.items():
+            build.group_label = formats.GROUPS.get(group, group)
+        reviewer = can_review(request.user, edition)
+        response = TemplateResponse(request, "edition/exports.html", {
+            "edition": edition, "files": files, "documents": documents,
+            "formats": formats.enabled(), "builds": [current[g] for g in formats.GROUPS
+                                                     if g in current],
+            "last_updated": max((b.finished_at for b in current.values()), default=None),
+            "show_status": reviewer, **(_status(edition) if reviewer else {}),
+            "iiif_manifest": manifests.edition_manifest_url(edition)
+            if manifests.edition_has_page_images(edition) else "",
+        })
+        if stamps is None:  # a signed-in person's page (a reviewer's has the live status)
+            return response
+        response["ETag"] = etag
+        return cache_headers(request, response)
+
+    if not pagecache.cacheable(request):
+        return render(None)
+    # The page links the IIIF manifest when the edition has page images: their stamp too.
+    return pagecache.serve(request, f"exports:{slug}", EXPORTS_PAGE_VERSION,
+                           [pagecache.edition_stamp(slug), pagecache.exports_stamp(slug),
+                            pagecache.Stamp(pages.stamp_key(slug),
+                                            lambda: pages.stamp_value(slug))],
+                           render, lambda response: cache_headers(request, response))
+
+
+# Part of the exports page's ETag and cache key: bump it when exports.html changes.
+EXPORTS_PAGE_VERSION = 1
 
 
 @require_safe

@@ -64,13 +64,29 @@ def _number(value: str | None) -> int | None:
 @login_not_required
 @require_safe
 def document_history(request: HttpRequest, edition: str, doc: str) -> HttpResponse:
-    document = document_or_404(edition, doc)
-    return TemplateResponse(
-        request, "review/history.html",
-        {"edition": document.edition, "document": document,
-         **corrections.history_context(document, request.user)},
-    )
+    """From the cache for anonymous readers until the unit gets a revision or the edition
+    changes (its stamps, edition/pagecache.py), as its corrections log; members see their
+    links and the revert form, rendered each time."""
+    def render(stamps):
+        document = document_or_404(edition, doc)
+        response = TemplateResponse(
+            request, "review/history.html",
+            {"edition": document.edition, "document": document,
+             **corrections.history_context(document, request.user)},
+        )
+        if stamps is None:  # a member's page: rendered each time, no stamps read
+            return cache_headers(request, response)
+        # No Last-Modified: a unit with children moves its stamp with theirs (no time stored).
+        etag, not_modified = _conditional(request, "history", stamps, last_modified=None)
+        response = response if not_modified is None else not_modified
+        response["ETag"] = etag
+        return cache_headers(request, response)
 
+    if not pagecache.cacheable(request):
+        return render(None)
+    return pagecache.serve(request, f"history:{edition}:{doc}", PAGE_VERSION,
+                           [pagecache.edition_stamp(edition), pagecache.unit_stamp(edition, doc)],
+                           render, lambda response: cache_headers(request, response))
 
 
 @login_not_required
@@ -83,32 +99,47 @@ def revision_diff(request: HttpRequest, edition: str, doc: str, a: int, b: int) 
             return HttpResponseBadRequest("Choose two revisions to compare")
         return redirect(reverse("review:diff", args=[edition, doc, chosen_a, chosen_b])
                         + "#change-1")
-    document = document_or_404(edition, doc)
-    pair = corrections.revisions_for_diff(document, a, b)
-    if pair is None:
-        raise Http404(f"{document.label} has no revision {a} or {b}")
-    old, new = pair
-    last_modified = max(old.created_at, new.created_at)
-    # Immutable revisions: only the edition's title (breadcrumbs) could change this page.
-    etag, not_modified = _conditional(request, old.checksum, new.checksum, edition, doc,
-                                      document.edition.short_title, last_modified=last_modified)
-    if not_modified is not None:
-        return not_modified
-    renamed = corrections.renames_between(document, a, b)
-    diff, change_count = (diffs.navigable_diff_html(old.text, new.text) if old.text != new.text
-                          else ("", 0))
-    context = {
-        "edition": document.edition,
-        "document": document,
-        "old": old,
-        "new": new,
-        "identical": old.checksum == new.checksum,
-        "diff": diff, "change_count": change_count,
-        "notes": corrections.note_changes(corrections.notes_of(old.element),
-                                          corrections.notes_of(new.element), renamed),
-    }
-    response = TemplateResponse(request, "review/history_diff.html", context)
-    return _finish(request, response, etag, last_modified, max_age=DIFF_MAX_AGE)
+    def render(stamps):
+        document = document_or_404(edition, doc)
+        pair = corrections.revisions_for_diff(document, a, b)
+        if pair is None:
+            raise Http404(f"{document.label} has no revision {a} or {b}")
+        old, new = pair
+        last_modified = max(old.created_at, new.created_at)
+        # Immutable revisions: only the edition's title (breadcrumbs) could change this page.
+        etag, not_modified = _conditional(request, old.checksum, new.checksum, edition, doc,
+                                          document.edition.short_title,
+                                          last_modified=last_modified)
+        if not_modified is not None:
+            return not_modified
+        renamed = corrections.renames_between(document, a, b)
+        diff, change_count = (diffs.navigable_diff_html(old.text, new.text)
+                              if old.text != new.text else ("", 0))
+        context = {
+            "edition": document.edition,
+            "document": document,
+            "old": old,
+            "new": new,
+            "identical": old.checksum == new.checksum,
+            "diff": diff, "change_count": change_count,
+            "notes": corrections.note_changes(corrections.notes_of(old.element),
+                                              corrections.notes_of(new.element), renamed),
+        }
+        response = TemplateResponse(request, "review/history_diff.html", context)
+        return _finish(request, response, etag, last_modified, max_age=DIFF_MAX_AGE)
+
+    # Two revisions never change: the page is kept for anonymous readers until the edition
+    # changes (its title is in the breadcrumbs; a re-import is an edition change too).
+    return pagecache.serve(request, f"diff:{edition}:{doc}:{a}:{b}", PAGE_VERSION,
+                           [pagecache.edition_stamp(edition)], render,
+                           lambda response: _diff_headers(request, response))
+
+
+def _diff_headers(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """The headers `_finish` gives a diff, on a response made from the cache."""
+    patch_cache_control(response, max_age=DIFF_MAX_AGE, public=True)
+    patch_vary_headers(response, ["Cookie"])
+    return response
 
 
 # ------------------------------------------------------------------------------------------
