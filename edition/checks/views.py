@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
-from .. import suggestions
+from .. import ocr, suggestions
 from ..models import Edition, Suggestion
 from ..params import has_nul
 from ..roles import can_review, require_proposer, require_reviewer
@@ -60,6 +60,8 @@ def edition_suggestions(request: HttpRequest, edition: str) -> HttpResponse:
         "checks": [(c, c.name in disabled) for c in CHECKS],
         "can_configure": can_review(request.user, edition),
         "anchor": f"&check={chosen}" if chosen else "",
+        # Where the OCR cross-check's suggestions would be: whether it can run here, and why not.
+        "ocr": ocr.available(),
     }
     return TemplateResponse(request, "edition/suggestions.html", context)
 

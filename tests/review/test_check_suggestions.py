@@ -288,3 +288,19 @@ def test_a_check_with_several_text_fixes_offers_them_as_one_batch(client, flawed
     preview = client.get(links[0].get("href"))
     assert preview.status_code == 200
     assert preview.content.decode().count('name="match"') == 2
+
+
+def test_the_list_says_whether_the_ocr_cross_check_can_run(client, sample_volume, people,
+                                                           monkeypatch):
+    """Where the OCR's suggestions would be, the editor learns why there are none when
+    Tesseract is missing; the checks' suggestions are listed as usual."""
+    from edition import ocr
+
+    client.force_login(people.editor)
+    monkeypatch.setattr(ocr, "available", lambda: (True, "Tesseract 5.3.0"))
+    assert "read with Tesseract 5.3.0" in client.get(LIST).content.decode()
+    monkeypatch.setattr(ocr, "available",
+                        lambda: (False, "OCR is not installed (Tesseract was not found)"))
+    page = client.get(LIST).content.decode()
+    assert "cannot run here: OCR is not installed (Tesseract was not found)" in page
+    assert "By check" in page
