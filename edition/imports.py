@@ -424,7 +424,8 @@ def _report_gate(document: Document, warnings: list[str]) -> None:
     """Put the gate's verdict on the document's new revision into the import's report."""
     revision = document.current_revision
     try:
-        check_candidate(revision.tei, document, number=revision.number, keep=True)
+        check_candidate(revision.tei, document, number=revision.number, keep=True,
+                        element=revision.element)
     except GateError as exc:
         if exc.code == "no-schema":
             if exc.message not in warnings:

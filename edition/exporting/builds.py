@@ -61,9 +61,11 @@ def request_export(edition: Edition, reason: str, *, full: bool = False) -> None
     """Ask for the edition's exports to be rebuilt once the current transaction commits."""
     from ..tasks import build_exports, enqueue_on_commit
 
-    for group in formats.enabled_groups():
-        ExportRequest.objects.create(edition=edition, group=group, reason=reason[:300],
-                                     full=full)
+    groups = formats.enabled_groups()
+    ExportRequest.objects.bulk_create(  # one INSERT for every group
+        ExportRequest(edition=edition, group=group, reason=reason[:300], full=full)
+        for group in groups)
+    for group in groups:
         # The delay lets a burst of approvals land before the build starts: one build for all.
         enqueue_on_commit(build_exports, edition.pk, group,
                           countdown=settings.EMEND_EXPORT_DEBOUNCE_SECONDS)

@@ -94,10 +94,14 @@ class Part:
                    for child in self.revision.element if isinstance(child.tag, str))
 
     @classmethod
-    def candidate(cls, document: Document, tei: str, *, number: int) -> Part:
-        """A revision not stored (yet): what an approval or a proposal would make."""
+    def candidate(cls, document: Document, tei: str, *, number: int,
+                  element: etree._Element | None = None) -> Part:
+        """A revision not stored (yet): what an approval or a proposal would make. `element`:
+        `tei` parsed already."""
         revision = Revision(document=document, number=number, tei=tei,
                             checksum=hashlib.sha256(tei.encode("utf-8")).hexdigest())
+        if element is not None:
+            revision.element = element  # the cached_property's slot
         return cls(document, revision)
 
 
