@@ -396,11 +396,21 @@ class Revision(models.Model):
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None:
             raise TypeError("revisions are immutable")
+        self.derive()
+        super().save(*args, **kwargs)
+
+    def derive(self) -> None:
+        """The derived columns (the text layer, the checksum) from the TEI, as `save` writes
+        them; the importer calls it itself before a `bulk_create`, which calls no `save`."""
         if "element" not in self.__dict__:  # parsed once: the caller (add_revision) reads it
             self.element = parse_document_div(self.tei)
         self.text = self.layer.text  # and the layer, built once, serves the rebase after
         self.checksum = hashlib.sha256(self.tei.encode("utf-8")).hexdigest()
-        super().save(*args, **kwargs)
+
+    def release(self) -> None:
+        """Forget the parsed tree and text layer: a volume's worth of them is large."""
+        self.__dict__.pop("element", None)
+        self.__dict__.pop("layer", None)
 
     def reuse(self, other: Revision) -> None:
         """Take `other`'s parsed tree and text layer (an unsaved revision of the same TEI,

@@ -62,8 +62,7 @@ class Part:
     def release(self) -> None:
         """Forget the revision's parsed tree and text layer (a build keeps tens of thousands
         of parts: their TEI strings are small, their trees are not)."""
-        self.revision.__dict__.pop("element", None)
-        self.revision.__dict__.pop("layer", None)
+        self.revision.release()
 
     @property
     def xml_id(self) -> str:
