@@ -280,6 +280,7 @@ class _Importer:
             Document.objects.filter(pk=document.pk).update(**fields)
             self.result.updated.append(xml_id)
             _report_gate(document, self.result.warnings)
+            document.current_revision.release()  # `existing` holds every document
         self._leave_placeholder(element, xml_id, own)
 
     def _store_new(self) -> None:
