@@ -27,11 +27,12 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core import checks
+from lxml import etree
 
 from .exporting import sources
 from .exporting.formats import FORMATS
 from .exporting.sources import Part
-from .models import Document
+from .models import Document, Revision
 from .tei.parsing import TEIError, parse_document_div
 from .tei.schema import Schema, frus_problems, schema_at
 
@@ -49,12 +50,15 @@ class GateError(ValueError):
 
 
 def check_candidate(tei: str, document: Document, *, number: int, current: str | None = None,
-                    keep: bool = False) -> None:
+                    keep: bool = False, element: etree._Element | None = None) -> Revision | None:
     """Raise GateError unless `tei` may become revision `number` of `document` (which comes
     with its edition: no query is made). `current`: the TEI of the revision it replaces.
-    `keep`: it is about to be stored; keep its rendered pieces for the exports."""
+    `keep`: it is about to be stored; keep its rendered pieces for the exports. `element`:
+    `tei` already parsed (a stored revision's tree). Returns the unsaved candidate revision
+    with its parsed tree and text layer, for `Document.add_revision` to reuse (None when it
+    failed the way the current revision already fails)."""
     try:
-        _check(tei, document, number, keep=keep)
+        return _check(tei, document, number, keep=keep, element=element)
     except GateError as refusal:
         if current is None or refusal.code == "no-schema":
             raise
@@ -62,7 +66,7 @@ def check_candidate(tei: str, document: Document, *, number: int, current: str |
             _check(current, document, number - 1, keep=False)
         except GateError as already:
             if already.message == refusal.message:
-                return  # the current revision fails the same way: not this change's doing
+                return None  # the current revision fails the same way: not this change's doing
         raise
 
 
@@ -97,9 +101,10 @@ def renderers() -> list[tuple[str, Callable[[Part], object]]]:
 _READING_VIEW = "the reading view and the HTML export"  # both render_html
 
 
-def _check(tei: str, document: Document, number: int, *, keep: bool) -> None:
+def _check(tei: str, document: Document, number: int, *, keep: bool,
+           element: etree._Element | None = None) -> Revision:
     try:
-        element = parse_document_div(tei)
+        element = parse_document_div(tei) if element is None else element
     except TEIError as exc:
         raise GateError(str(exc), code="invalid-tei") from exc
     problems = frus_problems(element)
@@ -108,7 +113,8 @@ def _check(tei: str, document: Document, number: int, *, keep: bool) -> None:
     problem = tei_schema().problem(element)
     if problem:
         raise GateError(problem, code="invalid-tei")
-    part = Part.candidate(document, tei, number=number)
+    # The tree just checked is the one rendered (no renderer changes the TEI it is given).
+    part = Part.candidate(document, tei, number=number, element=element)
     with nullcontext() if keep else sources.scratch():
         for name, render in renderers():
             try:
@@ -118,6 +124,7 @@ def _check(tei: str, document: Document, number: int, *, keep: bool) -> None:
                             document.xml_id, exc, exc_info=not isinstance(exc, RecursionError))
                 raise GateError(f"{name} cannot be made from it: {_reason(exc)}",
                                 code="unrenderable") from exc
+    return part.revision
 
 
 def _lower(label: str) -> str:

@@ -28,7 +28,7 @@ from .changes import RevisionChange
 from .checks import run as checks_run
 from .exporting.builds import request_export
 from .gate import GateError, check_candidate
-from .models import RESERVED_UNIT_IDS, Document, Edition, Revision, Suggestion
+from .models import RESERVED_UNIT_IDS, Document, Edition, Revision, SearchEntry, Suggestion
 from .tei import TEI_NS, XML_ID, tei
 from .tei.fromtext import parse_plaintext
 from .tei.metadata import dateline_place, document_dates
@@ -100,6 +100,8 @@ def import_tei(
 MAX_ID_LENGTH = Document._meta.get_field("xml_id").max_length
 MAX_NUMBER = 2**31 - 1
 MAX_PROBLEMS_SHOWN = 50
+# New units stored together: each INSERT carries this many rows; memory holds their trees.
+NEW_UNITS_BATCH = 100
 MATTERS = {tei("front"): Document.Matter.FRONT, tei("body"): Document.Matter.BODY,
            tei("back"): Document.Matter.BACK}
 
@@ -120,6 +122,7 @@ class _Importer:
         self.units_met = 0
         self.parents: dict[str, str | None] = {}  # unit id → the enclosing unit's id
         self.problems: list[str] = []
+        self.new_units: list[tuple[str, str, dict, int]] = []  # waiting for `_store_new`
 
     def problem(self, line: int | None, message: str) -> None:
         self.problems.append(f"{self.filename}, line {line or '?'}: {message}")
@@ -154,6 +157,7 @@ class _Importer:
             if not (self.problems and "already defined" in str(exc)):
                 self.problems.append(_describe_syntax_error(self.filename, exc))
             raise TEIError(self._refusal()) from exc
+        self._store_new()  # the last batch (nothing when there are problems)
         if root is None:
             raise TEIError(f"{self.filename} is empty")
         if self.edition is None:
@@ -263,11 +267,9 @@ class _Importer:
             return
         document = self.existing.get(xml_id)
         if document is None:
-            document = create_document(self.edition, xml_id, tei_xml, fields,
-                                       order=order,
-                                       by=self.by, summary=f"Imported from {self.filename}")
-            self.result.created.append(xml_id)
-            _report_gate(document, self.result.warnings)
+            self.new_units.append((xml_id, tei_xml, fields, order))
+            if len(self.new_units) >= NEW_UNITS_BATCH:
+                self._store_new()
         elif document.current_revision.tei == tei_xml:
             self.result.unchanged.append(xml_id)
         else:
@@ -278,7 +280,22 @@ class _Importer:
             Document.objects.filter(pk=document.pk).update(**fields)
             self.result.updated.append(xml_id)
             _report_gate(document, self.result.warnings)
+            document.current_revision.release()  # `existing` holds every document
         self._leave_placeholder(element, xml_id, own)
+
+    def _store_new(self) -> None:
+        """The new units waiting, each a document and its first revision, in four statements
+        for the lot (not four each); then the gate's verdict on each."""
+        if not self.new_units or self.problems:  # nothing will be written
+            self.new_units = []
+            return
+        documents = create_documents(self.edition, self.new_units, by=self.by,
+                                     summary=f"Imported from {self.filename}")
+        self.new_units = []
+        for document in documents:
+            self.result.created.append(document.xml_id)
+            _report_gate(document, self.result.warnings)
+            document.current_revision.release()  # the tree and layer: memory holds a batch
 
     def _acceptable_id(self, xml_id: str | None, line: int | None) -> bool:
         if not xml_id:
@@ -427,7 +444,8 @@ def _report_gate(document: Document, warnings: list[str]) -> None:
     """Put the gate's verdict on the document's new revision into the import's report."""
     revision = document.current_revision
     try:
-        check_candidate(revision.tei, document, number=revision.number, keep=True)
+        check_candidate(revision.tei, document, number=revision.number, keep=True,
+                        element=revision.element)
     except GateError as exc:
         if exc.code == "no-schema":
             if exc.message not in warnings:
@@ -437,15 +455,32 @@ def _report_gate(document: Document, warnings: list[str]) -> None:
 
 
 def create_document(edition, xml_id, tei_xml, fields, *, order, by, summary) -> Document:
-    document = Document.objects.create(edition=edition, xml_id=xml_id, order=order, **fields)
-    revision = Revision.objects.create(
-        document=document, number=1, tei=tei_xml, author=by, summary=summary,
-        change=RevisionChange(kind="import").to_json(),
-    )
-    document.current_revision = revision
-    document.save(update_fields=["current_revision"])
-    search.index(document, revision, new=True)
+    (document,) = create_documents(edition, [(xml_id, tei_xml, fields, order)], by=by,
+                                   summary=summary)
     return document
+
+
+def create_documents(edition, units: list[tuple[str, str, dict, int]], *, by,
+                     summary) -> list[Document]:
+    """New documents, each `(xml_id, tei_xml, fields, order)` with its revision 1 and its
+    search entries: one INSERT per table and one UPDATE for the lot."""
+    documents = Document.objects.bulk_create(
+        Document(edition=edition, xml_id=xml_id, order=order, **fields)
+        for xml_id, _tei, fields, order in units)
+    change = RevisionChange(kind="import").to_json()
+    revisions = [Revision(document=document, number=1, tei=tei_xml, author=by,
+                          summary=summary, change=change)
+                 for document, (_id, tei_xml, _fields, _order) in zip(documents, units)]
+    for revision in revisions:
+        revision.derive()  # bulk_create calls no save()
+    Revision.objects.bulk_create(revisions)
+    for document, revision in zip(documents, revisions):
+        document.current_revision = revision
+    Document.objects.bulk_update(documents, ["current_revision"])
+    SearchEntry.objects.bulk_create(
+        entry for document, revision in zip(documents, revisions)
+        for entry in search.entries(document, revision))
+    return documents
 
 
 

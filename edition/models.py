@@ -311,17 +311,22 @@ class Document(models.Model):
         transaction.on_commit(lambda: cache.delete_many(keys))
 
     def add_revision(self, tei_xml: str, *, by, summary: str,
-                     change: RevisionChange | None = None) -> Revision:
+                     change: RevisionChange | None = None,
+                     candidate: Revision | None = None) -> Revision:
         """Append a revision and make it current, then send `signals.revision_added` (the review
         app re-anchors open proposals across a revision without a step map) and, once the
         transaction commits, have the worker re-run the checks. The caller holds the
-        transaction (and, for an approval, the document's row lock)."""
+        transaction (and, for an approval, the document's row lock). `candidate`: the gate's
+        unsaved revision of the same TEI, whose parsed tree and text layer are reused."""
         parent = self.current_revision
         change = change or RevisionChange(kind="edit")
-        revision = Revision.objects.create(
+        revision = Revision(
             document=self, number=parent.number + 1, parent=parent, tei=tei_xml, author=by,
             summary=summary, change=change.to_json(),
         )
+        if candidate is not None and candidate.tei == tei_xml:
+            revision.reuse(candidate)
+        revision.save(force_insert=True)
         self.current_revision = revision
         # The row's dates follow the div's attributes (the import's rule), whatever changed them.
         dates = self.date_min, self.date_max
@@ -401,11 +406,28 @@ class Revision(models.Model):
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None:
             raise TypeError("revisions are immutable")
-        element = parse_document_div(self.tei)
-        self.element = element  # parsed once: the caller (add_revision) reads it next
-        self.text = textlayer.text_of(element)
-        self.checksum = hashlib.sha256(self.tei.encode("utf-8")).hexdigest()
+        self.derive()
         super().save(*args, **kwargs)
+
+    def derive(self) -> None:
+        """The derived columns (the text layer, the checksum) from the TEI, as `save` writes
+        them; the importer calls it itself before a `bulk_create`, which calls no `save`."""
+        if "element" not in self.__dict__:  # parsed once: the caller (add_revision) reads it
+            self.element = parse_document_div(self.tei)
+        self.text = self.layer.text  # and the layer, built once, serves the rebase after
+        self.checksum = hashlib.sha256(self.tei.encode("utf-8")).hexdigest()
+
+    def release(self) -> None:
+        """Forget the parsed tree and text layer: a volume's worth of them is large."""
+        self.__dict__.pop("element", None)
+        self.__dict__.pop("layer", None)
+
+    def reuse(self, other: Revision) -> None:
+        """Take `other`'s parsed tree and text layer (an unsaved revision of the same TEI,
+        as the gate made it): nothing is parsed or derived twice."""
+        for name in ("element", "layer"):
+            if name in other.__dict__:
+                self.__dict__[name] = other.__dict__[name]
 
     def delete(self, *args, **kwargs):
         raise TypeError("revisions are immutable; history is never deleted")

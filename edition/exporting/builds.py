@@ -61,9 +61,11 @@ def request_export(edition: Edition, reason: str, *, full: bool = False) -> None
     """Ask for the edition's exports to be rebuilt once the current transaction commits."""
     from ..tasks import build_exports, enqueue_on_commit
 
-    for group in formats.enabled_groups():
-        ExportRequest.objects.create(edition=edition, group=group, reason=reason[:300],
-                                     full=full)
+    groups = formats.enabled_groups()
+    ExportRequest.objects.bulk_create(  # one INSERT for every group
+        ExportRequest(edition=edition, group=group, reason=reason[:300], full=full)
+        for group in groups)
+    for group in groups:
         # The delay lets a burst of approvals land before the build starts: one build for all.
         enqueue_on_commit(build_exports, edition.pk, group,
                           countdown=settings.EMEND_EXPORT_DEBOUNCE_SECONDS)
@@ -183,10 +185,12 @@ def _build(build: ExportBuild, *, full: bool) -> None:
                                                  full=full)
     files = _Spool()  # written by this build
     reused: list[int] = []  # rows of the current build whose files this build shares
+    enabled = [(fmt, getattr(fmt.module, "VERSION", 1)) for fmt in formats.enabled(build.group)]
     with _Heartbeat(build) as beat, sources.refreshing(full):
-        for fmt in formats.enabled(build.group):
-            version = getattr(fmt.module, "VERSION", 1)
-            for part in vol.parts:
+        # Document by document, every format of it while its tree is parsed: each revision is
+        # parsed (and its text layer built) once per build, not once per format.
+        for part in vol.parts:
+            for fmt, version in enabled:
                 old = previous.get((fmt.name, part.document.pk, part.revision.number, version))
                 if old is not None:
                     reused.append(old)
@@ -195,8 +199,9 @@ def _build(build: ExportBuild, *, full: bool) -> None:
                     single = Volume(edition, [part], built_at=vol.built_at, whole=False)
                     files.append(_write(build, fmt, version, part, fmt.document(single, part)))
                     build.rendered += 1
-                    part.release()  # its pieces are in the cache now, for the volume's file
-                beat()
+            part.release()  # its pieces are in the cache now, for the volume's files
+            beat()
+        for fmt, version in enabled:
             old = previous.get((fmt.name, None, None, version))
             if old is not None and previous_sources == build.sources:
                 reused.append(old)

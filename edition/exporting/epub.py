@@ -98,7 +98,8 @@ def chapter_file(xml_id: str) -> str:
 def chapter(part: Part) -> dict:
     """{"xhtml": the content document, "pages": [[id, n]…], "ids": every id in it}."""
     def build() -> str:
-        rendered = render_html(part.revision.element, doc_href=lambda xml_id: DOC_LINK + xml_id)
+        rendered = render_html(part.revision.element, doc_href=lambda xml_id: DOC_LINK + xml_id,
+                               layer=part.revision.layer)  # built once per revision
         return json.dumps(_xhtml(rendered, str(part.document)))
 
     return json.loads(fragment("epub", VERSION, part, build))

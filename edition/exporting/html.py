@@ -56,7 +56,9 @@ def article(part: Part) -> str:
 
 
 def _render(part: Part) -> str:
-    rendered = render_html(part.revision.element, doc_href=_doc_token)
+    # The revision's layer: the JSON export reads the same one, so it is built once.
+    rendered = render_html(part.revision.element, doc_href=_doc_token,
+                           layer=part.revision.layer)
     return _OFFSET_ATTR.sub(r"\1", rendered)
 
 

@@ -43,7 +43,8 @@ def article(part: Part) -> str:
 def print_html(part: Part) -> str:
     """The document's `<article>` for print: footnote bodies moved to their markers, the
     heading carrying the running head, `<p>` made `<div class="p">` (see `_block_safe`)."""
-    rendered = render_html(part.revision.element, doc_href=lambda xml_id: DOC_LINK + xml_id)
+    rendered = render_html(part.revision.element, doc_href=lambda xml_id: DOC_LINK + xml_id,
+                           layer=part.revision.layer)  # built once per revision
     article = lxml.html.fragment_fromstring(rendered)
     for element in article.iter():
         element.attrib.pop("data-o", None)  # the reading view's text-layer offsets

@@ -62,8 +62,7 @@ class Part:
     def release(self) -> None:
         """Forget the revision's parsed tree and text layer (a build keeps tens of thousands
         of parts: their TEI strings are small, their trees are not)."""
-        self.revision.__dict__.pop("element", None)
-        self.revision.__dict__.pop("layer", None)
+        self.revision.release()
 
     @property
     def xml_id(self) -> str:
@@ -94,10 +93,14 @@ class Part:
                    for child in self.revision.element if isinstance(child.tag, str))
 
     @classmethod
-    def candidate(cls, document: Document, tei: str, *, number: int) -> Part:
-        """A revision not stored (yet): what an approval or a proposal would make."""
+    def candidate(cls, document: Document, tei: str, *, number: int,
+                  element: etree._Element | None = None) -> Part:
+        """A revision not stored (yet): what an approval or a proposal would make. `element`:
+        `tei` parsed already."""
         revision = Revision(document=document, number=number, tei=tei,
                             checksum=hashlib.sha256(tei.encode("utf-8")).hexdigest())
+        if element is not None:
+            revision.element = element  # the cached_property's slot
         return cls(document, revision)
 
 

@@ -13,10 +13,12 @@ build after an upload writes the volume again instead of re-using the previous f
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import mimetypes
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from datetime import UTC
 from urllib.parse import urljoin
 
@@ -221,7 +223,16 @@ def document_tei(edition: Edition, revision: Revision) -> bytes:
     """A standalone TEI file: the volume's header and one document's revision in `text/body`."""
     root = etree.Element(tei("TEI"), nsmap={None: TEI_NS, "frus": FRUS_NS})
     root.set(XML_ID, f"{edition.slug}-{revision.document.xml_id}")
-    root.append(parse_fragment(edition.tei_header))
+    root.append(copy.deepcopy(_header(edition.tei_header)))
     body = etree.SubElement(etree.SubElement(root, tei("text")), tei("body"))
-    body.append(parse_fragment(revision.tei))
+    # A copy of the tree the other formats parsed (`Revision.element`): a build renders every
+    # format of a document while it is parsed, and copying a tree is cheaper than parsing it.
+    body.append(copy.deepcopy(revision.element))
     return etree.tostring(root, encoding="utf-8", xml_declaration=True, pretty_print=False)
+
+
+@lru_cache(maxsize=4)
+def _header(tei_header: str) -> etree._Element:
+    """The volume's header parsed once per build (every document's file holds a copy), not
+    once per document; keyed by its text, so an edited header is parsed again."""
+    return parse_fragment(tei_header)

@@ -41,7 +41,7 @@ from .notes import SKIPPED, collapse, collect_footnotes, document_id, unique_id
 from .render_blocks import ListsTablesFigures
 from .render_blocks import attr as _attr
 from .render_blocks import css_class as _class
-from .textlayer import BLOCK_ELEMENTS
+from .textlayer import BLOCK_ELEMENTS, TextLayer
 from .textlayer import build as build_layer
 
 XML_LANG = f"{{{XML_NS}}}lang"
@@ -135,8 +135,10 @@ HI_TAGS = {
 BLOCK_TRIGGERS = frozenset(SECTIONS | set(BOXES) | {"p", "ab", "list", "table", "figure"})
 
 
-def block_offsets(div: etree._Element) -> dict[etree._Element, int]:
-    """TEI block element → offset of its first character in the text layer.
+def block_offsets(div: etree._Element,
+                  layer: TextLayer | None = None) -> dict[etree._Element, int]:
+    """TEI block element → offset of its first character in the text layer (`layer`, the
+    div's own when the caller has it built already).
 
     Only blocks whose first character is their own text get one: a block that opens with a
     nested block (a `p` starting with a `list`) has no text of its own at its start, so the
@@ -144,7 +146,7 @@ def block_offsets(div: etree._Element) -> dict[etree._Element, int]:
     """
     offsets: dict[etree._Element, int] = {}
     seen: set[etree._Element] = set()  # blocks whose first text has gone by (segments in order)
-    for segment in build_layer(div).segments:
+    for segment in (layer or build_layer(div)).segments:
         if not segment.content:
             continue
         host = segment.element if segment.slot == "text" else segment.element.getparent()
@@ -181,14 +183,14 @@ class Links:
 
 
 def render_html(div: etree._Element, *, doc_href: Callable[[str], str | None] | None = None,
-                links: Links | None = None) -> str:
+                links: Links | None = None, layer: TextLayer | None = None) -> str:
     """The document as one `<article>` HTML fragment, footnotes at its end. Pass `links`, or
-    `doc_href` alone for links to documents only."""
+    `doc_href` alone for links to documents only; `layer`, the div's text layer if built."""
     if links is None:
         if doc_href is None:
             raise TypeError("render_html needs doc_href or links")
         links = Links(doc_href=doc_href)
-    return _HTMLRenderer(div, links).render()
+    return _HTMLRenderer(div, links, layer).render()
 
 
 def is_foreign(el: etree._Element) -> bool:
@@ -242,7 +244,8 @@ def _doc_label(xml_id: str) -> str:
 
 
 class _HTMLRenderer(ListsTablesFigures):
-    def __init__(self, div: etree._Element, links: Links) -> None:
+    def __init__(self, div: etree._Element, links: Links,
+                 layer: TextLayer | None = None) -> None:
         self.root = div
         self.links = links
         self.doc_id = document_id(div)
@@ -252,7 +255,7 @@ class _HTMLRenderer(ListsTablesFigures):
         self.link_depth = 0  # inside an <a>: anchors must wait until it closes
         self.deferred: list[str] = []
         self.block_cache: dict[etree._Element, bool] = {}
-        self.offsets = block_offsets(div)
+        self.offsets = block_offsets(div, layer)
         self._assign_ids()
 
     def _assign_ids(self) -> None:

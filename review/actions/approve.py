@@ -86,9 +86,10 @@ def _apply(document: Document, proposal: Proposal, approvers: set[int]) -> Revis
         mark_conflicted(proposal, problem, anchored_on=head)
         return problem
     tei = etree.tostring(applied.element, encoding="unicode")
-    check_candidate(tei, document, number=head.number + 1, current=head.tei, keep=True)
+    candidate = check_candidate(tei, document, number=head.number + 1, current=head.tei,
+                                keep=True)
     revision = document.add_revision(
-        tei, by=proposal.author, summary=proposal.rationale[:500],
+        tei, by=proposal.author, summary=proposal.rationale[:500], candidate=candidate,
         change=RevisionChange(
             kind="proposal", proposal=proposal.pk, steps=tuple(applied.steps),
             approvers=tuple(sorted(approvers)), renamed_notes=applied.renamed,
@@ -102,7 +103,8 @@ def _apply(document: Document, proposal: Proposal, approvers: set[int]) -> Revis
     proposal.applied_revision = revision
     proposal.decided_at = timezone.now()
     proposal.status_reason = ""
-    proposal.save()
+    proposal.save(update_fields=["status", "applied_revision", "decided_at", "status_reason",
+                                 "updated_at"])
     Event.objects.create(proposal=proposal, kind=Event.Kind.APPLIED,
                          body=f"Revision {revision.number}")
     rebase(document, revision, applied, exclude=proposal)

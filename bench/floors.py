@@ -1,0 +1,398 @@
+"""Approval, import and export against their floors, each ratio measured in one run; and the
+peak RSS of the process building the volume PDF.
+
+    .venv/bin/python -m bench.floors [--parts approval,import,export,pdf] [--docs 400]
+                                     [--pending 1000] [--approvals 15] [--repeat 3]
+                                     [--cache redis://127.0.0.1:6379/15] [--json PATH]
+
+PostgreSQL only (`--pg-url`, or BENCH_PG_URL): the floors are PostgreSQL's. Each part runs in a
+process of its own on a throwaway database and alternates the real path and its floor, so both
+see the same machine load:
+
+- approval: `do_approve` of a one-word correction on a document with `--pending` other open
+  proposals, against one psycopg transaction on a twin document (same size, same pending
+  proposals) making the same writes — the row locks, both events, the revision row with the
+  new TEI and text layer the real approval made, the document's pointer, the proposal's status,
+  one UPDATE shifting the changes after the correction, the search entries, the export request
+  — plus parsing the new TEI and one RelaxNG validation of it (the grammar the gate uses);
+- import: `import_tei` of the synthetic volume into an empty database, against parsing the same
+  file with lxml, serialising every unit's `div`, and COPYing the rows the import wrote
+  (documents, revisions, search entries) into tables made LIKE them (indexes included);
+- export: a full build of the "text" group (TEI, HTML, plain text, JSON) from an empty fragment
+  cache, against parsing every current revision's TEI and serialising it, once per format;
+- pdf: a full build of the "print" group in a process of its own, its peak RSS (VmHWM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.harness import (  # noqa: E402
+    DEFAULT_PG, django_environ, load, machine, pg_url, pg_version, print_machine,
+    print_table, summary, write_json,
+)
+from bench.synth import synthetic_volume  # noqa: E402
+
+MARKER = "BENCH-RESULT "
+PARTS = ("approval", "import", "export", "pdf")
+GOALS = {"approval": 5, "import": 3, "export": 5}
+PDF_GOAL_MB = 500
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--parts", default=",".join(PARTS))
+    parser.add_argument("--docs", type=int, default=400)
+    parser.add_argument("--pending", type=int, default=1000)
+    parser.add_argument("--approvals", type=int, default=15)
+    parser.add_argument("--repeat", type=int, default=3, help="imports and builds (3)")
+    parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG))
+    parser.add_argument("--cache", default="locmem://", help="CACHE_URL of the workers")
+    parser.add_argument("--json", metavar="PATH")
+    parser.add_argument("--worker", choices=PARTS, help=argparse.SUPPRESS)
+    parser.add_argument("--volume", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(MARKER + json.dumps(WORKERS[args.worker](args)), flush=True)
+        return 0
+
+    pg = pg_version(args.pg_url)
+    if pg is None:
+        parser.error(f"PostgreSQL is not reachable at {args.pg_url}")
+    info = machine(pg)
+    print_machine(info)
+    results: dict = {}
+    with tempfile.TemporaryDirectory(prefix="emend-bench-floors-") as tmp:
+        tmp = Path(tmp)
+        volume = tmp / "frus-synthetic.xml"
+        volume.write_bytes(synthetic_volume(args.docs))
+        for part in [p for p in args.parts.split(",") if p]:
+            dbname = f"emend_bench_floors_{part}"
+            _pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)',
+                      f'CREATE DATABASE "{dbname}"')
+            env = django_environ(tmp / "var", DATABASE_URL=pg_url(args.pg_url, dbname),
+                                 CACHE_URL=args.cache, EXPORT_ROOT=str(tmp / "out" / part))
+            (tmp / "var" / "static").mkdir(parents=True, exist_ok=True)
+            try:
+                subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
+                               cwd=ROOT, env=env, check=True)
+                started = time.perf_counter()
+                done = subprocess.run(
+                    [sys.executable, "-m", "bench.floors", "--worker", part, "--volume",
+                     str(volume), "--pending", str(args.pending), "--approvals",
+                     str(args.approvals), "--repeat", str(args.repeat)],
+                    cwd=ROOT, env=env, check=True, stdout=subprocess.PIPE, text=True)
+                line = next(x for x in done.stdout.splitlines() if x.startswith(MARKER))
+                results[part] = json.loads(line.removeprefix(MARKER))
+                print(f"  {part}: done in {time.perf_counter() - started:.0f} s", flush=True)
+            finally:
+                _pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+    print()
+    rows = []
+    for part, r in results.items():
+        if part == "pdf":
+            rows.append(["pdf build, peak RSS (MB)", "", "", f"{r['peak_rss_mb']:.0f}",
+                         f"< {PDF_GOAL_MB}", f"{r['seconds']:.1f} s, {r['pdf_mb']:.1f} MB PDF"])
+            continue
+        real, floor, ratio = r["real"], r["floor"], r["ratio"]
+        unit = "ms" if part == "approval" else "s"
+        rows.append([f"{part} ({unit})",
+                     f"{real['median']:.3g} ({real['min']:.3g}–{real['max']:.3g})",
+                     f"{floor['median']:.3g} ({floor['min']:.3g}–{floor['max']:.3g})",
+                     f"{ratio['median']:.2f} ({ratio['min']:.2f}–{ratio['max']:.2f})",
+                     f"≤ {GOALS[part]}", "met" if ratio["median"] <= GOALS[part] else "MISSED"])
+    print("median (min–max); ratio: each run ÷ the floor measured beside it")
+    print_table(["figure", "real", "floor", "ratio", "goal", ""], rows, "lrrrll")
+    print(f"load average: {info['load']} at the start, {load()} at the end")
+    write_json(args.json, {"benchmark": "floors", "machine": info, "results": results})
+    return 0
+
+
+def _ratios(real: list[float], floor: list[float]) -> dict:
+    return {"real": summary(real), "floor": summary(floor),
+            "ratio": summary([r / f for r, f in zip(real, floor)]),
+            "ratio_of_medians": statistics.median(real) / statistics.median(floor)}
+
+
+# ------------------------------------------------------------------------------------------
+# Approval
+
+
+def approval(args) -> dict:
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from bench.review import _analyze, _pending, _people, _words
+    from edition.models import Edition
+    from review.actions.approve import do_approve
+    from review.models import Proposal
+
+    edition = Edition.objects.create(slug="bench", title="Bench", tei_header="<x/>",
+                                     tei_skeleton="<x/>")
+    editor, reviewer = _people(edition)
+    n = args.pending + args.approvals
+    real_doc, twin_doc = (_long_document(edition, xml_id, n) for xml_id in ("d1", "d2"))
+    spans = _words(real_doc.current_revision.text, n)
+    assert len(spans) == n, (len(spans), n)
+    real_props = _pending(real_doc, editor, spans)
+    twin_props = _pending(twin_doc, editor, spans)
+    _analyze()
+    step = n // args.approvals
+    chosen = list(range(0, n, step))[: args.approvals]
+    _warm(do_approve, real_doc, editor, reviewer)
+    connection.ensure_connection()
+    raw = connection.connection  # the psycopg connection Django holds, used directly
+    real, floor = [], []
+    for i in chosen:
+        proposal = Proposal.objects.get(pk=real_props[i].pk)
+        started = time.perf_counter()
+        revision = do_approve(proposal, by=reviewer)
+        real.append((time.perf_counter() - started) * 1000)
+        assert revision is not None
+        started = time.perf_counter()
+        _floor_approval(raw, twin_doc, twin_props[i], revision, reviewer)
+        floor.append((time.perf_counter() - started) * 1000)
+    assert not Proposal.objects.filter(status="conflicted").exists()
+    return {"pending": args.pending, **_ratios(real, floor)}
+
+
+def _long_document(edition, xml_id: str, n: int):
+    from bench.review import _letters
+    from edition.imports import create_document
+
+    words_per_p, paragraphs = 60, max(n // 50, 4)
+    body = "".join(
+        "<p>" + " ".join(f"word{_letters(p * words_per_p + w)}" for w in range(words_per_p))
+        + ".</p>" for p in range(paragraphs))
+    tei = (f'<div xmlns="http://www.tei-c.org/ns/1.0" type="document" xml:id="{xml_id}" '
+           f'n="{xml_id[1:]}"><head>{xml_id[1:]}. Bench</head>{body}</div>')
+    return create_document(edition, xml_id, tei, {"number": int(xml_id[1:]), "title": "Bench"},
+                           order=int(xml_id[1:]), by=None, summary="bench")
+
+
+def _warm(do_approve, document, editor, reviewer) -> None:
+    """One approval on a third document first: the grammar compiled, the code paths warm, as a
+    web process has them."""
+    from bench.review import _pending, _words
+
+    warm = _long_document(document.edition, "d3", 10)
+    (proposal,) = _pending(warm, editor, _words(warm.current_revision.text, 1))
+    do_approve(proposal, by=reviewer)
+
+
+def _floor_approval(raw, document, proposal, revision, reviewer) -> None:
+    """The writes of the approval that made `revision`, on the twin `document`, in one psycopg
+    transaction; and the new TEI parsed and validated against the gate's RelaxNG grammar."""
+    from edition.gate import tei_schema
+    from edition.models import Document, ExportRequest, Revision, SearchEntry
+    from edition.tei.parsing import parse_document_div
+    from review.models import Change, Event, Proposal
+
+    tei_schema().problem(parse_document_div(revision.tei))
+    step = revision.record.steps[0]
+    entries = list(SearchEntry.objects.filter(document=revision.document_id)
+                   .values_list("note_id", "text"))
+    t = {m: m._meta.db_table for m in (Document, Revision, Proposal, Change, Event,
+                                       ExportRequest, SearchEntry)}
+    with raw.transaction(), raw.cursor() as cur:
+        cur.execute(f"SELECT id FROM {t[Document]} WHERE id = %s FOR UPDATE", [document.pk])
+        cur.execute(f"SELECT id FROM {t[Proposal]} WHERE id = %s FOR UPDATE", [proposal.pk])
+        event = (f"INSERT INTO {t[Event]} (proposal_id, actor_id, kind, body, created_at) "
+                 "VALUES (%s, %s, %s, %s, now())")
+        cur.execute(event, [proposal.pk, reviewer.pk, "approved", ""])
+        cur.execute(f"SELECT id, number FROM {t[Revision]} WHERE id = "
+                    f"(SELECT current_revision_id FROM {t[Document]} WHERE id = %s)",
+                    [document.pk])
+        parent, number = cur.fetchone()
+        cur.execute(
+            f"INSERT INTO {t[Revision]} (document_id, number, parent_id, tei, text, checksum, "
+            "author_id, created_at, summary, change) VALUES (%s, %s, %s, %s, %s, %s, %s, now(), "
+            "%s, %s) RETURNING id",
+            [document.pk, number + 1, parent, revision.tei, revision.text, revision.checksum,
+             revision.author_id, revision.summary, json.dumps(revision.change)])
+        (new,) = cur.fetchone()
+        cur.execute(f"UPDATE {t[Document]} SET current_revision_id = %s WHERE id = %s",
+                    [new, document.pk])
+        cur.execute(f"UPDATE {t[Proposal]} SET status = 'approved', applied_revision_id = %s, "
+                    "decided_at = now(), updated_at = now() WHERE id = %s", [new, proposal.pk])
+        cur.execute(event, [proposal.pk, None, "applied", f"Revision {number + 1}"])
+        cur.execute(f'UPDATE {t[Change]} SET start = start + %s, "end" = "end" + %s '
+                    f"WHERE start > %s AND proposal_id IN (SELECT id FROM {t[Proposal]} "
+                    "WHERE document_id = %s AND status = 'pending')",
+                    [step.delta, step.delta, step.end, document.pk])
+        cur.execute(f"DELETE FROM {t[SearchEntry]} WHERE document_id = %s", [document.pk])
+        cur.executemany(f"INSERT INTO {t[SearchEntry]} (document_id, note_id, text) "
+                        "VALUES (%s, %s, %s)", [(document.pk, n, x) for n, x in entries])
+        cur.execute(f'INSERT INTO {t[ExportRequest]} (edition_id, "group", reason, "full", '
+                    "created_at) VALUES (%s, 'text', %s, false, now())",
+                    [document.edition_id, "bench"])
+
+
+# ------------------------------------------------------------------------------------------
+# Import
+
+
+def import_(args) -> dict:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from edition.models import Document, Edition, Revision, SearchEntry
+
+    # The model's columns: the generated tsvector of the search entries is the database's work.
+    tables = {m._meta.db_table: [f.column for f in m._meta.concrete_fields]
+              for m in (Document, Revision, SearchEntry)}
+    real, floor = [], []
+    for _ in range(args.repeat):
+        started = time.perf_counter()
+        call_command("import_tei", str(args.volume), no_progress=True, stdout=io.StringIO())
+        real.append(time.perf_counter() - started)
+        floor.append(_floor_import(connection, args.volume, tables))
+        # The next run imports into an empty database again.
+        with connection.cursor() as cur:
+            cur.execute("TRUNCATE " + ", ".join(
+                t for t in connection.introspection.django_table_names(only_existing=True)
+                if not t.startswith(("auth_", "django_", "edition_instance"))) + " CASCADE")
+        assert not Edition.objects.exists()
+    return _ratios(real, floor)
+
+
+def _floor_import(connection, volume: Path, tables: dict[str, list[str]]) -> float:
+    """Parse the file, serialise every unit, and COPY the rows the import wrote into tables
+    LIKE them. Reading the rows back is not timed: they stand for what the floor would have
+    computed for free."""
+    from lxml import etree
+
+    quote = connection.ops.quote_name
+    rows = {}
+    with connection.cursor() as cur:
+        for table, columns in tables.items():
+            cur.execute(f"SELECT {', '.join(map(quote, columns))} FROM {table}")
+            rows[table] = cur.fetchall()
+    for table in tables:
+        rows[table] = [tuple(json.dumps(v) if isinstance(v, (dict, list)) else v for v in r)
+                       for r in rows[table]]
+    started = time.perf_counter()
+    tree = etree.parse(str(volume))
+    for div in tree.iter("{http://www.tei-c.org/ns/1.0}div"):
+        if div.get("{http://www.w3.org/XML/1998/namespace}id"):
+            etree.tostring(div, encoding="unicode")
+    raw = connection.connection
+    with raw.transaction(), raw.cursor() as cur:
+        for table, columns in tables.items():
+            cur.execute(f"CREATE TEMP TABLE floor_{table} (LIKE {table} INCLUDING ALL) "
+                        "ON COMMIT DROP")
+            with cur.copy(f"COPY floor_{table} ({', '.join(map(quote, columns))}) "
+                          "FROM STDIN") as copy:
+                for row in rows[table]:
+                    copy.write_row(row)
+    return time.perf_counter() - started
+
+
+# ------------------------------------------------------------------------------------------
+# Export
+
+
+def export(args) -> dict:
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.cache import cache
+    from django.core.management import call_command
+    from django.db import transaction
+    from lxml import etree
+
+    from edition.exporting import builds
+    from edition.models import Edition, Revision
+    from edition.tei.parsing import parse_document_div
+
+    call_command("import_tei", str(args.volume), no_progress=True, stdout=io.StringIO())
+    edition = Edition.objects.get()
+    formats = ["tei", "html", "txt", "json"]
+    settings.EMEND_EXPORT_FORMATS = formats
+    real, floor = [], []
+    for _ in range(args.repeat):
+        cache.clear()
+        with transaction.atomic():
+            builds.request_export(edition, "bench", full=True)
+        started = time.perf_counter()
+        builds.run(edition.pk)
+        real.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        teis = list(Revision.objects.filter(current_of__edition=edition)
+                    .values_list("tei", flat=True))
+        for _fmt in formats:
+            for tei in teis:
+                etree.tostring(parse_document_div(tei), encoding="unicode")
+        floor.append(time.perf_counter() - started)
+    return _ratios(real, floor)
+
+
+# ------------------------------------------------------------------------------------------
+# PDF
+
+
+PDF = r"""
+import io, json, sys, time
+import django
+django.setup()
+from django.conf import settings
+from django.core.management import call_command
+from django.db import transaction
+from bench.harness import process_usage
+from edition.exporting import builds
+from edition.models import Edition, ExportFile
+
+call_command("import_tei", sys.argv[1], no_progress=True, stdout=io.StringIO())
+edition = Edition.objects.get()
+settings.EMEND_EXPORT_FORMATS = ["pdf"]
+with transaction.atomic():
+    builds.request_export(edition, "bench", full=True)
+before, _ = process_usage()
+t0 = time.perf_counter()
+builds.run(edition.pk, "print")
+seconds = time.perf_counter() - t0
+peak, _ = process_usage()
+pdf = ExportFile.objects.filter(format="pdf", document=None).latest("pk")
+print(json.dumps({"seconds": seconds, "peak_rss_mb": peak / 1024,
+                  "before_build_mb": before / 1024, "pdf_mb": pdf.size / 1e6}))
+"""
+
+
+def pdf(args) -> dict:
+    done = subprocess.run([sys.executable, "-c", PDF, str(args.volume)], cwd=ROOT,
+                          check=True, stdout=subprocess.PIPE, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+WORKERS = {"approval": approval, "import": import_, "export": export, "pdf": pdf}
+
+
+def _pg_admin(url: str, *statements: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
