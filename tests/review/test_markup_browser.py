@@ -44,3 +44,26 @@ def test_toolbar_wraps_a_name_picked_from_the_list_of_persons(live_server, sampl
     assert change.exact == "Prime Minister expressed"
     assert (change.markup.element, change.markup.attributes) == ("persName",
                                                                  {"corresp": "#p_KN1"})
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_toolbar_stays_inside_the_window(live_server, sample_edition, people, width):
+    """Eight buttons are wider than a phone: beside the trigger where there is room, else under
+    it, wrapping, never past the window's edge (where no one could press them)."""
+    with chromium_page() as page:
+        page.set_viewport_size({"width": width, "height": 900})
+        sign_in(page, live_server.url, "editor", "/frus1958-60v18/d142/")
+        page.evaluate(LISTEN)
+        assert page.evaluate(SELECT, ["article.tei-document", "Prime Minister expressed",
+                                      "select"])
+        toolbar = page.locator(".propose-markup-toolbar")
+        toolbar.wait_for(state="visible")
+        box, trigger = toolbar.bounding_box(), page.locator(".propose-trigger").bounding_box()
+        assert 0 <= box["x"] and box["x"] + box["width"] <= width
+        for name in ("persName", "ref"):
+            button = toolbar.get_by_role("button", name=name).bounding_box()
+            assert button["x"] + button["width"] <= width
+        if width == 1280:  # room beside the trigger: one row, on its line
+            assert box["x"] >= trigger["x"] + trigger["width"] and box["y"] == trigger["y"]
+        else:
+            assert box["y"] >= trigger["y"] + trigger["height"]

@@ -252,8 +252,18 @@
       }
       toolbar.hidden = Boolean(current.note) || current.start === current.end;
       if (!toolbar.hidden) {
-        toolbar.style.left = trigger.offsetLeft + trigger.offsetWidth + 6 + "px";
+        // Beside the trigger where the window has room (a desktop); else under it, kept
+        // inside the window and wrapping (a phone: eight buttons are wider than 390 px).
+        const width = document.documentElement.clientWidth;
+        const beside = trigger.offsetLeft + trigger.offsetWidth + 6;
+        toolbar.style.left = "0px"; // its own width, not squeezed against the window's edge
+        const own = toolbar.offsetWidth;
+        toolbar.style.left = beside + "px";
         toolbar.style.top = trigger.style.top;
+        if (beside + own > width - 8) {
+          toolbar.style.left = Math.max(8, Math.min(trigger.offsetLeft, width - own - 8)) + "px";
+          toolbar.style.top = trigger.offsetTop + trigger.offsetHeight + 4 + "px";
+        }
       }
     }
 
