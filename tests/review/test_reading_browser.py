@@ -106,3 +106,26 @@ def test_second_change_button_is_never_under_the_popover(live_server, sample_vol
         page.wait_for_function(
             "() => document.querySelector('#propose-popover textarea[name=exact]')"
             "?.value === 'particularly in view'")
+
+
+def test_a_footnote_is_picked_with_the_keyboard(live_server, sample_volume, people):
+    """The caret steps over note markers; Tab reaches a footnote's number (a link), and
+    Alt+P there opens the form to edit or remove that footnote."""
+    with chromium_page() as page:
+        sign_in(page, live_server.url, "editor", PAGE)
+        focused = ""
+        for _ in range(120):  # Tab through the page until the first footnote's number
+            page.keyboard.press("Tab")
+            focused = page.evaluate("""() => {
+                const marker = document.activeElement.closest('article .fnref');
+                const link = marker && marker.querySelector("a[id^='fnref-']");
+                return link ? link.id : '';
+            }""")
+            if focused:
+                break
+        assert focused.startswith("fnref-")
+        page.keyboard.press("Alt+KeyP")
+        form = page.locator("#propose-popover form.propose-form")
+        form.wait_for(state="visible")
+        assert form.locator("input[name=kind][value=note-edit]").is_checked()
+        assert form.locator("select[name=note_id]").input_value() == focused.removeprefix("fnref-")

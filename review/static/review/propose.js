@@ -363,6 +363,17 @@
       const selection = window.getSelection();
       return selection.rangeCount ? describe(article, selection.getRangeAt(0)) : null;
     };
+    /* A footnote reached with Tab: its number in the text, or a link in its note below. The
+       caret steps over note markers, so this is how the keyboard picks a footnote. */
+    const focusedNote = () => {
+      const focused = document.activeElement;
+      if (!focused || focused === article || !article.contains(focused)) return null;
+      const footnote = focused.closest(".footnotes li.footnote");
+      if (footnote) return { note: footnote.id.replace(/^fn-/, "") };
+      const marker = focused.closest(".fnref");
+      const link = marker && marker.querySelector("a[id^='fnref-']");
+      return link ? { note: link.id.replace(/^fnref-/, "") } : null;
+    };
     const stop = () => {
       selecting = false;
       article.classList.remove("is-selecting");
@@ -402,6 +413,12 @@
       if (target.closest && target.closest("input, textarea, select, [contenteditable], .propose-popover")) return;
       if (event.altKey && !event.ctrlKey && !event.metaKey && event.code === "KeyP") {
         event.preventDefault();
+        const note = focusedNote();
+        if (note) {
+          stop();
+          openFor(note);
+          return;
+        }
         const info = selectionInfo();
         if (info && !selecting && (info.note || info.start !== info.end)) openFor(info);
         else if (selecting && info) openFor(info);
