@@ -199,8 +199,14 @@ def read_page(page: PageImage) -> list[Suggestion]:
     page.ocr_words, page.width, page.height = words, width, height
     page.ocr_engine, page.ocr_at = engine.engine_name(), timezone.now()
     page.ocr_status, page.ocr_error = PageImage.OCRStatus.DONE, ""
-    page.save(update_fields=["ocr_words", "width", "height", "ocr_engine", "ocr_at",
-                             "ocr_status", "ocr_error"])
+    # Only if the page still has the image that was read: a scan uploaded meanwhile (its own
+    # OCR queued) must not get the old image's words and size.
+    fields = ["ocr_words", "width", "height", "ocr_engine", "ocr_at", "ocr_status", "ocr_error"]
+    stored = PageImage.objects.filter(pk=page.pk, image=page.image.name or "",
+                                      display=page.display.name or "", url=page.url).update(
+        **{name: getattr(page, name) for name in fields})
+    if not stored:
+        return []
     return align_page(page)
 
 

@@ -260,3 +260,25 @@ def test_an_image_of_too_many_pixels_is_refused(monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 80,000 pixels is over twice that
     with pytest.raises(engine.OCRError, match="the image cannot be read"):
         engine.read(buffer.getvalue())
+
+
+def test_a_reading_finished_after_a_new_scan_leaves_the_new_scan_alone(page276, monkeypatch):
+    """An upload switched the page's image while Tesseract read the old one: the old words and
+    size are not stored over the new scan (whose own reading is queued)."""
+    PageImage.objects.filter(pk=page276.pk).update(url="https://images.example.org/old.png")
+    page276.refresh_from_db()
+    monkeypatch.setattr(record.engine, "available", lambda: (True, "Tesseract (test)"))
+    monkeypatch.setattr(record.engine, "image_bytes", lambda page: b"old image")
+
+    def read(data):
+        # Meanwhile the upload's worker switches the page to its new scan.
+        PageImage.objects.filter(pk=page276.pk).update(
+            url="", display="pages/x/new-display.png", width=1200, height=1600,
+            ocr_words=[], ocr_status=PageImage.OCRStatus.QUEUED)
+        return [["old", 1, 2, 3, 4, 95.0, 0]], 600, 800
+
+    monkeypatch.setattr(record.engine, "read", read)
+    assert record.read_page(page276) == []
+    page276.refresh_from_db()
+    assert (page276.width, page276.height, page276.ocr_words) == (1200, 1600, [])
+    assert page276.ocr_status == PageImage.OCRStatus.QUEUED
