@@ -372,7 +372,7 @@ def _switch(upload: FacsimileUpload, item: Item, scan: Image.Image, mime: str) -
             page.image.name, page.display.name, page.thumbnail.name = full, new[-2], new[-1]
             page.source, page.upload = PageImage.Source.UPLOAD, upload
             page.width, page.height = display.size
-            page.mime_type = mime
+            page.mime_type = "image/png"  # of the display image, which every address serves
             page.ocr_status, page.ocr_words, page.ocr_error = PageImage.OCRStatus.QUEUED, [], ""
             page.ocr_engine, page.ocr_at, page.aligned = "", None, {}
             page.save()

@@ -65,7 +65,12 @@ def test_images_named_by_facs_or_number_become_the_pages_images(edition, tmp_pat
         assert Image.open(handle).height == settings.EMEND_FACSIMILE_THUMBNAIL_HEIGHT
     assert page.image.name.endswith("0307.png") and page.mime_type == "image/png"
     by_number = PageImage.objects.get(edition=edition, n="279")
-    assert by_number.mime_type == "image/jpeg" and by_number.height == 1600
+    # The type is the display image's (every address but the full size serves it, PNG); the
+    # scan itself is kept as it came, a JPEG.
+    assert by_number.mime_type == "image/png" and by_number.height == 1600
+    assert by_number.image.name.endswith("279.jpg")
+    with default_storage.open(by_number.display.name) as handle:
+        assert Image.open(handle).format == "PNG"
 
 
 def test_a_name_matching_no_page_refuses_the_run_and_stores_nothing(edition, tmp_path):
