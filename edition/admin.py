@@ -31,7 +31,7 @@ class EditionForm(forms.ModelForm):
             return ""
         try:
             example = pattern.format(volume="v", facs="0001", n="1")
-        except (KeyError, IndexError, ValueError) as exc:
+        except (KeyError, IndexError, ValueError, AttributeError) as exc:
             raise forms.ValidationError(
                 f"Use only {{volume}}, {{facs}} and {{n}} (the pattern says {exc})") from None
         if not pages._origin(example):

@@ -159,7 +159,10 @@ def _pixels(value: str | None) -> int | None:
 def pattern_url(pattern: str, edition: Edition, item: Break | PageImage) -> str:
     if not pattern:
         return ""
-    return pattern.format(volume=edition.slug, facs=item.facs.lstrip("#"), n=item.n)
+    try:
+        return pattern.format(volume=edition.slug, facs=item.facs.lstrip("#"), n=item.n)
+    except (KeyError, IndexError, ValueError, AttributeError):  # the admin refuses these
+        return ""
 
 
 def page_breaks_moved(old_tei: str, new_tei: str) -> bool:
@@ -196,9 +199,13 @@ def sync(edition: Edition) -> list[PageImage]:
             if not page.image:
                 surface = by_surface.get(item.key) or by_surface.get(("id", item.pb_id))
                 if surface is not None:
+                    if surface.width and surface.height:
+                        page.width, page.height = surface.width, surface.height
+                    elif page.url != surface.url:
+                        page.width = page.height = None  # another image: its size unknown
+                    # (else the size the OCR measured of this same image stays)
                     page.source, page.url, page.full_url = PageImage.Source.TEI, surface.url, \
                         surface.full_url
-                    page.width, page.height = surface.width, surface.height
                     page.mime_type = surface.mime_type
                 elif edition.facsimile_url and item.facs:
                     page.source = PageImage.Source.PATTERN
@@ -247,7 +254,8 @@ def spans(document: Document, revision: Revision | None = None) -> list[PageSpan
     anchors = [(offset, page) for offset, page in anchors if page is not None]
     if not anchors or anchors[0][0] > 0:
         before = (PageImage.objects.filter(edition_id=document.edition_id,
-                                           unit_order__lt=document.order)
+                                           unit_order__lt=document.order,
+                                           sequence__lt=_PARKED)
                   .order_by("-sequence").first())
         if own:
             # A pb in the skeleton between the previous unit and this one counts too.
@@ -388,15 +396,30 @@ def remote_hosts(edition: Edition) -> list[str]:
 def _example(pattern: str, slug: str) -> str:
     try:
         return pattern.format(volume=slug, facs="0001", n="1")
-    except (KeyError, IndexError, ValueError):  # the admin refuses these; an old row may not
+    except (KeyError, IndexError, ValueError, AttributeError):  # the admin refuses these; an old row may not
         return ""
+
+
+_HOST = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?")
+_IPV6 = re.compile(r"[0-9a-f:.]+")
 
 
 def _origin(address: str) -> str:
+    """`scheme://host[:port]` of an http(s) address, or "" — nothing else: the origin goes
+    into the Content-Security-Policy header, where a ";" or a space would start a directive."""
     parts = urlsplit(address or "")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        port = parts.port  # ValueError for a port that is not one
+    except ValueError:
         return ""
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host:
+        return ""
+    if _IPV6.fullmatch(host) and ":" in host:
+        host = f"[{host}]"
+    elif not _HOST.fullmatch(host):
+        return ""
+    return f"{parts.scheme}://{host}{f':{port}' if port is not None else ''}"
 
 
 # Each process remembers an edition's image origins for this long: the reading view asks on

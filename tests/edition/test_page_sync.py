@@ -127,6 +127,9 @@ def test_the_admin_refuses_a_pattern_the_pages_cannot_use(sample_edition):
     assert "A list of host names" in str(hosts.errors["facsimile_hosts"])
     good = _form(sample_edition, facsimile_hosts='["static.history.state.gov"]')
     assert "facsimile_hosts" not in good.errors
+    # A field's attribute: str.format would look it up, and fail, on every page's address.
+    attribute = _form(sample_edition, facsimile_url="https://x.org/{n.real}.png")
+    assert "Use only {volume}, {facs} and {n}" in str(attribute.errors["facsimile_url"])
 
 
 def test_the_demo_has_its_page_images_configured(db, settings, tmp_path):
@@ -142,3 +145,55 @@ def test_the_demo_has_its_page_images_configured(db, settings, tmp_path):
     # facs id, so without an image until a scan is uploaded for it).
     assert [(r.n, r.source) for r in rows][-3:] == [("277", "pattern"), ("278", ""),
                                                      ("279", "pattern")]
+
+
+@pytest.mark.parametrize("address", [
+    "https://a.example;connect-src *;/{facs}.png",  # a directive of its own in the header
+    "https://a.example /{facs}.png", "https://exa_mple.org/{facs}.png",
+    "https://a.example:99999/{facs}.png"])
+def test_an_address_that_could_bend_the_csp_is_refused(sample_edition, address):
+    """The image origins go into Content-Security-Policy: a pattern or a TEI graphic whose
+    "host" carries a ";" or a space must not add directives to every reading page."""
+    assert "facsimile_url" in _form(sample_edition, facsimile_url=address).errors
+    pages.sync(sample_edition)
+    PageImage.objects.filter(edition=sample_edition, facs="0309").update(
+        source=PageImage.Source.TEI, url=address.replace("{facs}", "0309"))
+    pages.forget_origins()
+    assert pages.remote_hosts(sample_edition) == []
+    policy = Client().get("/frus1958-60v18/d144/")["Content-Security-Policy"]
+    assert "connect-src *" not in policy and "a.example" not in policy
+
+
+def test_a_parked_page_is_never_where_a_unit_begins(sample_edition):
+    """A page whose pb left the volume keeps its upload, parked after every other page: the
+    page in effect where a unit begins is still the last page before it in the volume."""
+    pages.sync(sample_edition)
+    d144 = sample_edition.documents.get(xml_id="d144")
+    before = [s.page.n for s in pages.spans(d144)]
+    PageImage.objects.create(edition=sample_edition, sequence=pages._PARKED + 999, n="OLD",
+                             facs="9999", unit_order=-1, image="pages/x/old.png")
+    assert [s.page.n for s in pages.spans(d144)] == before
+    for unit in sample_edition.documents.all():  # comp1 holds no pb of its own
+        assert "OLD" not in [s.page.n for s in pages.spans(unit)], unit.xml_id
+
+
+def test_sync_keeps_the_size_measured_of_the_same_image(sample_edition):
+    """A TEI graphic without a size: the OCR measures the image; the next sync keeps that,
+    and forgets it only when the graphic names another image."""
+    skeleton = sample_edition.tei_skeleton.replace(
+        "</teiHeader>", '</teiHeader><facsimile><surface start="#pg_279">'
+        '<graphic url="https://images.example.org/0309.png"/></surface></facsimile>', 1)
+    type(sample_edition).objects.filter(pk=sample_edition.pk).update(tei_skeleton=skeleton)
+    pages.sync(sample_edition)
+    page = PageImage.objects.get(edition=sample_edition, n="279")
+    assert (page.source, page.width) == (PageImage.Source.TEI, None)
+    PageImage.objects.filter(pk=page.pk).update(width=533, height=800)
+    pages.sync(sample_edition)
+    page.refresh_from_db()
+    assert (page.width, page.height) == (533, 800)
+    type(sample_edition).objects.filter(pk=sample_edition.pk).update(
+        tei_skeleton=skeleton.replace("0309.png", "0309-new.png"))
+    pages.sync(sample_edition)
+    page.refresh_from_db()
+    assert (page.url, page.width, page.height) == (
+        "https://images.example.org/0309-new.png", None, None)
