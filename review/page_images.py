@@ -38,12 +38,22 @@ class Evidence:
     region: list | None
 
 
-def change_pages(change: Change, document: Document, revision: Revision,
-                 shown: list[pages.Shown]) -> list[ChangePage]:
-    """The pages `change` falls on, each with the boxes of its words."""
-    if change.is_metadata:
-        return []
-    return pages_of(document, revision, shown, change.start, change.end)
+def change_pages(changes: list[Change], document: Document, revision: Revision,
+                 shown: list[pages.Shown]) -> list[list[ChangePage]]:
+    """For each change, the pages it falls on, each with the boxes of its words. Each page is
+    aligned once for all the changes on it (a proposal may hold a hundred changes)."""
+    placed = [[] if c.is_metadata else _on(shown, c.start, c.end) for c in changes]
+    ranges: dict[int, list[tuple[int, int]]] = {}
+    for on in placed:
+        for item, start, end in on:
+            ranges.setdefault(item.page.pk, []).append((start, end))
+    found = {}
+    for item in {item.page.pk: item for on in placed for item, _, _ in on}.values():
+        wanted = ranges[item.page.pk]
+        found[item.page.pk] = dict(zip(wanted, locate.many(item.page, document, revision,
+                                                           wanted), strict=True))
+    return [[_outlined(item, found[item.page.pk][(start, end)]) for item, start, end in on]
+            for on in placed]
 
 
 def pages_of(document: Document, revision: Revision, shown: list[pages.Shown], start: int,
@@ -51,14 +61,23 @@ def pages_of(document: Document, revision: Revision, shown: list[pages.Shown], s
     """The pages [start, end) of `revision`'s text falls on (a point: the page it stands on),
     each with the boxes of its words (a point, where an insertion or a footnote's marker
     goes: the words either side)."""
+    return [_outlined(item, locate.boxes(item.page, document, revision, start, end))
+            for item, start, end in _on(shown, start, end)]
+
+
+def _on(shown: list[pages.Shown], start: int, end: int) -> list[tuple[pages.Shown, int, int]]:
+    """The pages [start, end) falls on, each with the part of the range on it."""
     if not shown:
         return []
     if end == start:
         on = [s for s in shown if s.start <= start][-1:] or shown[:1]
     else:
         on = [s for s in shown if s.start < end and start < s.end]
-    return [_outlined(item, document, revision, max(start, item.start), min(end, item.end))
-            for item in on]
+    found = []
+    for item in on:
+        part_start = max(start, item.start)
+        found.append((item, part_start, max(part_start, min(end, item.end))))
+    return found
 
 
 def selection_page(document: Document, revision: Revision, start: int,
@@ -68,9 +87,7 @@ def selection_page(document: Document, revision: Revision, start: int,
     return found[0] if found else None
 
 
-def _outlined(item: pages.Shown, document: Document, revision: Revision, start: int,
-              end: int) -> ChangePage:
-    boxes = locate.boxes(item.page, document, revision, start, max(start, end))
+def _outlined(item: pages.Shown, boxes: list) -> ChangePage:
     if boxes:
         return ChangePage(item, boxes, "")
     if not item.page.ocr_words:

@@ -111,8 +111,9 @@ def _page_context(proposal: Proposal) -> dict:
     # The printed page(s) each change falls on, its words outlined: what the reviewer checks.
     shown = pages.shown(proposal.document, revision)
     views = [presentation.describe(c, revision) for c in changes]
-    for view in views:
-        view.pages = page_images.change_pages(view.change, proposal.document, revision, shown)
+    for view, on in zip(views, page_images.change_pages(
+            [v.change for v in views], proposal.document, revision, shown), strict=True):
+        view.pages = on
     evidence = page_images.evidence(proposal.suggestion)
     return {
         "document": proposal.document,

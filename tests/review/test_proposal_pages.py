@@ -224,3 +224,20 @@ def test_remote_page_images_may_load_on_the_proposal_page_and_form(client, sampl
     client.force_login(people.editor)
     assert "https://images.example.org" in img_src(f"/{sample_edition.slug}/d144/propose/")
     assert "images.example.org" not in img_src("/review/")
+
+
+def test_a_page_is_aligned_once_for_all_the_changes_on_it(client, d144, people, monkeypatch):
+    """A proposal may hold a hundred changes: the proposal page aligns each page once for
+    all of them, not once per change."""
+    from edition.ocr import locate
+
+    calls = []
+    real = locate.align
+    monkeypatch.setattr(locate, "align", lambda *args: calls.append(args[0].pk) or real(*args))
+    proposal = propose(d144, people.editor, ("Prime Minister", "Premier"),
+                       ("typhoons and hurricanes", "typhoons, hurricanes"), ("Herter", "Herter,"))
+    client.force_login(people.reviewer)
+    page = tree(client, proposal)
+    outlined = [rects(figure) for figure in page.cssselect(".change .page-figure")]
+    assert len(outlined) >= 3 and all(outlined)
+    assert len(calls) == len(set(calls))
