@@ -184,15 +184,19 @@ def sync(edition: Edition) -> list[PageImage]:
     with transaction.atomic():
         # Two syncs of one edition wait for each other (each would add the same new rows).
         Edition.objects.select_for_update().filter(pk=edition.pk).values_list("pk").first()
+        # Without the OCR's words: a page's reading is never touched here, and a volume's
+        # would be megabytes read and written back for nothing.
         existing = {_key(p.facs, p.pb_id, p.n): p
-                    for p in PageImage.objects.select_for_update().filter(edition=edition)}
+                    for p in PageImage.objects.select_for_update().filter(edition=edition)
+                    .defer("ocr_words", "aligned")}
         # Move the rows in use out of the way of the unique sequence first (distinct values
         # below those of parked rows, which are _PARKED + pk).
         PageImage.objects.filter(edition=edition, sequence__lt=_PARKED).update(
             sequence=F("sequence") + _PARKED // 2)
         kept: list[PageImage] = []
         for sequence, item in enumerate(found):
-            page = existing.pop(item.key, None) or PageImage(edition=edition)
+            page = existing.pop(item.key, None) or PageImage(edition=edition, ocr_words=[],
+                                                             aligned={})
             page.sequence = sequence
             page.n, page.pb_id, page.facs = item.n, item.pb_id, item.facs
             page.document_id, page.unit_order = item.document_id, item.unit_order
@@ -213,18 +217,24 @@ def sync(edition: Edition) -> list[PageImage]:
                     page.full_url = pattern_url(edition.facsimile_full_url, edition, item)
                 else:
                     page.source, page.url, page.full_url = "", "", ""
-            page.save()
             kept.append(page)
-        for page in existing.values():
-            if page.image:
-                page.sequence, page.document_id = _PARKED + page.pk, None
-                page.save(update_fields=["sequence", "document"])
-            else:
-                page.delete()
+        # A statement per batch of rows, not one per page.
+        PageImage.objects.bulk_update([p for p in kept if p.pk], _SYNCED, batch_size=500)
+        PageImage.objects.bulk_create([p for p in kept if not p.pk], batch_size=500)
+        gone = list(existing.values())
+        for page in gone:
+            page.sequence, page.document_id = _PARKED + page.pk, None
+        PageImage.objects.bulk_update([p for p in gone if p.image], ["sequence", "document"],
+                                      batch_size=500)
+        PageImage.objects.filter(pk__in=[p.pk for p in gone if not p.image]).delete()
         touch(edition)
     forget_origins(edition.slug)
     return kept
 
+
+# What `sync` writes of a page: where its pb is and where its image comes from.
+_SYNCED = ["sequence", "n", "pb_id", "facs", "document", "unit_order", "source", "url",
+           "full_url", "width", "height", "mime_type"]
 
 # Rows whose `pb` left the volume (kept for their upload) have _PARKED + pk as sequence.
 _PARKED = 1_000_000_000

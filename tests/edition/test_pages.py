@@ -56,3 +56,13 @@ def test_spans_of_a_document(edition):
     assert [(s.page.n, s.start) for s in pages.spans(d144)][0] == ("277", 0)
     assert [s.page.n for s in pages.spans(d144)] == ["277", "279"]
     assert pages.page_at(d144, 500).n == "279"
+
+
+def test_sync_writes_in_batches_not_a_statement_per_page(edition, django_assert_max_num_queries):
+    """A sync runs after every import and every revision that moves a pb: its statements do
+    not grow with the volume's pages (33 here), and it never rewrites a page's OCR words."""
+    PageImage.objects.filter(edition=edition, facs="0309").update(
+        ocr_words=[["Korea", 1, 2, 3, 4, 95.0, 0]])
+    with django_assert_max_num_queries(15):
+        pages.sync(edition)
+    assert PageImage.objects.get(edition=edition, facs="0309").ocr_words[0][0] == "Korea"
