@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from datetime import timezone
 from pathlib import Path
 
@@ -52,6 +53,16 @@ class OfflineFetcher(URLFetcher):
 # -- files ------------------------------------------------------------------------------------
 
 def volume(vol: Volume) -> bytes:
+    """The volume, laid out in pieces (`pdfbook`): WeasyPrint keeps every page's boxes until
+    the file is written, so one layout of the whole volume grew by 0.8 MB a page."""
+    from .pdfbook import book  # noqa: PLC0415 (it imports this module)
+
+    return book(vol)
+
+
+def volume_whole(vol: Volume) -> bytes:
+    """The volume laid out at once, as before `pdfbook`: the same pages (the tests compare
+    them), in memory that grows with the number of pages."""
     body = [_title_page(vol)]
     for entry in vol.reading:
         body.append(_contents(vol) if entry is None else _unit(vol, entry))
@@ -78,15 +89,20 @@ def document(vol: Volume, part: Part) -> bytes:
 
 
 def _pdf(vol: Volume, title: str, body: str) -> bytes:
-    authors = "".join(f'<meta name="author" content="{_esc(name)}">'
-                      for name in vol.edition.editors)
-    page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f"<title>{_esc(title)}</title>{authors}"
-            f'<meta name="generator" content="Emend"></head>\n'
-            f'<body>\n{_resolve_links(body, vol)}\n</body></html>\n')
+    page = _page(vol, title, _resolve_links(body, vol))
     fetcher = OfflineFetcher(timeout=1)
     document = HTML(string=page, base_url="about:blank", url_fetcher=fetcher)
     return document.write_pdf(stylesheets=[CSS(string=STYLE, url_fetcher=fetcher)])
+
+
+def _page(vol: Volume, title: str, body: str, body_attributes: str = "") -> str:
+    """The HTML file WeasyPrint lays out: `body` (its links resolved) and the metadata."""
+    authors = "".join(f'<meta name="author" content="{_esc(name)}">'
+                      for name in vol.edition.editors)
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f"<title>{_esc(title)}</title>{authors}"
+            f'<meta name="generator" content="Emend"></head>\n'
+            f'<body{body_attributes}>\n{body}\n</body></html>\n')
 
 
 def _resolve_links(text: str, vol: Volume) -> str:
@@ -143,14 +159,16 @@ def _title_page(vol: Volume) -> str:
     return "\n".join(lines)
 
 
-def _contents(vol: Volume) -> str:
-    """Every unit with its page (`target-counter` in pdf.css), those of a chapter nested
-    under it; not the printed contents, which this one replaces."""
+def _contents(vol: Volume, folios: Callable[[str], str] | None = None) -> str:
+    """Every unit with its page, those of a chapter nested under it; not the printed
+    contents, which this one replaces. The page is `folios(xml_id)` when given (a volume laid
+    out in pieces knows it once the pieces are), else `target-counter` (pdf.css)."""
     entries = [e for e in vol.reading if e is not None]
 
     def item(entry: Entry) -> str:
         kind = "heading" if entry.encloses else "unit"
-        return (f'<a class="{kind}" href="#{_esc(entry.part.xml_id)}">'
+        page = "" if folios is None else f' data-page="{_esc(folios(entry.part.xml_id))}"'
+        return (f'<a class="{kind}" href="#{_esc(entry.part.xml_id)}"{page}>'
                 f"{_esc(entry.part.heading)}</a>")
 
     return ('<nav class="contents"><h2>Contents</h2>\n'
