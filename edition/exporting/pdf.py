@@ -95,14 +95,14 @@ def _pdf(vol: Volume, title: str, body: str) -> bytes:
     return document.write_pdf(stylesheets=[CSS(string=STYLE, url_fetcher=fetcher)])
 
 
-def _page(vol: Volume, title: str, body: str, body_attributes: str = "") -> str:
+def _page(vol: Volume, title: str, body: str) -> str:
     """The HTML file WeasyPrint lays out: `body` (its links resolved) and the metadata."""
     authors = "".join(f'<meta name="author" content="{_esc(name)}">'
                       for name in vol.edition.editors)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f"<title>{_esc(title)}</title>{authors}"
             f'<meta name="generator" content="Emend"></head>\n'
-            f'<body{body_attributes}>\n{body}\n</body></html>\n')
+            f'<body>\n{body}\n</body></html>\n')
 
 
 def _resolve_links(text: str, vol: Volume) -> str:

@@ -10,7 +10,7 @@ dropped before the next is laid out. What the whole layout gave, the pieces give
 - page numbers: a piece's first page is numbered where the last piece ended
   (`@page :first { counter-reset }`), and is a left-hand page when that number is even
   (`html { break-before: left }`), so the running heads alternate as in one layout;
-- running heads: a piece's `<body>` sets the strings the pieces before it left set;
+- running heads: a piece starts by setting the strings the pieces before it left set;
 - the contents, with page numbers: laid out last, once every unit's page is known, with the
   numbers written in (pdf.css `a[data-page]`) rather than `target-counter`; its pages go
   where it stands in the volume. Its length is measured first (with placeholder numbers of
@@ -59,6 +59,9 @@ log = logging.getLogger(__name__)
 PIECE_CHARS = 200_000
 SCALE = 0.75  # 72 PDF points per inch / 96 CSS pixels per inch, as WeasyPrint's zoom 1
 HEADING = re.compile(r'<h1\b[^>]*\sdata-running="([^"]*)"')
+# The opening tag of a piece's first unit (an <article>, the title page's <section>, the
+# contents' <nav>), its attributes' values quoted.
+FIRST_TAG = re.compile(r'^\s*<(?:article|section|nav)\b(?:[^>"]|"[^"]*")*>')
 
 
 def book(vol: Volume) -> bytes:
@@ -176,8 +179,13 @@ class _Book:
         return pages
 
     def _lay_out(self, body: str, first: int, head: str):
-        attributes = f' data-volume="{pdf._esc(self.running)}" data-head="{head}"'
-        page = pdf._page(self.vol, self.title, body, attributes)
+        # The running heads the pieces before it left set, set again at its start: by an
+        # empty block inside its first unit, on its first page only (a box sets its strings
+        # on every page it runs on, so not by <body>).
+        carry = (f'<div class="piece-start" data-volume="{pdf._esc(self.running)}" '
+                 f'data-head="{head}"></div>')
+        body = FIRST_TAG.sub(lambda match: match[0] + carry, body, count=1)
+        page = pdf._page(self.vol, self.title, body)
         # The first page numbered `first`, on the side that number falls on.
         numbering = f"@page :first {{ counter-reset: page {first}; }}"
         if first % 2 == 0:
@@ -232,6 +240,9 @@ class _Book:
                 self.links.append((pdf_page, box.link_annotation, target))
         add_annotations(page.links, matrix, document, doc, pdf_page, self.annot_files, True)
         page.paint(stream, SCALE)
+        # Its operators are final: kept compressed from now on, not as Python objects until
+        # the file is written (a 400-document volume held some 100 MB of them).
+        doc.objects[stream.number] = _Painted(stream)
         bleed = {key: value * 0.75 for key, value in page.bleed.items()}
         trim = [left + bleed["left"], top + bleed["top"], right - bleed["right"],
                 bottom - bleed["bottom"]]
@@ -282,6 +293,19 @@ class _Book:
         output = io.BytesIO()
         doc.write(output, None, None, True)
         return output.getvalue()
+
+
+class _Painted(pydyf.Stream):
+    """A page's content stream as it will be written, compressed once painted."""
+
+    def __init__(self, stream: pydyf.Stream) -> None:
+        super().__init__()
+        self.number, self.generation = stream.number, stream.generation
+        self._data = stream.data
+
+    @property
+    def data(self) -> bytes:
+        return self._data
 
 
 def _return_memory() -> None:

@@ -225,3 +225,90 @@ def test_fragments_are_cached_per_revision(sample_volume, monkeypatch):
     pdf.volume(load_volume(sample_volume))
     assert len(rendered) == 1  # only the changed document
     assert 'id="fn-d142fn1"' in first and 'class="footnote"' in first
+
+
+# -- the volume laid out in pieces (pdfbook.py) ------------------------------------------------
+
+@pytest.fixture(params=["sample", "front matter", "generated"])
+def volume_for_pieces(request, tmp_path):
+    """The sample (the contents first); the sample with its front matter (the contents after
+    the Preface, where the printed one stood); a generated volume (a List of Persons of several
+    pages, back matter)."""
+    from tests.edition.test_export_volume_units import WITH_FRONT, generated_volume
+
+    if request.param == "sample":
+        return request.getfixturevalue("sample_volume")
+    if request.param == "front matter":
+        from edition.imports import import_tei
+
+        return import_tei(WITH_FRONT).edition
+    return generated_volume(tmp_path)
+
+
+def test_volume_in_pieces_gives_the_pages_of_one_layout(volume_for_pieces, tmp_path,
+                                                        monkeypatch):
+    """Every unit its own piece: the same pages (text, page numbers, running heads, the
+    contents' numbers), the same links to the same pages and the same bookmarks as the volume
+    laid out at once; and the same pixels."""
+    from edition.exporting import pdfbook
+
+    monkeypatch.setattr(pdfbook, "PIECE_CHARS", 1)
+    firsts = []
+    lay_out = pdfbook._Book._lay_out
+
+    def recording(self, body, first, head):
+        firsts.append(first)
+        return lay_out(self, body, first, head)
+
+    monkeypatch.setattr(pdfbook._Book, "_lay_out", recording)
+    vol = load_volume(volume_for_pieces)  # one `built_at` for both files
+    files = {}
+    for how, build in [("whole", pdf.volume_whole), ("pieces", pdf.volume)]:
+        path = tmp_path / how / "volume.pdf"
+        path.parent.mkdir()
+        path.write_bytes(build(vol))
+        files[how] = path
+    # Several pieces, some starting on a left-hand (even) page.
+    pieces = firsts[1:]  # the first is the contents' length, measured
+    assert len(pieces) >= 4 and any(first % 2 == 0 for first in pieces)
+
+    def read(path):
+        text = poppler("pdftotext", "-layout", "-enc", "UTF-8", str(path), "-")
+        # pdftohtml names the file in its links ("volume.html#5"): the same name in both.
+        xml = poppler("pdftohtml", "-xml", "-stdout", "-i", "-q", str(path))
+        poppler("pdftoppm", "-r", "30", "-png", str(path), str(path.parent / "page"))
+        images = sorted(path.parent.glob("page-*.png"))
+        return text, xml, [image.read_bytes() for image in images]
+
+    whole, pieces_ = read(files["whole"]), read(files["pieces"])
+    assert pieces_[0] == whole[0]
+    assert pieces_[1] == whole[1]
+    assert "<outline>" in whole[1] and '<a href="volume.html#' in whole[1]
+    assert len(pieces_[2]) == len(whole[2]) and pieces_[2] == whole[2]
+
+
+def test_volume_in_pieces_lays_out_again_when_the_contents_is_not_the_length_measured(
+        tmp_path, monkeypatch):
+    """The contents' length numbers what follows it: measured with placeholder numbers, and
+    should the real one come out another length, the volume is laid out again with it."""
+    from edition.exporting import pdfbook
+    from edition.imports import import_tei
+    from tests.edition.test_export_volume_units import WITH_FRONT
+
+    monkeypatch.setattr(pdfbook, "PIECE_CHARS", 1)
+    contents = pdfbook._Book._contents
+    measured = []
+
+    def measuring(self, folios, head, first, *, paint):
+        pages = contents(self, folios, head, first, paint=paint)
+        if not paint:
+            measured.append(pages)
+            return pages + 1  # a wrong measure
+        return pages
+
+    monkeypatch.setattr(pdfbook._Book, "_contents", measuring)
+    vol = load_volume(import_tei(WITH_FRONT).edition)
+    pages = pages_of(pdf.volume(vol), tmp_path)
+    assert len(measured) == 1  # the second layout took the length the first one found
+    whole = pages_of(pdf.volume_whole(vol), tmp_path)
+    assert pages == whole
