@@ -61,6 +61,8 @@ def main() -> int:
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG))
     parser.add_argument("--cache", default="locmem://", help="CACHE_URL of the workers")
     parser.add_argument("--json", metavar="PATH")
+    parser.add_argument("--db-suffix", default="",
+                        help="appended to the PostgreSQL databases' names (runs side by side)")
     parser.add_argument("--worker", choices=PARTS, help=argparse.SUPPRESS)
     parser.add_argument("--volume", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -79,7 +81,7 @@ def main() -> int:
         volume = tmp / "frus-synthetic.xml"
         volume.write_bytes(synthetic_volume(args.docs))
         for part in [p for p in args.parts.split(",") if p]:
-            dbname = f"emend_bench_floors_{part}"
+            dbname = f"emend_bench_floors_{part}{args.db_suffix}"
             _pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)',
                       f'CREATE DATABASE "{dbname}"')
             env = django_environ(tmp / "var", DATABASE_URL=pg_url(args.pg_url, dbname),

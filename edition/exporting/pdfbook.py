@@ -21,8 +21,8 @@ dropped before the next is laid out. What the whole layout gave, the pieces give
   as WeasyPrint drops it);
 - bookmarks: each page's bookmarks are kept (a few bytes) and the outline is made from all
   of them in page order, with WeasyPrint's own function, at the end;
-- fonts: one `FontConfiguration` for every piece, so every piece's glyphs go into one subset
-  of each font, as in one layout.
+- fonts: one `FontConfiguration` for every piece (`pdf.font_config`), and one `fonts` table
+  for the file, so every piece's glyphs go into one subset of each font, as in one layout.
 
 This drives WeasyPrint's PDF writer (`weasyprint.pdf`) page by page, as its `generate_pdf`
 does, without the options the volume does not use (tags, PDF/A variants, attachments,
@@ -48,7 +48,6 @@ from weasyprint.pdf import _use_references
 from weasyprint.pdf.anchors import add_annotations, add_links, add_outlines
 from weasyprint.pdf.fonts import build_fonts_dictionary
 from weasyprint.pdf.stream import Stream
-from weasyprint.text.fonts import FontConfiguration
 
 from . import pdf
 from .sources import Entry, Volume
@@ -104,7 +103,7 @@ class _Book:
         self.title = vol.edition.title or vol.edition.slug
         self.running = pdf._running_title(vol)
         self.fetcher = pdf.OfflineFetcher(timeout=1)
-        self.font_config = FontConfiguration()
+        self.font_config = pdf.font_config()
         self.style = CSS(string=pdf.STYLE, url_fetcher=self.fetcher,
                          font_config=self.font_config)
         self.pdf = pydyf.PDF()

@@ -312,3 +312,17 @@ def test_volume_in_pieces_lays_out_again_when_the_contents_is_not_the_length_mea
     assert len(measured) == 1  # the second layout took the length the first one found
     whole = pages_of(pdf.volume_whole(vol), tmp_path)
     assert pages == whole
+
+
+def test_files_are_the_same_with_the_shared_font_configuration(sample_volume, monkeypatch):
+    """`pdf.font_config` is made once per thread (WeasyPrint makes one per file): a document's
+    file, built after others with it, is byte for byte the one a fresh configuration gives."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    vol = load_volume(sample_volume)
+    parts = {part.xml_id: part for part in vol.parts}
+    pdf.volume_whole(vol)  # the shared configuration has laid out every unit
+    warm = [pdf.document(vol, parts[xml_id]) for xml_id in ("d142", "d143")]
+    assert pdf.font_config() is pdf.font_config()
+    monkeypatch.setattr(pdf, "font_config", FontConfiguration)  # a fresh one per file
+    assert [pdf.document(vol, parts[xml_id]) for xml_id in ("d142", "d143")] == warm
