@@ -12,7 +12,8 @@ at the foot of the page where their marker falls (CSS `float: footnote`). The st
 pdf.css next to this module.
 
 Each document's print HTML (pdfhtml.py) is cached per revision; the layout itself is redone for
-every file.
+every file. The volume is laid out in pieces (pdfbook.py), so that its memory does not grow
+with its number of pages.
 WeasyPrint fetches nothing: the HTML and CSS reference no resource, and the URL fetcher
 refuses everything but `data:` URLs, so a build never touches the network. Fonts are the
 system's (fontconfig).
