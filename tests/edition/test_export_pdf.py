@@ -229,6 +229,24 @@ def test_fragments_are_cached_per_revision(sample_volume, monkeypatch):
 
 # -- the volume laid out in pieces (pdfbook.py) ------------------------------------------------
 
+def links_without_target(path) -> int:
+    """Link annotations that lead nowhere (neither a destination nor an action), by PDFium."""
+    import ctypes
+
+    import pypdfium2
+    import pypdfium2.raw as pdfium
+
+    document, count = pypdfium2.PdfDocument(str(path)), 0
+    for page in document:
+        position, link = ctypes.c_int(0), pdfium.FPDF_LINK()
+        while pdfium.FPDFLink_Enumerate(page.raw, ctypes.byref(position), ctypes.byref(link)):
+            if not pdfium.FPDFLink_GetDest(document.raw, link) and not (
+                    pdfium.FPDFLink_GetAction(link)):
+                count += 1
+    document.close()
+    return count
+
+
 @pytest.fixture(params=["sample", "front matter", "generated"])
 def volume_for_pieces(request, tmp_path):
     """The sample (the contents first); the sample with its front matter (the contents after
@@ -261,6 +279,12 @@ def test_volume_in_pieces_gives_the_pages_of_one_layout(volume_for_pieces, tmp_p
         return lay_out(self, body, first, head)
 
     monkeypatch.setattr(pdfbook._Book, "_lay_out", recording)
+    unit = pdf._unit
+
+    def with_a_dangling_link(vol, entry):  # both drop a link to an anchor no page has
+        return unit(vol, entry) + f'<a href="#nowhere-{entry.part.xml_id}">nowhere</a>'
+
+    monkeypatch.setattr(pdf, "_unit", with_a_dangling_link)
     vol = load_volume(volume_for_pieces)  # one `built_at` for both files
     files = {}
     for how, build in [("whole", pdf.volume_whole), ("pieces", pdf.volume)]:
@@ -284,6 +308,8 @@ def test_volume_in_pieces_gives_the_pages_of_one_layout(volume_for_pieces, tmp_p
     assert pieces_[0] == whole[0]
     assert pieces_[1] == whole[1]
     assert "<outline>" in whole[1] and '<a href="volume.html#' in whole[1]
+    assert "nowhere" in whole[0]
+    assert links_without_target(files["pieces"]) == links_without_target(files["whole"]) == 0
     assert len(pieces_[2]) == len(whole[2]) and pieces_[2] == whole[2]
 
 
