@@ -7,11 +7,12 @@ class EditionConfig(AppConfig):
     verbose_name = "Editions"
 
     def ready(self) -> None:
-        from . import roles  # noqa: F401  (its receivers drop a person's cached roles)
+        from . import auth, roles  # noqa: F401  (its receivers drop a person's cached roles)
         from .gate import schema_installed
         from .ocr.record import realign_on_revision
         from .signals import revision_added
 
+        auth.connect()  # a person's cached row dropped when it is saved or deleted
         checks.register(schema_installed)
         # A unit's new text is aligned again with the pages already read (never re-read).
         revision_added.connect(realign_on_revision, dispatch_uid="edition.ocr.realign")
