@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.messages import get_messages
 from django.contrib.auth.decorators import login_not_required
 from django.db.models import Count, Max, Min, Q
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
 from django.templatetags.static import static
 from django.template import Context
@@ -24,14 +26,14 @@ from django.utils.cache import get_conditional_response, patch_cache_control, pa
 from django.utils.http import http_date, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
-from . import contents, pagecache, pages, suggestions
+from . import contents, pageframe, pagecache, pages, suggestions
 from .exporting import tei as tei_export
 from .exporting.formats import enabled as enabled_formats
 from .models import Document, Edition, Revision
 from .params import positive_int
 from .rendering import RENDER_VERSION, rendered_html, rendered_text
 from .middleware import signed_in
-from .roles import PROPOSERS, require_proposer, shown_role
+from .roles import PROPOSERS, require_proposer, reviews_somewhere, shown_role
 from .signals import proposer_page_state
 
 
@@ -245,11 +247,30 @@ def _reading_view(request: HttpRequest, document: Document | None, revision: Rev
     )
     if not_modified is not None:
         return _finish(request, not_modified, etag, shared.last_modified)
+    if not proposer and request.user.is_authenticated:
+        page = _framed(request, shared)
+        if page is not None:
+            return _finish(request, HttpResponse(page), etag, shared.last_modified)
     context = {"parts": shared.parts, "can_propose": proposer, "offers": offers}
     if document is not None:
         context |= {"edition": document.edition, "document": document, "revision": revision}
     response = TemplateResponse(request, "edition/document_detail.html", context)
     return _finish(request, response, etag, shared.last_modified)
+
+
+def _framed(request: HttpRequest, shared: SharedParts) -> str | None:
+    """A signed-in reader's page (not a proposer's) as edition/pageframe.py assembles it: the
+    shared parts, their name and CSRF token in the frame, no template rendered. None when the
+    template must be rendered: messages to show (rare: after an action), or DEBUG."""
+    if len(get_messages(request)):
+        return None
+    match = request.resolver_match
+    pieces = pageframe.frame(match.view_name if match else "", reviews_somewhere(request.user))
+    if pieces is None:
+        return None
+    # The token as the template's `csrf` context processor gets it (a new masking of the
+    # reader's secret; the cookie is set when the request had none).
+    return pageframe.fill(pieces, shared.parts, request.user.get_username(), get_token(request))
 
 
 def _shared_name(edition: str, doc: str) -> str:
