@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.core.cache import cache
 from django.contrib.messages import get_messages
 from django.contrib.auth.decorators import login_not_required
 from django.db.models import Count, Max, Min, Q
@@ -247,8 +248,8 @@ def _reading_view(request: HttpRequest, document: Document | None, revision: Rev
     )
     if not_modified is not None:
         return _finish(request, not_modified, etag, shared.last_modified)
-    if not proposer and request.user.is_authenticated:
-        page = _framed(request, shared)
+    if request.user.is_authenticated:
+        page = _framed(request, shared, proposer and (document, revision, offers, extra))
         if page is not None:
             return _finish(request, HttpResponse(page), etag, shared.last_modified)
     context = {"parts": shared.parts, "can_propose": proposer, "offers": offers}
@@ -258,19 +259,48 @@ def _reading_view(request: HttpRequest, document: Document | None, revision: Rev
     return _finish(request, response, etag, shared.last_modified)
 
 
-def _framed(request: HttpRequest, shared: SharedParts) -> str | None:
-    """A signed-in reader's page (not a proposer's) as edition/pageframe.py assembles it: the
-    shared parts, their name and CSRF token in the frame, no template rendered. None when the
-    template must be rendered: messages to show (rare: after an action), or DEBUG."""
+def _framed(request: HttpRequest, shared: SharedParts, proposing) -> str | None:
+    """A signed-in reader's page as edition/pageframe.py assembles it: the shared parts, their
+    name and CSRF token, and a proposer's own parts (`proposing`: the document, the revision,
+    the offers and the review app's page state; falsy for a reader who may not propose) in
+    the frame, document_detail.html not rendered. None when the template must be rendered:
+    messages to show (rare: after an action), or DEBUG."""
     if len(get_messages(request)):
         return None
     match = request.resolver_match
-    pieces = pageframe.frame(match.view_name if match else "", reviews_somewhere(request.user))
+    pieces = pageframe.frame(match.view_name if match else "", reviews_somewhere(request.user),
+                             bool(proposing))
     if pieces is None:
         return None
     # The token as the template's `csrf` context processor gets it (a new masking of the
     # reader's secret; the cookie is set when the request had none).
-    return pageframe.fill(pieces, shared.parts, request.user.get_username(), get_token(request))
+    token = get_token(request)
+    own = _proposer_parts(request, *proposing, token) if proposing else None
+    return pageframe.fill(pieces, shared.parts, request.user.get_username(), token, own)
+
+
+def _proposer_parts(request: HttpRequest, document: Document, revision: Revision, offers,
+                    extra, token: str) -> dict[str, str]:
+    """What document_detail.html includes for a proposer, rendered as those includes would
+    be. The propose bar and the tools show the unit's open proposals on `revision` (the review
+    app's templates): kept in the cache under what the page's ETag already trusts to say they
+    changed (the revision and the review app's page state, `extra`: the count and the newest
+    `updated_at` of the open proposals), so the open proposals are not loaded again while
+    none is opened, changed or closed. The suggestions carry the reader's token and are
+    rendered for each page that has any."""
+    context = {"edition": document.edition, "document": document, "revision": revision}
+    state = hashlib.sha256(repr(extra).encode()).hexdigest()[:24]
+    key = f"emend:own:{RENDER_VERSION}:{document.pk}:{revision.pk}:{state}"
+    own = cache.get(key)
+    if not isinstance(own, dict):
+        own = {name: get_template(f"review/propose_{name}.html").template.render(
+                   Context(context)) for name in ("bar", "tools")}
+        cache.set(key, own, pagecache.PAGE_TTL)
+    suggestions = ""
+    if offers:
+        suggestions = get_template("edition/_import_suggestions.html").template.render(Context(
+            context | {"offers": offers, "request": request, "csrf_token": token}))
+    return own | {"suggestions": suggestions}
 
 
 def _shared_name(edition: str, doc: str) -> str:
