@@ -339,18 +339,19 @@ def document_detail(request: HttpRequest, edition: str, doc: str) -> HttpRespons
             document = document_or_404(edition, doc)
             shared = _shared_parts(request, document, document.current_revision)
             pagecache.keep_shared(request, name, RENDER_VERSION, values, shared)
-        elif shown_role(request.user, shared.edition_id) in PROPOSERS:
+        if shown_role(request.user, shared.edition_id) in PROPOSERS:
             # A proposer's own parts from the cache (edition/ownparts.py) when they were read
             # on the revision the shared parts show: the unit's current one.
             # (Parts stored before they named their document have no id: not cached.)
             document_id = getattr(shared, "document_id", None)
             own_stamps, own = (None, None) if document_id is None else ownparts.read(
                 RENDER_VERSION, document_id, shared.edition_id, values)
-            if own is not None and own.revision_id == shared.ident[0] == shared.ident[2]:
+            if (document is None and own is not None
+                    and own.revision_id == shared.ident[0] == shared.ident[2]):
                 response = _own_page(request, values, shared, own)
                 if response is not None:
                     return response
-            document = document_or_404(edition, doc)
+            document = document or document_or_404(edition, doc)
             # The tools place a proposal on the revision they are given: never on text other
             # than the one shown (an approval may have landed since the parts were stored).
             if document.current_revision_id != shared.ident[2]:
