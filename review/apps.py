@@ -31,6 +31,11 @@ class ReviewConfig(AppConfig):
                            dispatch_uid=f"review.ownparts.proposal.{signal is post_save}")
             signal.connect(_forget_change, sender=Change,
                            dispatch_uid=f"review.ownparts.change.{signal is post_save}")
+        # The bar names each open proposal's author.
+        from django.contrib.auth import get_user_model
+
+        post_save.connect(_forget_author, sender=get_user_model(),
+                          dispatch_uid="review.ownparts.author")
 
 
 def _forget_change(sender, instance, **kwargs) -> None:
@@ -42,3 +47,14 @@ def _forget_change(sender, instance, **kwargs) -> None:
         "document_id", flat=True).first()
     if document_id is not None:
         forget([document_id])
+
+
+def _forget_author(sender, instance, update_fields=None, **kwargs) -> None:
+    # A sign-in saves `last_login` alone: nothing the bar shows.
+    if update_fields is not None and "username" not in update_fields:
+        return
+    from edition.ownparts import forget
+
+    from .models import Proposal
+
+    forget(Proposal.objects.open().filter(author=instance).values_list("document_id", flat=True))

@@ -132,3 +132,12 @@ def test_an_entry_under_old_stamps_is_never_used(editor, people):
     proposal = propose(people.editor2)
     cache.set(ownparts.entry_key(RENDER_VERSION, doc("d142").pk), old)
     assert f"Proposal {proposal.pk}<" in editor.get(D142).content.decode()
+
+
+def test_an_authors_new_name_shows_at_once(editor, people):
+    propose(people.editor2)
+    assert "by editor2:" in " ".join(editor.get(D142).content.decode().split())
+    people.editor2.username = "renamed"
+    people.editor2.save()
+    page = " ".join(editor.get(D142).content.decode().split())
+    assert "by renamed:" in page and "by editor2:" not in page
