@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.core.cache import cache
 from django.contrib.messages import get_messages
 from django.contrib.auth.decorators import login_not_required
 from django.db.models import Count, Max, Min, Q
