@@ -344,7 +344,10 @@ INSTALLED_APPS += ["axes"]
 MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last: turns a refused sign-in into the 429 page
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked account before its password
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend with the person's row from the cache (no query per signed-in page). Sessions
+    # store the backend's path: those signed in through "django.contrib.auth.backends.
+    # ModelBackend" before it was named here sign in again once.
+    "edition.auth.CachedModelBackend",
 ]
 AXES_HANDLER = "review.signin.AttemptsPerAccount"
 AXES_FAILURE_LIMIT = EMEND_SIGNIN_ATTEMPTS

@@ -628,6 +628,9 @@ def import_text(
 
 
 def _store_findings(document: Document, found) -> None:
+    from .ownparts import forget
+
+    forget([document.pk])  # bulk_create sends no signal: a proposer's cached parts
     Suggestion.objects.bulk_create(
         Suggestion(document=document, revision=document.current_revision,
                    check_name=f.check, change=f.change, note_id=f.note_id, exact=f.exact,

@@ -341,7 +341,10 @@ class Document(models.Model):
             if self.parent_id is not None:
                 retired += [Document.stamp_key(slug, xml_id) for xml_id in Document.objects
                             .filter(pk=self.parent_id).values_list("xml_id", flat=True)]
-        Document.retire(retired)
+        # A proposer's cached parts (edition/ownparts.py): the open proposals are rebased and
+        # re-anchored in this transaction (bulk updates), the suggestions placed on new text.
+        from .ownparts import unit_key
+        Document.retire([*retired, unit_key(self.pk)])
         from . import search  # imports this module
         search.index(self, revision)  # same transaction: no search finds text no longer here
         if self.xml_id in REGISTER_UNITS:

@@ -65,6 +65,13 @@ def shown_roles(user) -> dict[int, str]:
     return roles
 
 
+def prime_shown_roles(user, roles) -> None:
+    """`roles` as read from the cache (`roles_key`) with something else in one round trip
+    (edition.auth): kept for `shown_roles` when it is a cached value, else nothing."""
+    if isinstance(roles, dict):
+        user.__dict__["_emend_shown_roles"] = roles
+
+
 def shown_role(user, edition_id: int) -> str | None:
     """`role_in` for what a page shows (shown_roles): no query once cached."""
     if not user.is_authenticated:

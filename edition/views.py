@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.messages import get_messages
 from django.contrib.auth.decorators import login_not_required
 from django.db.models import Count, Max, Min, Q
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
 from django.templatetags.static import static
 from django.template import Context
@@ -24,14 +26,14 @@ from django.utils.cache import get_conditional_response, patch_cache_control, pa
 from django.utils.http import http_date, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
-from . import contents, pagecache, pages, suggestions
+from . import contents, ownparts, pageframe, pagecache, pages, suggestions
 from .exporting import tei as tei_export
 from .exporting.formats import enabled as enabled_formats
 from .models import Document, Edition, Revision
 from .params import positive_int
 from .rendering import RENDER_VERSION, rendered_html, rendered_text
 from .middleware import signed_in
-from .roles import PROPOSERS, require_proposer, shown_role
+from .roles import PROPOSERS, require_proposer, reviews_somewhere, shown_role
 from .signals import proposer_page_state
 
 
@@ -154,6 +156,7 @@ class SharedParts:
 
     parts: dict[str, str]
     edition_id: int
+    document_id: int
     # The revision shown, its checksum and the unit's current revision: the ETag's own parts.
     ident: tuple
     last_modified: datetime | None
@@ -197,7 +200,7 @@ def _shared_parts(request: HttpRequest, document: Document, revision: Revision) 
     # A chapter's list shows its children's dates, which move without touching it: no time.
     last_modified = max(revision.created_at, edition.updated_at) if document.is_document \
         else None
-    return SharedParts(parts, edition.pk,
+    return SharedParts(parts, edition.pk, document.pk,
                        (revision.pk, revision.checksum, document.current_revision_id),
                        last_modified)
 
@@ -211,10 +214,12 @@ def _part_templates() -> dict:
 
 def _reading_view(request: HttpRequest, document: Document | None, revision: Revision | None,
                   stamps: tuple[str, ...] | None = None,
-                  shared: SharedParts | None = None) -> HttpResponse:
+                  shared: SharedParts | None = None,
+                  own_stamps: tuple | None = None) -> HttpResponse:
     """The page around `shared` (rendered from `document` and `revision` when not given): the
     reader's own parts are all that is rendered for them. With `shared` and a reader who may
-    not propose, `document` may be None: no query."""
+    not propose, `document` may be None: no query. `own_stamps` (edition/ownparts.py, read
+    before the database): a proposer's own parts are stored under them for the next page."""
     edition_id = shared.edition_id if shared else document.edition_id
     is_current = shared.ident[0] == shared.ident[2] if shared else \
         revision.pk == document.current_revision_id
@@ -239,17 +244,78 @@ def _reading_view(request: HttpRequest, document: Document | None, revision: Rev
         stamps = pagecache.current(reading_stamps(document.edition.slug, document.xml_id))
     if shared is None:
         shared = _shared_parts(request, document, revision)
+    etag_parts = ([o.suggestion.pk for o in offers], extra)
     etag, not_modified = conditional(
-        request, *shared.ident, stamps, proposer, [o.suggestion.pk for o in offers], extra,
+        request, *shared.ident, stamps, proposer, *etag_parts,
         last_modified=shared.last_modified,
     )
     if not_modified is not None:
         return _finish(request, not_modified, etag, shared.last_modified)
+    if request.user.is_authenticated:
+        own = None
+        if proposer:
+            own = _proposer_parts(request, document, revision, offers, etag_parts, own_stamps)
+        page = _framed(request, shared, own)
+        if page is not None:
+            return _finish(request, HttpResponse(page), etag, shared.last_modified)
     context = {"parts": shared.parts, "can_propose": proposer, "offers": offers}
     if document is not None:
         context |= {"edition": document.edition, "document": document, "revision": revision}
     response = TemplateResponse(request, "edition/document_detail.html", context)
     return _finish(request, response, etag, shared.last_modified)
+
+
+def _own_page(request: HttpRequest, stamps: tuple, shared: SharedParts,
+              own: ownparts.Own) -> HttpResponse | None:
+    """A proposer's page from the cache alone: the shared parts and their own
+    (edition/ownparts.py), with the ETag `_reading_view` gives it. None: render it."""
+    etag, not_modified = conditional(request, *shared.ident, stamps, True, *own.etag_parts,
+                                     last_modified=shared.last_modified)
+    if not_modified is not None:
+        return _finish(request, not_modified, etag, shared.last_modified)
+    page = _framed(request, shared, own)
+    return None if page is None else _finish(request, HttpResponse(page), etag,
+                                             shared.last_modified)
+
+
+def _framed(request: HttpRequest, shared: SharedParts, own: ownparts.Own | None) -> str | None:
+    """A signed-in reader's page as edition/pageframe.py assembles it: the shared parts, their
+    name and CSRF token, and a proposer's `own` parts (None for a reader who may not propose)
+    in the frame, document_detail.html not rendered. None when the template must be rendered:
+    messages to show (rare: after an action), or DEBUG."""
+    if len(get_messages(request)):
+        return None
+    match = request.resolver_match
+    pieces = pageframe.frame(match.view_name if match else "", reviews_somewhere(request.user),
+                             own is not None)
+    if pieces is None:
+        return None
+    # The token as the template's `csrf` context processor gets it (a new masking of the
+    # reader's secret; the cookie is set when the request had none).
+    token = get_token(request)
+    parts = None if own is None else {
+        "bar": own.bar, "tools": own.tools,
+        "suggestions": own.suggestions.replace(ownparts.token_marker(), token)}
+    return pageframe.fill(pieces, shared.parts, request.user.get_username(), token, parts)
+
+
+def _proposer_parts(request: HttpRequest, document: Document, revision: Revision, offers,
+                    etag_parts: tuple, own_stamps: tuple | None) -> ownparts.Own:
+    """What document_detail.html includes for a proposer, rendered as those includes would
+    be (the review app's propose bar and tools, the suggestions with a marker for the CSRF
+    token), and kept under `own_stamps` when given."""
+    context = {"edition": document.edition, "document": document, "revision": revision}
+    bar, tools = (get_template(f"review/propose_{name}.html").template.render(Context(context))
+                  for name in ("bar", "tools"))
+    suggestions = ""
+    if offers:
+        suggestions = get_template("edition/_import_suggestions.html").template.render(Context(
+            context | {"offers": offers, "request": request,
+                       "csrf_token": ownparts.token_marker()}))
+    own = ownparts.Own(own_stamps, revision.pk, etag_parts, bar, tools, suggestions)
+    if own_stamps is not None:
+        ownparts.keep(RENDER_VERSION, document.pk, own)
+    return own
 
 
 def _shared_name(edition: str, doc: str) -> str:
@@ -272,12 +338,25 @@ def document_detail(request: HttpRequest, edition: str, doc: str) -> HttpRespons
             document = document_or_404(edition, doc)
             shared = _shared_parts(request, document, document.current_revision)
             pagecache.keep_shared(request, name, RENDER_VERSION, values, shared)
-        elif shown_role(request.user, shared.edition_id) in PROPOSERS:
-            document = document_or_404(edition, doc)
+        if shown_role(request.user, shared.edition_id) in PROPOSERS:
+            # A proposer's own parts from the cache (edition/ownparts.py) when they were read
+            # on the revision the shared parts show: the unit's current one.
+            # (Parts stored before they named their document have no id: not cached.)
+            document_id = getattr(shared, "document_id", None)
+            own_stamps, own = (None, None) if document_id is None else ownparts.read(
+                RENDER_VERSION, document_id, shared.edition_id, values)
+            if (document is None and own is not None
+                    and own.revision_id == shared.ident[0] == shared.ident[2]):
+                response = _own_page(request, values, shared, own)
+                if response is not None:
+                    return response
+            document = document or document_or_404(edition, doc)
             # The tools place a proposal on the revision they are given: never on text other
             # than the one shown (an approval may have landed since the parts were stored).
             if document.current_revision_id != shared.ident[2]:
                 shared = _shared_parts(request, document, document.current_revision)
+            return _reading_view(request, document, document.current_revision, values, shared,
+                                 own_stamps)
         return _reading_view(request, document, document and document.current_revision,
                              values, shared)
 

@@ -19,6 +19,7 @@ from django.db import transaction
 
 from .. import registers
 from ..models import Document, Edition, Revision, Suggestion
+from ..ownparts import forget
 from ..tei.findings import Finding
 from . import Volume, find
 
@@ -85,6 +86,7 @@ def run_document(document: Document, known: Facts | None = None, *,
         dismissed = list(mine.settled()
                          .values_list("check_name", "note_id", "exact", "prefix", "suffix"))
         mine.open().delete()
+        forget([locked.pk])  # bulk_create sends no signal: a proposer's cached parts
         return Suggestion.objects.bulk_create(
             _row(locked, revision, f) for f in found if not _was_dismissed(f, dismissed))
 

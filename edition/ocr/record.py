@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..models import Document, PageImage, Suggestion
+from ..ownparts import forget
 from ..tei.selectors import selector
 from . import engine
 from .align import Alignment, Disagreement, Read, align, units_on
@@ -236,6 +237,7 @@ def align_page(page: PageImage) -> list[Suggestion]:
         mine.open().delete()
         rows = [_row(f, page, alignment) for f in found if not _was_settled(f, settled)
                 and f.document_id in documents]
+        forget(r.document_id for r in rows)  # bulk_create sends no signal: proposers' parts
         created = Suggestion.objects.bulk_create(rows)
         page.aligned = {str(pk): r.pk for pk, r in alignment.transcription.revisions.items()}
         page.save(update_fields=["aligned"])
