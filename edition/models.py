@@ -421,6 +421,7 @@ class Revision(models.Model):
         """Forget the parsed tree and text layer: a volume's worth of them is large."""
         self.__dict__.pop("element", None)
         self.__dict__.pop("layer", None)
+        self.__dict__.pop("export_html", None)  # exporting/html.py `tokened`
 
     def reuse(self, other: Revision) -> None:
         """Take `other`'s parsed tree and text layer (an unsaved revision of the same TEI,

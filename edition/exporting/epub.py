@@ -30,7 +30,7 @@ import lxml.html
 from lxml import etree
 
 from ..tei.parsing import safe_parser
-from ..tei.render import render_html
+from . import html as html_export
 from .sources import Entry, Part, Volume, fragment, nested_list
 from .titlepage import title_page, to_html
 
@@ -98,8 +98,8 @@ def chapter_file(xml_id: str) -> str:
 def chapter(part: Part) -> dict:
     """{"xhtml": the content document, "pages": [[id, n]…], "ids": every id in it}."""
     def build() -> str:
-        rendered = render_html(part.revision.element, doc_href=lambda xml_id: DOC_LINK + xml_id,
-                               layer=part.revision.layer)  # built once per revision
+        # The HTML export's rendering of the revision, its document links made ours.
+        rendered = html_export.with_doc_links(html_export.tokened(part), DOC_LINK)
         return json.dumps(_xhtml(rendered, str(part.document)))
 
     return json.loads(fragment("epub", VERSION, part, build))

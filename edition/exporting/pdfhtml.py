@@ -12,7 +12,7 @@ import html
 
 import lxml.html
 
-from ..tei.render import render_html
+from . import html as html_export
 from .sources import Part, Volume, fragment
 
 VERSION = 1  # bump when the print HTML changes: cached fragments are keyed by it
@@ -43,8 +43,8 @@ def article(part: Part) -> str:
 def print_html(part: Part) -> str:
     """The document's `<article>` for print: footnote bodies moved to their markers, the
     heading carrying the running head, `<p>` made `<div class="p">` (see `_block_safe`)."""
-    rendered = render_html(part.revision.element, doc_href=lambda xml_id: DOC_LINK + xml_id,
-                           layer=part.revision.layer)  # built once per revision
+    # The HTML export's rendering of the revision, its document links made ours.
+    rendered = html_export.with_doc_links(html_export.tokened(part), DOC_LINK)
     article = lxml.html.fragment_fromstring(rendered)
     for element in article.iter():
         element.attrib.pop("data-o", None)  # the reading view's text-layer offsets
