@@ -94,13 +94,15 @@ class Part:
 
     @classmethod
     def candidate(cls, document: Document, tei: str, *, number: int,
-                  element: etree._Element | None = None) -> Part:
+                  element: etree._Element | None = None, layer=None) -> Part:
         """A revision not stored (yet): what an approval or a proposal would make. `element`:
-        `tei` parsed already."""
+        `tei` parsed already; `layer`: its text layer, built already."""
         revision = Revision(document=document, number=number, tei=tei,
                             checksum=hashlib.sha256(tei.encode("utf-8")).hexdigest())
         if element is not None:
             revision.element = element  # the cached_property's slot
+            if layer is not None:
+                revision.layer = layer
         return cls(document, revision)
 
 
