@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from . import XML_ID, local_name
+from . import XML_ID, local_name, squash_space
 
 _XML_SPACE = re.compile(r"[ \t\r\n]+")
 # Running heads and the like are not part of the text (the text layer excludes them too).
@@ -20,7 +20,7 @@ SKIPPED = frozenset({"fw", "teiHeader"})
 
 def collapse(text: str) -> str:
     """One TEI text node as the reader sees it: XML whitespace runs → one space, NFC."""
-    return unicodedata.normalize("NFC", _XML_SPACE.sub(" ", text))
+    return unicodedata.normalize("NFC", squash_space(text))
 
 
 def document_id(div: etree._Element) -> str:

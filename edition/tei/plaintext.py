@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from . import local_name
+from . import local_name, squash_space
 from .notes import SKIPPED, collect_footnotes
 from .render import follows_foreign, is_foreign
 
@@ -69,7 +69,7 @@ class _Lines:
     def text(self, raw: str | None) -> None:
         if raw:
             # Per text node, as the text layer does: the unit its offsets map back to.
-            self.tokens.append(unicodedata.normalize("NFC", _XML_SPACE.sub(" ", raw)))
+            self.tokens.append(unicodedata.normalize("NFC", squash_space(raw)))
 
     def marker(self, label: str) -> None:
         self.tokens.append(_Marker(f"[{label}]"))

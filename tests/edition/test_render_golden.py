@@ -13,15 +13,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from lxml import etree
 
 from bench.synth import synthetic_volume
 from edition.exporting import annotations, epub, html as html_export, pdfhtml, sources, tei, text
 from edition.imports import import_text, import_tei
 from edition.rendering import links_for, local_editions
+from edition.tei import local_name, squash_space
 from edition.tei.plaintext import render_plaintext
 from edition.tei.render import render_html
 from tests.helpers import D143_TEXT, SAMPLES
@@ -93,3 +98,14 @@ def test_renderers_give_the_recorded_bytes(source, tmp_path):
     changed = sorted(key for key in expected.keys() | got.keys()
                      if expected.get(key) != got.get(key))
     assert not changed, f"{len(changed)} outputs differ from the recorded ones: {changed[:12]}"
+
+
+@given(st.text(alphabet=st.sampled_from(" \t\r\n\xa0\u2003ab\u0301"), max_size=40))
+def test_squash_space_is_the_xml_whitespace_regex(text):
+    assert squash_space(text) == re.sub(r"[ \t\r\n]+", " ", text)
+
+
+def test_local_name_of_elements_comments_and_instructions():
+    root = etree.fromstring('<a xmlns="urn:x"><b/><!-- c --><?pi d?><e:f xmlns:e="urn:e"/></a>')
+    assert [local_name(el) for el in root.iter()] == ["a", "b", "", "", "f"]
+    assert [local_name(el) for el in root.iter()] == ["a", "b", "", "", "f"]  # from the memo
