@@ -201,7 +201,15 @@ def _notes_html(part: Part, footnotes) -> dict[str, str]:
     (cached) article: no second renderer, and the same markup readers see. Links are made
     absolute: other documents and this document's anchors on the public site."""
     article = html_export.article(part)
-    site = Volume(part.document.edition, [], whole=False).doc_href  # public URLs only
+    public = Volume(part.document.edition, [], whole=False).doc_href  # public URLs only
+    hrefs: dict[str, str] = {}
+
+    def site(xml_id: str) -> str:
+        # Reversed once per document linked to, not once per note linking to it.
+        if xml_id not in hrefs:
+            hrefs[xml_id] = public(xml_id)
+        return hrefs[xml_id]
+
     own_page = site(part.xml_id)
     end_of_list = article.rfind("\n</ol>\n</section>")
     bodies: dict[str, str] = {}
