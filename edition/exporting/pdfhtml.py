@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 
 import lxml.html
+from lxml import etree
 
 from . import html as html_export
 from .sources import Part, Volume, fragment
@@ -22,6 +23,13 @@ DOC_LINK = "emend-doc:"
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 BLOCKS = frozenset({"p", "div", "section", "blockquote", "ul", "ol", "li", "table", "caption",
                     "thead", "tbody", "tr", "th", "td", "figure", "figcaption", *HEADINGS})
+
+
+# Compiled once, not at every document.
+_NOTE_ITEMS = etree.XPath("./section[@class='footnotes']/ol/li")
+_MARKER = etree.XPath(".//a[@id=$id]")
+_NOTES_SECTION = etree.XPath("./section[@class='footnotes']")
+_ITEMS = etree.XPath("./ol/li")
 
 
 def _esc(value: str) -> str:
@@ -59,9 +67,9 @@ def print_html(part: Part) -> str:
 def _footnotes_in_place(article) -> None:
     """Each note's body replaces its marker, in a `span.footnote` that pdf.css floats to the
     foot of the page. Notes without a marker stay in the notes section at the end."""
-    for item in article.xpath("./section[@class='footnotes']/ol/li"):
+    for item in _NOTE_ITEMS(article):
         note_id = item.get("id", "")[len("fn-"):]
-        markers = article.xpath(".//a[@id=$id]", id=f"fnref-{note_id}")
+        markers = _MARKER(article, id=f"fnref-{note_id}")
         if not markers or markers[0].getparent().tag != "sup":
             continue
         for back in item.find_class("fn-back"):
@@ -83,8 +91,8 @@ def _footnotes_in_place(article) -> None:
         note.tail = sup.tail
         sup.getparent().replace(sup, note)
         item.getparent().remove(item)
-    for section in article.xpath("./section[@class='footnotes']"):
-        if not section.xpath("./ol/li"):
+    for section in _NOTES_SECTION(article):
+        if not _ITEMS(section):
             section.getparent().remove(section)
 
 
