@@ -35,7 +35,6 @@ from .exporting.sources import Part
 from .models import Document, Revision
 from .tei.parsing import TEIError, parse_document_div
 from .tei.schema import Schema, frus_problems, schema_at
-from .tei.textlayer import TextLayer
 
 log = logging.getLogger(__name__)
 
@@ -52,15 +51,17 @@ class GateError(ValueError):
 
 def check_candidate(tei: str, document: Document, *, number: int, current: str | None = None,
                     keep: bool = False, element: etree._Element | None = None,
-                    layer: TextLayer | None = None) -> Revision | None:
+                    like: Revision | None = None) -> Revision | None:
     """Raise GateError unless `tei` may become revision `number` of `document` (which comes
     with its edition: no query is made). `current`: the TEI of the revision it replaces.
     `keep`: it is about to be stored; keep its rendered pieces for the exports. `element`:
-    `tei` already parsed (a stored revision's tree), `layer` its text layer if built. Returns the unsaved candidate revision
-    with its parsed tree and text layer, for `Document.add_revision` to reuse (None when it
-    failed the way the current revision already fails)."""
+    `tei` already parsed (a stored revision's tree); `like`: a revision of this very TEI whose
+    derived values (tree, text layer, footnotes) the candidate takes (`Revision.reuse`).
+    Returns the unsaved candidate revision with its parsed tree and text layer, for
+    `Document.add_revision` to reuse (None when it failed the way the current revision already
+    fails)."""
     try:
-        return _check(tei, document, number, keep=keep, element=element, layer=layer)
+        return _check(tei, document, number, keep=keep, element=element, like=like)
     except GateError as refusal:
         if current is None or refusal.code == "no-schema":
             raise
@@ -104,7 +105,7 @@ _READING_VIEW = "the reading view and the HTML export"  # both render_html
 
 
 def _check(tei: str, document: Document, number: int, *, keep: bool,
-           element: etree._Element | None = None, layer: TextLayer | None = None) -> Revision:
+           element: etree._Element | None = None, like: Revision | None = None) -> Revision:
     try:
         element = parse_document_div(tei) if element is None else element
     except TEIError as exc:
@@ -116,7 +117,7 @@ def _check(tei: str, document: Document, number: int, *, keep: bool,
     if problem:
         raise GateError(problem, code="invalid-tei")
     # The tree just checked is the one rendered (no renderer changes the TEI it is given).
-    part = Part.candidate(document, tei, number=number, element=element, layer=layer)
+    part = Part.candidate(document, tei, number=number, element=element, like=like)
     with nullcontext() if keep else sources.scratch():
         for name, render in renderers():
             try:

@@ -445,7 +445,7 @@ def _report_gate(document: Document, warnings: list[str]) -> None:
     revision = document.current_revision
     try:
         check_candidate(revision.tei, document, number=revision.number, keep=True,
-                        element=revision.element, layer=revision.layer)
+                        element=revision.element, like=revision)
     except GateError as exc:
         if exc.code == "no-schema":
             if exc.message not in warnings:

@@ -77,7 +77,8 @@ def tokened(part: Part) -> str:
     rendered = revision.__dict__.get(TOKENED)
     if rendered is None:
         # The revision's layer: the JSON export reads the same one, so it is built once.
-        rendered = render_html(revision.element, doc_href=_doc_token, layer=revision.layer)
+        rendered = render_html(revision.element, doc_href=_doc_token, layer=revision.layer,
+                               footnotes=revision.footnotes)
         revision.__dict__[TOKENED] = rendered
     return rendered
 

@@ -37,7 +37,7 @@ from typing import NamedTuple
 from lxml import etree
 
 from . import FRUS_NS, TEI_NS, XML_ID, XML_NS, local_name
-from .notes import SKIPPED, collapse, collect_footnotes, document_id, unique_id
+from .notes import SKIPPED, Footnote, collapse, collect_footnotes, document_id, unique_id
 from .render_blocks import ListsTablesFigures
 from .render_blocks import attr as _attr
 from .render_blocks import css_class as _class
@@ -187,14 +187,16 @@ class Links:
 
 
 def render_html(div: etree._Element, *, doc_href: Callable[[str], str | None] | None = None,
-                links: Links | None = None, layer: TextLayer | None = None) -> str:
+                links: Links | None = None, layer: TextLayer | None = None,
+                footnotes: list[Footnote] | None = None) -> str:
     """The document as one `<article>` HTML fragment, footnotes at its end. Pass `links`, or
-    `doc_href` alone for links to documents only; `layer`, the div's text layer if built."""
+    `doc_href` alone for links to documents only; `layer`, the div's text layer if built;
+    `footnotes`, its `collect_footnotes` if listed."""
     if links is None:
         if doc_href is None:
             raise TypeError("render_html needs doc_href or links")
         links = Links(doc_href=doc_href)
-    return _HTMLRenderer(div, links, layer).render()
+    return _HTMLRenderer(div, links, layer, footnotes).render()
 
 
 def is_foreign(el: etree._Element) -> bool:
@@ -249,11 +251,12 @@ def _doc_label(xml_id: str) -> str:
 
 class _HTMLRenderer(ListsTablesFigures):
     def __init__(self, div: etree._Element, links: Links,
-                 layer: TextLayer | None = None) -> None:
+                 layer: TextLayer | None = None,
+                 footnotes: list[Footnote] | None = None) -> None:
         self.root = div
         self.links = links
         self.doc_id = document_id(div)
-        self.footnotes = collect_footnotes(div)
+        self.footnotes = collect_footnotes(div) if footnotes is None else footnotes
         self.note_of = {fn.element: fn for fn in self.footnotes}
         self.marked: set[str] = set()  # notes whose marker made it into the text
         self.link_depth = 0  # inside an <a>: anchors must wait until it closes
