@@ -5,6 +5,8 @@ pure function of its input, which is what lets rendered output be cached per rev
 """
 
 import re
+import unicodedata
+from functools import lru_cache
 
 TEI_NS = "http://www.tei-c.org/ns/1.0"
 FRUS_NS = "http://history.state.gov/frus/ns/1.0"
@@ -44,3 +46,11 @@ def squash_space(text: str) -> str:
     """Each run of XML whitespace as one space: `re.sub(r"[ \\t\\r\\n]+", " ", text)`, in about
     half the time (the renderers and the text layer do it to every text node)."""
     return _SQUASHABLE.sub(" ", text)
+
+
+@lru_cache(maxsize=8192)
+def collapse(text: str) -> str:
+    """One TEI text node as the reader sees it: XML whitespace runs → one space, NFC. Memoised:
+    the text layer and both renderers each collapse every text node of a revision, and
+    indentation repeats throughout a volume."""
+    return unicodedata.normalize("NFC", squash_space(text))

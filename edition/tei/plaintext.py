@@ -16,12 +16,11 @@ object… in a figure) is never content here; `[Embedded media]` stands for it.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from lxml import etree
 
-from . import local_name, squash_space
+from . import collapse, local_name
 from .notes import SKIPPED, Footnote, collect_footnotes
 from .render import follows_foreign, is_foreign
 
@@ -70,7 +69,7 @@ class _Lines:
     def text(self, raw: str | None) -> None:
         if raw:
             # Per text node, as the text layer does: the unit its offsets map back to.
-            self.tokens.append(unicodedata.normalize("NFC", squash_space(raw)))
+            self.tokens.append(collapse(raw))
 
     def marker(self, label: str) -> None:
         self.tokens.append(_Marker(f"[{label}]"))

@@ -36,8 +36,8 @@ from typing import NamedTuple
 
 from lxml import etree
 
-from . import FRUS_NS, TEI_NS, XML_ID, XML_NS, local_name
-from .notes import SKIPPED, Footnote, collapse, collect_footnotes, document_id, unique_id
+from . import FRUS_NS, TEI_NS, XML_ID, XML_NS, collapse, local_name
+from .notes import SKIPPED, Footnote, collect_footnotes, document_id, unique_id
 from .render_blocks import ListsTablesFigures
 from .render_blocks import attr as _attr
 from .render_blocks import css_class as _class
