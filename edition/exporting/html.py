@@ -56,7 +56,12 @@ def article(part: Part) -> str:
 
 
 def _render(part: Part) -> str:
-    return _OFFSET_ATTR.sub(r"\1", tokened(part))
+    return _OFFSET_ATTR.sub(_before_offset, tokened(part))
+
+
+def _before_offset(match: re.Match) -> str:
+    # A function, not the template r"\1": Python expands a template at every match.
+    return match[1]
 
 
 def _doc_token(xml_id: str) -> str:
