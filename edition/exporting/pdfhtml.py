@@ -27,7 +27,6 @@ BLOCKS = frozenset({"p", "div", "section", "blockquote", "ul", "ol", "li", "tabl
 
 # Compiled once, not at every document.
 _NOTE_ITEMS = etree.XPath("./section[@class='footnotes']/ol/li")
-_MARKER = etree.XPath(".//a[@id=$id]")
 _NOTES_SECTION = etree.XPath("./section[@class='footnotes']")
 _ITEMS = etree.XPath("./ol/li")
 
@@ -67,9 +66,15 @@ def print_html(part: Part) -> str:
 def _footnotes_in_place(article) -> None:
     """Each note's body replaces its marker, in a `span.footnote` that pdf.css floats to the
     foot of the page. Notes without a marker stay in the notes section at the end."""
+    # Each id's first <a>, found in one pass instead of a search of the article per note. The
+    # renderer's ids are unique and moving note bodies adds no <a id>, so the first stays first.
+    links: dict[str | None, object] = {}
+    for link in article.iter("a"):
+        links.setdefault(link.get("id"), link)
     for item in _NOTE_ITEMS(article):
         note_id = item.get("id", "")[len("fn-"):]
-        markers = _MARKER(article, id=f"fnref-{note_id}")
+        marker = links.get(f"fnref-{note_id}")
+        markers = [] if marker is None else [marker]
         if not markers or markers[0].getparent().tag != "sup":
             continue
         for back in item.find_class("fn-back"):
