@@ -48,9 +48,18 @@ def squash_space(text: str) -> str:
     return _SQUASHABLE.sub(" ", text)
 
 
-@lru_cache(maxsize=8192)
 def collapse(text: str) -> str:
-    """One TEI text node as the reader sees it: XML whitespace runs → one space, NFC. Memoised:
-    the text layer and both renderers each collapse every text node of a revision, and
-    indentation repeats throughout a volume."""
+    """One TEI text node as the reader sees it: XML whitespace runs → one space, NFC. Memoised
+    for short text: the text layer and both renderers each collapse every text node of a
+    revision, and indentation repeats throughout a volume. Long text is not kept (the memo
+    stays a few megabytes at most)."""
+    if len(text) > 1000:
+        return _collapse(text)
+    return _collapse_short(text)
+
+
+def _collapse(text: str) -> str:
     return unicodedata.normalize("NFC", squash_space(text))
+
+
+_collapse_short = lru_cache(maxsize=2048)(_collapse)
