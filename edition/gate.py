@@ -50,15 +50,18 @@ class GateError(ValueError):
 
 
 def check_candidate(tei: str, document: Document, *, number: int, current: str | None = None,
-                    keep: bool = False, element: etree._Element | None = None) -> Revision | None:
+                    keep: bool = False, element: etree._Element | None = None,
+                    like: Revision | None = None) -> Revision | None:
     """Raise GateError unless `tei` may become revision `number` of `document` (which comes
     with its edition: no query is made). `current`: the TEI of the revision it replaces.
     `keep`: it is about to be stored; keep its rendered pieces for the exports. `element`:
-    `tei` already parsed (a stored revision's tree). Returns the unsaved candidate revision
-    with its parsed tree and text layer, for `Document.add_revision` to reuse (None when it
-    failed the way the current revision already fails)."""
+    `tei` already parsed (a stored revision's tree); `like`: a revision of this very TEI whose
+    derived values (tree, text layer, footnotes) the candidate takes (`Revision.reuse`).
+    Returns the unsaved candidate revision with its parsed tree and text layer, for
+    `Document.add_revision` to reuse (None when it failed the way the current revision already
+    fails)."""
     try:
-        return _check(tei, document, number, keep=keep, element=element)
+        return _check(tei, document, number, keep=keep, element=element, like=like)
     except GateError as refusal:
         if current is None or refusal.code == "no-schema":
             raise
@@ -102,7 +105,7 @@ _READING_VIEW = "the reading view and the HTML export"  # both render_html
 
 
 def _check(tei: str, document: Document, number: int, *, keep: bool,
-           element: etree._Element | None = None) -> Revision:
+           element: etree._Element | None = None, like: Revision | None = None) -> Revision:
     try:
         element = parse_document_div(tei) if element is None else element
     except TEIError as exc:
@@ -114,7 +117,7 @@ def _check(tei: str, document: Document, number: int, *, keep: bool,
     if problem:
         raise GateError(problem, code="invalid-tei")
     # The tree just checked is the one rendered (no renderer changes the TEI it is given).
-    part = Part.candidate(document, tei, number=number, element=element)
+    part = Part.candidate(document, tei, number=number, element=element, like=like)
     with nullcontext() if keep else sources.scratch():
         for name, render in renderers():
             try:

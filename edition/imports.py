@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, OuterRef, Subquery
 from lxml import etree
 
 from . import search, tasks
@@ -445,7 +445,7 @@ def _report_gate(document: Document, warnings: list[str]) -> None:
     revision = document.current_revision
     try:
         check_candidate(revision.tei, document, number=revision.number, keep=True,
-                        element=revision.element)
+                        element=revision.element, like=revision)
     except GateError as exc:
         if exc.code == "no-schema":
             if exc.message not in warnings:
@@ -476,7 +476,11 @@ def create_documents(edition, units: list[tuple[str, str, dict, int]], *, by,
     Revision.objects.bulk_create(revisions)
     for document, revision in zip(documents, revisions):
         document.current_revision = revision
-    Document.objects.bulk_update(documents, ["current_revision"])
+    # Each new document's one revision, in one UPDATE whatever the batch (bulk_update would
+    # compile a CASE of a branch per document).
+    Document.objects.filter(pk__in=[d.pk for d in documents]).update(
+        current_revision=Subquery(Revision.objects.filter(document=OuterRef("pk"))
+                                  .values("pk")[:1]))
     SearchEntry.objects.bulk_create(
         entry for document, revision in zip(documents, revisions)
         for entry in search.entries(document, revision))

@@ -24,6 +24,7 @@ from lxml import etree
 from . import checks, signals, tasks
 from .changes import RevisionChange
 from .tei import textlayer
+from .tei.notes import Footnote, collect_footnotes
 from .tei.metadata import document_dates
 from .tei.parsing import parse_document_div
 
@@ -369,6 +370,10 @@ class RevisionQuerySet(models.QuerySet):
         raise TypeError("revisions are immutable; history is never deleted")
 
 
+# What a revision derives from its TEI and keeps while it is held (`release` forgets them).
+_DERIVED = ("element", "layer", "footnotes", "note_texts")
+
+
 class Revision(models.Model):
     """An immutable state of a document's TEI."""
 
@@ -423,12 +428,14 @@ class Revision(models.Model):
     def release(self) -> None:
         """Forget the parsed tree and text layer: a volume's worth of them is large."""
         self.__dict__.pop("element", None)
-        self.__dict__.pop("layer", None)
+        for name in _DERIVED:
+            self.__dict__.pop(name, None)
+        self.__dict__.pop("export_html", None)  # exporting/html.py `tokened`
 
     def reuse(self, other: Revision) -> None:
         """Take `other`'s parsed tree and text layer (an unsaved revision of the same TEI,
         as the gate made it): nothing is parsed or derived twice."""
-        for name in ("element", "layer"):
+        for name in _DERIVED:
             if name in other.__dict__:
                 self.__dict__[name] = other.__dict__[name]
 
@@ -446,6 +453,18 @@ class Revision(models.Model):
     @cached_property
     def layer(self) -> textlayer.TextLayer:
         return textlayer.build(self.element)
+
+    @cached_property
+    def footnotes(self) -> list[Footnote]:
+        """`collect_footnotes` of the tree: both renderers, the JSON export and the search
+        index list them."""
+        return collect_footnotes(self.element)
+
+    @cached_property
+    def note_texts(self) -> list[str]:
+        """Each footnote's own text layer, in the order of `footnotes` (the search index, the
+        JSON export)."""
+        return [textlayer.text_of(fn.element) for fn in self.footnotes]
 
     @cached_property
     def record(self) -> RevisionChange:

@@ -144,9 +144,12 @@ def _notes(element) -> list[tuple[str, str]]:
 
 
 def entries(document: Document, revision) -> list[SearchEntry]:
-    # The revision was parsed when it was saved: its element is at hand.
+    # The revision was parsed when it was saved: its element is at hand, and the notes' text
+    # layers it keeps serve the JSON export too.
+    notes = [(fn.id, text) for fn, text in zip(revision.footnotes, revision.note_texts,
+                                                strict=True) if text]
     return [SearchEntry(document=document, note_id=note_id, text=text)
-            for note_id, text in [("", revision.text), *_notes(revision.element)]]
+            for note_id, text in [("", revision.text), *notes]]
 
 
 def index(document: Document, revision, *, new: bool = False) -> None:

@@ -45,7 +45,7 @@ from collections.abc import Iterator
 from datetime import timezone as dt_timezone
 
 from ..tei import XML_ID, local_name, textlayer
-from ..tei.notes import collect_footnotes, unique_id
+from ..tei.notes import unique_id
 from ..tei.selectors import selector
 from ..models import Document
 from . import html as html_export
@@ -84,20 +84,18 @@ def document_fragment(part: Part) -> str:
 
 
 def _build(part: Part) -> str:
-    element = part.revision.element
     layer = part.revision.layer
     # The stored text layer is derived from this very TEI, so the two agree; offsets are taken
     # from the layer, so its text is the one they index.
     text = layer.text
     anchors = {anchor.element: anchor.offset for anchor in layer.notes}
     footnotes, annotations = [], []
-    collected = collect_footnotes(element)
+    collected = part.revision.footnotes  # the renderers' list
     notes_html = _notes_html(part, collected)
-    for fn in collected:
+    for fn, note_text in zip(collected, part.revision.note_texts, strict=True):
         offset = anchors.get(fn.element)
         if offset is None:  # both skip notes in fw and teiHeader: never happens, but be safe
             continue
-        note_text = textlayer.build(fn.element).text
         footnotes.append({"id": fn.id, "label": fn.label, "source": fn.is_source,
                           "offset": offset, "text": note_text})
         bodies = [{"type": "TextualBody", "value": note_text, "format": "text/plain"}]
@@ -201,7 +199,15 @@ def _notes_html(part: Part, footnotes) -> dict[str, str]:
     (cached) article: no second renderer, and the same markup readers see. Links are made
     absolute: other documents and this document's anchors on the public site."""
     article = html_export.article(part)
-    site = Volume(part.document.edition, [], whole=False).doc_href  # public URLs only
+    public = Volume(part.document.edition, [], whole=False).doc_href  # public URLs only
+    hrefs: dict[str, str] = {}
+
+    def site(xml_id: str) -> str:
+        # Reversed once per document linked to, not once per note linking to it.
+        if xml_id not in hrefs:
+            hrefs[xml_id] = public(xml_id)
+        return hrefs[xml_id]
+
     own_page = site(part.xml_id)
     end_of_list = article.rfind("\n</ol>\n</section>")
     bodies: dict[str, str] = {}

@@ -30,7 +30,7 @@ import lxml.html
 from lxml import etree
 
 from ..tei.parsing import safe_parser
-from ..tei.render import render_html
+from . import html as html_export
 from .sources import Entry, Part, Volume, fragment, nested_list
 from .titlepage import title_page, to_html
 
@@ -44,6 +44,10 @@ NS = {"x": XHTML_NS}
 DOC_LINK = "emend-doc:"
 DOC_LINK_RE = re.compile(r'(<a\s[^>]*?href=")emend-doc:([^"#]+)(#[^"]*)?"')
 W3CDTF = re.compile(r"\d{4}(-\d\d(-\d\d)?)?")
+# Compiled once, not at every chapter.
+_NOTE_MARKERS = etree.XPath(".//x:sup[contains(@class, 'fnref')]/x:a", namespaces=NS)
+_NOTES_SECTIONS = etree.XPath(".//x:section[@class='footnotes']", namespaces=NS)
+_PAGE_MARKERS = etree.XPath(".//x:*[@class='pb']", namespaces=NS)
 
 CSS = """body { font-family: serif; line-height: 1.45; margin: 0 4%; }
 h1 { font-size: 1.4em; } h2 { font-size: 1.15em; }
@@ -98,8 +102,8 @@ def chapter_file(xml_id: str) -> str:
 def chapter(part: Part) -> dict:
     """{"xhtml": the content document, "pages": [[id, n]…], "ids": every id in it}."""
     def build() -> str:
-        rendered = render_html(part.revision.element, doc_href=lambda xml_id: DOC_LINK + xml_id,
-                               layer=part.revision.layer)  # built once per revision
+        # The HTML export's rendering of the revision, its document links made ours.
+        rendered = html_export.with_doc_links(html_export.tokened(part), DOC_LINK)
         return json.dumps(_xhtml(rendered, str(part.document)))
 
     return json.loads(fragment("epub", VERSION, part, build))
@@ -114,9 +118,9 @@ def _xhtml(fragment_html: str, title: str) -> dict:
     root = etree.fromstring(f"{head}<body>\n{body}\n</body>\n</html>\n".encode(),
                            parser=safe_parser())
     article = root[1][0]
-    for marker in article.xpath(".//x:sup[contains(@class, 'fnref')]/x:a", namespaces=NS):
+    for marker in _NOTE_MARKERS(article):
         marker.set(EPUB_TYPE, "noteref")
-    for section in article.xpath(".//x:section[@class='footnotes']", namespaces=NS):
+    for section in _NOTES_SECTIONS(article):
         section.set(EPUB_TYPE, "footnotes")
         for ol in section.findall(f"{{{XHTML_NS}}}ol"):
             # Each <li id="fn-…"> becomes an <aside>: reading systems show those as pop-ups.
@@ -127,7 +131,7 @@ def _xhtml(fragment_html: str, title: str) -> dict:
                 section.insert(at + offset, item)
             section.remove(ol)
     pages = []
-    for pb in article.xpath(".//x:*[@class='pb']", namespaces=NS):
+    for pb in _PAGE_MARKERS(article):
         # A page marker need not link to itself in a book: a span with its label as title.
         n = (pb.get("aria-label") or "").removeprefix("Page ").strip()
         pb.tag = f"{{{XHTML_NS}}}span"

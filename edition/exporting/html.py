@@ -56,14 +56,47 @@ def article(part: Part) -> str:
 
 
 def _render(part: Part) -> str:
-    # The revision's layer: the JSON export reads the same one, so it is built once.
-    rendered = render_html(part.revision.element, doc_href=_doc_token,
-                           layer=part.revision.layer)
-    return _OFFSET_ATTR.sub(r"\1", rendered)
+    return _OFFSET_ATTR.sub(_before_offset, tokened(part))
+
+
+def _before_offset(match: re.Match) -> str:
+    # A function, not the template r"\1": Python expands a template at every match.
+    return match[1]
 
 
 def _doc_token(xml_id: str) -> str:
     return f"{_TOKEN}{xml_id}{_TOKEN}"
+
+
+# Where `tokened` keeps its output on the revision (Revision.release forgets it).
+TOKENED = "export_html"
+# A document token in `tokened` output: the whole of what `doc_href` returned for the id.
+_DOC_TOKEN = re.compile(f"{_TOKEN}([^{_TOKEN}]+){_TOKEN}")
+
+
+def tokened(part: Part) -> str:
+    """`render_html` of the part's revision, links to other documents as tokens: rendered once
+    per revision for the three formats that start from it (this one, EPUB and print HTML), which
+    a build or the gate renders one after the other."""
+    revision = part.revision
+    rendered = revision.__dict__.get(TOKENED)
+    if rendered is None:
+        # The revision's layer: the JSON export reads the same one, so it is built once.
+        rendered = render_html(revision.element, doc_href=_doc_token, layer=revision.layer,
+                               footnotes=revision.footnotes)
+        revision.__dict__[TOKENED] = rendered
+    return rendered
+
+
+def with_doc_links(rendered: str, prefix: str) -> str:
+    """`tokened` output with each link to another document as `prefix` + its id: the bytes
+    `render_html(…, doc_href=lambda xml_id: prefix + xml_id)` gives. The renderer writes what
+    `doc_href` returns into an href through `html.escape`, which leaves the token (NUL, which
+    no XML carries, around an id `d\\d+[a-z]?`) as it is; `prefix` must be one that escaping
+    leaves as it is too (no `&<>"'`)."""
+    if _TOKEN not in rendered:
+        return rendered
+    return _DOC_TOKEN.sub(lambda m: prefix + m[1], rendered)
 
 
 def resolve_links(text: str, doc_href: Callable[[str], str]) -> str:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import html
 
 import lxml.html
+from lxml import etree
 
-from ..tei.render import render_html
+from . import html as html_export
 from .sources import Part, Volume, fragment
 
 VERSION = 1  # bump when the print HTML changes: cached fragments are keyed by it
@@ -22,6 +23,12 @@ DOC_LINK = "emend-doc:"
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 BLOCKS = frozenset({"p", "div", "section", "blockquote", "ul", "ol", "li", "table", "caption",
                     "thead", "tbody", "tr", "th", "td", "figure", "figcaption", *HEADINGS})
+
+
+# Compiled once, not at every document.
+_NOTE_ITEMS = etree.XPath("./section[@class='footnotes']/ol/li")
+_NOTES_SECTION = etree.XPath("./section[@class='footnotes']")
+_ITEMS = etree.XPath("./ol/li")
 
 
 def _esc(value: str) -> str:
@@ -43,8 +50,8 @@ def article(part: Part) -> str:
 def print_html(part: Part) -> str:
     """The document's `<article>` for print: footnote bodies moved to their markers, the
     heading carrying the running head, `<p>` made `<div class="p">` (see `_block_safe`)."""
-    rendered = render_html(part.revision.element, doc_href=lambda xml_id: DOC_LINK + xml_id,
-                           layer=part.revision.layer)  # built once per revision
+    # The HTML export's rendering of the revision, its document links made ours.
+    rendered = html_export.with_doc_links(html_export.tokened(part), DOC_LINK)
     article = lxml.html.fragment_fromstring(rendered)
     for element in article.iter():
         element.attrib.pop("data-o", None)  # the reading view's text-layer offsets
@@ -59,9 +66,15 @@ def print_html(part: Part) -> str:
 def _footnotes_in_place(article) -> None:
     """Each note's body replaces its marker, in a `span.footnote` that pdf.css floats to the
     foot of the page. Notes without a marker stay in the notes section at the end."""
-    for item in article.xpath("./section[@class='footnotes']/ol/li"):
+    # Each id's first <a>, found in one pass instead of a search of the article per note. The
+    # renderer's ids are unique and moving note bodies adds no <a id>, so the first stays first.
+    links: dict[str | None, object] = {}
+    for link in article.iter("a"):
+        links.setdefault(link.get("id"), link)
+    for item in _NOTE_ITEMS(article):
         note_id = item.get("id", "")[len("fn-"):]
-        markers = article.xpath(".//a[@id=$id]", id=f"fnref-{note_id}")
+        marker = links.get(f"fnref-{note_id}")
+        markers = [] if marker is None else [marker]
         if not markers or markers[0].getparent().tag != "sup":
             continue
         for back in item.find_class("fn-back"):
@@ -83,8 +96,8 @@ def _footnotes_in_place(article) -> None:
         note.tail = sup.tail
         sup.getparent().replace(sup, note)
         item.getparent().remove(item)
-    for section in article.xpath("./section[@class='footnotes']"):
-        if not section.xpath("./ol/li"):
+    for section in _NOTES_SECTION(article):
+        if not _ITEMS(section):
             section.getparent().remove(section)
 
 

@@ -94,13 +94,16 @@ class Part:
 
     @classmethod
     def candidate(cls, document: Document, tei: str, *, number: int,
-                  element: etree._Element | None = None) -> Part:
+                  element: etree._Element | None = None, like: Revision | None = None) -> Part:
         """A revision not stored (yet): what an approval or a proposal would make. `element`:
-        `tei` parsed already."""
+        `tei` parsed already; `like`: a revision of the same TEI whose derived values (tree,
+        text layer, footnotes) it takes."""
         revision = Revision(document=document, number=number, tei=tei,
                             checksum=hashlib.sha256(tei.encode("utf-8")).hexdigest())
         if element is not None:
             revision.element = element  # the cached_property's slot
+        if like is not None:
+            revision.reuse(like)
         return cls(document, revision)
 
 

@@ -34,7 +34,8 @@ SEPARATOR = f"\n{RULE}\n\n"
 def document_text(part: Part) -> str:
     """`render_plaintext` of the part's revision (ends with one newline)."""
     return sources.fragment(FORMAT, VERSION, part,
-                            lambda: render_plaintext(part.revision.element))
+                            lambda: render_plaintext(part.revision.element,
+                                                     footnotes=part.revision.footnotes))
 
 
 def volume(vol: Volume) -> bytes:

@@ -5,7 +5,6 @@ ids, in display order. Shared by the HTML and the plain-text renderers, so their
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -16,11 +15,6 @@ from . import XML_ID, local_name
 _XML_SPACE = re.compile(r"[ \t\r\n]+")
 # Running heads and the like are not part of the text (the text layer excludes them too).
 SKIPPED = frozenset({"fw", "teiHeader"})
-
-
-def collapse(text: str) -> str:
-    """One TEI text node as the reader sees it: XML whitespace runs → one space, NFC."""
-    return unicodedata.normalize("NFC", _XML_SPACE.sub(" ", text))
 
 
 def document_id(div: etree._Element) -> str:

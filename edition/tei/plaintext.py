@@ -16,13 +16,12 @@ object… in a figure) is never content here; `[Embedded media]` stands for it.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from lxml import etree
 
-from . import local_name
-from .notes import SKIPPED, collect_footnotes
+from . import collapse, local_name
+from .notes import SKIPPED, Footnote, collect_footnotes
 from .render import follows_foreign, is_foreign
 
 _XML_SPACE = re.compile(r"[ \t\r\n]+")
@@ -47,9 +46,10 @@ QUOTE_INDENT = "    "
 EMBEDDED_MEDIA = "[Embedded media]"
 
 
-def render_plaintext(div: etree._Element) -> str:
-    """The document as plain text ending in one newline (see the module docstring)."""
-    return _PlainRenderer(div).render()
+def render_plaintext(div: etree._Element, *, footnotes: list[Footnote] | None = None) -> str:
+    """The document as plain text ending in one newline (see the module docstring).
+    `footnotes`: the div's `collect_footnotes`, if listed."""
+    return _PlainRenderer(div, footnotes).render()
 
 
 @dataclass
@@ -69,7 +69,7 @@ class _Lines:
     def text(self, raw: str | None) -> None:
         if raw:
             # Per text node, as the text layer does: the unit its offsets map back to.
-            self.tokens.append(unicodedata.normalize("NFC", _XML_SPACE.sub(" ", raw)))
+            self.tokens.append(collapse(raw))
 
     def marker(self, label: str) -> None:
         self.tokens.append(_Marker(f"[{label}]"))
@@ -128,9 +128,9 @@ def _split_pages(lines: list[Line]) -> list[Block]:
 
 
 class _PlainRenderer:
-    def __init__(self, div: etree._Element) -> None:
+    def __init__(self, div: etree._Element, footnotes: list[Footnote] | None = None) -> None:
         self.root = div
-        self.footnotes = collect_footnotes(div)
+        self.footnotes = collect_footnotes(div) if footnotes is None else footnotes
         self.label_of = {fn.element: fn.label for fn in self.footnotes}
         self.block_cache: dict[etree._Element, bool] = {}
 

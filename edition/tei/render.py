@@ -36,8 +36,8 @@ from typing import NamedTuple
 
 from lxml import etree
 
-from . import FRUS_NS, TEI_NS, XML_ID, XML_NS, local_name
-from .notes import SKIPPED, collapse, collect_footnotes, document_id, unique_id
+from . import FRUS_NS, TEI_NS, XML_ID, XML_NS, collapse, local_name
+from .notes import SKIPPED, Footnote, collect_footnotes, document_id, unique_id
 from .render_blocks import ListsTablesFigures
 from .render_blocks import attr as _attr
 from .render_blocks import css_class as _class
@@ -146,12 +146,16 @@ def block_offsets(div: etree._Element,
     """
     offsets: dict[etree._Element, int] = {}
     seen: set[etree._Element] = set()  # blocks whose first text has gone by (segments in order)
+    blocks_of: dict[etree._Element, list[etree._Element]] = {}  # host → its blocks, inner first
     for segment in (layer or build_layer(div)).segments:
         if not segment.content:
             continue
         host = segment.element if segment.slot == "text" else segment.element.getparent()
-        chain = [host, *host.iterancestors()]
-        blocks = [element for element in chain if local_name(element) in BLOCK_ELEMENTS]
+        blocks = blocks_of.get(host)
+        if blocks is None:
+            chain = [host, *host.iterancestors()]
+            blocks = blocks_of[host] = [element for element in chain
+                                        if local_name(element) in BLOCK_ELEMENTS]
         for element in blocks:
             if element not in seen:
                 seen.add(element)
@@ -183,14 +187,16 @@ class Links:
 
 
 def render_html(div: etree._Element, *, doc_href: Callable[[str], str | None] | None = None,
-                links: Links | None = None, layer: TextLayer | None = None) -> str:
+                links: Links | None = None, layer: TextLayer | None = None,
+                footnotes: list[Footnote] | None = None) -> str:
     """The document as one `<article>` HTML fragment, footnotes at its end. Pass `links`, or
-    `doc_href` alone for links to documents only; `layer`, the div's text layer if built."""
+    `doc_href` alone for links to documents only; `layer`, the div's text layer if built;
+    `footnotes`, its `collect_footnotes` if listed."""
     if links is None:
         if doc_href is None:
             raise TypeError("render_html needs doc_href or links")
         links = Links(doc_href=doc_href)
-    return _HTMLRenderer(div, links, layer).render()
+    return _HTMLRenderer(div, links, layer, footnotes).render()
 
 
 def is_foreign(el: etree._Element) -> bool:
@@ -245,11 +251,12 @@ def _doc_label(xml_id: str) -> str:
 
 class _HTMLRenderer(ListsTablesFigures):
     def __init__(self, div: etree._Element, links: Links,
-                 layer: TextLayer | None = None) -> None:
+                 layer: TextLayer | None = None,
+                 footnotes: list[Footnote] | None = None) -> None:
         self.root = div
         self.links = links
         self.doc_id = document_id(div)
-        self.footnotes = collect_footnotes(div)
+        self.footnotes = collect_footnotes(div) if footnotes is None else footnotes
         self.note_of = {fn.element: fn for fn in self.footnotes}
         self.marked: set[str] = set()  # notes whose marker made it into the text
         self.link_depth = 0  # inside an <a>: anchors must wait until it closes
@@ -267,13 +274,24 @@ class _HTMLRenderer(ListsTablesFigures):
         for fn in self.footnotes:
             self.anchors[fn.id] = f"fn-{fn.id}"
         self.html_ids: dict[etree._Element, str] = {}
-        for el in self.root.iter():
+        root = self.root
+        # Document order (`root.iter()`'s), each element with whether a skipped (fw…) or a
+        # foreign element encloses it: one walk, not one climb to the top per element.
+        skipped = any(local_name(a) in SKIPPED for a in root.iterancestors()) or (
+            local_name(root) in SKIPPED)
+        foreign = any(is_foreign(a) for a in root.iterancestors()) or is_foreign(root)
+        stack = [(child, skipped, foreign) for child in reversed(root)]
+        while stack:
+            el, skipped, foreign = stack.pop()
             name = local_name(el)
-            if not name or el is self.root or el in self.note_of:  # footnotes use fn-{id}
+            if len(el):
+                inner = (skipped or name in SKIPPED, foreign or is_foreign(el))
+                stack.extend((child, *inner) for child in reversed(el))
+            if not name or el in self.note_of:  # footnotes use fn-{id}
                 continue
-            if any(local_name(a) in SKIPPED for a in el.iterancestors()) or name in SKIPPED:
+            if skipped or name in SKIPPED:
                 continue
-            if is_foreign(el) or any(is_foreign(a) for a in el.iterancestors()):
+            if foreign or is_foreign(el):
                 continue  # never rendered
             xml_id = (el.get(XML_ID) or "").strip()
             wanted = _html_id(name, xml_id, (el.get("n") or "").strip())

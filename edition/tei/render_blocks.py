@@ -13,8 +13,7 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from . import local_name
-from .notes import collapse
+from . import collapse, local_name
 
 _UNSAFE_CLASS = re.compile(r"[^A-Za-z0-9_-]+")
 

@@ -52,6 +52,9 @@ _FRUS = f"{{{FRUS_NS}}}"
 # FRUS's ODD adds frus:attachment, a division of its own inside a document; tei_all knows its
 # content as a div's.
 _FRUS_DIVISIONS = frozenset({"attachment"})
+# The elements (the div itself included) in the frus: namespace or carrying one of its attributes.
+_FRUS_MARKED = etree.XPath(
+    "descendant-or-self::*[namespace-uri() = $ns or @*[namespace-uri() = $ns]]")
 _INVALID_ATTRIBUTE = re.compile(r"Invalid attribute (\S+) for element")
 _MISSING = re.compile(r"Expecting an element ?(\S*), got nothing")
 _MAX_TRIALS = 64  # children tried one at a time to say which one is out of place
@@ -226,7 +229,7 @@ def _as_tei(div: etree._Element) -> etree._Element:
     """A copy without the frus: namespace, which tei_all does not know: its attributes dropped,
     its divisions made TEI divs."""
     div = copy.deepcopy(div)
-    for element in div.iter(etree.Element):
+    for element in _FRUS_MARKED(div, ns=FRUS_NS):  # not every element: the few with frus:
         if element.tag.startswith(_FRUS) and local_name(element) in _FRUS_DIVISIONS:
             element.tag = tei("div")
         for name in [n for n in element.attrib if n.startswith(_FRUS)]:

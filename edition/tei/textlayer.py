@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from . import XML_ID, local_name
+from . import XML_ID, collapse, local_name
 
 BLOCK_SEPARATOR = "\n\n"
 
@@ -141,7 +141,7 @@ class _Builder:
     def add_text(self, raw: str | None, element: etree._Element, slot: str) -> None:
         if raw is None:
             return
-        text = unicodedata.normalize("NFC", _XML_SPACE.sub(" ", raw))
+        text = collapse(raw)
         if text.startswith(" ") and (self._at_block_start() or self.ends_in_space):
             text = text[1:]
         if not text:

@@ -11,7 +11,8 @@ import subprocess
 import pytest
 from lxml import etree
 
-from edition.exporting import pdf, pdfhtml
+from edition.exporting import html as html_export
+from edition.exporting import pdf
 from edition.exporting.sources import load_volume
 from edition.tei import local_name
 from edition.tei.notes import SKIPPED, collect_footnotes
@@ -213,8 +214,8 @@ def test_fragments_are_cached_per_revision(sample_volume, monkeypatch):
     first = pdf.print_html(vol.parts[1])  # d142 (after the compilation's heading)
     pdf.volume(vol)
     rendered = []
-    real = pdfhtml.render_html
-    monkeypatch.setattr(pdfhtml, "render_html", lambda div, **kw: rendered.append(div) or
+    real = html_export.render_html  # print HTML starts from the HTML export's rendering
+    monkeypatch.setattr(html_export, "render_html", lambda div, **kw: rendered.append(div) or
                         real(div, **kw))
     pdf.volume(vol)
     assert rendered == []  # every document's print HTML came from the cache

@@ -182,8 +182,8 @@ def test_an_approval_leaves_its_rendered_pieces_for_the_exports(d142, editor, re
     def render_again(*args, **kwargs):
         raise AssertionError("rendered again")
 
-    for module in (html, epub, pdfhtml):
-        monkeypatch.setattr(module, "render_html", render_again)
+    # EPUB and print HTML start from the HTML export's rendering of the revision.
+    monkeypatch.setattr(html, "render_html", render_again)
     [part] = [p for p in load_volume(d142.edition).parts if p.xml_id == "d142"]
     assert part.revision.number == 2
     assert "<table" in html.article(part) and "<table" in pdfhtml.article(part)
