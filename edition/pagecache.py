@@ -202,7 +202,29 @@ def serve(request, name: str, version: int, stamps: list[Stamp],
         cache.set_many({head_key(request, name, version): head,
                         page_key(request, name, version): CachedPage(head, response.content)},
                        PAGE_TTL)
+        _remember_origin(_origin(request))
     return response
+
+
+ORIGINS_KEY = "emend:origins"
+# Origins remembered for the worker's warming: the most recent few. A site answers under its
+# ALLOWED_HOSTS only, so this is a handful (the public name, maybe an internal one).
+MAX_ORIGINS = 4
+
+
+def _remember_origin(origin: str) -> None:
+    """Note that pages are cached under `origin` (`origins`). Paid on a miss only, beside the
+    render it follows: one more cache read, and a write the first time an origin is seen."""
+    known = cache.get(ORIGINS_KEY) or ()
+    if origin not in known:
+        cache.set(ORIGINS_KEY, (origin, *(o for o in known if o != origin))[:MAX_ORIGINS],
+                  PAGE_TTL)
+
+
+def origins() -> tuple[str, ...]:
+    """The origins (scheme://host[:port]) pages were recently cached under, most recent first:
+    where edition/warming.py renders a page again after an approval retired it."""
+    return tuple(cache.get(ORIGINS_KEY) or ())
 
 
 @dataclass(frozen=True)

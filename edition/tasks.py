@@ -40,6 +40,16 @@ def warm_rendering(revision_ids: list[int]) -> int:
     return count
 
 
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
+def warm_pages(revision_id: int) -> int:
+    """After an approval: the new revision's reading page rendered into the page cache, as a
+    reader would get it (edition/warming.py), so no reader waits for it. Does nothing once the
+    revision is no longer current."""
+    from .warming import warm_pages as warm
+
+    return warm(revision_id)
+
+
 # Revisions read per query by warm_rendering: a bounded `IN (…)` and a bounded batch in memory.
 WARM_CHUNK = 500
 
