@@ -62,6 +62,9 @@ def main() -> int:
     parser.add_argument("--gunicorn-class", default="sync",
                         help="gunicorn worker class (sync, gthread)")
     parser.add_argument("--gunicorn-threads", type=int, default=1)
+    parser.add_argument("--before-gunicorn-class", help="the --before site's (default: the "
+                        "same): e.g. the same checkout served two ways, side by side")
+    parser.add_argument("--before-gunicorn-threads", type=int)
     parser.add_argument("--json", metavar="PATH")
     parser.add_argument("--worker", choices=["setup", "approve"], help=argparse.SUPPRESS)
     parser.add_argument("--arg", help=argparse.SUPPRESS)
@@ -83,11 +86,14 @@ def main() -> int:
 # The driver
 
 
-GUNICORN = {"class": "sync", "threads": 1}
+# The gunicorn worker class and threads of each site (--gunicorn-class, --before-gunicorn-class).
+GUNICORN: dict[str, tuple[str, int]] = {}
 
 
 def run(args) -> int:
-    GUNICORN.update({"class": args.gunicorn_class, "threads": args.gunicorn_threads})
+    GUNICORN["after"] = (args.gunicorn_class, args.gunicorn_threads)
+    GUNICORN["before"] = (args.before_gunicorn_class or args.gunicorn_class,
+                          args.before_gunicorn_threads or args.gunicorn_threads)
     sys.path.insert(0, str(ROOT))
     from bench.harness import load, machine, pg_version, print_machine
 
@@ -102,9 +108,9 @@ def run(args) -> int:
     info["code"] = {name: f"{code} ({_git(code, 'rev-parse', '--short', 'HEAD')})"
                     for name, code, _, _ in sites}
     print_machine(info)
-    print(f"code: {info['code']}; gunicorn -w 2 -k {args.gunicorn_class} --threads "
-          f"{args.gunicorn_threads} each; broker {args.broker}; wrk -t2 -c16, {args.seconds:g} s a run; "
-          f"cache {args.cache}")
+    shapes = {name: GUNICORN[name] for name, *_ in sites}
+    print(f"code: {info['code']}; gunicorn -w 2, (class, threads): {shapes}; broker "
+          f"{args.broker}; wrk -t2 -c16, {args.seconds:g} s a run; cache {args.cache}")
     tmp = Path(tempfile.mkdtemp(prefix="emend-readers-"))
     servers: list[subprocess.Popen] = []
     try:
@@ -131,18 +137,10 @@ def run(args) -> int:
         if args.json:  # the runs first: whatever the tables below make of them
             Path(args.json).write_text(json.dumps({"machine": info, "pages": results}))
         print()
-        print(f"Each page against the same bytes served as a static file by the same gunicorn "
-              f"(WhiteNoise), interleaved; ratio = page req/s ÷ static req/s, median "
-              f"(min–max) of {args.rounds} rounds")
-        for name, *_ in sites:
-            print(f"\n{name}: {info['code'][name]}")
-            _print_table(["page", "req/s", "p99 ms", "static req/s", "ratio"],
-                         _page_table(results[name], rows))
-        if len(sites) > 1:
-            print("\nratios side by side (median (min–max))")
-            before, after = (_page_table(results[name], rows) for name, *_ in sites)
-            _print_table(["page", "before", "after"],
-                         [[b[0], b[-1], a[-1]] for b, a in zip(before, after)])
+        if not args.rounds:  # --rounds 0: the readers during approvals only
+            print("(--rounds 0: no page measured against its static twin)")
+        else:
+            _print_pages(args, info, sites, results, rows)
         print("bytes: " + ", ".join(f"{k} {v:,}" for k, v in ready[sites[-1][0]]["sizes"].items()))
         during, idle_approvals = {}, {}
         if args.approval_rounds:
@@ -162,6 +160,21 @@ def run(args) -> int:
         for _, _, _, db in sites:
             _drop_database(args.pg_url, db)
         _flush_redis(args.cache)
+
+
+def _print_pages(args, info, sites, results, rows) -> None:
+    print(f"Each page against the same bytes served as a static file by the same gunicorn "
+          f"(WhiteNoise), interleaved; ratio = page req/s ÷ static req/s, median "
+          f"(min–max) of {args.rounds} rounds")
+    for name, *_ in sites:
+        print(f"\n{name}: {info['code'][name]}")
+        _print_table(["page", "req/s", "p99 ms", "static req/s", "ratio"],
+                     _page_table(results[name], rows))
+    if len(sites) > 1:
+        print("\nratios side by side (median (min–max))")
+        before, after = (_page_table(results[name], rows) for name, *_ in sites)
+        _print_table(["page", "before", "after"],
+                     [[b[0], b[-1], a[-1]] for b, a in zip(before, after)])
 
 
 SIGNED_IN = ("signed-in reader (no role)", "signed-in editor")
@@ -209,7 +222,7 @@ def _site(args, name: str, code: Path, port: int, db: str, tmp: Path,
 
     # First start: read each page's bytes; the static copies must exist before WhiteNoise
     # starts (it lists its files once).
-    server = _gunicorn(code, env, port)
+    server = _gunicorn(code, env, port, name)
     middle = f"d{args.docs // 2}"
     pages = {
         "doc": f"/{slug}/{middle}/",
@@ -229,7 +242,7 @@ def _site(args, name: str, code: Path, port: int, db: str, tmp: Path,
         (static_dir / _static_name(page)).write_bytes(body)
         sizes[page] = len(body)
     _stop(server)
-    server = _gunicorn(code, env, port)
+    server = _gunicorn(code, env, port, name)
     servers.append(server)
     _, headers = _fetch(base + pages["doc"])
     page_etag = headers["ETag"]
@@ -484,12 +497,13 @@ def _worker(args, code: Path, env: dict, kind: str, arg: str) -> dict:
     return _collect(_worker_process(args, code, env, kind, arg))
 
 
-def _gunicorn(code: Path, env: dict, port: int) -> subprocess.Popen:
+def _gunicorn(code: Path, env: dict, port: int, name: str) -> subprocess.Popen:
+    worker_class, threads = GUNICORN[name]
     # Log level critical: not "worker was sent SIGTERM" at every stop (Django logs its own).
     process = subprocess.Popen(
         [str(VENV / "gunicorn"), "config.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}",
-         "--log-level", "critical", "-k", GUNICORN["class"],
-         "--threads", str(GUNICORN["threads"])],
+         "--log-level", "critical", "-k", worker_class,
+         "--threads", str(threads)],
         cwd=code, env=env, start_new_session=True)
     for _ in range(200):
         try:
