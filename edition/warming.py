@@ -2,8 +2,9 @@
 
 An approval retires its document's cached page (edition/pagecache.py): without this, the next
 reader of that document renders it cold (30–60 ms of a web worker, in the p99 of every reader
-behind it). `Document.add_revision` queues `tasks.warm_pages` once the revision commits, and the
-worker asks the site for the page exactly as an anonymous reader would — the whole Django stack
+behind it). `Document.add_revision` queues `tasks.after_revision` (which warms, then runs the
+checks) once the revision commits, and the worker asks the site for the page exactly as an
+anonymous reader would — the whole Django stack
 (middleware, view, `pagecache.serve`) through `django.test.Client`, once for each origin pages
 were served under (`pagecache.origins`: pages hold absolute links, so each origin has its own
 copy). The page stored is therefore the one a reader would have rendered, byte for byte, and

@@ -88,14 +88,27 @@ def test_no_origin_known_warms_nothing(sample_edition):
 def test_an_approval_sends_the_warming_once_it_commits(
         client, sample_edition, django_capture_on_commit_callbacks):
     client.get(D144)
-    with mock.patch.object(tasks.warm_pages, "apply_async") as send:
+    with mock.patch.object(tasks.after_revision, "apply_async") as send:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             revision = approve_d144()
         assert not send.called  # not before the commit: the worker must see the revision
         for callback in callbacks:
             callback()
     send.assert_called_once()
-    assert send.call_args.kwargs["args"] == (revision.pk,)
+    document = Document.objects.get(xml_id="d144")
+    assert send.call_args.kwargs["args"] == (document.pk, revision.pk)
+
+
+def test_the_message_after_a_revision_warms_the_page_then_runs_the_checks(
+        client, sample_edition):
+    client.get(D144)
+    revision = approve_d144()
+    document = Document.objects.get(xml_id="d144")
+    with mock.patch.object(tasks, "run_checks", wraps=tasks.run_checks) as checks:
+        tasks.after_revision(document.pk, revision.pk)
+    checks.assert_called_once_with([document.pk])
+    response, cached = from_cache(client, D144)
+    assert cached and "Kishi noted" in words(response)
 
 
 def test_a_failing_page_is_logged_not_raised(client, sample_edition, caplog):
