@@ -53,7 +53,7 @@ def warm_pages(revision_id: int) -> int:
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def after_revision(document_id: int, revision_id: int) -> int:
     """What follows a new revision (`Document.add_revision`), in one message: sending one costs
-    the approving request a few milliseconds of CPU. The reading page first (`warm_pages`: a
+    the approving request about 3 ms (0.6 ms of CPU, Redis broker). The reading page first (`warm_pages`: a
     reader may be waiting for it), then the checks (`run_checks`). Safe to run twice or late,
     as both are."""
     warm_pages(revision_id)
