@@ -92,8 +92,12 @@ GUNICORN: dict[str, tuple[str, int]] = {}
 
 def run(args) -> int:
     GUNICORN["after"] = (args.gunicorn_class, args.gunicorn_threads)
-    GUNICORN["before"] = (args.before_gunicorn_class or args.gunicorn_class,
-                          args.before_gunicorn_threads or args.gunicorn_threads)
+    # A class of its own takes threads of its own (gunicorn's sync class with threads > 1 is
+    # gthread).
+    GUNICORN["before"] = (
+        (args.before_gunicorn_class, args.before_gunicorn_threads or 1)
+        if args.before_gunicorn_class else
+        (args.gunicorn_class, args.before_gunicorn_threads or args.gunicorn_threads))
     sys.path.insert(0, str(ROOT))
     from bench.harness import load, machine, pg_version, print_machine
 
