@@ -25,6 +25,9 @@ miss. Stamps missing from the cache are read from the database and cached for `S
 which bounds how long a drop lost to an unreachable cache can leave a page stale. A page's
 ETag is made from its stamps (and what else the view puts in it), whether it comes from the
 cache or not, so the two paths agree.
+
+`serve` also notes the origins it stores pages under (`origins`): after an approval the worker
+renders the unit's page again under each (edition/warming.py).
 """
 
 from __future__ import annotations
@@ -207,8 +210,10 @@ def serve(request, name: str, version: int, stamps: list[Stamp],
 
 
 ORIGINS_KEY = "emend:origins"
-# Origins remembered for the worker's warming: the most recent few. A site answers under its
-# ALLOWED_HOSTS only, so this is a handful (the public name, maybe an internal one).
+# Origins remembered for the worker's warming: the few last seen first. A site answers under
+# its ALLOWED_HOSTS only, so this is a handful (the public name, maybe an internal one); with
+# a wildcard, made-up hosts could push the real one out: the warming would then miss (readers
+# render the page, as without it), and a warming never costs more than this many renders.
 MAX_ORIGINS = 4
 
 
@@ -222,8 +227,8 @@ def _remember_origin(origin: str) -> None:
 
 
 def origins() -> tuple[str, ...]:
-    """The origins (scheme://host[:port]) pages were recently cached under, most recent first:
-    where edition/warming.py renders a page again after an approval retired it."""
+    """The origins (scheme://host[:port]) pages were recently cached under, the last first
+    seen first: where edition/warming.py renders a page again after an approval retired it."""
     return tuple(cache.get(ORIGINS_KEY) or ())
 
 
