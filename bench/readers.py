@@ -56,6 +56,15 @@ def main() -> int:
     parser.add_argument("--db", default=DB_NAME, help="database name (dropped and re-created)")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG))
     parser.add_argument("--cache", default="redis://127.0.0.1:6379/15")
+    parser.add_argument("--broker", default="redis://127.0.0.1:6379/14",
+                        help="Redis database of the Celery worker run during the approvals "
+                             "(flushed); 'none': no worker, as before")
+    parser.add_argument("--gunicorn-class", default="sync",
+                        help="gunicorn worker class (sync, gthread)")
+    parser.add_argument("--gunicorn-threads", type=int, default=1)
+    parser.add_argument("--before-gunicorn-class", help="the --before site's (default: the "
+                        "same): e.g. the same checkout served two ways, side by side")
+    parser.add_argument("--before-gunicorn-threads", type=int)
     parser.add_argument("--json", metavar="PATH")
     parser.add_argument("--worker", choices=["setup", "approve"], help=argparse.SUPPRESS)
     parser.add_argument("--arg", help=argparse.SUPPRESS)
@@ -77,7 +86,18 @@ def main() -> int:
 # The driver
 
 
+# The gunicorn worker class and threads of each site (--gunicorn-class, --before-gunicorn-class).
+GUNICORN: dict[str, tuple[str, int]] = {}
+
+
 def run(args) -> int:
+    GUNICORN["after"] = (args.gunicorn_class, args.gunicorn_threads)
+    # A class of its own takes threads of its own (gunicorn's sync class with threads > 1 is
+    # gthread).
+    GUNICORN["before"] = (
+        (args.before_gunicorn_class, args.before_gunicorn_threads or 1)
+        if args.before_gunicorn_class else
+        (args.gunicorn_class, args.before_gunicorn_threads or args.gunicorn_threads))
     sys.path.insert(0, str(ROOT))
     from bench.harness import load, machine, pg_version, print_machine
 
@@ -92,8 +112,9 @@ def run(args) -> int:
     info["code"] = {name: f"{code} ({_git(code, 'rev-parse', '--short', 'HEAD')})"
                     for name, code, _, _ in sites}
     print_machine(info)
-    print(f"code: {info['code']}; gunicorn -w 2 each; wrk -t2 -c16, {args.seconds:g} s a run; "
-          f"cache {args.cache}")
+    shapes = {name: GUNICORN[name] for name, *_ in sites}
+    print(f"code: {info['code']}; gunicorn -w 2, (class, threads): {shapes}; broker "
+          f"{args.broker}; wrk -t2 -c16, {args.seconds:g} s a run; cache {args.cache}")
     tmp = Path(tempfile.mkdtemp(prefix="emend-readers-"))
     servers: list[subprocess.Popen] = []
     try:
@@ -120,22 +141,15 @@ def run(args) -> int:
         if args.json:  # the runs first: whatever the tables below make of them
             Path(args.json).write_text(json.dumps({"machine": info, "pages": results}))
         print()
-        print(f"Each page against the same bytes served as a static file by the same gunicorn "
-              f"(WhiteNoise), interleaved; ratio = page req/s ÷ static req/s, median "
-              f"(min–max) of {args.rounds} rounds")
-        for name, *_ in sites:
-            print(f"\n{name}: {info['code'][name]}")
-            _print_table(["page", "req/s", "p99 ms", "static req/s", "ratio"],
-                         _page_table(results[name], rows))
-        if len(sites) > 1:
-            print("\nratios side by side (median (min–max))")
-            before, after = (_page_table(results[name], rows) for name, *_ in sites)
-            _print_table(["page", "before", "after"],
-                         [[b[0], b[-1], a[-1]] for b, a in zip(before, after)])
+        if not args.rounds:  # --rounds 0: the readers during approvals only
+            print("(--rounds 0: no page measured against its static twin)")
+        else:
+            _print_pages(args, info, sites, results, rows)
         print("bytes: " + ", ".join(f"{k} {v:,}" for k, v in ready[sites[-1][0]]["sizes"].items()))
-        during, idle_approvals = [], None
+        during, idle_approvals = {}, {}
         if args.approval_rounds:
-            during, idle_approvals = _readers_during_approvals(args, ready[sites[-1][0]], tmp)
+            during, idle_approvals = _readers_during_approvals(
+                args, [(name, ready[name]) for name, *_ in sites], tmp)
         print(f"load average: {info['load']} at the start, {load()} at the end")
         if args.json:
             Path(args.json).write_text(json.dumps({
@@ -150,6 +164,21 @@ def run(args) -> int:
         for _, _, _, db in sites:
             _drop_database(args.pg_url, db)
         _flush_redis(args.cache)
+
+
+def _print_pages(args, info, sites, results, rows) -> None:
+    print(f"Each page against the same bytes served as a static file by the same gunicorn "
+          f"(WhiteNoise), interleaved; ratio = page req/s ÷ static req/s, median "
+          f"(min–max) of {args.rounds} rounds")
+    for name, *_ in sites:
+        print(f"\n{name}: {info['code'][name]}")
+        _print_table(["page", "req/s", "p99 ms", "static req/s", "ratio"],
+                     _page_table(results[name], rows))
+    if len(sites) > 1:
+        print("\nratios side by side (median (min–max))")
+        before, after = (_page_table(results[name], rows) for name, *_ in sites)
+        _print_table(["page", "before", "after"],
+                     [[b[0], b[-1], a[-1]] for b, a in zip(before, after)])
 
 
 SIGNED_IN = ("signed-in reader (no role)", "signed-in editor")
@@ -197,7 +226,7 @@ def _site(args, name: str, code: Path, port: int, db: str, tmp: Path,
 
     # First start: read each page's bytes; the static copies must exist before WhiteNoise
     # starts (it lists its files once).
-    server = _gunicorn(code, env, port)
+    server = _gunicorn(code, env, port, name)
     middle = f"d{args.docs // 2}"
     pages = {
         "doc": f"/{slug}/{middle}/",
@@ -217,7 +246,7 @@ def _site(args, name: str, code: Path, port: int, db: str, tmp: Path,
         (static_dir / _static_name(page)).write_bytes(body)
         sizes[page] = len(body)
     _stop(server)
-    server = _gunicorn(code, env, port)
+    server = _gunicorn(code, env, port, name)
     servers.append(server)
     _, headers = _fetch(base + pages["doc"])
     page_etag = headers["ETag"]
@@ -253,54 +282,141 @@ def _static_name(page: str) -> str:
     return f"{page}.json" if page == "api" else f"{page}.html"
 
 
-def _readers_during_approvals(args, site: dict, tmp: Path) -> tuple[list, dict]:
-    """Readers over every document, idle and while approvals run."""
+def _readers_during_approvals(args, sites: list[tuple[str, dict]],
+                              tmp: Path) -> tuple[dict, dict]:
+    """Readers over every document, idle and while approvals run, each site in turn in every
+    round. With a broker, each site's own Celery worker runs throughout (the production shape:
+    what an approval queues — page warming, checks, page sync — runs beside the readers and
+    its CPU counts); export builds go to a queue it does not consume (bench/exports.py
+    measures them)."""
     from bench.harness import load
 
-    code, env, base, slug, state = (site[k] for k in ("code", "env", "base", "slug", "state"))
     print()
-    lua = tmp / "documents.lua"
-    lua.write_text(_LUA.replace("SLUG", slug).replace("N_DOCS", str(args.docs)))
-    during = []
-    batches = [state["pending"][i * args.approvals:(i + 1) * args.approvals]
-               for i in range(args.approval_rounds + 1)]
-    idle_approvals = _worker(args, code, env, "approve", json.dumps(
-        {"ids": batches[0], "interval": args.approval_interval}))
+    during: dict[str, list] = {name: [] for name, _ in sites}
+    idle_approvals: dict[str, dict] = {}
     for round_ in range(args.approval_rounds):
-        for n in range(1, args.docs + 1):  # every page cached again, one by one
-            _fetch(f"{base}/{slug}/d{n}/")
-        idle = _wrk(base + "/", args.approvals * args.approval_interval + 2, {}, script=lua)
-        approver = _worker_process(args, code, env, "approve", json.dumps(
-            {"ids": batches[round_ + 1], "interval": args.approval_interval}))
-        loaded = _wrk(base + "/", args.approvals * args.approval_interval + 2, {},
-                      script=lua)
-        approvals = _collect(approver)
-        during.append({"idle": idle, "during": loaded, "approvals": approvals})
+        for name, site in sites:
+            code, env, base, slug, state = (site[k] for k in
+                                            ("code", "env", "base", "slug", "state"))
+            env = _broker_env(args, env)
+            lua = tmp / f"documents-{name}.lua"
+            lua.write_text(_LUA.replace("SLUG", slug).replace("N_DOCS", str(args.docs)))
+            batches = [state["pending"][i * args.approvals:(i + 1) * args.approvals]
+                       for i in range(args.approval_rounds + 1)]
+            worker = _celery(args, code, env, tmp / f"celery-{name}.log")
+            try:
+                if round_ == 0:  # latency without readers (the worker idle beside them)
+                    approver = _approver(args, code, env, batches[0])
+                    idle_approvals[name] = _collect(approver)
+                    _drain(args)
+                for n in range(1, args.docs + 1):  # every page cached again, one by one
+                    _fetch(f"{base}/{slug}/d{n}/")
+                seconds = args.approvals * args.approval_interval + 2
+                idle = _wrk(base + "/", seconds, {}, script=lua)
+                approver = _approver(args, code, env, batches[round_ + 1])
+                loaded = _wrk(base + "/", seconds, {}, script=lua)
+                approvals = _collect(approver)
+                _drain(args)  # what the approvals queued, done before the next idle run
+            finally:
+                if worker is not None:
+                    _stop(worker)
+            during[name].append({"idle": idle, "during": loaded, "approvals": approvals})
         print(f"approval round {round_ + 1}/{args.approval_rounds} done, "
               f"load average {load()}", flush=True)
+    worker_note = ("no Celery worker" if args.broker == "none" else
+                   "each site's Celery worker running (page warming, checks)")
     print(f"Readers over all {args.docs} documents (wrk, a Lua script cycling through "
           f"them), idle and while {args.approvals} approvals run (one started every "
-          f"{args.approval_interval:g} s); median (min–max) of {args.approval_rounds} rounds")
-    table = [
-        ["readers idle: req/s, p99 ms",
-         _spread([d["idle"]["rps"] for d in during], "{:.0f}"),
-         _spread([d["idle"]["p99"] for d in during], "{:.1f}")],
-        ["readers during approvals: req/s, p99 ms",
-         _spread([d["during"]["rps"] for d in during], "{:.0f}"),
-         _spread([d["during"]["p99"] for d in during], "{:.1f}")],
-        ["during ÷ idle: throughput, p99",
-         _spread([d["during"]["rps"] / d["idle"]["rps"] for d in during], "{:.2f}"),
-         _spread([d["during"]["p99"] / d["idle"]["p99"] for d in during], "{:.2f}")],
-    ]
-    _print_table(["", "throughput", "p99"], table)
-    idle_ms = idle_approvals["latencies_ms"]
-    loaded_ms = [ms for d in during for ms in d["approvals"]["latencies_ms"]]
-    print(f"approval latency, no read load: median {statistics.median(idle_ms):.0f} ms, "
-          f"p95 {_p(idle_ms, 95):.0f}, max {max(idle_ms):.0f} (n={len(idle_ms)})")
-    print(f"approval latency under read load: median {statistics.median(loaded_ms):.0f} ms,"
-          f" p95 {_p(loaded_ms, 95):.0f}, max {max(loaded_ms):.0f} (n={len(loaded_ms)}); "
-          f"ratio of medians {statistics.median(loaded_ms) / statistics.median(idle_ms):.2f}")
+          f"{args.approval_interval:g} s), {worker_note}; median (min–max) of "
+          f"{args.approval_rounds} rounds")
+    for name, _ in sites:
+        runs = during[name]
+        print(f"\n{name}")
+        table = [
+            ["readers idle: req/s, p99 ms",
+             _spread([d["idle"]["rps"] for d in runs], "{:.0f}"),
+             _spread([d["idle"]["p99"] for d in runs], "{:.1f}")],
+            ["readers during approvals: req/s, p99 ms",
+             _spread([d["during"]["rps"] for d in runs], "{:.0f}"),
+             _spread([d["during"]["p99"] for d in runs], "{:.1f}")],
+            ["during ÷ idle: throughput, p99",
+             _spread([d["during"]["rps"] / d["idle"]["rps"] for d in runs], "{:.2f}"),
+             _spread([d["during"]["p99"] / d["idle"]["p99"] for d in runs], "{:.2f}")],
+        ]
+        _print_table(["", "throughput", "p99"], table)
+        idle_ms = idle_approvals[name]["latencies_ms"]
+        loaded_ms = [ms for d in runs for ms in d["approvals"]["latencies_ms"]]
+        print(f"approval latency, no read load: median {statistics.median(idle_ms):.0f} ms, "
+              f"p95 {_p(idle_ms, 95):.0f}, max {max(idle_ms):.0f} (n={len(idle_ms)})")
+        print(f"approval latency under read load: median {statistics.median(loaded_ms):.0f} "
+              f"ms, p95 {_p(loaded_ms, 95):.0f}, max {max(loaded_ms):.0f} "
+              f"(n={len(loaded_ms)}); ratio of medians "
+              f"{statistics.median(loaded_ms) / statistics.median(idle_ms):.2f}")
     return during, idle_approvals
+
+
+def _broker_env(args, env: dict) -> dict:
+    return env if args.broker == "none" else {**env, "CELERY_BROKER_URL": args.broker}
+
+
+def _approver(args, code: Path, env: dict, ids: list[int]) -> subprocess.Popen:
+    """The approving process, started and set up (Django, the gate's schema: a web process has
+    them long before) before the clock starts: its start-up is not the approvals' cost."""
+    process = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "--worker", "approve", "--code",
+         str(code), "--arg", json.dumps({"ids": ids, "interval": args.approval_interval})],
+        cwd=code, env=env, stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True)
+    for line in process.stdout:
+        if line.startswith(READY):
+            break
+    else:
+        raise SystemExit("the approving process did not start")
+    process.stdin.write("go\n")
+    process.stdin.flush()
+    return process
+
+
+READY = "BENCH-READY"
+
+
+def _celery(args, code: Path, env: dict, log: Path) -> subprocess.Popen | None:
+    """The site's Celery worker on the broker (emptied first), as the README's deployment
+    runs it (prefork, one process per CPU), once it is ready; None without a broker."""
+    if args.broker == "none":
+        return None
+    import redis
+
+    redis.Redis.from_url(args.broker).flushdb()
+    log.unlink(missing_ok=True)
+    process = subprocess.Popen(
+        [str(VENV / "celery"), "-A", "config", "worker", "-l", "INFO", "-Q", "celery",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-f", str(log)],
+        cwd=code, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        if log.exists() and " ready." in log.read_text(errors="replace"):
+            return process
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    _stop(process)
+    raise SystemExit(f"the Celery worker did not start (see {log})")
+
+
+def _drain(args, timeout: float = 120) -> None:
+    """Wait until the worker has done everything queued on its queue (none left waiting,
+    none taken and not yet acknowledged: tasks are acks_late)."""
+    if args.broker == "none":
+        return
+    import redis
+
+    client = redis.Redis.from_url(args.broker)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not client.llen("celery") and not client.hlen("unacked"):
+            return
+        time.sleep(0.1)
+    print("warning: the worker's queue did not drain", flush=True)
 
 
 _LUA = """
@@ -385,11 +501,14 @@ def _worker(args, code: Path, env: dict, kind: str, arg: str) -> dict:
     return _collect(_worker_process(args, code, env, kind, arg))
 
 
-def _gunicorn(code: Path, env: dict, port: int) -> subprocess.Popen:
+def _gunicorn(code: Path, env: dict, port: int, name: str) -> subprocess.Popen:
+    worker_class, threads = GUNICORN[name]
     # Log level critical: not "worker was sent SIGTERM" at every stop (Django logs its own).
     process = subprocess.Popen(
         [str(VENV / "gunicorn"), "config.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}",
-         "--log-level", "critical"], cwd=code, env=env, start_new_session=True)
+         "--log-level", "critical", "-k", worker_class,
+         "--threads", str(threads)],
+        cwd=code, env=env, start_new_session=True)
     for _ in range(200):
         try:
             _fetch(f"http://127.0.0.1:{port}/")
@@ -530,6 +649,13 @@ def approve(args) -> dict:
     document = Document.objects.with_current().get(proposals__pk=task["ids"][0])
     check_candidate(document.current_revision.tei, document,
                     number=document.current_revision.number + 1)
+    # Export builds go to a queue the benchmark's worker leaves alone: a build of the volume
+    # would measure the exports (bench/exports.py), not the readers.
+    from config.celery import app
+
+    app.conf.task_routes = {"edition.tasks.build_exports": {"queue": "bench-exports"}}
+    print(READY, flush=True)
+    sys.stdin.readline()  # the driver's go, once its readers run
     latencies = []
     start = time.perf_counter()
     for n, pk in enumerate(task["ids"]):

@@ -353,7 +353,9 @@ class Document(models.Model):
             self.edition.touch()
         signals.revision_added.send(sender=Document, document=self, revision=revision,
                                     change=change)
-        tasks.enqueue_on_commit(tasks.run_checks, [self.pk])  # in the worker: never delays
+        # In the worker, never delaying this: the page just retired rendered again (its next
+        # reader does not render it: edition/warming.py), then the checks re-run.
+        tasks.enqueue_on_commit(tasks.after_revision, self.pk, revision.pk)
         from .pages import page_breaks_moved  # imports this module
         if page_breaks_moved(parent.tei, revision.tei):
             # The page rows follow the pbs (a whole-volume walk, so in the worker); an

@@ -25,6 +25,9 @@ miss. Stamps missing from the cache are read from the database and cached for `S
 which bounds how long a drop lost to an unreachable cache can leave a page stale. A page's
 ETag is made from its stamps (and what else the view puts in it), whether it comes from the
 cache or not, so the two paths agree.
+
+`serve` also notes the origins it stores pages under (`origins`): after an approval the worker
+renders the unit's page again under each (edition/warming.py).
 """
 
 from __future__ import annotations
@@ -202,7 +205,31 @@ def serve(request, name: str, version: int, stamps: list[Stamp],
         cache.set_many({head_key(request, name, version): head,
                         page_key(request, name, version): CachedPage(head, response.content)},
                        PAGE_TTL)
+        _remember_origin(_origin(request))
     return response
+
+
+ORIGINS_KEY = "emend:origins"
+# Origins remembered for the worker's warming: the few last seen first. A site answers under
+# its ALLOWED_HOSTS only, so this is a handful (the public name, maybe an internal one); with
+# a wildcard, made-up hosts could push the real one out: the warming would then miss (readers
+# render the page, as without it), and a warming never costs more than this many renders.
+MAX_ORIGINS = 4
+
+
+def _remember_origin(origin: str) -> None:
+    """Note that pages are cached under `origin` (`origins`). Paid on a miss only, beside the
+    render it follows: one more cache read, and a write the first time an origin is seen."""
+    known = cache.get(ORIGINS_KEY) or ()
+    if origin not in known:
+        cache.set(ORIGINS_KEY, (origin, *(o for o in known if o != origin))[:MAX_ORIGINS],
+                  PAGE_TTL)
+
+
+def origins() -> tuple[str, ...]:
+    """The origins (scheme://host[:port]) pages were recently cached under, the last first
+    seen first: where edition/warming.py renders a page again after an approval retired it."""
+    return tuple(cache.get(ORIGINS_KEY) or ())
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,9 @@ def _apply(document: Document, proposal: Proposal, approvers: set[int]) -> Revis
     """Apply and rebase; or mark the proposal conflicted and return the reason. Raises
     GateError when the result fails the gate."""
     head = Revision.objects.get(pk=document.current_revision_id)
+    # The locked row's current revision: `add_revision` takes it as the parent instead of
+    # loading it (TEI and text) a second time.
+    document.current_revision = head
     changes = list(proposal.changes.all())
     problem = ""
     # Open proposals are anchored on the head (Proposal.anchor_revision): check the quotes.
