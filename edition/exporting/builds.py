@@ -32,7 +32,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import storages
 from django.db import connection, transaction
-from django.db.models import Max, Min, Q
+from django.db.models import Exists, Max, Min, OuterRef, Q
 from django.utils import timezone
 
 from ..models import Document, Edition, ExportBuild, ExportFile, ExportRequest
@@ -186,7 +186,10 @@ def _build(build: ExportBuild, *, full: bool) -> None:
     files = _Spool()  # written by this build
     reused: list[int] = []  # rows of the current build whose files this build shares
     enabled = [(fmt, getattr(fmt.module, "VERSION", 1)) for fmt in formats.enabled(build.group)]
-    with _Heartbeat(build) as beat, sources.refreshing(full):
+    # `full`: no file of the previous build is reused. The pieces are read from the fragment
+    # store still: a stored piece's key holds everything it depends on, so it is the same
+    # text a renderer would make (rebuild_exports --rerender empties the edition's store).
+    with _Heartbeat(build) as beat, sources.storing(vol.parts):
         # Document by document, every format of it while its tree is parsed: each revision is
         # parsed (and its text layer built) once per build, not once per format.
         for part in vol.parts:
@@ -196,10 +199,11 @@ def _build(build: ExportBuild, *, full: bool) -> None:
                     reused.append(old)
                     build.reused += 1
                 else:
-                    single = Volume(edition, [part], built_at=vol.built_at, whole=False)
+                    single = Volume(edition, [part], built_at=vol.built_at, whole=False,
+                                    urls=vol.urls)
                     files.append(_write(build, fmt, version, part, fmt.document(single, part)))
                     build.rendered += 1
-            part.release()  # its pieces are in the cache now, for the volume's files
+            part.release()  # its pieces are in the store now, for the volume's files
             beat()
         for fmt, version in enabled:
             old = previous.get((fmt.name, None, None, version))
@@ -442,6 +446,7 @@ def prune() -> int:
         Q(status=Status.COMPLETE, current=False, superseded_at__lt=keep)
         | Q(status__in=UNFINISHED, started_at__lt=now - timedelta(days=1)))
     doomed = list(old.values_list("pk", flat=True))
+    prune_fragments()
     if not doomed:
         return 0
     names = set(ExportFile.objects.filter(build_id__in=doomed).values_list("name", flat=True))
@@ -453,6 +458,20 @@ def prune() -> int:
     for name in names - kept:
         storage().delete(name)
     return len(doomed)
+
+
+def prune_fragments() -> int:
+    """Delete stored pieces of revisions that are no longer current (an older revision's
+    export is rebuilt from its TEI if it is ever asked for again), kept EMEND_EXPORT_KEEP_DAYS
+    after they were stored: a build or an approval in flight may be about to read them."""
+    from ..models import ExportFragment, Revision
+
+    old = timezone.now() - timedelta(days=settings.EMEND_EXPORT_KEEP_DAYS)
+    current = Revision.objects.filter(current_of__edition_id=OuterRef("edition_id"),
+                                      checksum=OuterRef("checksum"))
+    deleted, _ = (ExportFragment.objects.filter(created_at__lt=old)
+                  .exclude(Exists(current)).delete())
+    return deleted
 
 
 # -- reading ----------------------------------------------------------------------------------
