@@ -27,6 +27,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core import checks
+from django.db import DatabaseError
 from lxml import etree
 
 from .exporting import sources
@@ -119,6 +120,8 @@ def _check(tei: str, document: Document, number: int, *, keep: bool,
         for name, render in renderers():
             try:
                 render(part)
+            except DatabaseError:
+                raise  # storing the pieces failed (exporting/sources.py): not the candidate's
             except Exception as exc:  # whatever it is, the page or the export would fail on it
                 log.warning("%s fails on a candidate revision %s of %s: %r", name, number,
                             document.xml_id, exc, exc_info=not isinstance(exc, RecursionError))
