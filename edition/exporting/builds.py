@@ -437,8 +437,7 @@ def _switch(build: ExportBuild, files: _Spool, reused: list[int]) -> None:
         if not ExportBuild.objects.select_for_update().filter(
                 pk=build.pk, status=Status.BUILDING).exists():
             raise Superseded  # another worker took over: its build is the one that counts
-        for batch in files.batches(500):
-            ExportFile.objects.bulk_create([f.row(build) for f in batch])
+        _insert_rows(files, build)
         _copy_rows(reused, build)
         connection.check_constraints(table_names=[ExportFile._meta.db_table])
         ExportBuild.objects.filter(edition_id=build.edition_id, group=build.group,
@@ -451,6 +450,23 @@ def _switch(build: ExportBuild, files: _Spool, reused: list[int]) -> None:
         Document.retire([Edition.exports_key(build.edition.slug)])
     log.info("exports of %s: build %s complete (%d document files rendered, %d reused)",
              build.edition.slug, build.pk, build.rendered, build.reused)
+
+
+def _insert_rows(files: _Spool, build: ExportBuild) -> None:
+    """The rows of the files `build` wrote. On PostgreSQL through COPY: `bulk_create` sends
+    its rows as arrays, which psycopg quotes in Python (a fifth of a second for 800 rows)."""
+    if connection.vendor != "postgresql":
+        for batch in files.batches(500):
+            ExportFile.objects.bulk_create([f.row(build) for f in batch])
+        return
+    columns = ["build_id", *Written._fields]
+    table = connection.ops.quote_name(ExportFile._meta.db_table)
+    with connection.cursor() as cursor, cursor.copy(
+            f"COPY {table} ({', '.join(connection.ops.quote_name(c) for c in columns)}) "
+            "FROM STDIN") as copy:
+        for batch in files.batches(500):
+            for written in batch:
+                copy.write_row((build.pk, *written))
 
 
 def _fail(build: ExportBuild, exc: BaseException) -> None:
