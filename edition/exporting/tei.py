@@ -226,7 +226,9 @@ def standalone(part: Part) -> bytes:
     """The part's own file, `document_tei`, assembled: the unit as it is serialised in that
     file (`sources.fragment`, kept per revision: a build parses no stored revision for it)
     between the file's frame, which only the volume's header and the unit's id make."""
-    unit = sources.fragment(FORMAT, VERSION, part, lambda: _unit_piece(part.revision.element))
+    unit = sources.fragment(FORMAT, VERSION, part, lambda: _stored_piece(part.revision))
+    if unit == _AS_STORED:
+        unit = _as_stored(part.revision.tei)
     before, after = _frame(part.document.edition.tei_header, part.document.edition.slug,
                            part.xml_id)
     return before + unit.encode("utf-8") + after
@@ -248,6 +250,28 @@ def _framed(root_id: str, header: etree._Element, unit: etree._Element) -> bytes
     body = etree.SubElement(etree.SubElement(root, tei("text")), tei("body"))
     body.append(unit)
     return etree.tostring(root, encoding="utf-8", xml_declaration=True, pretty_print=False)
+
+
+# The stored piece when the unit's serialisation is its revision's TEI as stored but for the
+# namespace declarations of its start tag (the root declares them): nearly always, as the
+# import and approvals write it. A piece starts with "<", so this is never one.
+_AS_STORED = "="
+_ROOT_DECLARATIONS = (f' xmlns="{TEI_NS}"', f' xmlns:frus="{FRUS_NS}"')
+
+
+def _as_stored(unit_tei: str) -> str:
+    end = unit_tei.find(">")
+    start_tag = unit_tei[:end]
+    for declaration in _ROOT_DECLARATIONS:
+        start_tag = start_tag.replace(declaration, "", 1)
+    return start_tag + unit_tei[end:]
+
+
+def _stored_piece(revision: Revision) -> str:
+    """What the store keeps of the unit's piece: `_AS_STORED` when `_as_stored` makes it from
+    the TEI every build loads anyway (checked here, where the tree is parsed), else itself."""
+    piece = _unit_piece(revision.element)
+    return _AS_STORED if piece == _as_stored(revision.tei) else piece
 
 
 def _unit_piece(element: etree._Element) -> str:

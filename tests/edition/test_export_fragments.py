@@ -210,3 +210,26 @@ def test_the_gate_stores_nothing_for_a_proposal(sample_volume):
     check_candidate(tei_text, d142, number=2, keep=True)
     candidate = Part.candidate(d142, tei_text, number=2)
     assert ExportFragment.objects.filter(checksum=candidate.revision.checksum).count() >= 4
+
+
+def test_a_tei_piece_is_stored_as_a_mark_only_when_the_tei_makes_it(sample_volume):
+    d142 = sample_volume.documents.get(xml_id="d142")
+    current = d142.current_revision.tei
+    # As lxml writes it: the piece is the stored TEI but for the root's declarations.
+    written = Part.candidate(d142, current, number=2)
+    # The same tree written otherwise (single quotes): the piece itself is stored.
+    start = current.index(">")
+    quoted = Part.candidate(d142, current[:start].replace('type="document"', "type='document'")
+                            + current[start:], number=2)
+    assert quoted.revision.checksum != written.revision.checksum
+    stored = []
+    for part in (written, quoted):
+        with sources.storing():
+            file = tei.standalone(part)
+        assert file == tei.document_tei(sample_volume, part.revision)
+        stored.append(ExportFragment.objects.get(
+            key=sources.fragment_key("tei", tei.VERSION, part)).text)
+        # Read back from the store, it makes the same file.
+        assert tei.standalone(part) == file
+    assert stored[0] == "="
+    assert stored[1].startswith('<div type="document"')
