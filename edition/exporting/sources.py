@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,7 +14,7 @@ from datetime import datetime
 from functools import cached_property
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,6 +23,7 @@ from lxml import etree
 from ..models import Document, Edition, ExportFragment, Revision
 from ..rendering import RENDER_VERSION
 
+log = logging.getLogger(__name__)
 # Within `refreshing`: the keys re-rendered so far, so a fragment is rendered once per build
 # however many files take it (a document's file, then the volume's).
 _refresh: ContextVar[set[str] | None] = ContextVar("refresh", default=None)
@@ -296,7 +298,9 @@ def fragment(fmt: str, version: int | str, part: Part, build: Callable[[], str])
         if store is not None:
             store.put(key, value, row)
         else:
-            _write([row])
+            one = _Store([])
+            one.put(key, value, row)
+            one.flush()
         if refreshed is not None:
             refreshed.add(key)
     return value
@@ -356,9 +360,17 @@ class _Store:
             self.flush()
 
     def flush(self) -> None:
-        if self.pending:
-            _write(self.pending)
-            self.pending, self.pending_chars = [], 0
+        """Write what was rendered. The store only spares rendering: a write that fails (a
+        deadlock with a concurrent writer, say) is logged and the pieces left out, never the
+        approval, import or build around it failed; its savepoint keeps that transaction."""
+        if not self.pending:
+            return
+        rows, self.pending, self.pending_chars = self.pending, [], 0
+        try:
+            with transaction.atomic():
+                _write(rows)
+        except DatabaseError:
+            log.warning("%d rendered pieces not stored", len(rows), exc_info=True)
 
     def _remember(self, key: str, value: str | None) -> None:
         if self.memo_chars >= self.MEMO_CHARS:
@@ -383,6 +395,8 @@ def _write(rows: list[ExportFragment]) -> None:
         ExportFragment.objects.bulk_create(rows, ignore_conflicts=True, batch_size=100)
         return
     table = connection.ops.quote_name(ExportFragment._meta.db_table)
+    # In key order: concurrent writers of the same keys wait for each other, never deadlock.
+    rows = sorted(rows, key=lambda row: row.key)
     with connection.cursor() as cursor:
         for batch in _batches(rows, 4_000_000):
             cursor.execute(

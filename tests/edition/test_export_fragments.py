@@ -233,3 +233,22 @@ def test_a_tei_piece_is_stored_as_a_mark_only_when_the_tei_makes_it(sample_volum
         assert tei.standalone(part) == file
     assert stored[0] == "="
     assert stored[1].startswith('<div type="document"')
+
+
+def test_a_store_that_cannot_be_written_breaks_nothing(sample_volume, people, monkeypatch):
+    from django.db import DatabaseError
+
+    expected = build_files(sample_volume)
+    ExportFragment.objects.all().delete()
+
+    def failing(rows):
+        raise DatabaseError("deadlock detected")
+
+    monkeypatch.setattr(sources, "_write", failing)
+    assert build_files(sample_volume) == expected  # every piece rendered, none stored
+    d142 = sample_volume.documents.get(xml_id="d142")
+    proposal = do_propose(d142, author=people.editor, base_revision=1, rationale="x",
+                          changes=[text_spec(d142.current_revision, "north Korea",
+                                             "North Korea")])
+    assert do_approve(proposal, by=people.reviewer) is not None
+    assert not ExportFragment.objects.exists()
