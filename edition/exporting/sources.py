@@ -11,11 +11,11 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 
 from lxml import etree
@@ -308,15 +308,24 @@ def fragment(fmt: str, version: int | str, part: Part, build: Callable[[], str])
 
 def fragment_key(fmt: str, version: int | str, part: Part) -> str:
     """What a piece depends on, hashed: the format and its version, the renderer's version
-    (most formats start from the reading site's HTML renderer), the site's address (in links
-    of most pieces), the edition, the unit's id, number and title (the EPUB and PDF pieces
+    (most formats start from the reading site's HTML renderer), the site's address and the
+    shape of its paths (in links of most pieces), the edition, the unit's id, number and title (the EPUB and PDF pieces
     carry its heading; no piece reads another unit: links to them stay tokens), and the
     revision's checksum (its TEI)."""
     document = part.document
     return hashlib.sha256("\x1f".join([
         fmt, str(version), str(RENDER_VERSION), settings.EMEND_SITE_URL,
+        _url_shape(get_script_prefix()),
         document.edition.slug, document.xml_id, str(document.number), document.title,
         part.revision.checksum]).encode()).hexdigest()
+
+
+@lru_cache(maxsize=8)
+def _url_shape(prefix: str) -> str:
+    """The site's addresses of a document and a revision as this code reverses them (the JSON
+    pieces hold them): a release that moves them makes other keys, not stale pieces."""
+    return (reverse("edition:document", args=["e", "d"]) + " "
+            + reverse("edition:revision", args=["e", "d", 1]))
 
 
 class _Store:

@@ -252,3 +252,17 @@ def test_a_store_that_cannot_be_written_breaks_nothing(sample_volume, people, mo
                                              "North Korea")])
     assert do_approve(proposal, by=people.reviewer) is not None
     assert not ExportFragment.objects.exists()
+
+
+def test_moved_site_addresses_make_other_keys(sample_volume):
+    from django.urls import get_script_prefix, set_script_prefix
+
+    part = load_volume(sample_volume).parts[0]
+    before = sources.fragment_key("json", 1, part)
+    prefix = get_script_prefix()
+    set_script_prefix("/under/a/path/")  # the site served below a path: its links move
+    try:
+        assert sources.fragment_key("json", 1, part) != before
+    finally:
+        set_script_prefix(prefix)
+    assert sources.fragment_key("json", 1, part) == before
