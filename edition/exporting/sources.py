@@ -354,12 +354,15 @@ class _Store:
             window = self.parts[start:start + self.WINDOW]
         keys = {key} | {fragment_key(fmt, version, p) for p in window}
         keys.difference_update(self.memo)
-        self.flush()  # what this build rendered and the memo forgot is read back
         found = dict(ExportFragment.objects.filter(key__in=keys).values_list("key", "text"))
+        value = None  # not read back from the memo: remembering the window may empty it
         for k in keys:
             text = found.get(k)
-            self._remember(k, None if text is None else _unescape(text))
-        return self.memo.get(key)
+            piece = None if text is None else _unescape(text)
+            self._remember(k, piece)
+            if k == key:
+                value = piece
+        return value
 
     def put(self, key: str, value: str, row: ExportFragment) -> None:
         self._remember(key, value)
@@ -383,6 +386,7 @@ class _Store:
 
     def _remember(self, key: str, value: str | None) -> None:
         if self.memo_chars >= self.MEMO_CHARS:
+            self.flush()  # what it rendered is read back from the store once forgotten here
             self.memo.clear()
             self.memo_chars = 0
         self.memo[key] = value

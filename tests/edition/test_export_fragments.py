@@ -266,3 +266,16 @@ def test_moved_site_addresses_make_other_keys(sample_volume):
     finally:
         set_script_prefix(prefix)
     assert sources.fragment_key("json", 1, part) == before
+
+
+def test_a_build_that_forgets_what_it_read_reads_it_again(sample_volume, monkeypatch):
+    # A volume whose pieces do not fit the build's memory: small windows, a tiny memory.
+    expected = build_files(sample_volume)
+    monkeypatch.setattr(sources._Store, "WINDOW", 2)
+    monkeypatch.setattr(sources._Store, "MEMO_CHARS", 2000)
+    monkeypatch.setattr(sources._Store, "BATCH_CHARS", 3000)
+    rendered = counting(monkeypatch)
+    assert build_files(sample_volume) == expected
+    assert rendered == []
+    assert cold(sample_volume) == expected  # rendered, stored, forgotten, read back
+    assert len(rendered) == sample_volume.documents.count() * len(FORMATS)
