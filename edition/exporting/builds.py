@@ -304,6 +304,9 @@ def _write(build: ExportBuild, fmt: Format, version: int, part: Part | None,
                    version)
 
 
+# The storage's absolute path of a build's folder, by the storage's location and the folder's
+# name (which holds the build's id): one small entry a build.
+_directories: dict[tuple[str, str], str] = {}
 # A file name `_write_directly` writes as it is: what FileSystemStorage would keep unchanged.
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 
@@ -318,7 +321,11 @@ def _write_directly(path: str, data: bytes | Iterable[bytes], digest) -> int | N
     folder, _, filename = path.rpartition("/")
     if type(store) is not FileSystemStorage or not _PLAIN_NAME.fullmatch(filename):
         return None
-    full = os.path.join(store.path(folder), filename)
+    place = (store.base_location, folder)
+    directory = _directories.get(place)
+    if directory is None:  # `path` (a safe join, an abspath, a normcase) once per folder
+        directory = _directories[place] = store.path(folder)
+    full = os.path.join(directory, filename)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     try:
         fd = os.open(full, flags, 0o666)

@@ -279,13 +279,13 @@ def fragment(fmt: str, version: int | str, part: Part, build: Callable[[], str])
     revision changed, and a full one re-renders nothing the gate or an earlier build rendered.
     A fragment is the same in a volume and in a single document's file: every format leaves
     links to other documents as tokens and resolves them when it assembles the file."""
-    key = fragment_key(fmt, version, part)
+    store = _store.get()
+    key = fragment_key(fmt, version, part, store.paths if store is not None else None)
     local = _scratch.get()
     if local is not None:
         if key not in local:
             local[key] = build()
         return local[key]
-    store = _store.get()
     refreshed = _refresh.get()
     stale = refreshed is not None and key not in refreshed
     value = None
@@ -306,7 +306,7 @@ def fragment(fmt: str, version: int | str, part: Part, build: Callable[[], str])
     return value
 
 
-def fragment_key(fmt: str, version: int | str, part: Part) -> str:
+def fragment_key(fmt: str, version: int | str, part: Part, paths: str | None = None) -> str:
     """What a piece depends on, hashed: the format and its version, the renderer's version
     (most formats start from the reading site's HTML renderer), the site's address and the
     shape of its paths (in links of most pieces), the edition, the unit's id, number and title (the EPUB and PDF pieces
@@ -315,7 +315,7 @@ def fragment_key(fmt: str, version: int | str, part: Part) -> str:
     document = part.document
     return hashlib.sha256("\x1f".join([
         fmt, str(version), str(RENDER_VERSION), settings.EMEND_SITE_URL,
-        _url_shape(get_script_prefix()),
+        _url_shape(get_script_prefix()) if paths is None else paths,
         document.edition.slug, document.xml_id, str(document.number), document.title,
         part.revision.checksum]).encode()).hexdigest()
 
@@ -343,6 +343,8 @@ class _Store:
         self.memo_chars = 0
         self.pending: list[ExportFragment] = []
         self.pending_chars = 0
+        # `_url_shape` of the script prefix it starts under, read once (a context variable).
+        self.paths = _url_shape(get_script_prefix())
 
     def get(self, key: str, fmt: str, version: int | str, part: Part) -> str | None:
         if key in self.memo:
@@ -352,7 +354,7 @@ class _Store:
         window = [part]
         if start is not None and self.parts[start].revision.checksum == part.revision.checksum:
             window = self.parts[start:start + self.WINDOW]
-        keys = {key} | {fragment_key(fmt, version, p) for p in window}
+        keys = {key} | {fragment_key(fmt, version, p, self.paths) for p in window}
         keys.difference_update(self.memo)
         found = dict(ExportFragment.objects.filter(key__in=keys).values_list("key", "text"))
         value = None  # not read back from the memo: remembering the window may empty it
