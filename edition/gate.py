@@ -9,9 +9,10 @@ layout). The reading view is `render_html`, which the HTML export's piece runs w
 the site's plain text is the plain-text export's. One approved fragment a renderer cannot take
 would otherwise break the document's page, that citable revision and every export build of the
 edition until someone reverts it. A proposal's candidate may never be stored: its pieces stay in
-a scratch cache. A candidate being stored (`keep`: an approval, an import) renders through the
-shared export cache, where the export build that follows finds them: the gate then costs the
-system no rendering the exports would not have done anyway.
+a scratch cache. A candidate being stored (`keep`: an approval, an import) keeps its pieces in
+the fragment store (`ExportFragment`, written in the approval's or import's transaction), where
+the export build that follows finds them: the gate then costs the system no rendering the
+exports would not have done anyway.
 
 A problem the current revision already has (a volume imported as published) is not the
 candidate's to answer for: `current` names that revision, and a candidate failing with the same
@@ -22,11 +23,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from contextlib import nullcontext
 from pathlib import Path
 
 from django.conf import settings
 from django.core import checks
+from django.db import DatabaseError
 from lxml import etree
 
 from .exporting import sources
@@ -118,10 +119,12 @@ def _check(tei: str, document: Document, number: int, *, keep: bool,
         raise GateError(problem, code="invalid-tei")
     # The tree just checked is the one rendered (no renderer changes the TEI it is given).
     part = Part.candidate(document, tei, number=number, element=element, like=like)
-    with nullcontext() if keep else sources.scratch():
+    with sources.keeping() if keep else sources.scratch():
         for name, render in renderers():
             try:
                 render(part)
+            except DatabaseError:
+                raise  # storing the pieces failed (exporting/sources.py): not the candidate's
             except Exception as exc:  # whatever it is, the page or the export would fail on it
                 log.warning("%s fails on a candidate revision %s of %s: %r", name, number,
                             document.xml_id, exc, exc_info=not isinstance(exc, RecursionError))

@@ -26,6 +26,7 @@ from lxml import etree
 from . import search, tasks
 from .changes import RevisionChange
 from .checks import run as checks_run
+from .exporting import sources
 from .exporting.builds import request_export
 from .gate import GateError, check_candidate
 from .models import RESERVED_UNIT_IDS, Document, Edition, Revision, SearchEntry, Suggestion
@@ -90,7 +91,8 @@ def import_tei(
     """
     path = Path(path)
     check_size(path)
-    with transaction.atomic(), path.open("rb") as raw:
+    # sources.storing: the gate's pieces of every unit written a batch at a time.
+    with transaction.atomic(), sources.storing(), path.open("rb") as raw:
         source = _CountingReader(raw, on_progress) if on_progress else raw
         return _Importer(path.name, by=by, update=update).run(source)
 

@@ -710,6 +710,30 @@ class ExportFile(models.Model):
         return self.name
 
 
+class ExportFragment(models.Model):
+    """One document's rendered piece of an export format (exporting/sources.py `fragment`),
+    kept for good: content-addressed by `key`, the hash of everything the piece depends on
+    (format, its version and the renderer's, the site's address, the edition, the unit's id,
+    number and title, the revision's checksum), so the same key is always the same text. The
+    gate stores the pieces of every revision it lets through (an approval, an import), and a
+    build assembles its files from them instead of rendering again; a piece the store lacks
+    is rendered and stored by the build that needs it."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="+")
+    # The revision's checksum: pruning drops the pieces of revisions no longer current.
+    checksum = models.CharField(max_length=64)
+    format = models.CharField(max_length=10)
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["edition", "checksum"], name="export_fragment_rev")]
+
+    def __str__(self) -> str:
+        return f"{self.format} {self.checksum[:12]}"
+
+
 class Instance(models.Model):
     """This database's identity: one row (pk 1), a random token made with the database
     (migration 0008). Every key of the shared cache holds it (edition/sharedcache.py), so a

@@ -4,35 +4,37 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from django.conf import settings
-from django.core.cache import cache
-from django.urls import reverse
+from django.db import DatabaseError, connection, transaction
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 
 from lxml import etree
 
-from ..models import Document, Edition, Revision
+from ..models import Document, Edition, ExportFragment, Revision
 from ..rendering import RENDER_VERSION
 
-ONE_YEAR = 365 * 24 * 3600
-# Within `refreshing`: the hashes of the keys re-rendered so far, so a fragment is rendered once
-# per build however many files take it (a document's file, then the volume's).
-_refresh: ContextVar[set[int] | None] = ContextVar("refresh", default=None)
+log = logging.getLogger(__name__)
+# Within `refreshing`: the keys re-rendered so far, so a fragment is rendered once per build
+# however many files take it (a document's file, then the volume's).
+_refresh: ContextVar[set[str] | None] = ContextVar("refresh", default=None)
 _scratch: ContextVar[dict[str, str] | None] = ContextVar("scratch", default=None)
+_store: ContextVar[_Store | None] = ContextVar("store", default=None)
 
 
 @contextmanager
 def refreshing(refresh: bool = True) -> Iterator[None]:
     """Within it, `fragment` re-renders what it has not rendered in it yet instead of reading
-    the cache (a full rebuild)."""
+    the store (a check that rendering is deterministic; builds trust the store's keys)."""
     token = _refresh.set(set() if refresh else None)
     try:
         yield
@@ -43,12 +45,30 @@ def refreshing(refresh: bool = True) -> Iterator[None]:
 @contextmanager
 def scratch() -> Iterator[None]:
     """Within it, `fragment` keeps what it renders in a dict of its own and neither reads nor
-    writes the shared cache: the gate renders revisions that may never exist."""
+    writes the store: the gate renders revisions that may never exist."""
     token = _scratch.set({})
     try:
         yield
     finally:
         _scratch.reset(token)
+
+
+@contextmanager
+def storing(parts: list[Part] | None = None) -> Iterator[None]:
+    """Within it, `fragment` reads the store a window of `parts` at a time (one query for the
+    pieces of a format of the next WINDOW parts, not one per piece) and writes what it renders
+    in batches, the last when it ends. A build runs in one; so does an import, whose gate
+    stores every unit's pieces. Nested: the outer one serves."""
+    if _store.get() is not None:
+        yield
+        return
+    store = _Store(parts or [])
+    token = _store.set(store)
+    try:
+        yield
+        store.flush()
+    finally:
+        _store.reset(token)
 
 
 @dataclass(frozen=True)
@@ -133,6 +153,9 @@ class Volume:
     parts: list[Part]
     built_at: datetime = field(default_factory=timezone.now)
     whole: bool = True  # the whole volume, or a single document's export
+    # The site's addresses reversed so far, by document (and revision): every file of a build
+    # links to the site, and a build's single-document volumes share their volume's.
+    urls: dict[tuple, str] = field(default_factory=dict)
 
     @cached_property
     def xml_ids(self) -> frozenset[str]:
@@ -143,14 +166,24 @@ class Volume:
         the document's page on the public site (EMEND_SITE_URL)."""
         if self.whole and xml_id in self.xml_ids:
             return f"#{xml_id}"
-        return settings.EMEND_SITE_URL + reverse("edition:document",
-                                                 args=[self.edition.slug, xml_id])
+        url = self.urls.get((xml_id,))
+        if url is None:
+            url = self.urls[(xml_id,)] = settings.EMEND_SITE_URL + reverse(
+                "edition:document", args=[self.edition.slug, xml_id])
+        return url
 
     def site_url(self, part: Part | None = None) -> str:
-        if part is None:
-            return settings.EMEND_SITE_URL + self.edition.get_absolute_url()
-        return settings.EMEND_SITE_URL + reverse(
-            "edition:revision", args=[self.edition.slug, part.xml_id, part.revision.number])
+        key = () if part is None else (part.xml_id, part.revision.number)
+        url = self.urls.get(key)
+        if url is None:
+            if part is None:
+                url = settings.EMEND_SITE_URL + self.edition.get_absolute_url()
+            else:
+                url = settings.EMEND_SITE_URL + reverse(
+                    "edition:revision",
+                    args=[self.edition.slug, part.xml_id, part.revision.number])
+            self.urls[key] = url
+        return url
 
     @cached_property
     def outline(self) -> list[Entry]:
@@ -234,27 +267,186 @@ def load_volume(edition: Edition, *, documents: list[Document] | None = None) ->
     return Volume(edition, parts, whole=documents is None)
 
 
+@contextmanager
+def keeping() -> Iterator[None]:
+    """The gate's hand-off for a revision about to be stored (an approval, an import): every
+    piece rendered (rendering is the check) and kept in the store, written when it ends (or
+    with the batch of the import around it), so the build that follows assembles them."""
+    with storing(), refreshing():
+        yield
+
+
 def fragment(fmt: str, version: int | str, part: Part, build: Callable[[], str]) -> str:
-    """A part's piece of a format, cached by the revision's checksum: an incremental rebuild
-    re-renders only the documents whose revision changed. A fragment is the same in a volume
-    and in a single document's file: every format leaves links to other documents as tokens
-    and resolves them when it assembles the file."""
-    # The site's address is in links of most fragments: part of the key, hashed short.
-    site = hashlib.sha256(settings.EMEND_SITE_URL.encode()).hexdigest()[:8]
-    # RENDER_VERSION: most formats start from the reading site's HTML renderer.
-    key = (f"emend:export:{fmt}:{version}.{RENDER_VERSION}:{site}:{part.document.edition.slug}:"
-           f"{part.revision.checksum}")
+    """A part's piece of a format, kept in the fragment store (`ExportFragment`) under a key
+    of everything it depends on: an incremental rebuild re-renders only the documents whose
+    revision changed, and a full one re-renders nothing the gate or an earlier build rendered.
+    A fragment is the same in a volume and in a single document's file: every format leaves
+    links to other documents as tokens and resolves them when it assembles the file."""
+    store = _store.get()
+    key = fragment_key(fmt, version, part, store.paths if store is not None else None)
     local = _scratch.get()
     if local is not None:
         if key not in local:
             local[key] = build()
         return local[key]
     refreshed = _refresh.get()
-    stale = refreshed is not None and hash(key) not in refreshed
-    value = None if stale else cache.get(key)
+    stale = refreshed is not None and key not in refreshed
+    value = None
+    if not stale:
+        value = store.get(key, fmt, version, part) if store is not None else _read(key)
     if value is None:
         value = build()
-        cache.set(key, value, ONE_YEAR)
+        row = ExportFragment(key=key, edition_id=part.document.edition_id,
+                             checksum=part.revision.checksum, format=fmt, text=_escape(value))
+        if store is not None:
+            store.put(key, value, row)
+        else:
+            one = _Store([])
+            one.put(key, value, row)
+            one.flush()
         if refreshed is not None:
-            refreshed.add(hash(key))
+            refreshed.add(key)
     return value
+
+
+def fragment_key(fmt: str, version: int | str, part: Part, paths: str | None = None) -> str:
+    """What a piece depends on, hashed: the format and its version, the renderer's version
+    (most formats start from the reading site's HTML renderer), the site's address and the
+    shape of its paths (in links of most pieces), the edition, the unit's id, number and title (the EPUB and PDF pieces
+    carry its heading; no piece reads another unit: links to them stay tokens), and the
+    revision's checksum (its TEI)."""
+    document = part.document
+    return hashlib.sha256("\x1f".join([
+        fmt, str(version), str(RENDER_VERSION), settings.EMEND_SITE_URL,
+        _url_shape(get_script_prefix()) if paths is None else paths,
+        document.edition.slug, document.xml_id, str(document.number), document.title,
+        part.revision.checksum]).encode()).hexdigest()
+
+
+@lru_cache(maxsize=8)
+def _url_shape(prefix: str) -> str:
+    """The site's addresses of a document and a revision as this code reverses them (the JSON
+    pieces hold them): a release that moves them makes other keys, not stale pieces."""
+    return (reverse("edition:document", args=["e", "d"]) + " "
+            + reverse("edition:revision", args=["e", "d", 1]))
+
+
+class _Store:
+    """A build's (or an import's) window on the fragment store: what it read or rendered,
+    up to MEMO_CHARS characters, and what it rendered and has not written yet."""
+
+    WINDOW = 200  # parts whose pieces of a format one query reads
+    MEMO_CHARS = 64_000_000  # then forgotten: a 50,000-unit volume's pieces do not fit
+    BATCH_CHARS = 8_000_000  # rendered pieces written together, at most
+
+    def __init__(self, parts: list[Part]) -> None:
+        self.parts = parts
+        self.position = {p.xml_id: i for i, p in enumerate(parts)}
+        self.memo: dict[str, str | None] = {}  # None: known not to be stored
+        self.memo_chars = 0
+        self.pending: list[ExportFragment] = []
+        self.pending_chars = 0
+        # `_url_shape` of the script prefix it starts under, read once (a context variable).
+        self.paths = _url_shape(get_script_prefix())
+
+    def get(self, key: str, fmt: str, version: int | str, part: Part) -> str | None:
+        if key in self.memo:
+            return self.memo[key]
+        # The part and the next ones of the volume: the build asks for them in this order.
+        start = self.position.get(part.xml_id)
+        window = [part]
+        if start is not None and self.parts[start].revision.checksum == part.revision.checksum:
+            window = self.parts[start:start + self.WINDOW]
+        keys = {key} | {fragment_key(fmt, version, p, self.paths) for p in window}
+        keys.difference_update(self.memo)
+        found = dict(ExportFragment.objects.filter(key__in=keys).values_list("key", "text"))
+        value = None  # not read back from the memo: remembering the window may empty it
+        for k in keys:
+            text = found.get(k)
+            piece = None if text is None else _unescape(text)
+            self._remember(k, piece)
+            if k == key:
+                value = piece
+        return value
+
+    def put(self, key: str, value: str, row: ExportFragment) -> None:
+        self._remember(key, value)
+        self.pending.append(row)
+        self.pending_chars += len(value)
+        if self.pending_chars >= self.BATCH_CHARS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what was rendered. The store only spares rendering: a write that fails (a
+        deadlock with a concurrent writer, say) is logged and the pieces left out, never the
+        approval, import or build around it failed; its savepoint keeps that transaction."""
+        if not self.pending:
+            return
+        rows, self.pending, self.pending_chars = self.pending, [], 0
+        try:
+            with transaction.atomic():
+                _write(rows)
+        except DatabaseError:
+            log.warning("%d rendered pieces not stored", len(rows), exc_info=True)
+
+    def _remember(self, key: str, value: str | None) -> None:
+        if self.memo_chars >= self.MEMO_CHARS:
+            self.flush()  # what it rendered is read back from the store once forgotten here
+            self.memo.clear()
+            self.memo_chars = 0
+        self.memo[key] = value
+        self.memo_chars += len(value) if value else 0
+
+
+def _read(key: str) -> str | None:
+    text = ExportFragment.objects.filter(key=key).values_list("text", flat=True).first()
+    return None if text is None else _unescape(text)
+
+
+def _write(rows: list[ExportFragment]) -> None:
+    """Insert the rows; a key stored meanwhile (another build, a concurrent approval) is the
+    same text, so a conflict is nothing to update. On PostgreSQL as plain multi-row INSERTs,
+    one statement per few megabytes: `bulk_create` sends its rows as arrays, which psycopg
+    quotes in Python, a character at a time (two seconds for the 15 MB of pieces of a
+    400-document volume), and an approval's few pieces take one round trip."""
+    if connection.vendor != "postgresql":
+        ExportFragment.objects.bulk_create(rows, ignore_conflicts=True, batch_size=100)
+        return
+    table = connection.ops.quote_name(ExportFragment._meta.db_table)
+    # In key order: concurrent writers of the same keys wait for each other, never deadlock.
+    rows = sorted(rows, key=lambda row: row.key)
+    with connection.cursor() as cursor:
+        for batch in _batches(rows, 4_000_000):
+            cursor.execute(
+                f"INSERT INTO {table} (key, edition_id, checksum, format, text, created_at) "
+                f"VALUES {', '.join(['(%s, %s, %s, %s, %s, now())'] * len(batch))} "
+                "ON CONFLICT (key) DO NOTHING",
+                [value for row in batch
+                 for value in (row.key, row.edition_id, row.checksum, row.format, row.text)])
+
+
+def _batches(rows: list[ExportFragment], chars: int) -> Iterator[list[ExportFragment]]:
+    batch, size = [], 0
+    for row in rows:
+        batch.append(row)
+        size += len(row.text)
+        if size >= chars or len(batch) >= 500:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+# PostgreSQL's text cannot hold U+0000, which the HTML pieces use as their link tokens (XML
+# cannot carry it, so it is never text). Stored as U+0001 U+0003, and U+0001 (which XML 1.0
+# cannot carry either, but a piece must come back whatever it holds) as U+0001 U+0002.
+def _escape(text: str) -> str:
+    if "\x00" not in text and "\x01" not in text:
+        return text
+    return text.replace("\x01", "\x01\x02").replace("\x00", "\x01\x03")
+
+
+def _unescape(text: str) -> str:
+    if "\x01" not in text:
+        return text
+    return text.replace("\x01\x03", "\x00").replace("\x01\x02", "\x01")

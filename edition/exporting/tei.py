@@ -30,6 +30,7 @@ from ..imports import CONTENT_PLACEHOLDER, PLACEHOLDER
 from ..models import Edition, PageImage, Revision
 from ..tei import FRUS_NS, TEI_NS, XML_ID, tei
 from ..tei.parsing import parse_fragment, safe_parser
+from . import sources
 from .sources import Part, Volume
 
 # A whole unit, or a container's shell start tag with its own content's mark (imports.py).
@@ -214,21 +215,98 @@ def document(vol: Volume, part: Part) -> bytes:
     return standalone(part)
 
 
+VERSION = 1  # bump when the output changes: stored pieces and files are then rebuilt
+FORMAT = "tei"
+# Where the header or the unit goes in a file made to be split around it (`_framed`).
+_MARK = "emend-split"
+_MARK_BYTES = f"<?{_MARK} ?>".encode()  # as lxml writes a PI without data
+
+
 def standalone(part: Part) -> bytes:
-    """The part's own file (all of it depends on its revision but the volume's header)."""
-    return document_tei(part.document.edition, part.revision)
+    """The part's own file, `document_tei`, assembled: the unit as it is serialised in that
+    file (`sources.fragment`, kept per revision: a build parses no stored revision for it)
+    between the file's frame, which only the volume's header and the unit's id make."""
+    unit = sources.fragment(FORMAT, VERSION, part, lambda: _stored_piece(part.revision))
+    if unit == _AS_STORED:
+        unit = _as_stored(part.revision.tei)
+    before, after = _frame(part.document.edition.tei_header, part.document.edition.slug,
+                           part.xml_id)
+    return before + unit.encode("utf-8") + after
 
 
 def document_tei(edition: Edition, revision: Revision) -> bytes:
     """A standalone TEI file: the volume's header and one document's revision in `text/body`."""
+    return _framed(f"{edition.slug}-{revision.document.xml_id}",
+                   copy.deepcopy(_header(edition.tei_header)),
+                   # A copy of the tree the other formats parsed (`Revision.element`): copying
+                   # a tree is cheaper than parsing it.
+                   copy.deepcopy(revision.element))
+
+
+def _framed(root_id: str, header: etree._Element, unit: etree._Element) -> bytes:
     root = etree.Element(tei("TEI"), nsmap={None: TEI_NS, "frus": FRUS_NS})
-    root.set(XML_ID, f"{edition.slug}-{revision.document.xml_id}")
-    root.append(copy.deepcopy(_header(edition.tei_header)))
+    root.set(XML_ID, root_id)
+    root.append(header)
     body = etree.SubElement(etree.SubElement(root, tei("text")), tei("body"))
-    # A copy of the tree the other formats parsed (`Revision.element`): a build renders every
-    # format of a document while it is parsed, and copying a tree is cheaper than parsing it.
-    body.append(copy.deepcopy(revision.element))
+    body.append(unit)
     return etree.tostring(root, encoding="utf-8", xml_declaration=True, pretty_print=False)
+
+
+# The stored piece when the unit's serialisation is its revision's TEI as stored but for the
+# namespace declarations of its start tag (the root declares them): nearly always, as the
+# import and approvals write it. A piece starts with "<", so this is never one.
+_AS_STORED = "="
+_ROOT_DECLARATIONS = (f' xmlns="{TEI_NS}"', f' xmlns:frus="{FRUS_NS}"')
+
+
+def _as_stored(unit_tei: str) -> str:
+    end = unit_tei.find(">")
+    start_tag = unit_tei[:end]
+    for declaration in _ROOT_DECLARATIONS:
+        start_tag = start_tag.replace(declaration, "", 1)
+    return start_tag + unit_tei[end:]
+
+
+def _stored_piece(revision: Revision) -> str:
+    """What the store keeps of the unit's piece: `_AS_STORED` when `_as_stored` makes it from
+    the TEI every build loads anyway (checked here, where the tree is parsed), else itself."""
+    piece = _unit_piece(revision.element)
+    return _AS_STORED if piece == _as_stored(revision.tei) else piece
+
+
+def _unit_piece(element: etree._Element) -> str:
+    """The unit's bytes in `document_tei`'s file: the same file made with a mark for the
+    header, cut after `<body>` and before `</body>`. The unit's serialisation depends on the
+    namespaces in scope, which only the root declares, not on the header beside it."""
+    data = _framed("x", etree.PI(_MARK), copy.deepcopy(element))
+    start = data.index(_MARK_BYTES + b"<text><body>") + len(_MARK_BYTES) + len(b"<text><body>")
+    end = data.rindex(b"</body></text></TEI>")
+    return data[start:end].decode("utf-8")
+
+
+def _frame(tei_header: str, slug: str, xml_id: str) -> tuple[bytes, bytes]:
+    """`document_tei`'s file around the unit: the same file made with a mark for the unit.
+    Made once per header and edition, the root's id put in after: an id of letters, digits,
+    `.`, `-` and `_` is written as it is (anything else is made afresh, escaped by lxml)."""
+    before, after = _edition_frame(tei_header, slug)
+    if _PLAIN_ID.fullmatch(xml_id):
+        return before.replace(_ID_MARK, f'"{slug}-{xml_id}"'.encode(), 1), after
+    data = _framed(f"{slug}-{xml_id}", copy.deepcopy(_header(tei_header)), etree.PI(_MARK))
+    before, _, after = data.rpartition(_MARK_BYTES)
+    return before, after
+
+
+_PLAIN_ID = re.compile(r"[A-Za-z0-9._-]+")
+_ID_MARK = b'"emend-root-id"'
+
+
+@lru_cache(maxsize=4)
+def _edition_frame(tei_header: str, slug: str) -> tuple[bytes, bytes]:
+    data = _framed("emend-root-id", copy.deepcopy(_header(tei_header)), etree.PI(_MARK))
+    before, _, after = data.rpartition(_MARK_BYTES)
+    # The root's start tag comes first, before anything of the header could hold the mark.
+    assert before.index(_ID_MARK) < before.index(b">", before.index(b"<TEI"))
+    return before, after
 
 
 @lru_cache(maxsize=4)

@@ -11,11 +11,11 @@ from pathlib import Path
 import lxml.html
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 
 from edition.exporting import annotations, html, sources, text
 from edition.exporting.sources import load_volume
 from edition.imports import import_text
+from edition.models import ExportFragment
 from edition.tei import TEI_NS
 from edition.tei.plaintext import render_plaintext
 from tests.helpers import D143_TEXT, revise
@@ -383,7 +383,7 @@ def counting(monkeypatch, module, name: str) -> list:
     (html, "render_html"), (text, "render_plaintext"), (annotations, "_build")])
 def test_a_rebuild_after_one_change_renders_one_document(edition, monkeypatch, module,
                                                         renderer):
-    cache.clear()  # the import's gate left every piece in the cache
+    ExportFragment.objects.all().delete()  # the import's gate left every piece in the store
     calls = counting(monkeypatch, module, renderer)
     module.volume(volume_of(edition))
     assert len(calls) == 4  # the compilation's heading and three documents
@@ -397,7 +397,7 @@ def test_a_rebuild_after_one_change_renders_one_document(edition, monkeypatch, m
 
 
 def test_the_json_reuses_the_html_articles(edition, monkeypatch):
-    cache.clear()  # the import's gate left every piece in the cache
+    ExportFragment.objects.all().delete()  # the import's gate left every piece in the store
     calls = counting(monkeypatch, html, "render_html")
     html.volume(volume_of(edition))
     annotations.volume(volume_of(edition))

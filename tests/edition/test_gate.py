@@ -226,13 +226,17 @@ def test_the_pdf_is_checked_by_its_html_source_without_weasyprint(d142, monkeypa
     check(d142, sample_document("d142"))
 
 
-def test_the_gate_leaves_the_shared_cache_alone(d142, monkeypatch):
+def test_the_gate_leaves_the_shared_cache_and_the_fragment_store_alone(d142, monkeypatch):
     class Untouchable:
         def __getattr__(self, name):
             raise AssertionError(f"the gate used the shared cache ({name})")
 
-    # A renderer reaching the cache would fail, and the gate would refuse.
-    monkeypatch.setattr(sources, "cache", Untouchable())
+    def untouchable(*args):
+        raise AssertionError("the gate used the fragment store")
+
+    # A renderer reaching the cache or the store would fail, and the gate would refuse.
+    monkeypatch.setattr(sources, "_read", untouchable)
+    monkeypatch.setattr(sources, "_write", untouchable)
     monkeypatch.setattr(rendering, "cache", Untouchable())
     check(d142, d142_with(VALID["table"]))
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from edition.exporting.sources import storing
 from edition.exporting.formats import FORMATS
 from edition.exporting.sources import load_volume
 from edition.models import Edition
@@ -33,10 +34,13 @@ class Command(BaseCommand):
             if doc is None:
                 raise CommandError(f"{edition} has no document {document}")
             vol = load_volume(target, documents=[doc])
-            data = fmt.document(vol, vol.parts[0])
+            with storing(vol.parts):
+                data = fmt.document(vol, vol.parts[0])
         else:
             vol = load_volume(target)
-            data = fmt.volume(vol)
+            # The fragment store read a window of units at a time, as a build reads it.
+            with storing(vol.parts):
+                data = fmt.volume(vol)
         if str(out) == "-":
             sys.stdout.buffer.write(data)  # bytes: EPUB and PDF are binary
             sys.stdout.flush()
