@@ -133,16 +133,17 @@ def page_key(request, name: str, version: int) -> str:
 
 
 def same_for_all(request, params: tuple[str, ...] = ()) -> bool:
-    """GETs with no query parameters but `params` (which the caller puts in the page's name):
-    what the page shows of the unit is the same for all of them, whoever asks."""
-    return request.method == "GET" and all(
+    """GETs (and HEADs: the same headers, and a body the server leaves out) with no query
+    parameters but `params` (which the caller puts in the page's name): what the page shows of
+    the unit is the same for all of them, whoever asks."""
+    return request.method in ("GET", "HEAD") and all(
         # `hl` (the words a search result marks) is read by static JS only: the same page.
         name == "hl" or (name in params and len(request.GET.getlist(name)) == 1)
         for name in request.GET)
 
 
 def cacheable(request, params: tuple[str, ...] = ()) -> bool:
-    """Anonymous GETs without pending messages that are `same_for_all`: the whole page is
+    """Anonymous GETs and HEADs without pending messages that are `same_for_all`: the whole page is
     the same for all of them."""
     return (
         not request.user.is_authenticated
@@ -306,12 +307,12 @@ setting_changed.connect(forget_routes)
 
 
 def fast_route(request) -> tuple | None:
-    """The route of a request the fast path may answer, or None: a GET with no session or
+    """The route of a request the fast path may answer, or None: a GET or HEAD with no session or
     messages cookie, no credentials, not htmx's, no precondition but If-None-Match and
     If-Modified-Since, to a host `ALLOWED_HOSTS` allows. Whoever is signed in, or has
     messages, or asks through htmx, is always answered by the normal stack."""
     meta = request.META
-    if (request.method != "GET" or "HTTP_AUTHORIZATION" in meta or "HTTP_HX_REQUEST" in meta
+    if (request.method not in ("GET", "HEAD") or "HTTP_AUTHORIZATION" in meta or "HTTP_HX_REQUEST" in meta
             or "HTTP_IF_MATCH" in meta or "HTTP_IF_UNMODIFIED_SINCE" in meta):
         return None
     cookies = request.COOKIES
@@ -322,8 +323,8 @@ def fast_route(request) -> tuple | None:
     except DisallowedHost:
         return None  # the normal stack answers 400
     # Accept: the API negotiates its content type (406 to what it cannot give).
-    return (origin, request.path, meta.get("QUERY_STRING", ""), meta.get("HTTP_ACCEPT"),
-            _conditional(request))
+    return (request.method, origin, request.path, meta.get("QUERY_STRING", ""),
+            meta.get("HTTP_ACCEPT"), _conditional(request))
 
 
 def answer_fast(request, route: tuple) -> HttpResponse | None:

@@ -52,10 +52,10 @@ def same(a, b) -> None:
     assert a.content == b.content
 
 
-def fast_after_learning(client, url, **headers):
+def fast_after_learning(client, url, method="get", **headers):
     """The stack's answer from the cache (the second request when the first renders, else the
     first) and the fast path's, the request after it."""
-    answers = [client.get(url, **headers) for _ in range(3)]
+    answers = [getattr(client, method)(url, **headers) for _ in range(3)]
     assert not fast(answers[0]), url
     assert [fast(a) for a in answers[1:]] in ([False, True], [True, True]), url
     slow = answers[1] if not fast(answers[1]) else answers[0]
@@ -175,10 +175,17 @@ def test_htmx_never_takes_it(client, edited):
     assert not fast(client.get(DOC, HTTP_HX_REQUEST="true"))
 
 
-def test_head_goes_through_the_stack(client, edited):
-    slow, _ = fast_after_learning(client, DOC)
-    head = client.head(DOC)
-    assert not fast(head) and head.status_code == 200 and head["ETag"] == slow["ETag"]
+@pytest.mark.parametrize("url", [DOC, f"{ED}/", f"{ED}/d142/history/"])
+def test_head_is_answered_fast_with_the_same_headers(client, edited, url):
+    get, _ = fast_after_learning(client, url)
+    slow, quick = fast_after_learning(client, url, "head")
+    same(slow, quick)
+    assert quick.status_code == 200 and quick.content == b""
+    assert list(quick.items()) == list(get.items())
+    etag = get["ETag"]
+    slow, quick = fast_after_learning(client, url, "head", HTTP_IF_NONE_MATCH=etag)
+    assert quick.status_code == 304
+    same(slow, quick)
 
 
 def test_a_disallowed_host_is_still_a_400(client, edited):
