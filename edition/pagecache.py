@@ -255,8 +255,8 @@ def _with_head(response: HttpResponse, head: CachedHead) -> HttpResponse:
 # messages, the security headers…) and URL resolving, which a static file served by WhiteNoise
 # skips. `edition.middleware.ReaderFastPathMiddleware`, right after WhiteNoise, answers such a
 # request itself when this process has seen the normal stack answer the same request from the
-# cache: it learns, per *route* (origin, path, query, Accept, conditional or not), the keys
-# `serve` read and the response as it left the stack, headers and all. It answers again only
+# cache: it learns, per *route* (method, origin, path, query, Accept, conditional or not), the
+# keys `serve` read and the response as it left the stack, headers and all. It answers again only
 # when one `get_many` finds every stamp, and the head, exactly as they were then: the same
 # stamps, ETag and Last-Modified mean the same entry, so the normal stack would answer with
 # those same bytes. Anything else (a stamp dropped or missing, another entry, a route never
@@ -274,7 +274,10 @@ class Served:
 
 @dataclass(frozen=True)
 class Learned:
-    served: Served
+    stamp_keys: tuple[str, ...]
+    entry_key: str
+    head: CachedHead
+    length: int | None  # the body's (None: a 304); the body itself stays in the cache
     # The response's headers as the middleware stack inside the fast path left them (Content-
     # Length, the CSP, X-Frame-Options…), in their order; the outer middleware (security
     # headers) adds its own to the fast answer as it does to the normal one.
@@ -312,8 +315,9 @@ def fast_route(request) -> tuple | None:
     If-Modified-Since, to a host `ALLOWED_HOSTS` allows. Whoever is signed in, or has
     messages, or asks through htmx, is always answered by the normal stack."""
     meta = request.META
-    if (request.method not in ("GET", "HEAD") or "HTTP_AUTHORIZATION" in meta or "HTTP_HX_REQUEST" in meta
-            or "HTTP_IF_MATCH" in meta or "HTTP_IF_UNMODIFIED_SINCE" in meta):
+    if (request.method not in ("GET", "HEAD") or "HTTP_AUTHORIZATION" in meta
+            or "HTTP_HX_REQUEST" in meta or "HTTP_IF_MATCH" in meta
+            or "HTTP_IF_UNMODIFIED_SINCE" in meta):
         return None
     cookies = request.COOKIES
     if settings.SESSION_COOKIE_NAME in cookies or "messages" in cookies:
@@ -334,21 +338,20 @@ def answer_fast(request, route: tuple) -> HttpResponse | None:
         if learned is None:
             return None
         _routes.move_to_end(route)
-    served = learned.served
-    found = cache.get_many([*served.stamp_keys, served.entry_key])
-    entry = found.get(served.entry_key)
+    found = cache.get_many([*learned.stamp_keys, learned.entry_key])
+    entry = found.get(learned.entry_key)
     head = entry.head if isinstance(entry, CachedPage) else entry
-    if head != served.head or tuple(
-            found.get(key) for key in served.stamp_keys) != served.head.stamps:
+    if head != learned.head or tuple(
+            found.get(key) for key in learned.stamp_keys) != learned.head.stamps:
         return None
-    if served.content is None:  # learned from a 304
+    if learned.length is None:  # learned from a 304
         if get_conditional_response(
                 request, etag=head.etag, last_modified=head.last_modified and int(
                     parse_http_date(head.last_modified))) is None:
             return None  # the client's copy is old: the stack fetches the body
         response = HttpResponseNotModified()
     else:
-        if not isinstance(entry, CachedPage) or len(entry.content) != len(served.content):
+        if not isinstance(entry, CachedPage) or len(entry.content) != learned.length:
             return None
         response = HttpResponse(entry.content, status=head.status)
     response.headers = ResponseHeaders(dict(learned.headers))
@@ -373,7 +376,9 @@ def learn(request, route: tuple, response: HttpResponse) -> None:
     if not fits:  # e.g. a client's old copy, answered 200: the next may be a 304
         return
     with _routes_lock:
-        _routes[route] = Learned(served, tuple(response.items()))
+        _routes[route] = Learned(
+            served.stamp_keys, served.entry_key, served.head,
+            None if served.content is None else len(served.content), tuple(response.items()))
         _routes.move_to_end(route)
         while len(_routes) > FAST_ROUTES:
             _routes.popitem(last=False)
