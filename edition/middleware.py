@@ -1,5 +1,6 @@
-"""Site-wide middleware: the canonical spelling of addresses; signed-in pages kept private; the
-Content-Security-Policy header built once."""
+"""Site-wide middleware: cached anonymous pages answered before the rest of the stack; the
+canonical spelling of addresses; signed-in pages kept private; the Content-Security-Policy
+header built once."""
 
 from __future__ import annotations
 
