@@ -228,3 +228,14 @@ def test_the_routes_are_bounded(client, edited, monkeypatch):
         fast_after_learning(client, url)
     assert len(pagecache._routes) == 2
     assert not fast(Client().get(PUBLIC[0]))
+
+
+@pytest.mark.parametrize("url", [DOC, API])
+def test_the_fast_answer_is_the_one_of_a_stack_without_it(client, edited, settings, url):
+    _, quick = fast_after_learning(client, url)
+    etag = quick["ETag"]
+    _, quick304 = fast_after_learning(client, url, HTTP_IF_NONE_MATCH=etag)
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE
+                           if m != "edition.middleware.ReaderFastPathMiddleware"]
+    same(client.get(url), quick)
+    same(client.get(url, HTTP_IF_NONE_MATCH=etag), quick304)
