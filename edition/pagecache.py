@@ -143,8 +143,8 @@ def same_for_all(request, params: tuple[str, ...] = ()) -> bool:
 
 
 def cacheable(request, params: tuple[str, ...] = ()) -> bool:
-    """Anonymous GETs and HEADs without pending messages that are `same_for_all`: the whole page is
-    the same for all of them."""
+    """Anonymous GETs and HEADs without pending messages that are `same_for_all`: the whole
+    page is the same for all of them."""
     return (
         not request.user.is_authenticated
         and "messages" not in request.COOKIES
@@ -252,7 +252,7 @@ def _with_head(response: HttpResponse, head: CachedHead) -> HttpResponse:
 
 # --- The readers' fast path (issue 14, items 1 and 6) ------------------------------------------
 # A page answered from the cache above still pays for every middleware (sessions, CSRF, auth,
-# messages, the security headers…) and URL resolving, which a static file served by WhiteNoise
+# messages, X-Frame-Options, the CSP…) and URL resolving, which a static file served by WhiteNoise
 # skips. `edition.middleware.ReaderFastPathMiddleware`, right after WhiteNoise, answers such a
 # request itself when this process has seen the normal stack answer the same request from the
 # cache: it learns, per *route* (method, origin, path, query, Accept, conditional or not), the
