@@ -32,12 +32,18 @@ renders the unit's page again under each (edition/warming.py).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import DisallowedHost
+from django.core.signals import setting_changed
 from django.db.models import Max
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseNotModified
+from django.http.response import ResponseHeaders
 from django.utils.cache import get_conditional_response
 from django.utils.http import parse_http_date
 
@@ -130,17 +136,18 @@ def page_key(request, name: str, version: int) -> str:
 
 
 def same_for_all(request, params: tuple[str, ...] = ()) -> bool:
-    """GETs with no query parameters but `params` (which the caller puts in the page's name):
-    what the page shows of the unit is the same for all of them, whoever asks."""
-    return request.method == "GET" and all(
+    """GETs (and HEADs: the same headers, and a body the server leaves out) with no query
+    parameters but `params` (which the caller puts in the page's name): what the page shows of
+    the unit is the same for all of them, whoever asks."""
+    return request.method in ("GET", "HEAD") and all(
         # `hl` (the words a search result marks) is read by static JS only: the same page.
         name == "hl" or (name in params and len(request.GET.getlist(name)) == 1)
         for name in request.GET)
 
 
 def cacheable(request, params: tuple[str, ...] = ()) -> bool:
-    """Anonymous GETs without pending messages that are `same_for_all`: the whole page is
-    the same for all of them."""
+    """Anonymous GETs and HEADs without pending messages that are `same_for_all`: the whole
+    page is the same for all of them."""
     return (
         not request.user.is_authenticated
         and "messages" not in request.COOKIES
@@ -189,10 +196,14 @@ def serve(request, name: str, version: int, stamps: list[Stamp],
             request, etag=head.etag, last_modified=head.last_modified and int(
                 parse_http_date(head.last_modified)))
         if not_modified is not None:
+            _served(request, Served(tuple(s.key for s in stamps), entry_key, head, None))
             return _with_head(headers(not_modified), head)
         if not isinstance(entry, CachedPage):  # the client's copy is old: the body now
             entry = cache.get(page_key(request, name, version))
         if isinstance(entry, CachedPage) and entry.head.stamps == values:
+            _served(request, Served(tuple(s.key for s in stamps),
+                                    page_key(request, name, version), entry.head,
+                                    entry.content))
             response = HttpResponse(entry.content, content_type=head.content_type,
                                     status=head.status)
             return _with_head(headers(response), head)
@@ -264,3 +275,137 @@ def _with_head(response: HttpResponse, head: CachedHead) -> HttpResponse:
     if head.last_modified:
         response["Last-Modified"] = head.last_modified
     return response
+
+
+# --- The readers' fast path (issue 14, items 1 and 6) ------------------------------------------
+# A page answered from the cache above still pays for every middleware (sessions, CSRF, auth,
+# messages, X-Frame-Options, the CSP…) and URL resolving, which a static file served by WhiteNoise
+# skips. `edition.middleware.ReaderFastPathMiddleware`, right after WhiteNoise, answers such a
+# request itself when this process has seen the normal stack answer the same request from the
+# cache: it learns, per *route* (method, origin, path, query, Accept, conditional or not), the
+# keys `serve` read and the response as it left the stack, headers and all. It answers again only
+# when one `get_many` finds every stamp, and the head, exactly as they were then: the same
+# stamps, ETag and Last-Modified mean the same entry, so the normal stack would answer with
+# those same bytes. Anything else (a stamp dropped or missing, another entry, a route never
+# seen) falls through to the normal stack, which renders or re-reads, and the route is learned
+# again from its answer.
+
+@dataclass(frozen=True)
+class Served:
+    """What `serve` answered from the cache: the keys it read and what it found."""
+    stamp_keys: tuple[str, ...]
+    entry_key: str  # the head's (a 304) or the page's (a 200 with its body)
+    head: CachedHead
+    content: bytes | None  # the body, when the answer carried it
+
+
+@dataclass(frozen=True)
+class Learned:
+    stamp_keys: tuple[str, ...]
+    entry_key: str
+    head: CachedHead
+    length: int | None  # the body's (None: a 304); the body itself stays in the cache
+    # The response's headers as the middleware stack inside the fast path left them (Content-
+    # Length, the CSP, X-Frame-Options…), in their order; the outer middleware (security
+    # headers) adds its own to the fast answer as it does to the normal one.
+    headers: tuple[tuple[str, str], ...]
+
+
+# Routes learned by this process, most recently used last; bounded (a route is a few hundred
+# bytes: its keys and headers, never a body).
+FAST_ROUTES = 4096
+_routes: OrderedDict[tuple, Learned] = OrderedDict()
+_routes_lock = threading.Lock()
+
+
+def _base(request):
+    # DRF's Request wraps Django's: the middleware sees Django's.
+    return getattr(request, "_request", request)
+
+
+def _served(request, served: Served) -> None:
+    _base(request)._pagecache_served = served
+
+
+def forget_routes(**kwargs) -> None:
+    """Forget every learned route: the settings (headers, hosts, cookies' names) changed."""
+    with _routes_lock:
+        _routes.clear()
+
+
+setting_changed.connect(forget_routes)
+
+
+def fast_route(request) -> tuple | None:
+    """The route of a request the fast path may answer, or None: a GET or HEAD with no session or
+    messages cookie, no credentials, not htmx's, no precondition but If-None-Match and
+    If-Modified-Since, to a host `ALLOWED_HOSTS` allows. Whoever is signed in, or has
+    messages, or asks through htmx, is always answered by the normal stack."""
+    meta = request.META
+    if (request.method not in ("GET", "HEAD") or "HTTP_AUTHORIZATION" in meta
+            or "HTTP_HX_REQUEST" in meta or "HTTP_IF_MATCH" in meta
+            or "HTTP_IF_UNMODIFIED_SINCE" in meta):
+        return None
+    cookies = request.COOKIES
+    if settings.SESSION_COOKIE_NAME in cookies or "messages" in cookies:
+        return None
+    try:
+        origin = _origin(request)
+    except DisallowedHost:
+        return None  # the normal stack answers 400
+    # Accept: the API negotiates its content type (406 to what it cannot give).
+    return (request.method, origin, request.path, meta.get("QUERY_STRING", ""),
+            meta.get("HTTP_ACCEPT"), _conditional(request))
+
+
+def answer_fast(request, route: tuple) -> HttpResponse | None:
+    """The answer the normal stack would give, from one `get_many`; None: ask the stack."""
+    with _routes_lock:
+        learned = _routes.get(route)
+        if learned is None:
+            return None
+        _routes.move_to_end(route)
+    found = cache.get_many([*learned.stamp_keys, learned.entry_key])
+    entry = found.get(learned.entry_key)
+    head = entry.head if isinstance(entry, CachedPage) else entry
+    if head != learned.head or tuple(
+            found.get(key) for key in learned.stamp_keys) != learned.head.stamps:
+        return None
+    if learned.length is None:  # learned from a 304
+        if get_conditional_response(
+                request, etag=head.etag, last_modified=head.last_modified and int(
+                    parse_http_date(head.last_modified))) is None:
+            return None  # the client's copy is old: the stack fetches the body
+        response = HttpResponseNotModified()
+    else:
+        if not isinstance(entry, CachedPage) or len(entry.content) != learned.length:
+            return None
+        response = HttpResponse(entry.content, status=head.status)
+    response.headers = ResponseHeaders(dict(learned.headers))
+    return response
+
+
+def learn(request, route: tuple, response: HttpResponse) -> None:
+    """Remember how the stack answered `route` when `serve` answered it from the cache."""
+    served = getattr(request, "_pagecache_served", None)
+    if served is None or response.cookies or response.streaming:
+        # Rendered (what the route learned is out of date), or an answer of its own.
+        with _routes_lock:
+            _routes.pop(route, None)
+        return
+    conditional = route[-1]
+    if served.content is None:
+        fits = conditional and response.status_code == 304
+    else:  # a conditional request answered 200 is not learned: the next may be a 304
+        fits = (not conditional and response.status_code == served.head.status
+                and response.get("Content-Length") == str(len(served.content))
+                and response.content == served.content)
+    if not fits:  # e.g. a client's old copy, answered 200: the next may be a 304
+        return
+    with _routes_lock:
+        _routes[route] = Learned(
+            served.stamp_keys, served.entry_key, served.head,
+            None if served.content is None else len(served.content), tuple(response.items()))
+        _routes.move_to_end(route)
+        while len(_routes) > FAST_ROUTES:
+            _routes.popitem(last=False)

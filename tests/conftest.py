@@ -83,12 +83,15 @@ def _fresh_cache():
     an earlier test (or run) would hide whether a test renders what it should."""
     from django.core.cache import cache
 
+    from edition.pagecache import forget_routes
     from edition.pages import forget_origins
 
     cache.clear()
     forget_origins()  # the image origins each process remembers (edition/pages.py)
+    forget_routes()  # the fast path's routes (edition/pagecache.py)
     yield
     cache.clear()
+    forget_routes()
 
 
 def pytest_collection_modifyitems(config, items):
