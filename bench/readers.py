@@ -59,6 +59,10 @@ def main() -> int:
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/14",
                         help="Redis database of the Celery worker run during the approvals "
                              "(flushed); 'none': no worker, as before")
+    parser.add_argument("--worker-nice", type=int, default=0,
+                        help="run the Celery worker under `nice -n N` (the README's deployment "
+                             "on a host it shares with the web processes: background work "
+                             "yields the CPU to readers)")
     parser.add_argument("--gunicorn-class", default="sync",
                         help="gunicorn worker class (sync, gthread)")
     parser.add_argument("--gunicorn-threads", type=int, default=1)
@@ -389,7 +393,8 @@ def _celery(args, code: Path, env: dict, log: Path) -> subprocess.Popen | None:
     redis.Redis.from_url(args.broker).flushdb()
     log.unlink(missing_ok=True)
     process = subprocess.Popen(
-        [str(VENV / "celery"), "-A", "config", "worker", "-l", "INFO", "-Q", "celery",
+        [*(["nice", "-n", str(args.worker_nice)] if args.worker_nice else []),
+         str(VENV / "celery"), "-A", "config", "worker", "-l", "INFO", "-Q", "celery",
          "--without-gossip", "--without-mingle", "--without-heartbeat", "-f", str(log)],
         cwd=code, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
