@@ -11,6 +11,10 @@ in the cache, so a signed-in page costs no query for it (issue 14, item 3).
   leaves the old row readable for at most `USER_TTL` (as `SESSION_CACHE_TTL` bounds a
   session's). Permissions are never cached with it: the row is stored as it comes from the
   database, before anything asks for them.
+- A row read from the database is cached under the user's *stamp* (a random token kept in the
+  cache, which `forget_user` drops) as it was before the read, and served only while the stamp
+  is the same: a request that read the row just before a change committed cannot put the old
+  row back after the change's drop (it stores it under a stamp that is gone).
 - An update that bypasses `save()` (`User.objects.filter(...).update(...)`) must call
   `forget_user`; nothing in Emend does.
 """
@@ -18,6 +22,7 @@ in the cache, so a signed-in page costs no query for it (issue 14, item 3).
 from __future__ import annotations
 
 import logging
+import secrets
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
@@ -36,6 +41,10 @@ def user_key(user_id) -> str:
     return f"emend:user:{user_id}"
 
 
+def stamp_key(user_id) -> str:
+    return f"emend:userstamp:{user_id}"
+
+
 class CachedModelBackend(ModelBackend):
     def get_user(self, user_id):
         UserModel = get_user_model()
@@ -43,15 +52,21 @@ class CachedModelBackend(ModelBackend):
             pk = UserModel._meta.pk.to_python(user_id)
         except Exception:
             return None
-        key = user_key(pk)
-        found = _forgiving(lambda: cache.get_many([key, roles_key(pk)]), {})
-        user = found.get(key)
+        key, stamp_at = user_key(pk), stamp_key(pk)
+        found = _forgiving(lambda: cache.get_many([key, stamp_at, roles_key(pk)]), {})
+        stamp, entry = found.get(stamp_at), found.get(key)
+        user = entry[1] if (isinstance(entry, tuple) and len(entry) == 2
+                            and stamp is not None and entry[0] == stamp) else None
         if not isinstance(user, UserModel) or user.pk != pk:
+            if stamp is None:  # taken before the read: a drop after it retires what we store
+                _forgiving(lambda: cache.add(stamp_at, secrets.token_hex(8), 2 * USER_TTL), None)
+                stamp = _forgiving(lambda: cache.get(stamp_at), None)
             try:
                 user = UserModel._default_manager.get(pk=pk)
             except UserModel.DoesNotExist:
                 return None
-            _forgiving(lambda: cache.set(key, user, USER_TTL), None)
+            if stamp is not None:
+                _forgiving(lambda: cache.set(key, (stamp, user), USER_TTL), None)
         # Read with the row, in the same round trip: the header and the proposing tools ask.
         prime_shown_roles(user, found.get(roles_key(pk)))
         return user if self.user_can_authenticate(user) else None
@@ -68,7 +83,7 @@ def _forgiving(call, failed):
 
 
 def forget_user(user_id) -> None:
-    keys = [user_key(user_id)]
+    keys = [user_key(user_id), stamp_key(user_id)]
 
     def drop():
         if _forgiving(lambda: cache.delete_many(keys) or True, False) is False:

@@ -324,6 +324,8 @@ def _write_directly(path: str, data: bytes | Iterable[bytes], digest) -> int | N
     place = (store.base_location, folder)
     directory = _directories.get(place)
     if directory is None:  # `path` (a safe join, an abspath, a normcase) once per folder
+        if len(_directories) >= 64:  # a build writes into a few folders; a worker lives long
+            _directories.clear()
         directory = _directories[place] = store.path(folder)
     full = os.path.join(directory, filename)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)

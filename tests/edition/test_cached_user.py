@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from lxml import html
 
-from edition.auth import user_key
+from edition.auth import CachedModelBackend, stamp_key, user_key
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +34,8 @@ def test_a_cached_reading_page_costs_no_query(client, reader):
 
 
 def test_the_row_is_cached_and_dropped_by_a_save(client, reader):
-    assert cache.get(user_key(reader.pk)).username == "stranger"
+    stamp, row = cache.get(user_key(reader.pk))
+    assert row.username == "stranger" and stamp == cache.get(stamp_key(reader.pk))
     reader.first_name = "S"
     reader.save()
     assert cache.get(user_key(reader.pk)) is None
@@ -66,5 +67,26 @@ def test_a_deleted_person_is_signed_out_at_once(client, reader):
 
 def test_another_persons_row_is_never_served(client, reader, people):
     # A key holding someone else's row (it cannot happen by the keys; the check is cheap).
-    cache.set(user_key(reader.pk), get_user_model().objects.get(pk=people.editor.pk))
+    cache.set(user_key(reader.pk), (cache.get(stamp_key(reader.pk)),
+                                     get_user_model().objects.get(pk=people.editor.pk)))
     assert "Signed in as stranger" in header(client.get(D142))
+
+
+def test_a_row_read_before_a_change_is_not_put_back_after_its_drop(client, reader, monkeypatch):
+    # A request misses the cache and reads the row; the person is deactivated and the drop
+    # runs before that request stores what it read: the old row must not be served after.
+    cache.delete(user_key(reader.pk))
+    User = get_user_model()
+    real_get = User._default_manager.get
+
+    def read_then_change(*args, **kwargs):
+        row = real_get(*args, **kwargs)
+        changed = real_get(pk=reader.pk)
+        changed.is_active = False
+        changed.save()  # drops the row and the stamp (now and on commit)
+        return row
+
+    monkeypatch.setattr(User._default_manager, "get", read_then_change)
+    assert CachedModelBackend().get_user(reader.pk).is_active  # what that request read
+    monkeypatch.undo()
+    assert "Sign in" in header(client.get(D142))
