@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.harness import (  # noqa: E402
+    pg_admin,
     DEFAULT_PG, django_environ, load, machine, pg_url, pg_version, print_machine,
     print_table, summary, write_json,
 )
@@ -86,7 +87,7 @@ def main() -> int:
         volume.write_bytes(synthetic_volume(args.docs))
         for part in [p for p in args.parts.split(",") if p]:
             dbname = f"emend_bench_floors_{part}{args.db_suffix}"
-            _pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)',
+            pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)',
                       f'CREATE DATABASE "{dbname}"')
             env = django_environ(tmp / "var", DATABASE_URL=pg_url(args.pg_url, dbname),
                                  CACHE_URL=args.cache, EXPORT_ROOT=str(tmp / "out" / part))
@@ -104,7 +105,7 @@ def main() -> int:
                 results[part] = json.loads(line.removeprefix(MARKER))
                 print(f"  {part}: done in {time.perf_counter() - started:.0f} s", flush=True)
             finally:
-                _pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+                pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
 
     print()
     rows = []
@@ -408,13 +409,6 @@ def pdf(args) -> dict:
 
 WORKERS = {"approval": approval, "import": import_, "export": export, "pdf": pdf}
 
-
-def _pg_admin(url: str, *statements: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        for statement in statements:
-            conn.execute(statement)
 
 
 if __name__ == "__main__":

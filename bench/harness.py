@@ -64,6 +64,15 @@ def pg_url(base: str, dbname: str) -> str:
     return f"{head}/{dbname}"
 
 
+def pg_admin(url: str, *statements: str) -> None:
+    """Run `statements` outside a transaction (CREATE / DROP DATABASE, VACUUM)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
 def pg_version(url: str) -> str | None:
     """The server's version, or None when it cannot be reached within two seconds."""
     try:

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.harness import (  # noqa: E402
+    pg_admin,
     database_and_machine,
     DEFAULT_PG, django_environ, load, pg_url, print_table,
     summary, verdict, write_json,
@@ -150,7 +151,7 @@ def _run(vendor: str, volume: Path, tmp: Path, base_pg: str, i: int) -> dict:
     else:
         dbname = "emend_bench_import"  # fixed: a run that died leaves nothing the next keeps
         url = pg_url(base_pg, dbname)
-        _pg_admin(base_pg, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)',
+        pg_admin(base_pg, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)',
                   f'CREATE DATABASE "{dbname}"')
     env = django_environ(tmp / "var", DATABASE_URL=url)
     try:
@@ -169,7 +170,7 @@ def _run(vendor: str, volume: Path, tmp: Path, base_pg: str, i: int) -> dict:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{db_file}{suffix}").unlink(missing_ok=True)
         else:
-            _pg_admin(base_pg, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+            pg_admin(base_pg, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
 
 
 def _database_bytes(vendor: str, where) -> int:
@@ -180,13 +181,6 @@ def _database_bytes(vendor: str, where) -> int:
     with psycopg.connect(where) as conn:
         return conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
 
-
-def _pg_admin(url: str, *statements: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        for statement in statements:
-            conn.execute(statement)
 
 
 if __name__ == "__main__":

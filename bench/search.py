@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.harness import (  # noqa: E402
+    pg_admin,
     DEFAULT_PG, django_environ, machine, pg_url, pg_version, print_machine, print_table,
     summary, write_json,
 )
@@ -35,13 +36,6 @@ DBNAME = "emend_bench_search"
 TARGET_SEARCH_MS = 100
 TARGET_INDEX_MS = 10
 
-
-def _pg_admin(url: str, *statements: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        for statement in statements:
-            conn.execute(statement)
 
 
 def _timed(fn, runs: int) -> list[float]:
@@ -73,13 +67,13 @@ def main() -> int:
         os.environ.update(django_environ(
             tmp / "var", DATABASE_URL=url, EMEND_TEI_SCHEMA=str(tmp / "no-schema.rng"),
             EMEND_MAX_IMPORT_BYTES=str(max(path.stat().st_size + 1, 64 * 1024 * 1024))))
-        _pg_admin(args.pg_url, f"DROP DATABASE IF EXISTS {DBNAME}", f"CREATE DATABASE {DBNAME}")
+        pg_admin(args.pg_url, f"DROP DATABASE IF EXISTS {DBNAME}", f"CREATE DATABASE {DBNAME}")
         try:
             figures = _measure(path, args)
         finally:
             from django.db import connections
             connections.close_all()
-            _pg_admin(args.pg_url, f"DROP DATABASE IF EXISTS {DBNAME}")
+            pg_admin(args.pg_url, f"DROP DATABASE IF EXISTS {DBNAME}")
     info = machine(version)
     figures["machine"] = info
     _report(figures, args, size, info)

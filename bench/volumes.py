@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.harness import (  # noqa: E402
+    pg_admin,
     DEFAULT_PG, django_environ, load, machine, pg_url, pg_version, print_machine, print_table,
     summary, write_json,
     process_usage,
@@ -215,7 +216,7 @@ def main() -> int:
         else:
             url = pg_url(args.pg_url, DBNAME)
         if args.database == "postgres" and not args.reuse_database:
-            _pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{DBNAME}" WITH (FORCE)',
+            pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{DBNAME}" WITH (FORCE)',
                       f'CREATE DATABASE "{DBNAME}"')
         env = django_environ(tmp / "var", DATABASE_URL=url, CACHE_URL=args.cache,
                              EXPORT_ROOT=str(tmp / "exports"),
@@ -233,7 +234,7 @@ def main() -> int:
         finally:
             _flush(args.cache)
             if args.database == "postgres" and not args.keep_database:
-                _pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{DBNAME}" WITH (FORCE)')
+                pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{DBNAME}" WITH (FORCE)')
 
     _report(results, args, size, info)
     write_json(args.json, {"benchmark": "volumes", "machine": info, "documents": args.documents,
@@ -260,7 +261,7 @@ def _measure(phases: list[str], volume: Path, env: dict, args) -> dict:
             # What autovacuum does shortly after a large import: statistics for the planner,
             # the visibility map for index-only counts. Timed, not hidden.
             t0 = time.perf_counter()
-            _pg_admin(env["DATABASE_URL"], "VACUUM ANALYZE")
+            pg_admin(env["DATABASE_URL"], "VACUUM ANALYZE")
             results["vacuum_seconds"] = time.perf_counter() - t0
             print(f"  VACUUM ANALYZE: {results['vacuum_seconds']:.1f} s", flush=True)
     if "toc" in phases:
@@ -336,13 +337,6 @@ def _flush(cache_url: str) -> None:
 
         redis.Redis.from_url(cache_url).flushdb()
 
-
-def _pg_admin(url: str, *statements: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        for statement in statements:
-            conn.execute(statement)
 
 
 if __name__ == "__main__":
