@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Cached anonymous pages, answered before the rest (edition/pagecache.py, the fast path).
     "edition.middleware.ReaderFastPathMiddleware",
+    # Signed-in readers of a unit's page, from one cache round trip (edition/signedin.py).
+    "edition.signedin.SignedInFastPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

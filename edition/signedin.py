@@ -1,0 +1,292 @@
+"""The signed-in readers' fast path (issue 14, item 3): a signed-in reader's page of a unit
+answered from one cache round trip, before the session, CSRF, auth and messages middleware.
+
+The normal stack already serves this page without a query (the session and the user from the
+cache, edition/auth.py; the shared parts, edition/pagecache.py `shared`; a proposer's own
+parts, edition/ownparts.py), but pays for three sequential cache reads and every middleware.
+`SignedInFastPathMiddleware`, right after the anonymous readers' fast path, reads in one
+`get_many` the session, the user's row, its stamp and roles, the page's stamps, its shared
+parts and (for a proposer) their own parts, checks each exactly as the normal stack would,
+and puts the page together as `views._own_page` / `views._reading_view` do. The response then
+goes through the same `process_response` of the middleware the stack would have run (CSRF's
+cookie, X-Frame-Options, the CSP), so the headers are theirs.
+
+What it checks, as the normal stack does (anything else: the normal stack answers):
+
+- the session: in the cache (a miss is the database's to answer: it may have expired or been
+  deleted by a sign-out elsewhere), holding nothing but the three keys `auth.login` writes
+  (no messages stored in it, no expiry of its own, nothing to save), signed in through
+  `edition.auth.CachedModelBackend`;
+- the user: the cached row under its current stamp (edition/auth.py: a password change, a
+  deactivation or any save drops it), active, and the session's hash equal to the row's
+  `get_session_auth_hash()` under the current secret key (a hash from a fallback key makes
+  Django rotate the session: the normal stack does it);
+- the page: every stamp in the cache and the shared parts stored under their values; for a
+  proposer, their own parts stored under the current unit and edition stamps on the revision
+  shown (a new revision, a proposal, a suggestion drop them);
+- the request: a GET or HEAD of a unit's reading view (the URL resolved once per path) with no
+  query but `hl`, no messages cookie, no htmx, no credentials header, no precondition but
+  If-None-Match / If-Modified-Since, a host `ALLOWED_HOSTS` allows, a CSRF cookie that is a
+  well-formed secret (or none: a new secret is made and set, as `get_token` does);
+- the settings: not DEBUG, the session engine edition.sessions on the default cache, no
+  session saved on every request, the CSRF secret in a cookie, messages in cookies or the
+  session (Django's default storage), no user agents refused and no `www.` prepended by
+  CommonMiddleware.
+
+The token is a new masking of the request's own CSRF secret on every page (never another
+reader's); the cookie is set on every answer, renewing it, as CsrfViewMiddleware does.
+`EMEND_SIGNED_IN_FAST_PATH = False` turns the path off (the tests compare both answers).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections import OrderedDict
+
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.backends.cached_db import KEY_PREFIX as SESSION_CACHE_PREFIX
+from django.core.cache import cache
+from django.core.exceptions import DisallowedHost
+from django.core.signals import setting_changed
+from django.http import HttpResponse
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.middleware.common import CommonMiddleware
+from django.middleware.csrf import (
+    CSRF_SECRET_LENGTH, CsrfViewMiddleware, _get_new_csrf_string, _mask_cipher_secret,
+    invalid_token_chars_re,
+)
+from django.urls import Resolver404, get_urlconf, resolve
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.crypto import constant_time_compare
+
+from . import ownparts, pageframe, pagecache
+from .auth import stamp_key, user_key
+from .roles import PROPOSERS, prime_shown_roles, reviews_somewhere, roles_key, shown_role
+
+BACKEND = "edition.auth.CachedModelBackend"
+SESSION_KEYS = frozenset({SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY})
+VIEW = ("edition", "document")
+
+
+def _enabled() -> bool:
+    """The settings under which the fast path gives the normal stack's answer."""
+    return (getattr(settings, "EMEND_SIGNED_IN_FAST_PATH", True)
+            and not settings.DEBUG
+            and settings.SESSION_ENGINE == "edition.sessions"
+            and settings.SESSION_CACHE_ALIAS == "default"
+            and not settings.SESSION_SAVE_EVERY_REQUEST
+            and not settings.CSRF_USE_SESSIONS
+            and settings.MESSAGE_STORAGE
+            == "django.contrib.messages.storage.fallback.FallbackStorage"
+            and not settings.DISALLOWED_USER_AGENTS
+            and not settings.PREPEND_WWW
+            and BACKEND in settings.AUTHENTICATION_BACKENDS)
+
+
+@functools.lru_cache(maxsize=4096)
+def _match(path_info: str, urlconf):
+    """The resolved reading view of a unit at `path_info`, or None."""
+    try:
+        match = resolve(path_info, urlconf)
+    except Resolver404:
+        return None
+    if (match.namespace, match.url_name) != VIEW or set(match.kwargs) != {"edition", "doc"}:
+        return None
+    return match
+
+
+# Which user a session key was last seen signed in as, in this process: their keys are read in
+# the same round trip as the session (checked against it: a guess, never trusted).
+SESSIONS = 8192
+_sessions: OrderedDict[str, object] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _forget_memos(**kwargs) -> None:
+    _match.cache_clear()
+    with _lock:
+        _sessions.clear()
+
+
+setting_changed.connect(_forget_memos)
+
+
+def _no_response(request):  # the middleware below are used for their process_response only
+    raise AssertionError("never called")
+
+
+_CSRF = CsrfViewMiddleware(_no_response)
+_XFRAME = XFrameOptionsMiddleware(_no_response)
+_COMMON = CommonMiddleware(_no_response)
+
+
+def _user_keys(user_id) -> list[str]:
+    return [user_key(user_id), stamp_key(user_id), roles_key(user_id)]
+
+
+def answer(request) -> HttpResponse | None:
+    """The normal stack's answer to a signed-in reader's page, from the cache; None: ask it."""
+    meta = request.META
+    if (request.method not in ("GET", "HEAD") or "HTTP_AUTHORIZATION" in meta
+            or "HTTP_HX_REQUEST" in meta or "HTTP_IF_MATCH" in meta
+            or "HTTP_IF_UNMODIFIED_SINCE" in meta):
+        return None
+    cookies = request.COOKIES
+    session_key = cookies.get(settings.SESSION_COOKIE_NAME)
+    # A messages cookie emptied by the page that showed them holds none (CookieStorage).
+    if not session_key or len(session_key) < 8 or cookies.get("messages") or not _enabled():
+        return None
+    secret = cookies.get(settings.CSRF_COOKIE_NAME)
+    if secret is not None and (len(secret) != CSRF_SECRET_LENGTH
+                               or invalid_token_chars_re.search(secret)):
+        return None  # a masked (old) or malformed cookie: CsrfViewMiddleware replaces it
+    match = _match(request.path_info, get_urlconf())
+    if match is None or not pagecache.same_for_all(request):
+        return None
+    try:
+        pagecache._origin(request)
+    except DisallowedHost:
+        return None
+
+    from .views import RENDER_VERSION, _shared_name, reading_stamps
+
+    slug, doc = match.kwargs["edition"], match.kwargs["doc"]
+    stamps = reading_stamps(slug, doc)
+    shared_at = pagecache.shared_key(request, _shared_name(slug, doc), RENDER_VERSION)
+    session_at = SESSION_CACHE_PREFIX + session_key
+    with _lock:
+        guess = _sessions.get(session_key)
+    keys = [session_at, shared_at, *(s.key for s in stamps)]
+    if guess is not None:
+        keys += _user_keys(guess)
+    found = cache.get_many(keys)
+
+    session = found.get(session_at)
+    if (not isinstance(session, dict) or session.keys() != SESSION_KEYS
+            or session[BACKEND_SESSION_KEY] != BACKEND):
+        return None
+    UserModel = get_user_model()
+    try:
+        user_id = UserModel._meta.pk.to_python(session[SESSION_KEY])
+    except Exception:
+        return None
+    if user_id != guess:
+        found |= cache.get_many(_user_keys(user_id))  # the second round trip, once per session
+    entry, stamp = found.get(user_key(user_id)), found.get(stamp_key(user_id))
+    user = entry[1] if (isinstance(entry, tuple) and len(entry) == 2 and stamp is not None
+                        and entry[0] == stamp) else None
+    roles = found.get(roles_key(user_id))
+    if (not isinstance(user, UserModel) or user.pk != user_id or not user.is_active
+            or not isinstance(roles, dict)):
+        return None
+    session_hash = session[HASH_SESSION_KEY]
+    if not session_hash or not constant_time_compare(session_hash,
+                                                    user.get_session_auth_hash()):
+        return None
+    if user_id != guess:
+        with _lock:
+            _sessions[session_key] = user_id
+            _sessions.move_to_end(session_key)
+            while len(_sessions) > SESSIONS:
+                _sessions.popitem(last=False)
+    prime_shown_roles(user, roles)
+
+    values = tuple(found.get(s.key) for s in stamps)
+    shared = found.get(shared_at)
+    if None in values or not isinstance(shared, pagecache.CachedShared) \
+            or shared.stamps != values:
+        return None
+    shared = shared.value
+    own = None
+    if shown_role(user, shared.edition_id) in PROPOSERS:
+        # As document_detail: their own parts when stored on the revision shown, the current.
+        if not shared.ident[0] == shared.ident[2]:
+            return None
+        own_keys = [ownparts.unit_key(shared.document_id),
+                    ownparts.edition_key(shared.edition_id),
+                    ownparts.entry_key(RENDER_VERSION, shared.document_id)]
+        own_found = cache.get_many(own_keys)
+        own = own_found.get(own_keys[2])
+        if (not isinstance(own, ownparts.Own)
+                or own.stamps != (own_found.get(own_keys[0]), own_found.get(own_keys[1]),
+                                  values)
+                or None in own.stamps[:2] or own.revision_id != shared.ident[0]):
+            return None
+    return _respond(request, match, user, values, shared, own, secret)
+
+
+def _respond(request, match, user, values, shared, own, secret) -> HttpResponse | None:
+    from .views import _finish, conditional
+
+    # What the stack would have put on the request for the view and the middleware after it.
+    request.user = user
+    request.resolver_match = match
+    if secret is None:  # as `get_token` without a cookie: a new secret, set on the answer
+        secret = _get_new_csrf_string()
+    request.META["CSRF_COOKIE"] = secret
+    request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True  # `get_token`: the cookie is renewed
+
+    # The ETag `_own_page` or `_reading_view` gives (a reader who may not propose: no offers,
+    # no proposer state).
+    etag_parts = own.etag_parts if own is not None else ([], [])
+    etag, not_modified = conditional(request, *shared.ident, values, own is not None,
+                                     *etag_parts, last_modified=shared.last_modified)
+    if not_modified is not None:
+        response = _finish(request, not_modified, etag, shared.last_modified)
+    else:
+        pieces = pageframe.frame(match.view_name, reviews_somewhere(user), own is not None)
+        if pieces is None:
+            return None
+        token = _mask_cipher_secret(secret)
+        parts = None if own is None else {
+            "bar": own.bar, "tools": own.tools,
+            "suggestions": own.suggestions.replace(ownparts.token_marker(), token)}
+        page = pageframe.fill(pieces, shared.parts, user.get_username(), token, parts)
+        response = _finish(request, HttpResponse(page), etag, shared.last_modified)
+    return _through_the_stack(request, response)
+
+
+def _through_the_stack(request, response: HttpResponse) -> HttpResponse:
+    """The response as the middleware between this one and the view leave it, innermost
+    first (config/settings.py MIDDLEWARE): the ones that change nothing here are left out
+    (CanonicalCase answers 404s only, htmx and LoginRequired touch no response, Messages has
+    nothing to store, Auth and Axes nothing to add)."""
+    from .middleware import _drop_shared_directives
+
+    # PrivateWhenSignedInMiddleware
+    _drop_shared_directives(response)
+    patch_cache_control(response, private=True)
+    patch_vary_headers(response, ["Cookie"])
+    response = _csp().process_response(request, response)
+    response = _XFRAME.process_response(request, response)
+    response = _CSRF.process_response(request, response)
+    response = _COMMON.process_response(request, response)
+    # SessionMiddleware: the session was read (Vary: Cookie), not modified: nothing saved.
+    patch_vary_headers(response, ("Cookie",))
+    response.signed_in_fast_path = True  # for the tests: which path answered
+    return response
+
+
+@functools.cache
+def _csp():
+    from .middleware import CSPMiddleware
+
+    return CSPMiddleware(_no_response)
+
+
+class SignedInFastPathMiddleware:
+    """Right after ReaderFastPathMiddleware: a signed-in reader's page answered from one
+    cache round trip when everything it depends on is exactly as the normal stack would find
+    it (edition/signedin.py); every other request goes through the whole stack."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = answer(request)
+        if response is not None:
+            return response
+        return self.get_response(request)
