@@ -64,6 +64,7 @@ from django.utils.crypto import constant_time_compare
 
 from . import ownparts, pageframe, pagecache
 from .auth import stamp_key, user_key
+from .rendering import RENDER_VERSION
 from .roles import PROPOSERS, prime_shown_roles, reviews_somewhere, roles_key, shown_role
 
 BACKEND = "edition.auth.CachedModelBackend"
@@ -98,10 +99,14 @@ def _match(path_info: str, urlconf):
     return match
 
 
-# Which user a session key was last seen signed in as, in this process: their keys are read in
-# the same round trip as the session (checked against it: a guess, never trusted).
+# Which user a session key was last seen signed in as in this process, and the editions where
+# they could propose then: their keys (and a proposer's own parts) are read in the same round
+# trip as the session. A guess, never trusted: checked against what that read finds.
 SESSIONS = 8192
-_sessions: OrderedDict[str, object] = OrderedDict()
+_sessions: OrderedDict[str, tuple[object, frozenset]] = OrderedDict()
+# A unit's ids, (edition slug, xml id) -> (document id, edition id), as its shared parts said.
+UNITS = 8192
+_units: OrderedDict[tuple[str, str], tuple[int, int]] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -109,6 +114,15 @@ def _forget_memos(**kwargs) -> None:
     _match.cache_clear()
     with _lock:
         _sessions.clear()
+        _units.clear()
+
+
+def _remember(memo: OrderedDict, key, value, bound: int) -> None:
+    with _lock:
+        memo[key] = value
+        memo.move_to_end(key)
+        while len(memo) > bound:
+            memo.popitem(last=False)
 
 
 setting_changed.connect(_forget_memos)
@@ -121,6 +135,11 @@ def _no_response(request):  # the middleware below are used for their process_re
 _CSRF = CsrfViewMiddleware(_no_response)
 _XFRAME = XFrameOptionsMiddleware(_no_response)
 _COMMON = CommonMiddleware(_no_response)
+
+
+def _own_keys(document_id: int, edition_id: int) -> list[str]:
+    return [ownparts.unit_key(document_id), ownparts.edition_key(edition_id),
+            ownparts.entry_key(RENDER_VERSION, document_id)]
 
 
 def _user_keys(user_id) -> list[str]:
@@ -151,17 +170,20 @@ def answer(request) -> HttpResponse | None:
     except DisallowedHost:
         return None
 
-    from .views import RENDER_VERSION, _shared_name, reading_stamps
+    from .views import _shared_name, reading_stamps
 
     slug, doc = match.kwargs["edition"], match.kwargs["doc"]
     stamps = reading_stamps(slug, doc)
     shared_at = pagecache.shared_key(request, _shared_name(slug, doc), RENDER_VERSION)
     session_at = SESSION_CACHE_PREFIX + session_key
     with _lock:
-        guess = _sessions.get(session_key)
+        guess, proposes_in = _sessions.get(session_key, (None, frozenset()))
+        unit = _units.get((slug, doc))
     keys = [session_at, shared_at, *(s.key for s in stamps)]
     if guess is not None:
         keys += _user_keys(guess)
+        if unit is not None and unit[1] in proposes_in:
+            keys += _own_keys(*unit)
     found = cache.get_many(keys)
 
     session = found.get(session_at)
@@ -173,8 +195,9 @@ def answer(request) -> HttpResponse | None:
         user_id = UserModel._meta.pk.to_python(session[SESSION_KEY])
     except Exception:
         return None
-    if user_id != guess:
-        found |= cache.get_many(_user_keys(user_id))  # the second round trip, once per session
+    if user_id != guess:  # a second round trip, once per session and process
+        keys += _user_keys(user_id)
+        found |= cache.get_many(_user_keys(user_id))
     entry, stamp = found.get(user_key(user_id)), found.get(stamp_key(user_id))
     user = entry[1] if (isinstance(entry, tuple) and len(entry) == 2 and stamp is not None
                         and entry[0] == stamp) else None
@@ -186,13 +209,10 @@ def answer(request) -> HttpResponse | None:
     if not session_hash or not constant_time_compare(session_hash,
                                                     user.get_session_auth_hash()):
         return None
-    if user_id != guess:
-        with _lock:
-            _sessions[session_key] = user_id
-            _sessions.move_to_end(session_key)
-            while len(_sessions) > SESSIONS:
-                _sessions.popitem(last=False)
     prime_shown_roles(user, roles)
+    proposer_in = frozenset(pk for pk, role in roles.items() if role in PROPOSERS)
+    if (user_id, proposer_in) != (guess, proposes_in):
+        _remember(_sessions, session_key, (user_id, proposer_in), SESSIONS)
 
     values = tuple(found.get(s.key) for s in stamps)
     shared = found.get(shared_at)
@@ -200,19 +220,19 @@ def answer(request) -> HttpResponse | None:
             or shared.stamps != values:
         return None
     shared = shared.value
+    if unit != (shared.document_id, shared.edition_id):
+        _remember(_units, (slug, doc), (shared.document_id, shared.edition_id), UNITS)
     own = None
     if shown_role(user, shared.edition_id) in PROPOSERS:
         # As document_detail: their own parts when stored on the revision shown, the current.
         if not shared.ident[0] == shared.ident[2]:
             return None
-        own_keys = [ownparts.unit_key(shared.document_id),
-                    ownparts.edition_key(shared.edition_id),
-                    ownparts.entry_key(RENDER_VERSION, shared.document_id)]
-        own_found = cache.get_many(own_keys)
-        own = own_found.get(own_keys[2])
+        own_keys = _own_keys(shared.document_id, shared.edition_id)
+        if own_keys[2] not in keys:  # not guessed: a second round trip
+            found |= cache.get_many(own_keys)
+        own = found.get(own_keys[2])
         if (not isinstance(own, ownparts.Own)
-                or own.stamps != (own_found.get(own_keys[0]), own_found.get(own_keys[1]),
-                                  values)
+                or own.stamps != (found.get(own_keys[0]), found.get(own_keys[1]), values)
                 or None in own.stamps[:2] or own.revision_id != shared.ident[0]):
             return None
     return _respond(request, match, user, values, shared, own, secret)

@@ -109,6 +109,26 @@ def test_a_revalidation_is_answered_304_as_the_stack_does(sample_volume, people,
     assert dict(quick.headers) | {"Set-Cookie": None} == dict(slow.headers) | {"Set-Cookie": None}
 
 
+@pytest.mark.parametrize("who", ["stranger", "editor"])
+def test_one_cache_round_trip(sample_volume, people, monkeypatch, who):
+    """Session, user, roles, the page's stamps and parts (and a proposer's own) in one read,
+    once this process has seen the session and the page."""
+    client = signed_in(getattr(people, who))
+    warm(client)
+    calls = []
+
+    class Counting:
+        def __getattr__(self, name):
+            def call(*args, **kwargs):
+                calls.append(name)
+                return getattr(cache, name)(*args, **kwargs)
+            return call
+
+    monkeypatch.setattr(signedin, "cache", Counting())
+    page = client.get(D142)
+    assert fast(page) and calls == ["get_many"]
+
+
 def test_two_readers_never_share_a_token(sample_volume, people):
     first, second = signed_in(people.stranger), signed_in(people.editor)
     warm(first), warm(second)
@@ -311,10 +331,10 @@ def test_the_session_guess_is_checked(sample_volume, people):
     client = signed_in(people.stranger)
     warm(client)
     key = client.cookies["sessionid"].value
-    signedin._sessions[key] = people.editor.pk
+    signedin._sessions[key] = (people.editor.pk, frozenset({people.editor.pk}))
     page = client.get(D142)
     assert fast(page) and page.wsgi_request.user == people.stranger
-    assert signedin._sessions[key] == people.stranger.pk
+    assert signedin._sessions[key] == (people.stranger.pk, frozenset())
 
 
 def test_cookies_parse(sample_volume):
