@@ -69,6 +69,10 @@ def main() -> int:
     parser.add_argument("--before-gunicorn-class", help="the --before site's (default: the "
                         "same): e.g. the same checkout served two ways, side by side")
     parser.add_argument("--before-gunicorn-threads", type=int)
+    parser.add_argument("--pages", metavar="NAMES",
+                        help="measure only these rows against their static twins, comma-"
+                             f"separated among {', '.join(PAGE_ROWS)} (a signed-in row keeps "
+                             "the anonymous page, its divisor); default: all")
     parser.add_argument("--json", metavar="PATH")
     parser.add_argument("--worker", choices=["setup", "approve"], help=argparse.SUPPRESS)
     parser.add_argument("--arg", help=argparse.SUPPRESS)
@@ -186,6 +190,22 @@ def _print_pages(args, info, sites, results, rows) -> None:
 
 
 SIGNED_IN = ("signed-in reader (no role)", "signed-in editor")
+# --pages: each row's short name, in the order of the rows (`_site`).
+PAGE_ROWS = ("doc", "304", "contents", "edition-log", "document-log", "history", "diff",
+             "exports", "api", "reader", "editor")
+
+
+def _selected(args, rows: list) -> list:
+    """The rows --pages names (all without it); a signed-in row brings the anonymous page's."""
+    if not args.pages:
+        return rows
+    names = {n.strip() for n in args.pages.split(",") if n.strip()}
+    unknown = names - set(PAGE_ROWS)
+    if unknown:
+        sys.exit(f"--pages: unknown {', '.join(sorted(unknown))} (known: {', '.join(PAGE_ROWS)})")
+    if names & {"reader", "editor"}:
+        names.add("doc")
+    return [row for name, row in zip(PAGE_ROWS, rows) if name in names]
 
 
 def _page_table(results: dict[str, list], rows) -> list[list[str]]:
@@ -200,7 +220,7 @@ def _page_table(results: dict[str, list], rows) -> list[list[str]]:
                       _spread([r["static"]["rps"] for r in runs], "{:.0f}"),
                       _spread(ratios, "{:.3f}")])
     anon = [r["page"]["rps"] for r in results[rows[0][0]]]
-    for label in SIGNED_IN:
+    for label in (label for label in SIGNED_IN if label in results):
         ratios = [r["page"]["rps"] / a for r, a in zip(results[label], anon)]
         table.append([f"{label} ÷ anonymous", "", "", "", _spread(ratios, "{:.3f}")])
     return table
@@ -256,10 +276,17 @@ def _site(args, name: str, code: Path, port: int, db: str, tmp: Path,
     page_etag = headers["ETag"]
     _, headers = _fetch(base + "/static/bench/doc.html")
     static_etag = headers["ETag"]
-    reader = {"Cookie": f"sessionid={state['sessions']['reader']}"}
-    editor = {"Cookie": f"sessionid={state['sessions']['editor']}"}
-    signed_in, _ = _fetch(base + pages["doc"], reader)
-    assert b"Sign out" in signed_in or b"Signed in" in signed_in, "the session did not work"
+    # Each signed-in reader sends what a browser holds after its first page: the session
+    # cookie and the CSRF cookie that page set (without it, every page makes a new secret
+    # and sets it).
+    signed = {}
+    for who in ("reader", "editor"):
+        session = f"sessionid={state['sessions'][who]}"
+        signed_in, headers = _fetch(base + pages["doc"], {"Cookie": session})
+        assert b"Sign out" in signed_in or b"Signed in" in signed_in, "the session did not work"
+        csrf = re.search(r"csrftoken=([A-Za-z0-9]+)", headers.get("Set-Cookie", ""))
+        signed[who] = {"Cookie": f"{session}; csrftoken={csrf[1]}" if csrf else session}
+    reader, editor = signed["reader"], signed["editor"]
 
     # (label, page path, its headers, static name, static headers)
     rows = [
@@ -276,6 +303,7 @@ def _site(args, name: str, code: Path, port: int, db: str, tmp: Path,
         (SIGNED_IN[0], pages["doc"], reader, "doc.html", {}),
         (SIGNED_IN[1], pages["doc"], editor, "doc.html", {}),
     ]
+    rows = _selected(args, rows)
     for _, path, headers, _, _ in rows:  # warm: the cached pages are cached
         _fetch(base + path, headers)
     return {"env": env, "code": code, "base": base, "slug": slug, "state": state,
