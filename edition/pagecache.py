@@ -250,7 +250,11 @@ class CachedShared:
 
 
 def shared_key(request, name: str, version: int) -> str:
-    return f"emend:shared:{version}:{_origin(request)}:{name}"
+    return shared_key_at(_origin(request), name, version)
+
+
+def shared_key_at(origin: str, name: str, version: int) -> str:
+    return f"emend:shared:{version}:{origin}:{name}"
 
 
 def shared(request, name: str, version: int, stamps: list[Stamp]) -> tuple[tuple[str, ...], object]:

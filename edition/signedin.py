@@ -41,12 +41,14 @@ reader's); the cookie is set on every answer, renewing it, as CsrfViewMiddleware
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections import OrderedDict
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.sessions.backends.cached_db import KEY_PREFIX as SESSION_CACHE_PREFIX
 from django.core.cache import cache
 from django.core.exceptions import DisallowedHost
@@ -55,7 +57,7 @@ from django.http import HttpResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
 from django.middleware.csrf import (
-    CSRF_SECRET_LENGTH, CsrfViewMiddleware, _get_new_csrf_string, _mask_cipher_secret,
+    CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH, CsrfViewMiddleware, _get_new_csrf_string,
     invalid_token_chars_re,
 )
 from django.urls import Resolver404, get_urlconf, resolve
@@ -137,6 +139,46 @@ _XFRAME = XFrameOptionsMiddleware(_no_response)
 _COMMON = CommonMiddleware(_no_response)
 
 
+def _session_auth_hash(user) -> str:
+    """`user.get_session_auth_hash()`: an HMAC of the password's hash under the secret key,
+    the same for the same two, so remembered for them (Django's own method: a user model
+    that overrides it is asked every time)."""
+    model = type(user)
+    if (model.get_session_auth_hash is not AbstractBaseUser.get_session_auth_hash
+            or model._get_session_auth_hash is not AbstractBaseUser._get_session_auth_hash):
+        return user.get_session_auth_hash()
+    key = (user.password, settings.SECRET_KEY)  # the method reads the key from the settings
+    found = _hashes.get(key)
+    if found is None:
+        found = user.get_session_auth_hash()
+        _remember(_hashes, key, found, HASHES)
+    return found
+
+
+HASHES = 1024
+_hashes: OrderedDict[tuple[str, str], str] = OrderedDict()
+
+
+def _mask(secret: str) -> str:
+    """What `django.middleware.csrf._mask_cipher_secret` makes of `secret`: a new random mask
+    of 32 characters and the secret ciphered with it, in the same alphabet (the token
+    CsrfViewMiddleware unmasks). Django draws each mask character with `secrets.choice`, some
+    150 µs a page here; this draws them from `os.urandom` by rejection (bytes under 248, four
+    times the alphabet's 62, taken modulo 62): as uniform, as unpredictable."""
+    chars = CSRF_ALLOWED_CHARS
+    mask: list[int] = []
+    while len(mask) < CSRF_SECRET_LENGTH:
+        mask += [b % 62 for b in os.urandom(40) if b < 248]
+    del mask[CSRF_SECRET_LENGTH:]
+    index = _CHAR_INDEX
+    return "".join(chars[m] for m in mask) + "".join(
+        chars[(index[c] + m) % 62] for c, m in zip(secret, mask))
+
+
+_CHAR_INDEX = {c: i for i, c in enumerate(CSRF_ALLOWED_CHARS)}
+assert len(CSRF_ALLOWED_CHARS) == 62
+
+
 def _own_keys(document_id: int, edition_id: int) -> list[str]:
     return [ownparts.unit_key(document_id), ownparts.edition_key(edition_id),
             ownparts.entry_key(RENDER_VERSION, document_id)]
@@ -166,7 +208,7 @@ def answer(request) -> HttpResponse | None:
     if match is None or not pagecache.same_for_all(request):
         return None
     try:
-        pagecache._origin(request)
+        origin = pagecache._origin(request)
     except DisallowedHost:
         return None
 
@@ -174,7 +216,7 @@ def answer(request) -> HttpResponse | None:
 
     slug, doc = match.kwargs["edition"], match.kwargs["doc"]
     stamps = reading_stamps(slug, doc)
-    shared_at = pagecache.shared_key(request, _shared_name(slug, doc), RENDER_VERSION)
+    shared_at = pagecache.shared_key_at(origin, _shared_name(slug, doc), RENDER_VERSION)
     session_at = SESSION_CACHE_PREFIX + session_key
     with _lock:
         guess, proposes_in = _sessions.get(session_key, (None, frozenset()))
@@ -206,8 +248,7 @@ def answer(request) -> HttpResponse | None:
             or not isinstance(roles, dict)):
         return None
     session_hash = session[HASH_SESSION_KEY]
-    if not session_hash or not constant_time_compare(session_hash,
-                                                    user.get_session_auth_hash()):
+    if not session_hash or not constant_time_compare(session_hash, _session_auth_hash(user)):
         return None
     prime_shown_roles(user, roles)
     proposer_in = frozenset(pk for pk, role in roles.items() if role in PROPOSERS)
@@ -260,7 +301,7 @@ def _respond(request, match, user, values, shared, own, secret) -> HttpResponse 
         pieces = pageframe.frame(match.view_name, reviews_somewhere(user), own is not None)
         if pieces is None:
             return None
-        token = _mask_cipher_secret(secret)
+        token = _mask(secret)
         parts = None if own is None else {
             "bar": own.bar, "tools": own.tools,
             "suggestions": own.suggestions.replace(ownparts.token_marker(), token)}

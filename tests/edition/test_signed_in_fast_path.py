@@ -347,3 +347,30 @@ def test_cookies_parse(sample_volume):
         def __init__(self, c):
             self.cookies = c
     assert cookie_attributes(R(a)) != cookie_attributes(R(b))
+
+
+def test_the_mask_is_djangos_token_and_new_each_time():
+    from collections import Counter
+
+    from django.middleware.csrf import (
+        CSRF_ALLOWED_CHARS, _get_new_csrf_string, _unmask_cipher_token,
+    )
+
+    secret = _get_new_csrf_string()
+    masks = [signedin._mask(secret) for _ in range(2000)]
+    assert all(len(t) == 64 and _unmask_cipher_token(t) == secret for t in masks)
+    assert len(set(masks)) == len(masks)
+    # Every character of the alphabet drawn about as often (64,000 draws, ~1,032 each).
+    counts = Counter("".join(t[:32] for t in masks))
+    assert set(counts) == set(CSRF_ALLOWED_CHARS)
+    assert 800 < min(counts.values()) and max(counts.values()) < 1300
+
+
+def test_the_session_hash_follows_the_password_and_the_key(people, settings):
+    user = people.stranger
+    first = signedin._session_auth_hash(user)
+    assert first == user.get_session_auth_hash()
+    user.set_password("another password entirely")
+    assert signedin._session_auth_hash(user) == user.get_session_auth_hash() != first
+    settings.SECRET_KEY = "another secret key, long enough to be one"
+    assert signedin._session_auth_hash(user) == user.get_session_auth_hash()
