@@ -317,16 +317,19 @@ def _through_the_stack(request, response: HttpResponse) -> HttpResponse:
     nothing to store, Auth and Axes nothing to add)."""
     from .middleware import _drop_shared_directives
 
-    # PrivateWhenSignedInMiddleware
-    _drop_shared_directives(response)
-    patch_cache_control(response, private=True)
-    patch_vary_headers(response, ["Cookie"])
+    # PrivateWhenSignedInMiddleware: nothing to do on what `views.cache_headers` gave a
+    # signed-in reader (its work, when the view's headers are ever other than these).
+    if response.get("Cache-Control") != "private, no-cache" or response.get("Vary") != "Cookie":
+        _drop_shared_directives(response)
+        patch_cache_control(response, private=True)
+        patch_vary_headers(response, ["Cookie"])
     response = _csp().process_response(request, response)
     response = _XFRAME.process_response(request, response)
     response = _CSRF.process_response(request, response)
     response = _COMMON.process_response(request, response)
     # SessionMiddleware: the session was read (Vary: Cookie), not modified: nothing saved.
-    patch_vary_headers(response, ("Cookie",))
+    if response.get("Vary") != "Cookie":
+        patch_vary_headers(response, ("Cookie",))
     response.signed_in_fast_path = True  # for the tests: which path answered
     return response
 
