@@ -276,6 +276,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 # Sessions are written to the database and read from the cache (the database when the cache
 # misses or is down, edition/sessions.py): a signed-in page costs one query, its user.
 SESSION_ENGINE = "edition.sessions"
+# A signed-in reader's page of a unit answered from one cache read before the session, CSRF and
+# auth middleware, checked as they would check it (edition/signedin.py); off: the whole stack.
+EMEND_SIGNED_IN_FAST_PATH = env_bool("EMEND_SIGNED_IN_FAST_PATH", True)
 
 # Production hardening (python manage.py check --deploy is clean with DEBUG off).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
