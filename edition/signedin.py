@@ -285,10 +285,6 @@ def _respond(request, match, user, values, shared, own, secret) -> HttpResponse 
     # What the stack would have put on the request for the view and the middleware after it.
     request.user = user
     request.resolver_match = match
-    if secret is None:  # as `get_token` without a cookie: a new secret, set on the answer
-        secret = _get_new_csrf_string()
-    request.META["CSRF_COOKIE"] = secret
-    request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True  # `get_token`: the cookie is renewed
 
     # The ETag `_own_page` or `_reading_view` gives (a reader who may not propose: no offers,
     # no proposer state).
@@ -301,6 +297,12 @@ def _respond(request, match, user, values, shared, own, secret) -> HttpResponse 
         pieces = pageframe.frame(match.view_name, reviews_somewhere(user), own is not None)
         if pieces is None:
             return None
+        # As `get_token` when the page asks for the token (a 304 does not): the request's
+        # secret, or a new one without a cookie; the cookie set (renewed) on the answer.
+        if secret is None:
+            secret = _get_new_csrf_string()
+        request.META["CSRF_COOKIE"] = secret
+        request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
         token = _mask(secret)
         parts = None if own is None else {
             "bar": own.bar, "tools": own.tools,
