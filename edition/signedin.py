@@ -41,6 +41,7 @@ reader's); the cookie is set on every answer, renewing it, as CsrfViewMiddleware
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import threading
 from collections import OrderedDict
@@ -68,6 +69,8 @@ from . import ownparts, pageframe, pagecache
 from .auth import stamp_key, user_key
 from .rendering import RENDER_VERSION
 from .roles import PROPOSERS, prime_shown_roles, reviews_somewhere, roles_key, shown_role
+
+log = logging.getLogger(__name__)
 
 BACKEND = "edition.auth.CachedModelBackend"
 SESSION_KEYS = frozenset({SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY})
@@ -179,6 +182,20 @@ _CHAR_INDEX = {c: i for i, c in enumerate(CSRF_ALLOWED_CHARS)}
 assert len(CSRF_ALLOWED_CHARS) == 62
 
 
+ANYWHERE = "*"  # in a session's guessed editions: a superuser proposes in every edition
+
+
+def _read(keys: list[str]) -> dict | None:
+    """One `get_many`; None when the cache fails (Emend's own backends miss instead, any other
+    may raise): the stack, which forgives a failing cache, answers."""
+    try:
+        return cache.get_many(keys)
+    except Exception:
+        log.warning("cache unreachable: the signed-in page goes through the stack",
+                    exc_info=True)
+        return None
+
+
 def _own_keys(document_id: int, edition_id: int) -> list[str]:
     return [ownparts.unit_key(document_id), ownparts.edition_key(edition_id),
             ownparts.entry_key(RENDER_VERSION, document_id)]
@@ -224,9 +241,11 @@ def answer(request) -> HttpResponse | None:
     keys = [session_at, shared_at, *(s.key for s in stamps)]
     if guess is not None:
         keys += _user_keys(guess)
-        if unit is not None and unit[1] in proposes_in:
+        if unit is not None and (unit[1] in proposes_in or ANYWHERE in proposes_in):
             keys += _own_keys(*unit)
-    found = cache.get_many(keys)
+    found = _read(keys)
+    if found is None:
+        return None
 
     session = found.get(session_at)
     if (not isinstance(session, dict) or session.keys() != SESSION_KEYS
@@ -239,19 +258,23 @@ def answer(request) -> HttpResponse | None:
         return None
     if user_id != guess:  # a second round trip, once per session and process
         keys += _user_keys(user_id)
-        found |= cache.get_many(_user_keys(user_id))
+        found |= _read(_user_keys(user_id)) or {}
     entry, stamp = found.get(user_key(user_id)), found.get(stamp_key(user_id))
     user = entry[1] if (isinstance(entry, tuple) and len(entry) == 2 and stamp is not None
                         and entry[0] == stamp) else None
     roles = found.get(roles_key(user_id))
-    if (not isinstance(user, UserModel) or user.pk != user_id or not user.is_active
-            or not isinstance(roles, dict)):
+    if not isinstance(user, UserModel) or user.pk != user_id or not user.is_active:
+        return None
+    # The roles decide the tools and the Queue link; a superuser's are never asked
+    # (roles.shown_role, reviews_somewhere: an admin everywhere), so never cached.
+    if not isinstance(roles, dict) and not user.is_superuser:
         return None
     session_hash = session[HASH_SESSION_KEY]
     if not session_hash or not constant_time_compare(session_hash, _session_auth_hash(user)):
         return None
     prime_shown_roles(user, roles)
-    proposer_in = frozenset(pk for pk, role in roles.items() if role in PROPOSERS)
+    proposer_in = frozenset({ANYWHERE} if user.is_superuser else  # an admin everywhere
+                            (pk for pk, role in (roles or {}).items() if role in PROPOSERS))
     if (user_id, proposer_in) != (guess, proposes_in):
         _remember(_sessions, session_key, (user_id, proposer_in), SESSIONS)
 
@@ -270,7 +293,7 @@ def answer(request) -> HttpResponse | None:
             return None
         own_keys = _own_keys(shared.document_id, shared.edition_id)
         if own_keys[2] not in keys:  # not guessed: a second round trip
-            found |= cache.get_many(own_keys)
+            found |= _read(own_keys) or {}
         own = found.get(own_keys[2])
         if (not isinstance(own, ownparts.Own)
                 or own.stamps != (found.get(own_keys[0]), found.get(own_keys[1]), values)

@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from edition import signedin
 from edition.models import Document, Membership
 from edition.roles import roles_key
-from tests.helpers import revise, text_spec
+from tests.helpers import make_member, revise, text_spec
 
 pytestmark = pytest.mark.django_db
 
@@ -73,10 +73,11 @@ def warm(client, path=D142):
     client.get(path)
 
 
-@pytest.mark.parametrize("who", ["stranger", "editor", "reviewer", "admin"])
+@pytest.mark.parametrize("who", ["stranger", "editor", "reviewer", "admin", "superuser"])
 @pytest.mark.parametrize("path", [D142, D143, D142 + "?hl=manner"])
 def test_the_fast_answer_is_the_stacks(sample_volume, people, settings, who, path):
     propose(people.editor2)  # the editor's bar shows an open proposal
+    people.superuser = make_member(None, "root", None, is_superuser=True)
     client = signed_in(getattr(people, who))
     warm(client, path)
     with CaptureQueriesContext(connection) as queries:
@@ -110,10 +111,12 @@ def test_a_revalidation_is_answered_304_as_the_stack_does(sample_volume, people,
     assert cookie_attributes(quick) == cookie_attributes(slow) == {}  # no token asked for
 
 
-@pytest.mark.parametrize("who", ["stranger", "editor"])
+@pytest.mark.parametrize("who", ["stranger", "editor", "superuser"])
 def test_one_cache_round_trip(sample_volume, people, monkeypatch, who):
     """Session, user, roles, the page's stamps and parts (and a proposer's own) in one read,
     once this process has seen the session and the page."""
+    if who == "superuser":  # an admin everywhere without a membership
+        people.superuser = make_member(None, "root", None, is_superuser=True)
     client = signed_in(getattr(people, who))
     warm(client)
     calls = []
@@ -128,6 +131,16 @@ def test_one_cache_round_trip(sample_volume, people, monkeypatch, who):
     monkeypatch.setattr(signedin, "cache", Counting())
     page = client.get(D142)
     assert fast(page) and calls == ["get_many"]
+
+
+def test_a_failing_cache_takes_the_stack(reader, monkeypatch):
+    class Failing:
+        def get_many(self, keys):
+            raise ConnectionError("down")
+
+    monkeypatch.setattr(signedin, "cache", Failing())
+    page = reader.get(D142)
+    assert not fast(page) and page.status_code == 200
 
 
 def test_two_readers_never_share_a_token(sample_volume, people):
