@@ -20,7 +20,8 @@ What it checks, as the normal stack does (anything else: the normal stack answer
 - the user: the cached row under its current stamp (edition/auth.py: a password change, a
   deactivation or any save drops it), active, and the session's hash equal to the row's
   `get_session_auth_hash()` under the current secret key (a hash from a fallback key makes
-  Django rotate the session: the normal stack does it);
+  Django rotate the session: the normal stack does it); their shown roles cached
+  (edition/roles.py; a superuser's are never asked, so never needed);
 - the page: every stamp in the cache and the shared parts stored under their values; for a
   proposer, their own parts stored under the current unit and edition stamps on the revision
   shown (a new revision, a proposal, a suggestion drop them);
@@ -32,6 +33,10 @@ What it checks, as the normal stack does (anything else: the normal stack answer
   session saved on every request, the CSRF secret in a cookie, messages in cookies or the
   session (Django's default storage), no user agents refused and no `www.` prepended by
   CommonMiddleware.
+
+The first page of a session in a process reads the user in a second round trip, and a
+proposer's own parts in another until the process has seen them propose: after that, one. A
+cache that fails sends the request to the stack.
 
 The token is a new masking of the request's own CSRF secret on every page (never another
 reader's); the cookie is set on every answer, renewing it, as CsrfViewMiddleware does.
