@@ -35,7 +35,8 @@ def fits(page) -> bool:
 
 
 @pytest.mark.parametrize("width", [1280, 390])
-def test_a_reader_on_the_fast_path(live_server, sample_volume, people, answered, width):
+def test_a_reader_on_the_fast_path(live_server, sample_volume, people, answered, width,
+                                   tmp_path):
     with chromium_page() as page:
         page.set_viewport_size({"width": width, "height": 900})
         sign_in(page, live_server.url, "stranger", PATH)
@@ -45,6 +46,7 @@ def test_a_reader_on_the_fast_path(live_server, sample_volume, people, answered,
         assert "stranger" in page.content()
         assert page.locator(".propose-root").count() == 0
         assert fits(page)
+        page.screenshot(path=str(tmp_path / f"reader-{width}.png"), full_page=False)
         sign_out(page)  # the sign-out form posts the fast page's token: accepted
         assert "/accounts/login/" not in page.url
         assert page.get_by_role("link", name="Sign in").count() >= 1
@@ -52,7 +54,7 @@ def test_a_reader_on_the_fast_path(live_server, sample_volume, people, answered,
 
 @pytest.mark.parametrize("width", [1280, 390])
 def test_an_editor_proposes_from_a_fast_page(live_server, sample_volume, people, answered,
-                                             width):
+                                             width, tmp_path):
     with chromium_page() as page:
         page.set_viewport_size({"width": width, "height": 900})
         sign_in(page, live_server.url, "editor", PATH)
@@ -64,6 +66,7 @@ def test_an_editor_proposes_from_a_fast_page(live_server, sample_volume, people,
                          "Propose a change")
         form.locator("textarea[name=replacement], input[name=replacement]").first.fill(
             "calm manner")
+        page.screenshot(path=str(tmp_path / f"editor-form-{width}.png"), full_page=False)
         number = submit(page, form, "A fast page's token posts.")
         assert Proposal.objects.filter(pk=number, author=people.editor).exists()
         # The proposal is in the editor's bar at once (the stack: their parts were dropped),
