@@ -388,3 +388,22 @@ def test_the_session_hash_follows_the_password_and_the_key(people, settings):
     assert signedin._session_auth_hash(user) == user.get_session_auth_hash() != first
     settings.SECRET_KEY = "another secret key, long enough to be one"
     assert signedin._session_auth_hash(user) == user.get_session_auth_hash()
+
+
+def test_signing_in_rotates_the_token_the_fast_page_uses(sample_volume, people):
+    client = Client(enforce_csrf_checks=True)
+    login = client.get("/accounts/login/")
+    before = client.cookies["csrftoken"].value
+    token = re.search(r'name="csrfmiddlewaretoken" value="([A-Za-z0-9]+)"',
+                      login.content.decode())[1]
+    response = client.post("/accounts/login/", {"username": "stranger",
+                                                "password": "pw-strangerstranger",
+                                                "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    after = client.cookies["csrftoken"].value
+    assert after != before  # rotated by `login`, as Django does
+    warm(client)
+    page = client.get(D142)
+    assert fast(page)
+    found = tokens(page.content)[0]
+    assert _does_token_match(found, after) and not _does_token_match(found, before)
