@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import F, Max, OuterRef, Subquery
 from lxml import etree
 
-from . import search, tasks
+from . import bulk, search, tasks
 from .changes import RevisionChange
 from .checks import run as checks_run
 from .exporting import sources
@@ -524,8 +524,8 @@ def create_documents(edition, units: list[tuple[str, str, dict, int]], *, by,
                           summary=summary, change=change)
                  for document, (_id, tei_xml, _fields, _order) in zip(documents, units)]
     for revision in revisions:
-        revision.derive()  # bulk_create calls no save()
-    Revision.objects.bulk_create(revisions)
+        revision.derive()  # a bulk insert calls no save()
+    bulk.insert(Revision, revisions, ids=True)
     for document, revision in zip(documents, revisions):
         document.current_revision = revision
     # Each new document's one revision, in one UPDATE whatever the batch (bulk_update would
@@ -533,9 +533,8 @@ def create_documents(edition, units: list[tuple[str, str, dict, int]], *, by,
     Document.objects.filter(pk__in=[d.pk for d in documents]).update(
         current_revision=Subquery(Revision.objects.filter(document=OuterRef("pk"))
                                   .values("pk")[:1]))
-    SearchEntry.objects.bulk_create(
-        entry for document, revision in zip(documents, revisions)
-        for entry in search.entries(document, revision))
+    bulk.insert(SearchEntry, [entry for document, revision in zip(documents, revisions)
+                              for entry in search.entries(document, revision)])
     return documents
 
 
