@@ -11,25 +11,32 @@ from __future__ import annotations
 from django.db import connection, models
 
 
-def insert(model: type[models.Model], objs: list[models.Model], *, ids: bool = False) -> None:
-    """Insert `objs`, each as `bulk_create` would (`auto_now_add` and defaults applied).
-    `ids`: give each its primary key, as `bulk_create` does on PostgreSQL."""
+def reserve(model: type[models.Model], objs: list[models.Model]) -> bool:
+    """Give each of `objs` the primary key the table's own sequence would have given it, before
+    it is written: COPY returns nothing, and rows that point at each other (a document and its
+    current revision) are then written in one pass each. PostgreSQL only (False elsewhere)."""
+    if connection.vendor != "postgresql" or not objs:
+        return connection.vendor == "postgresql"
+    pk = model._meta.pk
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) "
+                       "FROM generate_series(1, %s)", [model._meta.db_table, pk.column, len(objs)])
+        for obj, (key,) in zip(objs, cursor.fetchall(), strict=True):
+            obj.pk = key
+    return True
+
+
+def insert(model: type[models.Model], objs: list[models.Model]) -> None:
+    """Insert `objs`, each as `bulk_create` would (`auto_now_add` and defaults applied), with
+    the keys `reserve` gave them if it did."""
     if not objs:
         return
     if connection.vendor != "postgresql":
         model.objects.bulk_create(objs)  # SQLite returns the keys too
         return
     table = model._meta.db_table
-    pk = model._meta.pk
-    if ids:
-        with connection.cursor() as cursor:
-            # The keys the table's own sequence would have given, taken first: COPY returns
-            # nothing, and each row's key is needed (a document's current revision).
-            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) "
-                           "FROM generate_series(1, %s)", [table, pk.column, len(objs)])
-            for obj, (key,) in zip(objs, cursor.fetchall(), strict=True):
-                obj.pk = key
-    fields = [f for f in model._meta.concrete_fields if ids or not f.primary_key]
+    keyed = objs[0].pk is not None
+    fields = [f for f in model._meta.concrete_fields if keyed or not f.primary_key]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     with connection.cursor() as cursor:

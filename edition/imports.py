@@ -432,13 +432,21 @@ class _Importer:
     def _link_parents(self) -> int:
         """Point each unit at its enclosing unit: known only once the enclosing one is read.
         Returns how many units moved (or were new)."""
-        pk_of = dict(self.edition.documents.values_list("xml_id", "pk"))
-        have = dict(self.edition.documents.values_list("xml_id", "parent_id"))
-        changed = [Document(pk=pk_of[xml_id], parent_id=pk_of.get(parent))
-                   for xml_id, parent in self.parents.items()
-                   if have.get(xml_id) != pk_of.get(parent)]
-        Document.objects.bulk_update(changed, ["parent"], batch_size=2000)
-        return len(changed)
+        rows = self.edition.documents.values_list("xml_id", "pk", "parent_id")
+        pk_of, have = {}, {}
+        for xml_id, pk, parent_id in rows:
+            pk_of[xml_id], have[xml_id] = pk, parent_id
+        # By parent: one UPDATE per enclosing unit (a volume has tens of chapters, thousands
+        # of documents), not a CASE of a branch per unit, which took longer to compile.
+        moved: dict[int | None, list[int]] = {}
+        for xml_id, parent in self.parents.items():
+            if have.get(xml_id) != pk_of.get(parent):
+                moved.setdefault(pk_of.get(parent), []).append(pk_of[xml_id])
+        for parent_pk, pks in moved.items():
+            for start in range(0, len(pks), 2000):  # a bounded IN (…)
+                Document.objects.filter(pk__in=pks[start:start + 2000]).update(
+                    parent_id=parent_pk)
+        return sum(map(len, moved.values()))
 
 
 def _own_content(div: etree._Element) -> list[etree._Element] | None:
@@ -515,28 +523,37 @@ def create_document(edition, xml_id, tei_xml, fields, *, order, by, summary) -> 
 def create_documents(edition, units: list[tuple[str, str, dict, int]], *, by,
                      summary) -> list[Document]:
     """New documents, each `(xml_id, tei_xml, fields, order)` with its revision 1 and its
-    search entries: one INSERT per table and one UPDATE for the lot."""
-    documents = Document.objects.bulk_create(
-        Document(edition=edition, xml_id=xml_id, order=order, **fields)
-        for xml_id, _tei, fields, order in units)
+    search entries: one statement per table (a COPY on PostgreSQL: edition/bulk.py)."""
+    documents = [Document(edition=edition, xml_id=xml_id, order=order, **fields)
+                 for xml_id, _tei, fields, order in units]
     change = RevisionChange(kind="import").to_json()
-    revisions = [Revision(document=document, number=1, tei=tei_xml, author=by,
-                          summary=summary, change=change)
-                 for document, (_id, tei_xml, _fields, _order) in zip(documents, units)]
+    revisions = [Revision(number=1, tei=tei_xml, author=by, summary=summary, change=change)
+                 for _id, tei_xml, _fields, _order in units]
     for revision in revisions:
         revision.derive()  # a bulk insert calls no save()
-    bulk.insert(Revision, revisions, ids=True)
-    for document, revision in zip(documents, revisions):
-        document.current_revision = revision
-    # Each new document's one revision, in one UPDATE whatever the batch (bulk_update would
-    # compile a CASE of a branch per document).
-    Document.objects.filter(pk__in=[d.pk for d in documents]).update(
-        current_revision=Subquery(Revision.objects.filter(document=OuterRef("pk"))
-                                  .values("pk")[:1]))
+    if bulk.reserve(Document, documents) and bulk.reserve(Revision, revisions):
+        # Each document written pointing at its revision, written next: the foreign keys
+        # are checked at the commit (Django makes them DEFERRABLE INITIALLY DEFERRED).
+        for document, revision in zip(documents, revisions):
+            revision.document = document
+            document.current_revision = revision
+        bulk.insert(Document, documents)
+        bulk.insert(Revision, revisions)
+    else:
+        Document.objects.bulk_create(documents)
+        for document, revision in zip(documents, revisions):
+            revision.document = document
+        Revision.objects.bulk_create(revisions)
+        for document, revision in zip(documents, revisions):
+            document.current_revision = revision
+        # Each new document's one revision, in one UPDATE whatever the batch (bulk_update
+        # would compile a CASE of a branch per document).
+        Document.objects.filter(pk__in=[d.pk for d in documents]).update(
+            current_revision=Subquery(Revision.objects.filter(document=OuterRef("pk"))
+                                      .values("pk")[:1]))
     bulk.insert(SearchEntry, [entry for document, revision in zip(documents, revisions)
                               for entry in search.entries(document, revision)])
     return documents
-
 
 
 def _header_metadata(header: etree._Element) -> dict:
