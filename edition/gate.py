@@ -153,7 +153,7 @@ RENDER_CHUNK = 100
 
 def check_rendering(revision_ids: list[int]) -> int:
     """The gate's renderers on revisions an import stored after the TEI checks alone (a
-    volume: `imports.RENDER_INLINE_UNITS`), in the worker after the import's commit. Each
+    volume: more than EMEND_IMPORT_RENDER_INLINE_UNITS), in the worker after the import's commit. Each
     revision still current is rendered in every format, its pieces kept for the builds as
     the import's gate would have kept them, and what fails becomes a "render" suggestion on
     its document (the import's report points at the suggestions page), replacing the open

@@ -53,8 +53,8 @@ class ImportResult:
     unchanged: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)  # in the database, absent from the file
     warnings: list[str] = field(default_factory=list)
-    # New revisions whose rendering the worker checks after the commit (a volume:
-    # RENDER_INLINE_UNITS); each one that fails becomes a "render" suggestion.
+    # New revisions whose rendering the worker checks after the commit (a volume: more than
+    # EMEND_IMPORT_RENDER_INLINE_UNITS); each one that fails becomes a "render" suggestion.
     render_pending: int = 0
 
     @property
@@ -117,11 +117,6 @@ MAX_NUMBER = 2**31 - 1
 MAX_PROBLEMS_SHOWN = 50
 # New units stored together: each INSERT carries this many rows; memory holds their trees.
 NEW_UNITS_BATCH = 100
-# An import storing at most this many new revisions renders each through the gate's six
-# renderers in its transaction, so its report names every problem at once; a larger one (a
-# volume: 7 ms a unit, minutes for 50,000 units, with the edition locked) checks only the TEI
-# there and leaves the rendering to the worker after the commit (gate.check_rendering).
-RENDER_INLINE_UNITS = 50
 MATTERS = {tei("front"): Document.Matter.FRONT, tei("body"): Document.Matter.BODY,
            tei("back"): Document.Matter.BACK}
 
@@ -329,8 +324,13 @@ class _Importer:
         self.render_ids.append(document.current_revision_id)
         if self.to_render is not None:
             self.to_render.append(document)
-            if len(self.to_render) > RENDER_INLINE_UNITS:
-                self.to_render = None  # a volume: the worker renders it
+            # An import storing at most this many new revisions renders each through the
+            # gate's six renderers in its transaction, so its report names every problem at
+            # once; a larger one (a volume: 7 ms a unit, minutes for 50,000 units, the edition
+            # locked all along) checks only the TEI here and leaves the rendering to the
+            # worker after the commit (gate.check_rendering).
+            if len(self.to_render) > settings.EMEND_IMPORT_RENDER_INLINE_UNITS:
+                self.to_render = None
 
     def _check_rendering(self) -> None:
         if self.to_render is not None:

@@ -11,7 +11,7 @@ import pytest
 from django.core.files.storage import storages
 from django.db import transaction
 
-from edition import imports, tasks
+from edition import tasks
 from edition.exporting import builds, epub, sources
 from edition.exporting.formats import FORMATS
 from edition.gate import check_rendering
@@ -47,9 +47,9 @@ def sent(monkeypatch) -> list:
 
 
 @pytest.fixture
-def volume_sized(monkeypatch):
+def volume_sized(settings):
     """The sample excerpt imported as a volume is: more units than are rendered inline."""
-    monkeypatch.setattr(imports, "RENDER_INLINE_UNITS", 1)
+    settings.EMEND_IMPORT_RENDER_INLINE_UNITS = 1
 
 
 def imported(django_capture_on_commit_callbacks):
@@ -212,3 +212,21 @@ def test_a_small_import_renders_in_its_transaction_and_reports_at_once(
     assert "check_rendering" not in [name for name, _ in sent]
     assert ExportFragment.objects.filter(format="html").count() == (
         result.edition.documents.count())
+
+
+def test_a_render_suggestion_is_offered_while_its_revision_is_current(
+        volume_sized, sent, django_capture_on_commit_callbacks, monkeypatch):
+    from edition.suggestions import offers
+    from tests.helpers import revise
+
+    result = imported(django_capture_on_commit_callbacks)
+    [ids] = [args[0] for name, args in sent if name == "check_rendering"]
+    break_text_export_of(monkeypatch, "d144")
+    check_rendering(ids)
+    d144 = result.edition.documents.get(xml_id="d144")
+    [offer] = offers(d144, d144.current_revision)
+    assert offer.suggestion.check_name == "render" and offer.propose_url == ""
+    revise(d144, "typhoons", "cyclones")  # a new revision: the finding was about the old one
+    d144.refresh_from_db()
+    assert [o for o in offers(d144, d144.current_revision)
+            if o.suggestion.check_name == "render"] == []
