@@ -61,7 +61,7 @@ def check_candidate(tei: str, document: Document, *, number: int, current: str |
     Returns the unsaved candidate revision with its parsed tree and text layer, for
     `Document.add_revision` to reuse (None when it failed the way the current revision already
     fails). `render=False`: the TEI checks only, none of the renderers (a volume's import,
-    whose rendering the worker checks after the commit: `check_rendering`)."""
+    whose rendering the worker checks after the commit: `check_rendering`); returns None."""
     try:
         return _check(tei, document, number, keep=keep, element=element, like=like,
                       render=render)
@@ -109,7 +109,7 @@ _READING_VIEW = "the reading view and the HTML export"  # both render_html
 
 def _check(tei: str, document: Document, number: int, *, keep: bool,
            element: etree._Element | None = None, like: Revision | None = None,
-           render: bool = True) -> Revision:
+           render: bool = True) -> Revision | None:
     try:
         element = parse_document_div(tei) if element is None else element
     except TEIError as exc:
@@ -121,9 +121,10 @@ def _check(tei: str, document: Document, number: int, *, keep: bool,
     if problem:
         raise GateError(problem, code="invalid-tei")
     # The tree just checked is the one rendered (no renderer changes the TEI it is given).
+    if not render:
+        return None  # nobody reuses the candidate: an import stores its own revision
     part = Part.candidate(document, tei, number=number, element=element, like=like)
-    if render:
-        _render(part, keep=keep)
+    _render(part, keep=keep)
     return part.revision
 
 

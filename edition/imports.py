@@ -104,8 +104,7 @@ def import_tei(
     """
     path = Path(path)
     check_size(path)
-    # sources.storing: the gate's pieces of every unit written a batch at a time.
-    with transaction.atomic(), sources.storing(), path.open("rb") as raw:
+    with transaction.atomic(), path.open("rb") as raw:
         source = _CountingReader(raw, on_progress) if on_progress else raw
         return _Importer(path.name, by=by, update=update).run(source)
 
@@ -334,13 +333,16 @@ class _Importer:
 
     def _check_rendering(self) -> None:
         if self.to_render is not None:
-            for document in self.to_render:
-                revision = document.current_revision
-                try:
-                    gate_render(document, revision)
-                except GateError as exc:
-                    self.result.warnings.append(f"{document.xml_id}: {exc.message}")
-                revision.release()
+            # sources.storing: every unit's pieces written together, at the end. (Only here:
+            # the store reads the site's URL patterns, a second to load in a new process.)
+            with sources.storing():
+                for document in self.to_render:
+                    revision = document.current_revision
+                    try:
+                        gate_render(document, revision)
+                    except GateError as exc:
+                        self.result.warnings.append(f"{document.xml_id}: {exc.message}")
+                    revision.release()
             return
         self.result.render_pending = len(self.render_ids)
         tasks.enqueue_on_commit(tasks.check_rendering, self.render_ids)
