@@ -535,12 +535,15 @@ def create_documents(edition, units: list[tuple[str, str, dict, int]], *, by,
         revision.derive()  # a bulk insert calls no save()
     if bulk.reserve(Document, documents) and bulk.reserve(Revision, revisions):
         # Each document written pointing at its revision, written next: the foreign keys
-        # are checked at the commit (Django makes them DEFERRABLE INITIALLY DEFERRED).
+        # are checked at the commit (Django makes them DEFERRABLE INITIALLY DEFERRED), so
+        # both in one transaction even when the caller has none (autocommit would check
+        # each statement).
         for document, revision in zip(documents, revisions):
             revision.document = document
             document.current_revision = revision
-        bulk.insert(Document, documents)
-        bulk.insert(Revision, revisions)
+        with transaction.atomic():
+            bulk.insert(Document, documents)
+            bulk.insert(Revision, revisions)
     else:
         Document.objects.bulk_create(documents)
         for document, revision in zip(documents, revisions):

@@ -17,6 +17,7 @@ from edition.exporting.formats import FORMATS
 from edition.gate import check_rendering
 from edition.imports import import_tei
 from edition.models import ExportFile, ExportFragment, Revision, Suggestion
+from edition.tei import TEI_NS
 from tests.helpers import EXCERPT, make_member
 
 pytestmark = pytest.mark.django_db
@@ -230,3 +231,18 @@ def test_a_render_suggestion_is_offered_while_its_revision_is_current(
     d144.refresh_from_db()
     assert [o for o in offers(d144, d144.current_revision)
             if o.suggestion.check_name == "render"] == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_document_created_outside_a_transaction_names_its_revision(sample_edition):
+    # No transaction around it (a script, a TransactionTestCase): the document and its
+    # revision point at each other all the same (PostgreSQL: both COPYs in one transaction).
+    from edition.imports import create_document
+    from tests.helpers import document_tei
+
+    tei = document_tei(900).replace("<div ", f'<div xmlns="{TEI_NS}" ', 1)
+    document = create_document(sample_edition, "d900", tei, {"number": 900, "title": "Odd"},
+                               order=900, by=None, summary="test")
+    document.refresh_from_db()
+    assert document.current_revision.tei == tei
+    assert document.search_entries.exists()
