@@ -17,11 +17,13 @@ see the same machine load:
   one UPDATE shifting the changes after the correction, the search entries, the export request
   — plus parsing the new TEI and one RelaxNG validation of it (the grammar the gate uses);
 - import: `import_tei` of the synthetic volume into an empty database and an empty cache (a
-  new volume's fragments are nowhere yet: the gate renders every unit), against parsing the same
+  new volume's fragments are nowhere yet; a volume's rendering check is the worker's, after
+  the import's commit, so not timed here), against parsing the same
   file with lxml, serialising every unit's `div`, and COPYing the rows the import wrote
   (documents, revisions, search entries) into tables made LIKE them (indexes included);
 - export: a full build of the "text" group (TEI, HTML, plain text, JSON; every file written
-  again) after the import, from the pieces its gate stored, and a cold one (the renderer's
+  again) after the import and the worker's rendering check (`gate.check_rendering`, run here),
+  from the pieces they stored, and a cold one (the renderer's
   version bumped: every piece rendered), each against parsing every current revision's TEI and
   serialising it, once per format;
 - pdf: a full build of the "print" group in a process of its own, its peak RSS (VmHWM).
@@ -339,11 +341,16 @@ def export(args) -> dict:
     from lxml import etree
 
     from edition.exporting import builds, sources
+    from edition.gate import check_rendering
     from edition.models import Edition, Revision
     from edition.tei.parsing import parse_document_div
 
     call_command("import_tei", str(args.volume), no_progress=True, stdout=io.StringIO())
     edition = Edition.objects.get()
+    # What the worker does after a volume's import (the in-memory broker runs nothing): the
+    # gate's rendering, every piece kept for the build.
+    check_rendering(list(Revision.objects.filter(current_of__edition=edition)
+                         .values_list("pk", flat=True)))
     formats = ["tei", "html", "txt", "json"]
     settings.EMEND_EXPORT_FORMATS = formats
     version = sources.RENDER_VERSION

@@ -206,6 +206,9 @@ REST_FRAMEWORK = {
 EMEND_SHARED_MAX_AGE = env_int("EMEND_SHARED_MAX_AGE", 10)
 EMEND_STALE_WHILE_REVALIDATE = env_int("EMEND_STALE_WHILE_REVALIDATE", 30)
 EMEND_MAX_IMPORT_BYTES = env_int("EMEND_MAX_IMPORT_BYTES", 64 * 1024 * 1024)
+# An import storing more new revisions than this leaves their rendering check to the worker
+# (edition/imports.py, edition/gate.py check_rendering); up to it, its report names them at once.
+EMEND_IMPORT_RENDER_INLINE_UNITS = env_int("EMEND_IMPORT_RENDER_INLINE_UNITS", 50)
 # What one proposal may ask of a worker: the TEI (or text) of one change, how deep its elements
 # nest (the renderers and exports recurse), and how many changes it holds. Validating and
 # applying a change is linear in its size; these keep that size sane.

@@ -52,7 +52,7 @@ class GateError(ValueError):
 
 def check_candidate(tei: str, document: Document, *, number: int, current: str | None = None,
                     keep: bool = False, element: etree._Element | None = None,
-                    like: Revision | None = None) -> Revision | None:
+                    like: Revision | None = None, render: bool = True) -> Revision | None:
     """Raise GateError unless `tei` may become revision `number` of `document` (which comes
     with its edition: no query is made). `current`: the TEI of the revision it replaces.
     `keep`: it is about to be stored; keep its rendered pieces for the exports. `element`:
@@ -60,9 +60,11 @@ def check_candidate(tei: str, document: Document, *, number: int, current: str |
     derived values (tree, text layer, footnotes) the candidate takes (`Revision.reuse`).
     Returns the unsaved candidate revision with its parsed tree and text layer, for
     `Document.add_revision` to reuse (None when it failed the way the current revision already
-    fails)."""
+    fails). `render=False`: the TEI checks only, none of the renderers (a volume's import,
+    whose rendering the worker checks after the commit: `check_rendering`); returns None."""
     try:
-        return _check(tei, document, number, keep=keep, element=element, like=like)
+        return _check(tei, document, number, keep=keep, element=element, like=like,
+                      render=render)
     except GateError as refusal:
         if current is None or refusal.code == "no-schema":
             raise
@@ -106,7 +108,8 @@ _READING_VIEW = "the reading view and the HTML export"  # both render_html
 
 
 def _check(tei: str, document: Document, number: int, *, keep: bool,
-           element: etree._Element | None = None, like: Revision | None = None) -> Revision:
+           element: etree._Element | None = None, like: Revision | None = None,
+           render: bool = True) -> Revision | None:
     try:
         element = parse_document_div(tei) if element is None else element
     except TEIError as exc:
@@ -118,7 +121,14 @@ def _check(tei: str, document: Document, number: int, *, keep: bool,
     if problem:
         raise GateError(problem, code="invalid-tei")
     # The tree just checked is the one rendered (no renderer changes the TEI it is given).
+    if not render:
+        return None  # nobody reuses the candidate: an import stores its own revision
     part = Part.candidate(document, tei, number=number, element=element, like=like)
+    _render(part, keep=keep)
+    return part.revision
+
+
+def _render(part: Part, *, keep: bool) -> None:
     with sources.keeping() if keep else sources.scratch():
         for name, render in renderers():
             try:
@@ -126,11 +136,70 @@ def _check(tei: str, document: Document, number: int, *, keep: bool,
             except DatabaseError:
                 raise  # storing the pieces failed (exporting/sources.py): not the candidate's
             except Exception as exc:  # whatever it is, the page or the export would fail on it
-                log.warning("%s fails on a candidate revision %s of %s: %r", name, number,
-                            document.xml_id, exc, exc_info=not isinstance(exc, RecursionError))
+                log.warning("%s fails on revision %s of %s: %r", name, part.revision.number,
+                            part.xml_id, exc, exc_info=not isinstance(exc, RecursionError))
                 raise GateError(f"{name} cannot be made from it: {_reason(exc)}",
                                 code="unrenderable") from exc
-    return part.revision
+
+
+def render_stored(document: Document, revision: Revision) -> None:
+    """The gate's renderers on a stored revision (its TEI checked already), its pieces kept
+    for the builds; GateError("unrenderable") names the first that fails."""
+    _render(Part(document, revision), keep=True)
+
+
+# Revisions read per query by `check_rendering`, and rendered in one transaction.
+RENDER_CHUNK = 100
+
+
+def check_rendering(revision_ids: list[int]) -> int:
+    """The gate's renderers on revisions an import stored after the TEI checks alone (a
+    volume: more than EMEND_IMPORT_RENDER_INLINE_UNITS), in the worker after the import's commit. Each
+    revision still current is rendered in every format, its pieces kept for the builds as
+    the import's gate would have kept them, and what fails becomes a "render" suggestion on
+    its document (the import's report points at the suggestions page), replacing the open
+    one an earlier run left. Safe to run twice or late; if it never runs, nothing is lost:
+    a build renders a missing piece, and the page renders on its first reader. Returns how
+    many revisions failed."""
+    from django.db import transaction
+
+    from .models import Edition, Suggestion
+    from .ownparts import forget
+
+    editions: dict[int, Edition] = {}
+    failed = 0
+    for start in range(0, len(revision_ids), RENDER_CHUNK):
+        chunk = revision_ids[start:start + RENDER_CHUNK]
+        revisions = (Revision.objects.filter(pk__in=chunk, current_of__isnull=False)
+                     .select_related("document").order_by("pk"))
+        with transaction.atomic(), sources.storing():
+            found: dict[int, tuple[Revision, str]] = {}
+            checked = []
+            for revision in revisions:
+                document = revision.document
+                if document.edition_id not in editions:
+                    editions[document.edition_id] = Edition.objects.without_tei().get(
+                        pk=document.edition_id)
+                document.edition = editions[document.edition_id]
+                checked.append(document.pk)
+                try:
+                    # A stored revision's own values: the keys the builds will look for.
+                    render_stored(document, revision)
+                except GateError as exc:
+                    found[document.pk] = (revision, f"{document.xml_id}: {exc.message}")
+                revision.release()
+            render = Suggestion.objects.filter(document__in=checked,
+                                               check_name=Suggestion.Check.RENDER)
+            settled = set(render.settled().values_list("revision_id", "explanation"))
+            render.open().delete()
+            forget(checked)  # bulk_create sends no signal: a proposer's cached parts
+            Suggestion.objects.bulk_create(
+                Suggestion(document_id=pk, revision=revision, check_name=Suggestion.Check.RENDER,
+                           change="", explanation=message)
+                for pk, (revision, message) in found.items()
+                if (revision.pk, message) not in settled)
+            failed += len(found)
+    return failed
 
 
 def _lower(label: str) -> str:

@@ -23,12 +23,12 @@ from django.db import transaction
 from django.db.models import F, Max, OuterRef, Subquery
 from lxml import etree
 
-from . import search, tasks
+from . import bulk, search, tasks
 from .changes import RevisionChange
 from .checks import run as checks_run
 from .exporting import sources
 from .exporting.builds import request_export
-from .gate import GateError, check_candidate
+from .gate import GateError, check_candidate, render_stored as gate_render
 from .models import RESERVED_UNIT_IDS, Document, Edition, Revision, SearchEntry, Suggestion
 from .tei import TEI_NS, XML_ID, tei
 from .tei.fromtext import parse_plaintext
@@ -53,6 +53,19 @@ class ImportResult:
     unchanged: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)  # in the database, absent from the file
     warnings: list[str] = field(default_factory=list)
+    # New revisions whose rendering the worker checks after the commit (a volume: more than
+    # EMEND_IMPORT_RENDER_INLINE_UNITS); each one that fails becomes a "render" suggestion.
+    render_pending: int = 0
+
+    @property
+    def notes(self) -> list[str]:
+        """What the report says besides its warnings: the checks still to come."""
+        if not self.render_pending:
+            return []
+        return [f"The rendering check of {self.render_pending} new revision(s) runs in the "
+                "worker after the import: a page or export that cannot be made from one is "
+                "listed, as it is found, on the edition's suggestions page "
+                f"(/{self.edition.slug}/suggestions/?check=render)."]
 
 
 def check_size(path: Path) -> None:
@@ -91,8 +104,7 @@ def import_tei(
     """
     path = Path(path)
     check_size(path)
-    # sources.storing: the gate's pieces of every unit written a batch at a time.
-    with transaction.atomic(), sources.storing(), path.open("rb") as raw:
+    with transaction.atomic(), path.open("rb") as raw:
         source = _CountingReader(raw, on_progress) if on_progress else raw
         return _Importer(path.name, by=by, update=update).run(source)
 
@@ -125,6 +137,10 @@ class _Importer:
         self.parents: dict[str, str | None] = {}  # unit id → the enclosing unit's id
         self.problems: list[str] = []
         self.new_units: list[tuple[str, str, dict, int]] = []  # waiting for `_store_new`
+        # The new revisions that passed the TEI checks, to be rendered (`_check_rendering`):
+        # their ids, and their documents while there are few enough to render them here.
+        self.render_ids: list[int] = []
+        self.to_render: list[Document] | None = []
 
     def problem(self, line: int | None, message: str) -> None:
         self.problems.append(f"{self.filename}, line {line or '?'}: {message}")
@@ -281,7 +297,7 @@ class _Importer:
                                   change=RevisionChange(kind="reimport", source=self.filename))
             Document.objects.filter(pk=document.pk).update(**fields)
             self.result.updated.append(xml_id)
-            _report_gate(document, self.result.warnings)
+            self._gate(document)
             document.current_revision.release()  # `existing` holds every document
         self._leave_placeholder(element, xml_id, own)
 
@@ -296,8 +312,40 @@ class _Importer:
         self.new_units = []
         for document in documents:
             self.result.created.append(document.xml_id)
-            _report_gate(document, self.result.warnings)
+            self._gate(document)
             document.current_revision.release()  # the tree and layer: memory holds a batch
+
+    def _gate(self, document: Document) -> None:
+        """The gate's TEI checks on the document's new revision, into the report; its
+        rendering waits for `_check_rendering` (in the transaction, or in the worker)."""
+        if not _report_gate(document, self.result.warnings, render=False):
+            return  # not rendered, as the whole gate stops at the TEI's first problem
+        self.render_ids.append(document.current_revision_id)
+        if self.to_render is not None:
+            self.to_render.append(document)
+            # An import storing at most this many new revisions renders each through the
+            # gate's six renderers in its transaction, so its report names every problem at
+            # once; a larger one (a volume: 7 ms a unit, minutes for 50,000 units, the edition
+            # locked all along) checks only the TEI here and leaves the rendering to the
+            # worker after the commit (gate.check_rendering).
+            if len(self.to_render) > settings.EMEND_IMPORT_RENDER_INLINE_UNITS:
+                self.to_render = None
+
+    def _check_rendering(self) -> None:
+        if self.to_render is not None:
+            # sources.storing: every unit's pieces written together, at the end. (Only here:
+            # the store reads the site's URL patterns, a second to load in a new process.)
+            with sources.storing():
+                for document in self.to_render:
+                    revision = document.current_revision
+                    try:
+                        gate_render(document, revision)
+                    except GateError as exc:
+                        self.result.warnings.append(f"{document.xml_id}: {exc.message}")
+                    revision.release()
+            return
+        self.result.render_pending = len(self.render_ids)
+        tasks.enqueue_on_commit(tasks.check_rendering, self.render_ids)
 
     def _acceptable_id(self, xml_id: str | None, line: int | None) -> bool:
         if not xml_id:
@@ -359,6 +407,7 @@ class _Importer:
             )
             skeleton = _keep_placeholders(skeleton, self.edition.tei_skeleton, self.result.kept)
         moved = self._link_parents()
+        self._check_rendering()
         self.edition.tei_skeleton = skeleton
         if self.result.created or moved:
             self.edition.contents_version += 1
@@ -385,13 +434,21 @@ class _Importer:
     def _link_parents(self) -> int:
         """Point each unit at its enclosing unit: known only once the enclosing one is read.
         Returns how many units moved (or were new)."""
-        pk_of = dict(self.edition.documents.values_list("xml_id", "pk"))
-        have = dict(self.edition.documents.values_list("xml_id", "parent_id"))
-        changed = [Document(pk=pk_of[xml_id], parent_id=pk_of.get(parent))
-                   for xml_id, parent in self.parents.items()
-                   if have.get(xml_id) != pk_of.get(parent)]
-        Document.objects.bulk_update(changed, ["parent"], batch_size=2000)
-        return len(changed)
+        rows = self.edition.documents.values_list("xml_id", "pk", "parent_id")
+        pk_of, have = {}, {}
+        for xml_id, pk, parent_id in rows:
+            pk_of[xml_id], have[xml_id] = pk, parent_id
+        # By parent: one UPDATE per enclosing unit (a volume has tens of chapters, thousands
+        # of documents), not a CASE of a branch per unit, which took longer to compile.
+        moved: dict[int | None, list[int]] = {}
+        for xml_id, parent in self.parents.items():
+            if have.get(xml_id) != pk_of.get(parent):
+                moved.setdefault(pk_of.get(parent), []).append(pk_of[xml_id])
+        for parent_pk, pks in moved.items():
+            for start in range(0, len(pks), 2000):  # a bounded IN (…)
+                Document.objects.filter(pk__in=pks[start:start + 2000]).update(
+                    parent_id=parent_pk)
+        return sum(map(len, moved.values()))
 
 
 def _own_content(div: etree._Element) -> list[etree._Element] | None:
@@ -442,18 +499,21 @@ def split_units(edition: Edition, *, by=None) -> ImportResult:
     return result
 
 
-def _report_gate(document: Document, warnings: list[str]) -> None:
-    """Put the gate's verdict on the document's new revision into the import's report."""
+def _report_gate(document: Document, warnings: list[str], *, render: bool = True) -> bool:
+    """Put the gate's verdict on the document's new revision into the import's report
+    (`render=False`: its TEI checks only); whether it passed."""
     revision = document.current_revision
     try:
         check_candidate(revision.tei, document, number=revision.number, keep=True,
-                        element=revision.element, like=revision)
+                        element=revision.element, like=revision, render=render)
     except GateError as exc:
         if exc.code == "no-schema":
             if exc.message not in warnings:
                 warnings.append(exc.message)
         else:
             warnings.append(f"{document.xml_id}: {exc.message}")
+        return False
+    return True
 
 
 def create_document(edition, xml_id, tei_xml, fields, *, order, by, summary) -> Document:
@@ -465,29 +525,40 @@ def create_document(edition, xml_id, tei_xml, fields, *, order, by, summary) -> 
 def create_documents(edition, units: list[tuple[str, str, dict, int]], *, by,
                      summary) -> list[Document]:
     """New documents, each `(xml_id, tei_xml, fields, order)` with its revision 1 and its
-    search entries: one INSERT per table and one UPDATE for the lot."""
-    documents = Document.objects.bulk_create(
-        Document(edition=edition, xml_id=xml_id, order=order, **fields)
-        for xml_id, _tei, fields, order in units)
+    search entries: one statement per table (a COPY on PostgreSQL: edition/bulk.py)."""
+    documents = [Document(edition=edition, xml_id=xml_id, order=order, **fields)
+                 for xml_id, _tei, fields, order in units]
     change = RevisionChange(kind="import").to_json()
-    revisions = [Revision(document=document, number=1, tei=tei_xml, author=by,
-                          summary=summary, change=change)
-                 for document, (_id, tei_xml, _fields, _order) in zip(documents, units)]
+    revisions = [Revision(number=1, tei=tei_xml, author=by, summary=summary, change=change)
+                 for _id, tei_xml, _fields, _order in units]
     for revision in revisions:
-        revision.derive()  # bulk_create calls no save()
-    Revision.objects.bulk_create(revisions)
-    for document, revision in zip(documents, revisions):
-        document.current_revision = revision
-    # Each new document's one revision, in one UPDATE whatever the batch (bulk_update would
-    # compile a CASE of a branch per document).
-    Document.objects.filter(pk__in=[d.pk for d in documents]).update(
-        current_revision=Subquery(Revision.objects.filter(document=OuterRef("pk"))
-                                  .values("pk")[:1]))
-    SearchEntry.objects.bulk_create(
-        entry for document, revision in zip(documents, revisions)
-        for entry in search.entries(document, revision))
+        revision.derive()  # a bulk insert calls no save()
+    if bulk.reserve(Document, documents) and bulk.reserve(Revision, revisions):
+        # Each document written pointing at its revision, written next: the foreign keys
+        # are checked at the commit (Django makes them DEFERRABLE INITIALLY DEFERRED), so
+        # both in one transaction even when the caller has none (autocommit would check
+        # each statement).
+        for document, revision in zip(documents, revisions):
+            revision.document = document
+            document.current_revision = revision
+        with transaction.atomic():
+            bulk.insert(Document, documents)
+            bulk.insert(Revision, revisions)
+    else:
+        Document.objects.bulk_create(documents)
+        for document, revision in zip(documents, revisions):
+            revision.document = document
+        Revision.objects.bulk_create(revisions)
+        for document, revision in zip(documents, revisions):
+            document.current_revision = revision
+        # Each new document's one revision, in one UPDATE whatever the batch (bulk_update
+        # would compile a CASE of a branch per document).
+        Document.objects.filter(pk__in=[d.pk for d in documents]).update(
+            current_revision=Subquery(Revision.objects.filter(document=OuterRef("pk"))
+                                      .values("pk")[:1]))
+    bulk.insert(SearchEntry, [entry for document, revision in zip(documents, revisions)
+                              for entry in search.entries(document, revision)])
     return documents
-
 
 
 def _header_metadata(header: etree._Element) -> dict:

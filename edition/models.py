@@ -517,6 +517,9 @@ class Suggestion(models.Model):
         LIST_ITEMS = "list-items", "List without entries"
         # The OCR cross-check (issue 11): the page image reads otherwise than the text.
         OCR = "ocr", "The page image reads otherwise"
+        # A renderer fails on the revision a volume's import stored (edition/gate.py
+        # check_rendering, in the worker after the import): no fix to offer, a finding to read.
+        RENDER = "render", "A page or an export cannot be made from it"
 
     class Kind(models.TextChoices):
         IMPORT = "import", "From the import"

@@ -119,6 +119,13 @@ def _offers(document: Document, revision: Revision, wanted: list[Suggestion],
              if span[0] is not None]
     found = []
     for suggestion in wanted:
+        if suggestion.check_name == Check.RENDER:
+            # About the whole revision, not a place in it: it applies while that revision is
+            # current (a new one passed the whole gate), shown at the document's start.
+            if suggestion.revision_id == revision.pk:
+                found.append(Offer(suggestion, "", start=0, end=0,
+                                   quote=selector(revision.text, 0, 0)))
+            continue
         placed = _where(suggestion, div, revision.text)
         if placed is None:
             continue

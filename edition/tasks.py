@@ -60,6 +60,15 @@ def after_revision(document_id: int, revision_id: int) -> int:
     return run_checks([document_id])
 
 
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def check_rendering(revision_ids: list[int]) -> int:
+    """The gate's rendering of a volume's new revisions, after its import (edition/gate.py):
+    pieces kept for the builds, failures recorded as "render" suggestions."""
+    from .gate import check_rendering as check
+
+    return check(revision_ids)
+
+
 # Revisions read per query by warm_rendering: a bounded `IN (…)` and a bounded batch in memory.
 WARM_CHUNK = 500
 

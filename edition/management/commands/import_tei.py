@@ -42,6 +42,8 @@ class Command(BaseCommand):
                 result.edition.save(update_fields=["upstream_url"])
             for warning in result.warnings:
                 self.stderr.write(self.style.WARNING(f"warning: {warning}"))
+            for note in result.notes:
+                self.stdout.write(f"note: {note}")
             self.stdout.write(self.style.SUCCESS(
                 # Pages: documents, and the front matter, chapters and appendices around them.
                 f"{result.edition.slug}: {len(result.created)} page(s) created, "
