@@ -87,3 +87,21 @@ def test_an_eager_task_leaves_the_callers_transaction_alone(persistent):
             run_checks.pop_request()
         assert connection.connection is raw
         assert connection.in_atomic_block
+
+
+@pytest.mark.django_db
+def test_the_checks_task_leaves_the_volume_skeleton_unread(sample_edition):
+    # A whole volume's skeleton passes a megabyte: the task after every approval reads the
+    # edition's numbers and registers through their own queries, never the skeleton.
+    from django.test.utils import CaptureQueriesContext
+
+    from edition.models import Document
+    from tests.edition.test_register_popups import add_registers
+
+    add_registers(sample_edition)  # (without them, the registers come from the skeleton)
+    d142 = Document.objects.get(edition=sample_edition, xml_id="d142")
+    with CaptureQueriesContext(connection) as captured:
+        run_checks([d142.pk])
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert any("edition_edition" in sql for sql in statements)  # the edition is read...
+    assert not any("tei_skeleton" in sql or "tei_header" in sql for sql in statements)
