@@ -307,7 +307,7 @@ def _site(args, name: str, code: Path, port: int, db: str, tmp: Path,
     for _, path, headers, _, _ in rows:  # warm: the cached pages are cached
         _fetch(base + path, headers)
     return {"env": env, "code": code, "base": base, "slug": slug, "state": state,
-            "rows": rows, "sizes": sizes}
+            "rows": rows, "sizes": sizes, "server": server, "db": db}
 
 
 def _static_name(page: str) -> str:
@@ -338,17 +338,26 @@ def _readers_during_approvals(args, sites: list[tuple[str, dict]],
             worker = _celery(args, code, env, tmp / f"celery-{name}.log")
             try:
                 if round_ == 0:  # latency without readers (the worker idle beside them)
+                    before_cpu, backends = _cpu(site, worker), _Backends(site["db"])
                     approver = _approver(args, code, env, batches[0])
                     idle_approvals[name] = _collect(approver)
                     _drain(args)
+                    idle_approvals[name]["cpu"] = _cpu_delta(
+                        before_cpu, _cpu(site, worker, backends), idle_approvals[name])
                 for n in range(1, args.docs + 1):  # every page cached again, one by one
                     _fetch(f"{base}/{slug}/d{n}/")
                 seconds = args.approvals * args.approval_interval + 2
+                cpu0, backends = _cpu(site, worker), _Backends(site["db"])
                 idle = _wrk(base + "/", seconds, {}, script=lua)
+                cpu1 = _cpu(site, worker, backends)
+                backends = _Backends(site["db"])
                 approver = _approver(args, code, env, batches[round_ + 1])
                 loaded = _wrk(base + "/", seconds, {}, script=lua)
                 approvals = _collect(approver)
                 _drain(args)  # what the approvals queued, done before the next idle run
+                idle["cpu"] = _cpu_delta(cpu0, cpu1, None)
+                cpu2 = _cpu(site, worker, backends)
+                loaded["cpu"] = _cpu_delta(cpu1, cpu2, approvals)
             finally:
                 if worker is not None:
                     _stop(worker)
@@ -378,6 +387,7 @@ def _readers_during_approvals(args, sites: list[tuple[str, dict]],
         _print_table(["", "throughput", "p99"], table)
         idle_ms = idle_approvals[name]["latencies_ms"]
         loaded_ms = [ms for d in runs for ms in d["approvals"]["latencies_ms"]]
+        _print_cpu(args, idle_approvals[name]["cpu"], runs)
         print(f"approval latency, no read load: median {statistics.median(idle_ms):.0f} ms, "
               f"p95 {_p(idle_ms, 95):.0f}, max {max(idle_ms):.0f} (n={len(idle_ms)})")
         print(f"approval latency under read load: median {statistics.median(loaded_ms):.0f} "
@@ -385,6 +395,153 @@ def _readers_during_approvals(args, sites: list[tuple[str, dict]],
               f"(n={len(loaded_ms)}); ratio of medians "
               f"{statistics.median(loaded_ms) / statistics.median(idle_ms):.2f}")
     return during, idle_approvals
+
+
+# --- Where an approval's CPU goes, across processes -----------------------------------------
+# CPU seconds (user + system, from /proc through psutil) of each process an approval makes
+# work, read before and after a run: the site's gunicorn workers, its Celery worker (prefork:
+# the children do the tasks), the PostgreSQL backends of the site's database that live through
+# the run, Redis (shared with the other sites and anything else on the machine: an upper
+# bound), and the approving process, which reports its own (and its backend's) at the end.
+
+def _tree_cpu(process: subprocess.Popen | None) -> float:
+    import psutil
+
+    if process is None or process.poll() is not None:
+        return 0.0
+    total = 0.0
+    try:
+        root = psutil.Process(process.pid)
+        for p in [root, *root.children(recursive=True)]:
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system + t.children_user + t.children_system
+            except psutil.Error:
+                pass
+    except psutil.Error:
+        pass
+    return total
+
+
+class _Backends:
+    """CPU of the PostgreSQL backends serving database `db`, sampled every 20 ms by a thread:
+    a backend that exits between two reads of `_cpu` (Celery closes its connection after
+    every task unless told otherwise) still counts, up to its last 20 ms."""
+
+    def __init__(self, db: str):
+        import threading
+
+        self.db, self.seen, self.base, self.stop = db, {}, {}, threading.Event()
+        self._sample(first=True)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _sample(self, first: bool = False) -> None:
+        # Raw /proc reads, each pid's command line once: cheap enough every 20 ms.
+        known = getattr(self, "known", None)
+        if known is None:
+            known = self.known = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            pid = int(entry)
+            if pid not in known:
+                try:
+                    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+                except OSError:
+                    continue
+                if not cmdline.startswith(b"postgres:") and b"postgres" in cmdline:
+                    continue  # a backend just forked, not yet titled: look again next time
+                known[pid] = (cmdline.startswith(b"postgres:")
+                              and f" {self.db} ".encode() in cmdline + b" ")
+            if known.get(pid):
+                cpu = _proc_cpu(pid)
+                if cpu or pid not in self.seen:
+                    self.seen[pid] = max(cpu, self.seen.get(pid, 0.0))
+                if first:
+                    self.base[pid] = self.seen[pid]
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.02):
+            self._sample()
+
+    def total(self) -> float:
+        """CPU seconds since the start; stops the thread."""
+        self.stop.set()
+        self.thread.join()
+        self._sample()
+        return sum(v - self.base.get(pid, 0.0) for pid, v in self.seen.items())
+
+
+def _cpu(site: dict, worker: subprocess.Popen | None, backends: "_Backends | None" = None
+         ) -> dict:
+    import psutil
+
+    redis_ = 0.0
+    for p in psutil.process_iter(["name"]):
+        try:
+            if (p.info["name"] or "").startswith("redis-server"):
+                t = p.cpu_times()
+                redis_ += t.user + t.system
+        except psutil.Error:
+            pass
+    return {"gunicorn": _tree_cpu(site["server"]), "celery": _tree_cpu(worker),
+            "postgres": backends.total() if backends is not None else 0.0, "redis": redis_,
+            "exited": _postmaster_children()}
+
+
+def _postmaster_children() -> float:
+    """CPU of the PostgreSQL backends that have exited (the postmaster reaps them): the short
+    ones the sampler misses, such as one connection per Celery task. Every database's: other
+    work on the machine counts too, so an upper bound."""
+    import psutil
+
+    for p in psutil.process_iter(["name", "ppid"]):
+        try:
+            if p.info["name"] == "postgres" and psutil.Process(p.info["ppid"]).name() != "postgres":
+                t = p.cpu_times()
+                return t.children_user + t.children_system
+        except psutil.Error:
+            pass
+    return 0.0
+
+
+def _cpu_delta(a: dict, b: dict, approvals: dict | None) -> dict:
+    # Backends that lived through the run: their difference; ones born in it: all they used.
+    postgres = b["postgres"]  # the sampler's total over the run (`_Backends`)
+    out = {"gunicorn": b["gunicorn"] - a["gunicorn"], "celery": b["celery"] - a["celery"],
+           "postgres": postgres,
+           "postgres, exited backends (shared)": b["exited"] - a["exited"],
+           "redis (shared)": b["redis"] - a["redis"]}
+    if approvals is not None:
+        out["approver"] = approvals.get("cpu_s", 0.0)  # its backend is in "postgres"
+    return out
+
+
+def _print_cpu(args, idle_cpu: dict, runs: list) -> None:
+    """The CPU of one approval, by process: without readers (all of it is the approvals'), and
+    with readers (during minus the idle run of the same length just before)."""
+    n = args.approvals
+    keys = list(idle_cpu)
+    extra = {k: statistics.median(
+        [d["during"]["cpu"].get(k, 0.0) - (0.0 if k.startswith("approver") else
+                                           d["idle"]["cpu"].get(k, 0.0)) for d in runs])
+        for k in keys}
+    print(f"CPU ms per approval, by process (no readers: the approvals alone; with readers: "
+          f"CPU during minus CPU of the idle run of the same length, median of rounds)")
+    rows = [[k, f"{idle_cpu[k] * 1000 / n:.1f}", f"{extra[k] * 1000 / n:.1f}"] for k in keys]
+    rows.append(["total (shared rows excluded)",
+                 f"{sum(v for k, v in idle_cpu.items() if 'shared' not in k) * 1000 / n:.1f}",
+                 f"{sum(v for k, v in extra.items() if 'shared' not in k) * 1000 / n:.1f}"])
+    rows.append(["total (all rows)", f"{sum(idle_cpu.values()) * 1000 / n:.1f}",
+                 f"{sum(extra.values()) * 1000 / n:.1f}"])
+    _print_table(["process", "no readers", "with readers"], rows)
+    gun = [(d["idle"]["cpu"]["gunicorn"] / max(1, d["idle"]["rps"] * (
+        args.approvals * args.approval_interval + 2)),
+        d["during"]["cpu"]["gunicorn"] / max(1, d["during"]["rps"] * (
+            args.approvals * args.approval_interval + 2))) for d in runs]
+    print("gunicorn CPU ms per read: idle " + _spread([g[0] * 1000 for g in gun], "{:.2f}")
+          + ", during approvals " + _spread([g[1] * 1000 for g in gun], "{:.2f}"))
 
 
 def _broker_env(args, env: dict) -> dict:
@@ -690,6 +847,13 @@ def approve(args) -> dict:
     print(READY, flush=True)
     sys.stdin.readline()  # the driver's go, once its readers run
     latencies = []
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    backend_cpu0 = _proc_cpu(backend)
+    cpu0 = time.process_time()
     start = time.perf_counter()
     for n, pk in enumerate(task["ids"]):
         delay = start + n * task["interval"] - time.perf_counter()
@@ -699,7 +863,18 @@ def approve(args) -> dict:
         t0 = time.perf_counter()
         do_approve(proposal, by=reviewer)
         latencies.append((time.perf_counter() - t0) * 1000)
-    return {"latencies_ms": latencies, "seconds": time.perf_counter() - start}
+    return {"latencies_ms": latencies, "seconds": time.perf_counter() - start,
+            "cpu_s": time.process_time() - cpu0,
+            "backend_cpu_s": _proc_cpu(backend) - backend_cpu0}
+
+
+def _proc_cpu(pid: int) -> float:
+    """utime + stime of a process on this machine, in seconds (0 when it cannot be read)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

@@ -3,9 +3,25 @@
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("emend")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _connections_as_a_request(task=None, **kwargs) -> None:
+    """The database connections at a task's start and end as Django treats them at a web
+    request's: closed when broken, left in a transaction or older than CONN_MAX_AGE, else kept
+    and health-checked before their next use. CELERY_DB_REUSE_MAX (settings) stops Celery's
+    fixup from closing them after every task. Not for a task run eagerly (inside the caller's
+    request or test transaction, which this must not close)."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -275,6 +275,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Enqueueing must never hang a web request when the broker is down.
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
+# Celery's Django fixup closes every database connection before and after each task unless this
+# is set: every approval's task (page warming, then checks) then paid for a new PostgreSQL
+# connection and a fresh backend. Set, the fixup recycles connections only every 2 × this many
+# tasks; between, config/celery.py applies a web request's rules at each task's start and end
+# (CONN_MAX_AGE, CONN_HEALTH_CHECKS, a connection left broken or in a transaction is closed).
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 500)
 
 # Sessions are written to the database and read from the cache (the database when the cache
 # misses or is down, edition/sessions.py): a signed-in page costs one query, its user.

@@ -52,9 +52,21 @@ def search(edition: Edition, register: str, query: str = "", *, limit: int = 50)
 def entries(edition: Edition, register: str) -> tuple[Entry, ...]:
     """Every entry of `register` ("persons" or "terms"); () when the volume has none. Read
     from the current revision of the unit of that id, else from the skeleton."""
-    unit = (Document.objects.filter(edition=edition, xml_id=REGISTERS[register][0])
+    return _entries(edition, register, _units(edition, [register]))
+
+
+def _units(edition: Edition, registers: list[str]) -> dict[str, tuple[int, str]]:
+    """The current revision (id, checksum) of these registers' units, in one query."""
+    by_unit = {REGISTERS[register][0]: register for register in registers}
+    rows = (Document.objects.filter(edition=edition, xml_id__in=list(by_unit))
             .exclude(current_revision=None)
-            .values_list("current_revision_id", "current_revision__checksum").first())
+            .values_list("xml_id", "current_revision_id", "current_revision__checksum"))
+    return {by_unit[xml_id]: (revision_id, checksum) for xml_id, revision_id, checksum in rows}
+
+
+def _entries(edition: Edition, register: str,
+             units: dict[str, tuple[int, str]]) -> tuple[Entry, ...]:
+    unit = units.get(register)
     if unit is not None:
         return _unit_entries(edition.pk, *unit, register)
     return _skeleton_entries(edition.pk, edition.updated_at, register)
@@ -62,14 +74,19 @@ def entries(edition: Edition, register: str) -> tuple[Entry, ...]:
 
 def mentioned(edition: Edition, div: etree._Element) -> list[Entry]:
     """The entries that `div` mentions (`persName corresp`, `gloss target`, `term corresp`),
-    persons first, each register in its own order."""
-    found = []
+    persons first, each register in its own order. The units of the registers it mentions
+    are read in one query (every page render asks)."""
+    wanted = {}
     for register, pairs in MENTIONS.items():
         ids = {target[1:] for mention, attribute in pairs for el in div.iter(tei(mention))
                for target in (el.get(attribute) or "").split() if target.startswith("#")}
         if ids:
-            found += [e for e in entries(edition, register) if e.id in ids]
-    return found
+            wanted[register] = ids
+    if not wanted:
+        return []
+    units = _units(edition, list(wanted))
+    return [e for register, ids in wanted.items()
+            for e in _entries(edition, register, units) if e.id in ids]
 
 
 @lru_cache(maxsize=32)

@@ -82,7 +82,10 @@ def run_checks(document_ids: list[int]) -> int:
     from .models import Document
 
     count, known = 0, {}
-    for document in Document.objects.filter(pk__in=document_ids).select_related("edition"):
+    # The edition without its header and skeleton (a volume's skeleton passes a megabyte):
+    # the checks read its numbers and registers through their own queries.
+    for document in (Document.objects.filter(pk__in=document_ids).select_related("edition")
+                     .defer("edition__tei_skeleton", "edition__tei_header")):
         if document.edition_id not in known:
             known[document.edition_id] = run.facts(document.edition)
         count += len(run.run_document(document, known[document.edition_id]))

@@ -82,6 +82,34 @@ class TestRegisters:
         assert {"p_HCAJ1", "t_UN1"} <= found
         assert "p_ADG2" not in found  # Acheson is in the list, not in d142
 
+    def test_mentioned_reads_both_units_in_one_query(self, sample_edition,
+                                                     django_assert_num_queries):
+        add_registers(sample_edition)
+        d142 = Document.objects.get(edition=sample_edition, xml_id="d142")
+        element = d142.current_revision.element
+        registers.mentioned(sample_edition, element)  # the units' entries parsed and kept
+        with django_assert_num_queries(1):  # every render of a page asks
+            found = registers.mentioned(sample_edition, element)
+        # The same entries, in the same order, as each register read on its own.
+        assert found == [e for register in ("persons", "terms")
+                         for e in registers.entries(sample_edition, register)
+                         if e.id in {x.id for x in found}]
+        assert {e.element for e in found} == {"persName", "term"}
+
+    def test_mentioned_mixes_a_unit_and_the_skeleton(self, sample_edition):
+        # Terms from the skeleton (an older import), persons from their unit.
+        skeleton = etree.tostring(etree.parse(str(FRONT_MATTER)), encoding="unicode")
+        Edition.objects.filter(pk=sample_edition.pk).update(tei_skeleton=skeleton)
+        sample_edition.refresh_from_db()
+        add_registers(sample_edition)
+        # A unit without a current revision is no register: its entries come from the skeleton.
+        Document.objects.filter(edition=sample_edition, xml_id="terms").update(
+            current_revision=None)
+        d142 = Document.objects.get(edition=sample_edition, xml_id="d142")
+        found = {e.id for e in registers.mentioned(sample_edition, d142.current_revision.element)}
+        assert {"p_HCAJ1", "t_UN1"} <= found
+        assert registers.entries(sample_edition, "terms")  # read from the skeleton
+
 
 @pytest.mark.django_db
 class TestEmbeddedEntries:

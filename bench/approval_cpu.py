@@ -1,0 +1,160 @@
+"""Where one approval's CPU goes, piece by piece, in one process (issue 14, items 1 and 5).
+
+    .venv/bin/python bench/approval_cpu.py [--approvals 30] [--celery-close] [--profile DIR]
+
+A worker process (Django on a throwaway PostgreSQL database, `--pg-url`) imports the synthetic
+volume (400 documents), caches every reading page, opens one proposal in each of the last
+`--approvals` documents, then approves them one by one. What each approval queues is not sent
+but run right after it in the same process, each piece timed on CPU (`time.process_time`):
+`do_approve` (the gate, the revision, the rebase, the outbox), the worker's page warming
+(`tasks.warm_pages`) and its checks (`tasks.run_checks`), `sync_pages` when queued; export
+builds are counted, not run (bench/exports.py measures them). The PostgreSQL backend's CPU
+(from /proc) is read around the worker's two pieces. `--celery-close` closes the database
+connection before each piece, as Celery's Django fixup did before every task without
+`CELERY_DB_REUSE_MAX`: a new connection and backend each (that backend's CPU counted whole).
+`--profile DIR` writes a cProfile (CPU time) of each piece there. readers.py measures the same
+approvals across processes, beside readers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.harness import DEFAULT_PG, django_environ, pg_url, test_database  # noqa: E402
+
+MARKER = "BENCH-RESULT "
+PIECES = ("approve", "warm", "checks", "sync_pages")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--approvals", type=int, default=30)
+    parser.add_argument("--docs", type=int, default=400)
+    parser.add_argument("--celery-close", action="store_true")
+    parser.add_argument("--profile", type=Path, metavar="DIR")
+    parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG))
+    parser.add_argument("--db", default="emend_bench_approval_cpu")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(MARKER + json.dumps(worker(args)), flush=True)
+        return 0
+    with tempfile.TemporaryDirectory(prefix="emend-approval-cpu-") as tmp:
+        env = django_environ(Path(tmp) / "var", DATABASE_URL=pg_url(args.pg_url, "postgres"),
+                             EMEND_TEI_SCHEMA=str(ROOT / "var" / "schemas" / "tei_all.rng"))
+        (Path(tmp) / "var" / "static").mkdir(parents=True)
+        command = [sys.executable, __file__, "--worker", *sys.argv[1:]]
+        done = subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.PIPE,
+                              text=True)
+    result = json.loads(next(x for x in done.stdout.splitlines()
+                             if x.startswith(MARKER))[len(MARKER):])
+    n = result["approvals"]
+    print(f"{n} approvals, {'a new connection per worker piece (Celery without CELERY_DB_REUSE_MAX)' if args.celery_close else 'connections kept'}; "
+          f"tasks queued: {result['sent']}")
+    print("CPU ms per approval: " + ", ".join(
+        f"{k} {v * 1000 / n:.1f}" for k, v in result["cpu"].items()))
+    print(f"PostgreSQL backend CPU ms per approval (warming and checks): "
+          f"{result['backend'] * 1000 / n:.1f}")
+    return 0
+
+
+def _proc_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def worker(args) -> dict:
+    with test_database(args.db):
+        from django.core.management import call_command
+        from django.db import connection
+        from django.test import Client
+
+        from bench.readers import _people, _propose
+        from bench.synth import synthetic_volume
+        from edition import tasks
+        from edition.gate import check_candidate
+        from edition.models import Document, Edition
+        from review.actions.approve import do_approve
+
+        volume = Path(tempfile.mkdtemp()) / "volume.xml"
+        volume.write_bytes(synthetic_volume(args.docs))
+        call_command("import_tei", str(volume), no_progress=True)
+        edition = Edition.objects.get()
+        people = _people(edition)
+        documents = list(Document.objects.filter(edition=edition, div_type="document")
+                         .order_by("order"))
+        pending = [_propose(d, people["editor"]) for d in documents[-(args.approvals + 1):]]
+        client = Client()
+        for document in documents:  # every page cached, its origin noted (for the warming)
+            assert client.get(f"/{edition.slug}/{document.xml_id}/").status_code == 200
+        # A web process has compiled the schema long before: not an approval's cost.
+        first = Document.objects.with_current().get(pk=pending[0].document_id)
+        check_candidate(first.current_revision.tei, first,
+                        number=first.current_revision.number + 1)
+
+        sent: list = []
+        tasks._send = lambda task, task_args, options: sent.append((task, task_args))
+        profiles = {}
+        if args.profile:
+            import cProfile
+
+            profiles = {k: cProfile.Profile(time.process_time) for k in PIECES}
+        cpu = dict.fromkeys(PIECES, 0.0)
+        backend = 0.0
+        counts: dict[str, int] = {}
+
+        def backend_cpu() -> float:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                return _proc_cpu(cursor.fetchone()[0])
+
+        def timed(piece, fn, *fn_args):
+            nonlocal backend
+            worker_piece = piece != "approve"
+            if worker_piece and args.celery_close:
+                connection.close()
+            before = backend_cpu() if worker_piece and not args.celery_close else 0.0
+            if piece in profiles:
+                profiles[piece].enable()
+            started = time.process_time()
+            fn(*fn_args)
+            cpu[piece] += time.process_time() - started
+            if piece in profiles:
+                profiles[piece].disable()
+            if worker_piece:
+                backend += backend_cpu() - before
+
+        for n, proposal in enumerate(pending):
+            sent.clear()
+            if n == 0:  # a warm-up: the first of each piece loads what a process keeps
+                do_approve(proposal, by=people["reviewer"])
+                for task, task_args in sent:
+                    if task.name.endswith("after_revision"):
+                        task(*task_args)
+                continue
+            timed("approve", lambda p=proposal: do_approve(p, by=people["reviewer"]))
+            for task, task_args in list(sent):
+                counts[task.name] = counts.get(task.name, 0) + 1
+                if task.name.endswith("after_revision"):
+                    timed("warm", tasks.warm_pages, task_args[1])
+                    timed("checks", tasks.run_checks, [task_args[0]])
+                elif task.name.endswith("sync_pages"):
+                    timed("sync_pages", tasks.sync_pages, *task_args)
+        for piece, profile in profiles.items():
+            args.profile.mkdir(parents=True, exist_ok=True)
+            profile.dump_stats(str(args.profile / f"{piece}.pstats"))
+        return {"approvals": len(pending) - 1, "cpu": cpu, "backend": backend, "sent": counts}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
