@@ -420,16 +420,32 @@ def _discard_files(build: ExportBuild) -> None:
 
 
 class _Spool:
-    """The files a build wrote, kept on disk until the switch: a full build of a 50,000-unit
-    volume writes 250,000 of them, some 80 MB as tuples in memory."""
+    """The files a build wrote, until the switch: the first MEMORY of them in memory (a few MB
+    at most), the rest on disk, one JSON line each — a full build of a 50,000-unit volume
+    writes 250,000 of them, some 80 MB as tuples in memory. A volume of a few thousand units
+    never touches the disk (writing and reading the lines took some 40 ms of a 400-unit build
+    from stored pieces)."""
+
+    MEMORY = 20_000
 
     def __init__(self) -> None:
-        self.file = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+        self.rows: list[Written] = []
+        self.file = None
 
     def append(self, written: Written) -> None:
+        if self.file is None and len(self.rows) < self.MEMORY:
+            self.rows.append(written)
+            return
+        if self.file is None:
+            self.file = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
         self.file.write(json.dumps(written) + "\n")
 
     def batches(self, size: int) -> Iterator[list[Written]]:
+        rows, self.rows = self.rows, []
+        for start in range(0, len(rows), size):
+            yield rows[start:start + size]
+        if self.file is None:
+            return
         self.file.seek(0)
         lines = (Written(*json.loads(line)) for line in self.file)
         while batch := list(itertools.islice(lines, size)):

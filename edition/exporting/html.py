@@ -44,8 +44,10 @@ _TOKEN = "\x00"
 # "#fn-…" when the TEI ref points at one of that document's notes.
 _DOC_LINK = re.compile(f"{_TOKEN}(?P<doc>[^{_TOKEN}]+){_TOKEN}(?P<frag>#[^\"]*)?")
 # The reading site's text-layer offsets (for proposing): meaningless in a file. Only inside a
-# tag: text is escaped, so `<` starts a tag and `[^<>]` cannot leave it.
-_OFFSET_ATTR = re.compile(r'(<[^<>]*?) data-o="\d+"')
+# tag: text and attribute values are escaped, so `<` and `>` are always markup, and an
+# attribute followed by `>` before any `<` is inside a tag (text would reach the next tag's
+# `<` first). Searched for its literal start, not tried at every `<` of the article.
+_OFFSET_ATTR = re.compile(r' data-o="\d+"(?=[^<>]*>)')
 
 
 # -- one document's article -------------------------------------------------------------------
@@ -56,12 +58,7 @@ def article(part: Part) -> str:
 
 
 def _render(part: Part) -> str:
-    return _OFFSET_ATTR.sub(_before_offset, tokened(part))
-
-
-def _before_offset(match: re.Match) -> str:
-    # A function, not the template r"\1": Python expands a template at every match.
-    return match[1]
+    return _OFFSET_ATTR.sub("", tokened(part))
 
 
 def _doc_token(xml_id: str) -> str:

@@ -12,6 +12,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property, lru_cache
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -340,8 +341,8 @@ def fragment(fmt: str, version: int | str, part: Part, build: Callable[[], str])
         value = store.get(key, fmt, version, part) if store is not None else _read(key)
     if value is None:
         value = build()
-        row = ExportFragment(key=key, edition_id=part.document.edition_id,
-                             checksum=part.revision.checksum, format=fmt, text=_escape(value))
+        row = _Row(key, part.document.edition_id, part.revision.checksum, fmt,
+                   _escape(value))
         if store is not None:
             store.put(key, value, row)
         else:
@@ -375,6 +376,17 @@ def _url_shape(prefix: str) -> str:
             + reverse("edition:revision", args=["e", "d", 1]))
 
 
+class _Row(NamedTuple):
+    """An `ExportFragment` row to write: a build renders thousands, and a model instance costs
+    ten times a tuple to make (the non-PostgreSQL path makes them, for `bulk_create`)."""
+
+    key: str
+    edition_id: int
+    checksum: str
+    format: str
+    text: str
+
+
 class _Store:
     """A build's (or an import's) window on the fragment store: what it read or rendered,
     up to MEMO_CHARS characters, and what it rendered and has not written yet."""
@@ -388,7 +400,7 @@ class _Store:
         self.position = {p.xml_id: i for i, p in enumerate(parts)}
         self.memo: dict[str, str | None] = {}  # None: known not to be stored
         self.memo_chars = 0
-        self.pending: list[ExportFragment] = []
+        self.pending: list[_Row] = []
         self.pending_chars = 0
         # `_url_shape` of the script prefix it starts under, read once (a context variable).
         self.paths = _url_shape(get_script_prefix())
@@ -413,7 +425,7 @@ class _Store:
                 value = piece
         return value
 
-    def put(self, key: str, value: str, row: ExportFragment) -> None:
+    def put(self, key: str, value: str, row: _Row) -> None:
         self._remember(key, value)
         self.pending.append(row)
         self.pending_chars += len(value)
@@ -447,14 +459,15 @@ def _read(key: str) -> str | None:
     return None if text is None else _unescape(text)
 
 
-def _write(rows: list[ExportFragment]) -> None:
+def _write(rows: list[_Row]) -> None:
     """Insert the rows; a key stored meanwhile (another build, a concurrent approval) is the
     same text, so a conflict is nothing to update. On PostgreSQL as plain multi-row INSERTs,
     one statement per few megabytes: `bulk_create` sends its rows as arrays, which psycopg
     quotes in Python, a character at a time (two seconds for the 15 MB of pieces of a
     400-document volume), and an approval's few pieces take one round trip."""
     if connection.vendor != "postgresql":
-        ExportFragment.objects.bulk_create(rows, ignore_conflicts=True, batch_size=100)
+        ExportFragment.objects.bulk_create([ExportFragment(**row._asdict()) for row in rows],
+                                           ignore_conflicts=True, batch_size=100)
         return
     table = connection.ops.quote_name(ExportFragment._meta.db_table)
     # In key order: concurrent writers of the same keys wait for each other, never deadlock.
@@ -469,7 +482,7 @@ def _write(rows: list[ExportFragment]) -> None:
                  for value in (row.key, row.edition_id, row.checksum, row.format, row.text)])
 
 
-def _batches(rows: list[ExportFragment], chars: int) -> Iterator[list[ExportFragment]]:
+def _batches(rows: list[_Row], chars: int) -> Iterator[list[_Row]]:
     batch, size = [], 0
     for row in rows:
         batch.append(row)
