@@ -25,7 +25,7 @@ import html
 import re
 from collections.abc import Callable, Iterator
 from datetime import timezone as dt_timezone
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from django.contrib.staticfiles import finders
@@ -212,7 +212,13 @@ def _document_source(vol: Volume, part: Part) -> str:
 
 
 def _when(vol: Volume) -> str:
-    moment = vol.built_at.astimezone(dt_timezone.utc)
+    return _moment(vol.built_at)
+
+
+@lru_cache(maxsize=8)
+def _moment(built_at) -> str:
+    # Every file of a build shows the same moment: written once per build.
+    moment = built_at.astimezone(dt_timezone.utc)
     return (f'<time datetime="{moment.isoformat(timespec="seconds")}">'
             f"{moment:%Y-%m-%d %H:%M} UTC</time>")
 

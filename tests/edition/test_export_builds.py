@@ -119,6 +119,24 @@ class TestBuild:
             assert len(data) == row.size and hashlib.sha256(data).hexdigest() == row.sha256
         assert not ExportRequest.objects.filter(build=None).exists()
 
+    @pytest.mark.parametrize("mode", [0o640, 0o604])
+    def test_files_take_the_storages_permission_mode(self, sample_edition, settings, mode):
+        # The build writes into the local storage itself: the mode `save` would give.
+        import os
+        import stat
+
+        settings.FILE_UPLOAD_PERMISSIONS = mode
+        storages["exports"].__dict__.pop("file_permissions_mode", None)  # a cached_property
+        try:
+            builds.run(sample_edition.pk)
+            files = list(builds.current_builds(sample_edition)["text"].files.all())
+            assert len(files) == 5 and any(f.document is None for f in files)
+            for row in files:
+                path = storages["exports"].path(row.name)
+                assert stat.S_IMODE(os.stat(path).st_mode) == mode
+        finally:
+            storages["exports"].__dict__.pop("file_permissions_mode", None)
+
     @pytest.mark.parametrize("memory", [0, 2, 1000])
     def test_the_rows_of_the_files_written_whether_kept_in_memory_or_on_disk(
             self, sample_edition, monkeypatch, memory):
