@@ -359,9 +359,9 @@ class _HTMLRenderer(ListsTablesFigures):
 
         add_text(el.text)
         for child in el:
-            if local_name(child):
+            if name := local_name(child):
                 rendered, block = self.element(child, phrasing=phrasing)
-                if rendered and local_name(child) == "pb" and _glued_after(nodes, child):
+                if rendered and name == "pb" and _glued_after(nodes, child):
                     rendered = self.page_break(child, space_after=True)
                 if rendered:
                     nodes.append((rendered, block))
