@@ -4,7 +4,7 @@ peak RSS of the process building the volume PDF.
     .venv/bin/python -m bench.floors [--parts approval,import,export,pdf] [--docs 400]
                                      [--pending 1000] [--approvals 15] [--repeat 3]
                                      [--cache redis://127.0.0.1:6379/15] [--db-suffix _x]
-                                     [--json PATH]
+                                     [--before PATH [--pairs N]] [--json PATH]
 
 PostgreSQL only (`--pg-url`, or BENCH_PG_URL): the floors are PostgreSQL's. Each part runs in a
 process of its own on a throwaway database and alternates the real path and its floor, so both
@@ -27,6 +27,10 @@ see the same machine load:
   version bumped: every piece rendered), each against parsing every current revision's TEI and
   serialising it, once per format;
 - pdf: a full build of the "print" group in a process of its own, its peak RSS (VmHWM).
+
+`--before PATH` measures another checkout's code (its `edition`, its migrations) with this
+script's workers, alternating with this checkout part by part, `--pairs` times: before and
+after side by side on the same machine load.
 """
 
 from __future__ import annotations
@@ -43,7 +47,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The checkout whose code a worker measures (`--before`): this one unless told.
+CODE = Path(os.environ.get("BENCH_CODE", ROOT))
 sys.path.insert(0, str(ROOT))
+if CODE != ROOT:
+    sys.path.insert(0, str(CODE))
 
 from bench.harness import (  # noqa: E402
     pg_admin,
@@ -70,6 +78,10 @@ def main() -> int:
     parser.add_argument("--json", metavar="PATH")
     parser.add_argument("--db-suffix", default="",
                         help="appended to the throwaway databases' names (runs side by side)")
+    parser.add_argument("--before", type=Path, metavar="PATH",
+                        help="another checkout, measured alternately with this one")
+    parser.add_argument("--pairs", type=int, default=1,
+                        help="with --before: how many times each side runs each part (1)")
     parser.add_argument("--worker", choices=PARTS, help=argparse.SUPPRESS)
     parser.add_argument("--volume", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -82,46 +94,35 @@ def main() -> int:
         parser.error(f"PostgreSQL is not reachable at {args.pg_url}")
     info = machine(pg)
     print_machine(info)
-    results: dict = {}
+    sides = ([("before", args.before.resolve()), ("after", ROOT)] * args.pairs
+             if args.before else [("", ROOT)])
+    runs: dict[str, list[dict]] = {}  # "side part" → the worker's results, one per pair
     with tempfile.TemporaryDirectory(prefix="emend-bench-floors-") as tmp:
         tmp = Path(tmp)
         volume = tmp / "frus-synthetic.xml"
         volume.write_bytes(synthetic_volume(args.docs))
         for part in [p for p in args.parts.split(",") if p]:
-            dbname = f"emend_bench_floors_{part}{args.db_suffix}"
-            pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)',
-                      f'CREATE DATABASE "{dbname}"')
-            env = django_environ(tmp / "var", DATABASE_URL=pg_url(args.pg_url, dbname),
-                                 CACHE_URL=args.cache, EXPORT_ROOT=str(tmp / "out" / part))
-            (tmp / "var" / "static").mkdir(parents=True, exist_ok=True)
-            try:
-                subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
-                               cwd=ROOT, env=env, check=True)
-                started = time.perf_counter()
-                done = subprocess.run(
-                    [sys.executable, "-m", "bench.floors", "--worker", part, "--volume",
-                     str(volume), "--pending", str(args.pending), "--approvals",
-                     str(args.approvals), "--repeat", str(args.repeat)],
-                    cwd=ROOT, env=env, check=True, stdout=subprocess.PIPE, text=True)
-                line = next(x for x in done.stdout.splitlines() if x.startswith(MARKER))
-                results[part] = json.loads(line.removeprefix(MARKER))
-                print(f"  {part}: done in {time.perf_counter() - started:.0f} s", flush=True)
-            finally:
-                pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+            for side, code in sides:
+                dbname = f"emend_bench_floors_{part}{args.db_suffix}{side}"
+                runs.setdefault(f"{side} {part}".strip(), []).append(
+                    _run_part(args, part, code, dbname, tmp, volume, side))
 
+    results = {name: _merge(each) for name, each in runs.items()}
     print()
     rows = []
     for part, r in results.items():
-        if part == "pdf":
+        if part.split()[-1] == "pdf":
             rows.append(["pdf build, peak RSS (MB)", "", "", f"{r['peak_rss_mb']:.0f}",
                          f"< {PDF_GOAL_MB}", f"{r['seconds']:.1f} s, {r['pdf_mb']:.1f} MB PDF"])
             continue
+        part = part.split()[-1]
         unit = "ms" if part == "approval" else "s"
         labels = {"export": "export, pieces stored", "export_cold": "export, cold"}
         for name, each in ([(part, r)] if part != "export"
                            else [("export", r), ("export_cold", r["cold"])]):
             real, floor, ratio = each["real"], each["floor"], each["ratio"]
-            rows.append([f"{labels.get(name, part)} ({unit})",
+            side = r.get("side", "")
+            rows.append([f"{side + ': ' if side else ''}{labels.get(name, part)} ({unit})",
                          f"{real['median']:.3g} ({real['min']:.3g}–{real['max']:.3g})",
                          f"{floor['median']:.3g} ({floor['min']:.3g}–{floor['max']:.3g})",
                          f"{ratio['median']:.2f} ({ratio['min']:.2f}–{ratio['max']:.2f})",
@@ -129,15 +130,79 @@ def main() -> int:
                          "met" if ratio["median"] <= GOALS[part] else "MISSED"])
     print("median (min–max); ratio: each run ÷ the floor measured beside it")
     print_table(["figure", "real", "floor", "ratio", "goal", ""], rows, "lrrrll")
+    cpu = []
+    for name, r in results.items():
+        for label, each in [(name, r), (f"{name}, cold", r.get("cold", {}))]:
+            if "cpu_ratio" in each:
+                c = each["cpu_ratio"]
+                cpu.append([label, f"{c['median']:.2f} ({c['min']:.2f}–{c['max']:.2f})"])
+    if cpu:
+        print("\nthe same in this process's CPU time (user + system; not the database's)")
+        print_table(["figure", "CPU ratio"], cpu, "lr")
     print(f"load average: {info['load']} at the start, {load()} at the end")
     write_json(args.json, {"benchmark": "floors", "machine": info, "results": results})
     return 0
 
 
-def _ratios(real: list[float], floor: list[float]) -> dict:
-    return {"real": summary(real), "floor": summary(floor),
-            "ratio": summary([r / f for r, f in zip(real, floor)]),
-            "ratio_of_medians": statistics.median(real) / statistics.median(floor)}
+def _run_part(args, part: str, code: Path, dbname: str, tmp: Path, volume: Path,
+              side: str) -> dict:
+    """One part in a worker process of its own on a throwaway database, with `code`'s
+    `edition` and migrations (this script's worker)."""
+    pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)',
+             f'CREATE DATABASE "{dbname}"')
+    env = django_environ(tmp / "var", DATABASE_URL=pg_url(args.pg_url, dbname),
+                         CACHE_URL=args.cache, EXPORT_ROOT=str(tmp / "out" / part / side))
+    env.update(BENCH_CODE=str(code), PYTHONPATH=os.pathsep.join(
+        filter(None, [str(code), str(ROOT), os.environ.get("PYTHONPATH")])))
+    (tmp / "var" / "static").mkdir(parents=True, exist_ok=True)
+    try:
+        subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
+                       cwd=code, env=env, check=True)
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), "--worker", part, "--volume",
+             str(volume), "--pending", str(args.pending), "--approvals",
+             str(args.approvals), "--repeat", str(args.repeat)],
+            cwd=code, env=env, check=True, stdout=subprocess.PIPE, text=True)
+        line = next(x for x in done.stdout.splitlines() if x.startswith(MARKER))
+        result = json.loads(line.removeprefix(MARKER))
+        print(f"  {side + ' ' if side else ''}{part}: done in "
+              f"{time.perf_counter() - started:.0f} s (load {load()})", flush=True)
+        if side:
+            result["side"] = side
+        return result
+    finally:
+        pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+def _merge(runs: list[dict]) -> dict:
+    """One side's results of a part over its pairs: every run's figures pooled."""
+    if len(runs) == 1:
+        return runs[0]
+    merged = {**runs[0], "pairs": runs}
+    if "raw" in runs[0]:
+        merged.update(_from_raw([r["raw"] for r in runs]))
+        if "cold" in runs[0]:
+            merged["cold"] = _from_raw([r["cold"]["raw"] for r in runs])
+    return merged
+
+
+def _from_raw(raws: list[dict]) -> dict:
+    pooled = {key: [v for raw in raws for v in raw[key]] for key in raws[0]}
+    return _ratios(pooled["real"], pooled["floor"], pooled.get("real_cpu"),
+                   pooled.get("floor_cpu"))
+
+
+def _ratios(real: list[float], floor: list[float], real_cpu: list[float] | None = None,
+            floor_cpu: list[float] | None = None) -> dict:
+    result = {"real": summary(real), "floor": summary(floor),
+              "ratio": summary([r / f for r, f in zip(real, floor)]),
+              "ratio_of_medians": statistics.median(real) / statistics.median(floor),
+              "raw": {"real": real, "floor": floor}}
+    if real_cpu and floor_cpu:
+        result["cpu_ratio"] = summary([r / f for r, f in zip(real_cpu, floor_cpu)])
+        result["raw"].update(real_cpu=real_cpu, floor_cpu=floor_cpu)
+    return result
 
 
 # ------------------------------------------------------------------------------------------
@@ -355,26 +420,33 @@ def export(args) -> dict:
     settings.EMEND_EXPORT_FORMATS = formats
     version = sources.RENDER_VERSION
 
-    def build() -> float:
+    # Wall time (the figure), and this process's CPU time beside it: on a shared machine the
+    # CPU time moves less with the load (the database's work is not in it).
+    cpu: dict[str, list[float]] = {"stored": [], "floor": [], "cold": []}
+
+    def build(kind: str) -> float:
         with transaction.atomic():
             builds.request_export(edition, "bench", full=True)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         builds.run(edition.pk)
+        cpu[kind].append(time.process_time() - cpu_started)
         return time.perf_counter() - started
 
     stored, floor, cold = [], [], []
     for i in range(args.repeat):
-        stored.append(build())
-        started = time.perf_counter()
+        stored.append(build("stored"))
+        started, cpu_started = time.perf_counter(), time.process_time()
         teis = list(Revision.objects.filter(current_of__edition=edition)
                     .values_list("tei", flat=True))
         for _fmt in formats:
             for tei in teis:
                 etree.tostring(parse_document_div(tei), encoding="unicode")
         floor.append(time.perf_counter() - started)
+        cpu["floor"].append(time.process_time() - cpu_started)
         sources.RENDER_VERSION = f"{version}.bench{i}"  # no stored piece has this key
-        cold.append(build())
-    return {**_ratios(stored, floor), "cold": _ratios(cold, floor)}
+        cold.append(build("cold"))
+    return {**_ratios(stored, floor, cpu["stored"], cpu["floor"]),
+            "cold": _ratios(cold, floor, cpu["cold"], cpu["floor"])}
 
 
 # ------------------------------------------------------------------------------------------
@@ -409,7 +481,7 @@ print(json.dumps({"seconds": seconds, "peak_rss_mb": peak / 1024,
 
 
 def pdf(args) -> dict:
-    done = subprocess.run([sys.executable, "-c", PDF, str(args.volume)], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-c", PDF, str(args.volume)], cwd=CODE,
                           check=True, stdout=subprocess.PIPE, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 

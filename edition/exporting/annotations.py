@@ -232,18 +232,29 @@ def _notes_html(part: Part, footnotes) -> dict[str, str]:
 
 # -- files ------------------------------------------------------------------------------------
 
-def _document_pieces(vol: Volume, part: Part, parents: dict[int, str]) -> tuple[str, list[str]]:
-    """The document object and its annotations, as JSON text."""
+def _document_pieces(vol: Volume, part: Part, parents: dict[int, str], *,
+                     notes: bool = True) -> tuple[str, list[str]]:
+    """The document object and its annotations (unless `notes` is False: an empty list), as
+    JSON text."""
     members, *annotations = document_fragment(part).split(_PIECES)
     url = vol.site_url(part)
-    url_json = '"' + _dumps(url)[1:-1]
     doc = part.document
     head = _dumps({"id": part.xml_id, "number": doc.number, "title": doc.title,
                    "type": doc.div_type, "matter": doc.matter, "parent": parents.get(doc.parent_id),
                    "revision": part.revision.number, "checksum": part.revision.checksum,
                    "url": url})
     document = f"{head[:-1]}, {members}}}"
+    if not notes:
+        return document, []
+    url_json = '"' + _dumps(url)[1:-1]
     return document, [a.replace(_REVISION_URL_JSON, url_json) for a in annotations]
+
+
+def _annotations(vol: Volume, part: Part) -> list[str]:
+    """The part's annotations, as JSON text (`_document_pieces` without the document)."""
+    _, *annotations = document_fragment(part).split(_PIECES)
+    url_json = '"' + _dumps(vol.site_url(part))[1:-1]
+    return [a.replace(_REVISION_URL_JSON, url_json) for a in annotations]
 
 
 def _file(vol: Volume, parts: list[Part]) -> bytes:
@@ -267,15 +278,19 @@ def _file_chunks(vol: Volume, parts: list[Part]) -> Iterator[bytes]:
         "format": {"name": "emend-annotations", "version": VERSION},
     })
     parents = _parent_ids(vol.edition)
+    # A single document's file keeps its annotations for the second pass; a volume's makes
+    # each document's again there, so it never holds them all.
+    single = len(parts) == 1
+    kept: list[str] = []
     # One document and one annotation per line: large volumes stay greppable and diffable.
     yield f'{head[:-1]},\n"documents": [\n'.encode("utf-8")
     for i, part in enumerate(parts):
-        document, _ = _document_pieces(vol, part, parents)
+        document, kept = _document_pieces(vol, part, parents, notes=single)
         yield ((",\n" if i else "") + document).encode("utf-8")
     yield '\n],\n"annotations": [\n'.encode("utf-8")
     first = True
     for part in parts:
-        for note in _document_pieces(vol, part, parents)[1]:
+        for note in (kept if single else _annotations(vol, part)):
             yield (("" if first else ",\n") + note).encode("utf-8")
             first = False
     yield "\n]}\n".encode("utf-8")

@@ -340,15 +340,36 @@ def _write_directly(path: str, data: bytes | Iterable[bytes], digest) -> int | N
         fd = os.open(full, flags, 0o666)
     except FileExistsError:
         return None
+    if isinstance(data, bytes):
+        # A document's file, whole: written straight to the descriptor, its mode set on it,
+        # without a buffered file object around it (a stat and a seek less, per file).
+        try:
+            digest.update(data)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            if store.file_permissions_mode is not None:
+                _chmod(fd, full, store.file_permissions_mode)
+        finally:
+            os.close(fd)
+        return len(data)
     size = 0
-    with os.fdopen(fd, "wb") as out:
-        for chunk in [data] if isinstance(data, bytes) else data:
+    with os.fdopen(fd, "wb") as out:  # a volume's chunks, many of them small: buffered
+        for chunk in data:
             digest.update(chunk)
             out.write(chunk)
             size += len(chunk)
-    if store.file_permissions_mode is not None:
-        os.chmod(full, store.file_permissions_mode)
+        if store.file_permissions_mode is not None:
+            _chmod(out.fileno(), full, store.file_permissions_mode)
     return size
+
+
+def _chmod(fd: int, path: str, mode: int) -> None:
+    """The mode `save` gives a file, set through its open descriptor where the system can."""
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, mode)
+    else:
+        os.chmod(path, mode)
 
 
 class _Heartbeat:
@@ -420,16 +441,32 @@ def _discard_files(build: ExportBuild) -> None:
 
 
 class _Spool:
-    """The files a build wrote, kept on disk until the switch: a full build of a 50,000-unit
-    volume writes 250,000 of them, some 80 MB as tuples in memory."""
+    """The files a build wrote, until the switch: the first MEMORY of them in memory (a few MB
+    at most), the rest on disk, one JSON line each — a full build of a 50,000-unit volume
+    writes 250,000 of them, some 80 MB as tuples in memory. A volume of a few thousand units
+    never touches the disk (writing and reading the lines took some 40 ms of a 400-unit build
+    from stored pieces)."""
+
+    MEMORY = 20_000
 
     def __init__(self) -> None:
-        self.file = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+        self.rows: list[Written] = []
+        self.file = None
 
     def append(self, written: Written) -> None:
+        if self.file is None and len(self.rows) < self.MEMORY:
+            self.rows.append(written)
+            return
+        if self.file is None:
+            self.file = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
         self.file.write(json.dumps(written) + "\n")
 
     def batches(self, size: int) -> Iterator[list[Written]]:
+        rows, self.rows = self.rows, []
+        for start in range(0, len(rows), size):
+            yield rows[start:start + size]
+        if self.file is None:
+            return
         self.file.seek(0)
         lines = (Written(*json.loads(line)) for line in self.file)
         while batch := list(itertools.islice(lines, size)):

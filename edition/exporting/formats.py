@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from importlib import import_module
 from types import ModuleType
 
@@ -24,7 +25,7 @@ class Format:
     @property
     def module(self) -> ModuleType:
         """Imported on first use: WeasyPrint and EbookLib load only where PDF/EPUB are built."""
-        return import_module(f"edition.exporting.{self.module_name}")
+        return _module(self.module_name)
 
     def render_piece(self, part):
         """`piece` of one document, rendered (the gate, edition/gate.py)."""
@@ -42,6 +43,13 @@ class Format:
 
     def document(self, vol, part) -> bytes:
         return self.module.document(vol, part)
+
+
+@cache
+def _module(name: str) -> ModuleType:
+    # A build asks for its formats' modules a few times per document: `import_module` takes
+    # the import machinery's lock each time, a dict lookup does not.
+    return import_module(f"edition.exporting.{name}")
 
 
 FORMATS: dict[str, Format] = {f.name: f for f in [

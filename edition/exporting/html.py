@@ -25,7 +25,7 @@ import html
 import re
 from collections.abc import Callable, Iterator
 from datetime import timezone as dt_timezone
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from django.contrib.staticfiles import finders
@@ -44,8 +44,10 @@ _TOKEN = "\x00"
 # "#fn-…" when the TEI ref points at one of that document's notes.
 _DOC_LINK = re.compile(f"{_TOKEN}(?P<doc>[^{_TOKEN}]+){_TOKEN}(?P<frag>#[^\"]*)?")
 # The reading site's text-layer offsets (for proposing): meaningless in a file. Only inside a
-# tag: text is escaped, so `<` starts a tag and `[^<>]` cannot leave it.
-_OFFSET_ATTR = re.compile(r'(<[^<>]*?) data-o="\d+"')
+# tag: text and attribute values are escaped, so `<` and `>` are always markup, and an
+# attribute followed by `>` before any `<` is inside a tag (text would reach the next tag's
+# `<` first). Searched for its literal start, not tried at every `<` of the article.
+_OFFSET_ATTR = re.compile(r' data-o="\d+"(?=[^<>]*>)')
 
 
 # -- one document's article -------------------------------------------------------------------
@@ -56,12 +58,7 @@ def article(part: Part) -> str:
 
 
 def _render(part: Part) -> str:
-    return _OFFSET_ATTR.sub(_before_offset, tokened(part))
-
-
-def _before_offset(match: re.Match) -> str:
-    # A function, not the template r"\1": Python expands a template at every match.
-    return match[1]
+    return _OFFSET_ATTR.sub("", tokened(part))
 
 
 def _doc_token(xml_id: str) -> str:
@@ -215,7 +212,13 @@ def _document_source(vol: Volume, part: Part) -> str:
 
 
 def _when(vol: Volume) -> str:
-    moment = vol.built_at.astimezone(dt_timezone.utc)
+    return _moment(vol.built_at)
+
+
+@lru_cache(maxsize=8)
+def _moment(built_at) -> str:
+    # Every file of a build shows the same moment: written once per build.
+    moment = built_at.astimezone(dt_timezone.utc)
     return (f'<time datetime="{moment.isoformat(timespec="seconds")}">'
             f"{moment:%Y-%m-%d %H:%M} UTC</time>")
 

@@ -37,15 +37,15 @@ class Block:
 
 def title_page(edition: Edition) -> tuple[Block, ...] | None:
     """The blocks of the skeleton's first `<titlePage>`, or None when it has none."""
-    skeleton = edition.tei_skeleton
-    if "titlePage" not in skeleton:  # spares parsing the skeleton of most volumes
-        return None
-    return _blocks(skeleton)
+    return _blocks(edition.tei_skeleton)
 
 
 @lru_cache(maxsize=8)
 def _blocks(skeleton: str) -> tuple[Block, ...] | None:
-    """Read once per skeleton: a build asks for it for the volume and every unit's file."""
+    """Read once per skeleton: a build asks for it for the volume and every unit's file (the
+    same string each time, whose hash Python keeps: no scan of it per file)."""
+    if "titlePage" not in skeleton:  # spares parsing the skeleton of most volumes
+        return None
     root = etree.fromstring(skeleton.encode("utf-8"), parser=safe_parser())
     page = root.find(f".//{{{TEI_NS}}}titlePage")
     if page is None:

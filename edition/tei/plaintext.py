@@ -65,6 +65,7 @@ class _Lines:
         self.in_note = in_note
         self.done: list[Line] = []
         self.tokens: list[str | _Marker] = []
+        self.markers = False  # a _Marker among the tokens
 
     def text(self, raw: str | None) -> None:
         if raw:
@@ -73,6 +74,7 @@ class _Lines:
 
     def marker(self, label: str) -> None:
         self.tokens.append(_Marker(f"[{label}]"))
+        self.markers = True
 
     def line_break(self) -> None:
         if self.in_note:
@@ -88,16 +90,26 @@ class _Lines:
             self.done.append(("page", f"[{label}]"))
 
     def _finish(self) -> None:
-        out = ""
-        for token in self.tokens:
-            if isinstance(token, _Marker):
-                # A marker belongs to the word before it, even when the TEI has a space between.
-                word_end = out.rstrip(" ")
-                out = word_end + token.text + (" " if len(word_end) < len(out) else "")
-            else:
-                out += token
+        tokens = self.tokens
+        if not tokens:
+            return
         self.tokens = []
-        line = _SPACES.sub(" ", out).strip(" ")
+        if self.markers:
+            self.markers = False
+            out = ""
+            for token in tokens:
+                if isinstance(token, _Marker):
+                    # A marker belongs to the word before it, even when the TEI has a space
+                    # between.
+                    word_end = out.rstrip(" ")
+                    out = word_end + token.text + (" " if len(word_end) < len(out) else "")
+                else:
+                    out += token
+        else:  # most lines: text alone, joined at once
+            out = "".join(tokens)
+        if "  " in out:
+            out = _SPACES.sub(" ", out)
+        line = out.strip(" ")
         if line:
             self.done.append(("text", line))
 

@@ -67,6 +67,8 @@ _VOLUME_TARGET = re.compile(
 )
 _DOC_NUMBER = re.compile(r"d(\d+[a-z]?)")
 _OUR_NAMESPACES = (f"{{{TEI_NS}}}", f"{{{FRUS_NS}}}")
+# The descendants `_HTMLRenderer._assign_ids` may give an id to, in document order.
+_ID_CANDIDATES = etree.XPath(".//*[@xml:id or (local-name() = 'pb' and @n)]")
 EMBEDDED_MEDIA = "Embedded media (not shown here: kept in the TEI)"
 
 SECTIONS = frozenset({"div", "attachment", "floatingText"})
@@ -274,24 +276,15 @@ class _HTMLRenderer(ListsTablesFigures):
         for fn in self.footnotes:
             self.anchors[fn.id] = f"fn-{fn.id}"
         self.html_ids: dict[etree._Element, str] = {}
-        root = self.root
-        # Document order (`root.iter()`'s), each element with whether a skipped (fw…) or a
-        # foreign element encloses it: one walk, not one climb to the top per element.
-        skipped = any(local_name(a) in SKIPPED for a in root.iterancestors()) or (
-            local_name(root) in SKIPPED)
-        foreign = any(is_foreign(a) for a in root.iterancestors()) or is_foreign(root)
-        stack = [(child, skipped, foreign) for child in reversed(root)]
-        while stack:
-            el, skipped, foreign = stack.pop()
+        # Only elements with an xml:id, and page breaks with an @n, can get an id
+        # (`_html_id`): found by one XPath, in document order (`root.iter()`'s), instead of a
+        # walk over every element; the few found climb to the top for what encloses them.
+        for el in _ID_CANDIDATES(self.root):
+            if el in self.note_of:  # footnotes use fn-{id}
+                continue
             name = local_name(el)
-            if len(el):
-                inner = (skipped or name in SKIPPED, foreign or is_foreign(el))
-                stack.extend((child, *inner) for child in reversed(el))
-            if not name or el in self.note_of:  # footnotes use fn-{id}
-                continue
-            if skipped or name in SKIPPED:
-                continue
-            if foreign or is_foreign(el):
+            if name in SKIPPED or is_foreign(el) or any(
+                    local_name(a) in SKIPPED or is_foreign(a) for a in el.iterancestors()):
                 continue  # never rendered
             xml_id = (el.get(XML_ID) or "").strip()
             wanted = _html_id(name, xml_id, (el.get("n") or "").strip())
@@ -366,30 +359,29 @@ class _HTMLRenderer(ListsTablesFigures):
 
         add_text(el.text)
         for child in el:
-            if local_name(child):
+            if name := local_name(child):
                 rendered, block = self.element(child, phrasing=phrasing)
-                if rendered and local_name(child) == "pb" and _glued_after(nodes, child):
+                if rendered and name == "pb" and _glued_after(nodes, child):
                     rendered = self.page_break(child, space_after=True)
                 if rendered:
                     nodes.append((rendered, block))
             add_text(child.tail)
 
-        def is_edge(i: int) -> bool:
-            if i < 0 or i >= len(nodes):
-                return trim
-            return bool(nodes[i][1])
-
         out: list[str] = []
         prev_block = False
+        last = len(nodes) - 1
         for i, (value, block) in enumerate(nodes):
             if block is None:
-                if is_edge(i - 1):
+                # Space at an edge (a neighbouring block, or the start or end of a block
+                # parent) means nothing. Text never follows text here: `add_text` merges.
+                if (nodes[i - 1][1] if i else trim):
                     value = value.lstrip(" ")
-                if is_edge(i + 1):
+                if (nodes[i + 1][1] if i < last else trim):
                     value = value.rstrip(" ")
                 if not value:
                     continue
-                value = html.escape(value, quote=False)
+                if "&" in value or "<" in value or ">" in value:
+                    value = html.escape(value, quote=False)
             if out and (block or prev_block):
                 out.append("\n")  # one block per line keeps the fragment readable
             out.append(value)

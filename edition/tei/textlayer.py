@@ -142,7 +142,9 @@ class _Builder:
         if raw is None:
             return
         text = collapse(raw)
-        if text.startswith(" ") and (self._at_block_start() or self.ends_in_space):
+        # `_at_block_start()` inlined: every text node of every layer comes through here.
+        if text.startswith(" ") and (self.length == 0 or self.block_pending
+                                     or self.ends_in_space):
             text = text[1:]
         if not text:
             self.slots.append((element, slot, self.block_id, None))
@@ -194,13 +196,17 @@ class _Builder:
             block = name in BLOCK_ELEMENTS
             if block:
                 self.block_boundary()
-            self.add_text(element.text, element, "text")
+            text = element.text
+            if text is not None:  # (add_text ignores None: spares the call)
+                self.add_text(text, element, "text")
             for child in element:
                 self.walk(child)
             if block:
                 self.block_boundary()
         if not root:
-            self.add_text(element.tail, element, "tail")
+            tail = element.tail
+            if tail is not None:
+                self.add_text(tail, element, "tail")
 
     def result(self) -> TextLayer:
         self._drop_trailing_space()

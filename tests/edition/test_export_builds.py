@@ -119,6 +119,38 @@ class TestBuild:
             assert len(data) == row.size and hashlib.sha256(data).hexdigest() == row.sha256
         assert not ExportRequest.objects.filter(build=None).exists()
 
+    @pytest.mark.parametrize("mode", [0o640, 0o604])
+    def test_files_take_the_storages_permission_mode(self, sample_edition, settings, mode):
+        # The build writes into the local storage itself: the mode `save` would give.
+        import os
+        import stat
+
+        settings.FILE_UPLOAD_PERMISSIONS = mode
+        storages["exports"].__dict__.pop("file_permissions_mode", None)  # a cached_property
+        try:
+            builds.run(sample_edition.pk)
+            files = list(builds.current_builds(sample_edition)["text"].files.all())
+            assert len(files) == 5 and any(f.document is None for f in files)
+            for row in files:
+                path = storages["exports"].path(row.name)
+                assert stat.S_IMODE(os.stat(path).st_mode) == mode
+        finally:
+            storages["exports"].__dict__.pop("file_permissions_mode", None)
+
+    @pytest.mark.parametrize("memory", [0, 2, 1000])
+    def test_the_rows_of_the_files_written_whether_kept_in_memory_or_on_disk(
+            self, sample_edition, monkeypatch, memory):
+        # _Spool keeps the first MEMORY rows in memory and the rest in a file: all of them,
+        # once each, become ExportFile rows naming what was written.
+        monkeypatch.setattr(builds._Spool, "MEMORY", memory)
+        builds.run(sample_edition.pk)
+        files = list(builds.current_builds(sample_edition)["text"].files.all())
+        assert sorted((f.document.xml_id if f.document else "") for f in files) == [
+            "", "comp1", "d142", "d143", "d144"]
+        for row in files:
+            data = read(row)
+            assert len(data) == row.size and hashlib.sha256(data).hexdigest() == row.sha256
+
     def test_every_volume_file_names_the_revisions_it_was_built_from(self, sample_edition,
                                                                       settings):
         """A copy cited offline still says which text it holds."""

@@ -279,3 +279,32 @@ def test_a_build_that_forgets_what_it_read_reads_it_again(sample_volume, monkeyp
     assert rendered == []
     assert cold(sample_volume) == expected  # rendered, stored, forgotten, read back
     assert len(rendered) == sample_volume.documents.count() * len(FORMATS)
+
+
+def test_the_store_compresses_with_lz4_on_postgresql():
+    # Migration 0015: LZ4 where the server has it (pglz, the default, is several times
+    # slower to write the pieces of a cold build or an import).
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' "
+                       "AND 'lz4' = ANY(enumvals)")
+        if cursor.fetchone() is None:
+            pytest.skip("this PostgreSQL has no LZ4: the store keeps pglz")
+        cursor.execute("SELECT attcompression FROM pg_attribute WHERE attrelid = "
+                       "'edition_exportfragment'::regclass AND attname = 'text'")
+        assert cursor.fetchone()[0] == "l"
+        ExportFragment.objects.create(key="k" * 64, edition_id=_edition().pk, checksum="c",
+                                      format="html", text="<p>words</p>" * 2000)
+        cursor.execute("SELECT pg_column_compression(text) FROM edition_exportfragment "
+                       "WHERE key = %s", ["k" * 64])
+        assert cursor.fetchone()[0] == "lz4"
+
+
+def _edition():
+    from edition.models import Edition
+
+    return Edition.objects.create(slug="lz4", title="LZ4", tei_header="<x/>",
+                                  tei_skeleton="<x/>")
