@@ -251,13 +251,19 @@ class Document(models.Model):
     class Meta:
         ordering = ["edition", "order"]
         # The contents of a volume of 50,000 (edition/contents.py): a matter's units in order,
-        # the containers in order, and the documents counted by parent from the index alone.
+        # the containers in order, and the documents counted by parent from the index alone;
+        # and search's date range.
         indexes = [
             models.Index(fields=["edition", "matter", "order"], name="document_matter_order"),
             models.Index(fields=["edition", "order"], condition=~Q(div_type="document"),
                          name="document_container_order"),
             models.Index(fields=["edition", "div_type", "parent", "matter"],
                          name="document_counts"),
+            # Search's date range (edition/search.py Filters): an edition's units whose span
+            # overlaps the range, date_min <= to and date_max >= from. date_min bounds the scan;
+            # date_max is checked from the index without reading the rows.
+            models.Index(fields=["edition", "date_min", "date_max"],
+                         name="document_edition_dates"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["edition", "xml_id"], name="document_id_unique"),
