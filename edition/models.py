@@ -362,8 +362,9 @@ class Document(models.Model):
         # In the worker, never delaying this: the page just retired rendered again (its next
         # reader does not render it: edition/warming.py), then the checks re-run.
         tasks.enqueue_on_commit(tasks.after_revision, self.pk, revision.pk)
-        from .pages import page_breaks_moved  # imports this module
-        if page_breaks_moved(parent.tei, revision.tei):
+        from .pages import begins_on_own_page_moved, page_breaks_moved  # imports this module
+        if page_breaks_moved(parent.tei, revision.tei) or begins_on_own_page_moved(parent,
+                                                                                revision):
             # The page rows follow the pbs (a whole-volume walk, so in the worker); an
             # approval that leaves them alone costs one scan of the two TEI strings.
             tasks.enqueue_on_commit(tasks.sync_pages, self.edition_id)
@@ -835,6 +836,10 @@ class PageImage(models.Model):
     # The order of the unit holding the pb, or of the last unit begun before it (-1: none):
     # the page in effect where a unit begins is the last one with a smaller unit_order.
     unit_order = models.IntegerField(default=-1)
+    # The pb stands at the very start of its unit's text (offset 0 of the text layer): the unit
+    # begins on this page, not on the one in effect before it (pages.spans says the same from
+    # the TEI). Kept by pages.sync, so that the volume's Ranges need no unit's TEI.
+    at_start = models.BooleanField(default=False)
     n = models.CharField(max_length=50, blank=True, help_text="pb/@n: the printed number")
     pb_id = models.CharField(max_length=100, blank=True, help_text="pb/@xml:id")
     facs = models.CharField(max_length=100, blank=True, help_text="pb/@facs")
