@@ -27,6 +27,7 @@ import io
 import math
 import os
 import uuid
+from datetime import timedelta
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -257,8 +258,12 @@ def make(upload_id: int, start: int, stop: int) -> int:
     """Make the pages of items [start, stop) of an upload (the worker). Safe to run twice:
     a finished item is skipped. Returns the number made now."""
     upload = FacsimileUpload.objects.get(pk=upload_id)
+    now = timezone.now()
     FacsimileUpload.objects.filter(pk=upload_id, status=FacsimileUpload.Status.QUEUED).update(
-        status=FacsimileUpload.Status.RUNNING)
+        status=FacsimileUpload.Status.RUNNING, progressed_at=now)
+    # A sign of life for the sweep (fail_stuck), whichever message of the upload this is.
+    FacsimileUpload.objects.filter(pk=upload_id, status=FacsimileUpload.Status.RUNNING).update(
+        progressed_at=now)
     items = [Item.read(data) for data in upload.items[start:stop]]
     made = 0
     pdf = None
@@ -374,6 +379,7 @@ def _switch(upload: FacsimileUpload, item: Item, scan: Image.Image, mime: str) -
             page.width, page.height = display.size
             page.mime_type = "image/png"  # of the display image, which every address serves
             page.ocr_status, page.ocr_words, page.ocr_error = PageImage.OCRStatus.QUEUED, [], ""
+            page.ocr_queued_at = timezone.now()
             page.ocr_engine, page.ocr_at, page.aligned = "", None, {}
             page.save()
             # The reading views show the new image: their pages stamp goes, after commit too.
@@ -411,7 +417,8 @@ def _finish_item(upload_id: int, offset: int, *, error: str) -> None:
             upload.error = "\n".join(filter(None, [upload.error, error]))[-5000:]
         else:
             upload.done = F("done") + 1
-        upload.save(update_fields=["items", "failed", "error", "done"])
+        upload.progressed_at = timezone.now()
+        upload.save(update_fields=["items", "failed", "error", "done", "progressed_at"])
         upload.refresh_from_db(fields=["done", "failed"])
         if upload.done + upload.failed >= upload.total:
             upload.status = (FacsimileUpload.Status.FAILED if upload.failed
@@ -429,3 +436,65 @@ def progress(upload: FacsimileUpload) -> int:
     if not upload.total:
         return 100
     return math.floor(100 * (upload.done + upload.failed) / upload.total)
+
+
+# -- uploads whose worker died ----------------------------------------------------------------
+
+
+def unfinished(upload: FacsimileUpload) -> int:
+    """Pages of the upload no worker finished (neither made nor failed)."""
+    return max(0, upload.total - upload.done - upload.failed)
+
+
+def fail_stuck(now=None) -> list[int]:
+    """Uploads queued or running with no progress for EMEND_STUCK_JOB_SECONDS: failed, saying
+    why and how many pages were not made (the periodic sweep). A late message of one still
+    finishes its pages, and the upload ends done or failed by its pages as usual."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.EMEND_STUCK_JOB_SECONDS)
+    failed = []
+    for pk in FacsimileUpload.objects.filter(
+            status__in=[FacsimileUpload.Status.QUEUED, FacsimileUpload.Status.RUNNING],
+            progressed_at__lt=cutoff).values_list("pk", flat=True):
+        with transaction.atomic():
+            upload = FacsimileUpload.objects.select_for_update().filter(
+                pk=pk, status__in=[FacsimileUpload.Status.QUEUED,
+                                   FacsimileUpload.Status.RUNNING],
+                progressed_at__lt=cutoff).defer("items").first()
+            if upload is None:  # progressed meanwhile
+                continue
+            left = unfinished(upload)
+            hours = settings.EMEND_STUCK_JOB_SECONDS / 3600
+            reason = (f"The worker stopped: no page was made for over {hours:g} hour"
+                      f"{'s' if hours != 1 else ''} (it may have crashed, or its message was "
+                      f"lost). {left} page{' was' if left == 1 else 's were'} not made; "
+                      "retry to make them.")
+            upload.status, upload.finished_at = FacsimileUpload.Status.FAILED, now
+            upload.error = "\n".join(filter(None, [upload.error, reason]))[-5000:]
+            upload.save(update_fields=["status", "finished_at", "error"])
+        failed.append(pk)
+    return failed
+
+
+def can_retry(upload: FacsimileUpload) -> bool:
+    return upload.status == FacsimileUpload.Status.FAILED and unfinished(upload) > 0
+
+
+def retry(upload_id: int) -> FacsimileUpload | None:
+    """Queue an upload's unfinished pages again (a failed upload: its worker stopped). Pages
+    that failed on their own (an unreadable scan) are not retried: they would fail again.
+    None when there is nothing to retry."""
+    with transaction.atomic():
+        upload = FacsimileUpload.objects.select_for_update().get(pk=upload_id)
+        if not can_retry(upload):
+            return None
+        items = [Item.read(data) for data in upload.items]
+        upload.status, upload.finished_at = FacsimileUpload.Status.QUEUED, None
+        upload.progressed_at = timezone.now()
+        # The pages' own errors stay; the sweep's reason goes with the failure it explained.
+        upload.error = "\n".join(i.error for i in items if i.error)[-5000:]
+        upload.save(update_fields=["status", "finished_at", "progressed_at", "error"])
+        for start, stop in chunks(upload):
+            if any(not i.done for i in items[start:stop]):
+                tasks.enqueue_on_commit(tasks.make_page_images, upload.pk, start, stop)
+    return upload

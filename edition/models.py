@@ -791,6 +791,9 @@ class FacsimileUpload(models.Model):
                                    null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When a worker last took it up or finished a page: the periodic sweep fails an upload
+    # still queued or running with no progress for EMEND_STUCK_JOB_SECONDS (its worker died).
+    progressed_at = models.DateTimeField(default=timezone.now)
     source_name = models.CharField(max_length=500, help_text="The file(s) given")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     total = models.PositiveIntegerField(default=0, help_text="Pages to store")
@@ -859,6 +862,9 @@ class PageImage(models.Model):
     ocr_error = models.TextField(blank=True)
     ocr_engine = models.CharField(max_length=100, blank=True)
     ocr_at = models.DateTimeField(null=True, blank=True)
+    # When it was queued for OCR: a read queued past EMEND_STUCK_JOB_SECONDS while the
+    # edition's queue made no progress is failed by the periodic sweep (its worker died).
+    ocr_queued_at = models.DateTimeField(null=True, blank=True)
     # [[text, x, y, w, h, confidence, line], ...] in reading order, in the image's pixels.
     ocr_words = models.JSONField(default=list, blank=True)
     # {document pk: revision pk} the OCR was last aligned against: a page whose revisions

@@ -15,17 +15,19 @@ import mimetypes
 
 from django.contrib.auth.decorators import login_not_required
 from django.core.files.storage import default_storage
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils.cache import get_conditional_response, patch_cache_control
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from . import facsimiles, ocr, pages
 from .models import Edition, FacsimileUpload, PageImage
 from .params import has_nul
-from .roles import require_member
+from .ocr import record
+from .roles import REVIEWERS, require_member, require_reviewer
 
 PAGE_SIZE = 100  # pages listed per page of the list
 UPLOADS_SHOWN = 5
@@ -49,7 +51,9 @@ def page_images(request: HttpRequest, edition: str) -> HttpResponse:
         rows.append((row, pages.image_urls(row)))
     return TemplateResponse(request, "edition/page_images.html", {
         "edition": edition, "page": page, "rows": rows, "ocr": ocr.available(),
-        **_uploads(edition)})
+        "ocr_failed": PageImage.objects.filter(
+            edition=edition, ocr_status=PageImage.OCRStatus.FAILED).count(),
+        **_uploads(edition, request.user)})
 
 
 _ROW_FIELDS = ("sequence", "n", "pb_id", "facs", "source", "url", "full_url", "image",
@@ -65,9 +69,38 @@ def upload_status(request: HttpRequest, edition: str) -> HttpResponse:
     edition = get_object_or_404(Edition.objects.without_tei(), slug=edition)
     require_member(request.user, edition)
     response = TemplateResponse(request, "edition/_page_uploads.html",
-                                {"edition": edition, **_uploads(edition)})
+                                {"edition": edition, **_uploads(edition, request.user)})
     patch_cache_control(response, no_store=True)
     return response
+
+
+@require_POST
+def retry_upload(request: HttpRequest, edition: str, upload: int) -> HttpResponse:
+    """Queue the pages of a failed upload that no worker finished (reviewers and admins: they
+    look after the edition's pages). 409 when it has none left to make."""
+    edition = get_object_or_404(Edition.objects.without_tei(), slug=edition)
+    require_reviewer(request.user, edition)
+    found = get_object_or_404(FacsimileUpload.objects.only("pk"), pk=upload, edition=edition)
+    retried = facsimiles.retry(found.pk)
+    if retried is None:
+        return HttpResponse("This upload has no unfinished page to retry.", status=409,
+                            content_type="text/plain; charset=utf-8")
+    messages.success(request, f"The unfinished pages of {retried.source_name} are queued "
+                              "again; progress shows below.")
+    return redirect("edition:page_images", edition.slug)
+
+
+@require_POST
+def retry_ocr(request: HttpRequest, edition: str) -> HttpResponse:
+    """Read again every page of the edition whose OCR failed (its worker stopped, or the
+    image could not be had then). Reviewers and admins."""
+    edition = get_object_or_404(Edition.objects.without_tei(), slug=edition)
+    require_reviewer(request.user, edition)
+    count = record.queue(PageImage.objects.filter(edition=edition,
+                                                  ocr_status=PageImage.OCRStatus.FAILED))
+    messages.success(request, f"{count} page{'s' if count != 1 else ''} queued to be read "
+                              "again." if count else "No page's reading had failed.")
+    return redirect("edition:page_images", edition.slug)
 
 
 @login_not_required
@@ -102,11 +135,13 @@ def page_file(request: HttpRequest, edition: str, page: int, variant: str, folde
     return response
 
 
-def _uploads(edition: Edition) -> dict:
+def _uploads(edition: Edition, user) -> dict:
     uploads = list(FacsimileUpload.objects.filter(edition=edition).defer("items")
                    [:UPLOADS_SHOWN])
     for upload in uploads:
         upload.percent = facsimiles.progress(upload)
+        upload.retryable = facsimiles.can_retry(upload)
     busy = any(u.status in (FacsimileUpload.Status.QUEUED, FacsimileUpload.Status.RUNNING)
                for u in uploads)
-    return {"uploads": uploads, "busy": busy}
+    return {"uploads": uploads, "busy": busy,
+            "can_retry": require_member(user, edition) in REVIEWERS}
