@@ -800,15 +800,36 @@ class FacsimileUpload(models.Model):
     done = models.PositiveIntegerField(default=0, help_text="Pages stored with derivatives")
     failed = models.PositiveIntegerField(default=0, help_text="Pages the worker could not make")
     error = models.TextField(blank=True)
-    # What the worker makes, one entry per page (edition.facsimiles.Item, read and written
-    # there): the page, the stored file it comes from, the PDF page, whether it is finished.
-    items = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.edition.slug}: {self.source_name} ({self.status})"
+
+
+class FacsimileItem(models.Model):
+    """One page of an upload for the worker to make: the page row, the stored file it comes
+    from, for a PDF the page's index in it (0-based), and whether it is finished. A row per
+    page, so that finishing one writes only it: a list in the upload's row, written back whole
+    per page, made a volume's progress cost the square of its pages."""
+
+    upload = models.ForeignKey(FacsimileUpload, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveIntegerField(help_text="Its place in the upload, from 0")
+    # The PageImage's pk (not a key: a page that left the volume meanwhile fails the item).
+    page = models.IntegerField()
+    name = models.CharField(max_length=500, help_text="The stored file")
+    index = models.IntegerField(null=True, blank=True, help_text="The PDF page, from 0")
+    label = models.CharField(max_length=100, blank=True)
+    done = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    # When it was finished: the uploads panel's poll sends the rows finished since its last.
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["upload", "position"]
+        constraints = [models.UniqueConstraint(fields=["upload", "position"],
+                                               name="facsimile_item_position")]
 
 
 class PageImage(models.Model):
