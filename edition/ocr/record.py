@@ -238,12 +238,14 @@ def fail_stuck(now=None) -> list[int]:
     (the periodic sweep). A late message still reads the page and marks it done."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.EMEND_STUCK_JOB_SECONDS)
-    queued = PageImage.objects.filter(ocr_status=PageImage.OCRStatus.QUEUED)
-    moving = set(PageImage.objects.filter(ocr_at__gte=cutoff).values_list(
-        "edition_id", flat=True).distinct())
-    stuck = queued.filter(Q(ocr_queued_at__lt=cutoff) | Q(ocr_queued_at__isnull=True)).exclude(
-        edition_id__in=moving)
-    ids = list(stuck.values_list("pk", flat=True))
+    late = PageImage.objects.filter(ocr_status=PageImage.OCRStatus.QUEUED).filter(
+        Q(ocr_queued_at__lt=cutoff) | Q(ocr_queued_at__isnull=True))
+    editions = set(late.values_list("edition_id", flat=True).distinct())
+    if not editions:
+        return []
+    moving = set(PageImage.objects.filter(edition_id__in=editions, ocr_at__gte=cutoff)
+                 .values_list("edition_id", flat=True).distinct())
+    ids = list(late.exclude(edition_id__in=moving).values_list("pk", flat=True))
     hours = settings.EMEND_STUCK_JOB_SECONDS / 3600
     PageImage.objects.filter(pk__in=ids, ocr_status=PageImage.OCRStatus.QUEUED).update(
         ocr_status=PageImage.OCRStatus.FAILED, ocr_at=now,
