@@ -219,16 +219,20 @@ def _status(page: PageImage, status: str, error: str) -> None:
     page.save(update_fields=["ocr_status", "ocr_error", "ocr_at"])
 
 
-def queue(found) -> int:
+def queue(found, *, on_commit: bool = True) -> int:
     """Mark pages (a queryset) queued for OCR now and send a message for each: the `ocr`
-    command, and a reviewer's retry. Returns how many."""
+    command (`on_commit=False`: its update is committed already, send at once), and a
+    reviewer's retry (once its request commits). Returns how many."""
     ids = list(found.values_list("pk", flat=True))
     PageImage.objects.filter(pk__in=ids).update(
         ocr_status=PageImage.OCRStatus.QUEUED, ocr_error="", ocr_queued_at=timezone.now())
     from .. import tasks
 
     for pk in ids:
-        tasks.enqueue_on_commit(tasks.ocr_page, pk)
+        if on_commit:
+            tasks.enqueue_on_commit(tasks.ocr_page, pk)
+        else:
+            tasks._send(tasks.ocr_page, (pk,), {})
     return len(ids)
 
 

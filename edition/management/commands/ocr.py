@@ -33,7 +33,8 @@ class Command(BaseCommand):
             raise CommandError(f"{edition}: no page image to read (import_facsimile, or the "
                                "edition's image address)")
         if not now:
-            record.queue(PageImage.objects.filter(pk__in=[p.pk for p in wanted]))
+            record.queue(PageImage.objects.filter(pk__in=[p.pk for p in wanted]),
+                         on_commit=False)
             self.stdout.write(f"{edition}: {len(wanted)} page(s) queued; workers will read "
                               f"them (see /{edition}/suggestions/).")
             return
