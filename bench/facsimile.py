@@ -147,7 +147,7 @@ def _run(slug: str, pdf: Path, env: dict) -> dict:
                    stdout=subprocess.DEVNULL)
     command = time.perf_counter() - started
     upload = FacsimileUpload.objects.exclude(pk__in=before).get()
-    page_ids = [item["page"] for item in upload.items]
+    page_ids = list(upload.items.order_by("position").values_list("page", flat=True))
     viewable = None
     while True:
         upload.refresh_from_db(fields=["status", "done", "failed"])

@@ -266,6 +266,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE = {
     "sweep-exports": {"task": "edition.tasks.sweep_exports",
                       "schedule": float(env("EMEND_EXPORT_SWEEP_SECONDS", "60"))},
+    "sweep-stuck-jobs": {"task": "edition.tasks.sweep_stuck_jobs",
+                         "schedule": float(env("EMEND_STUCK_SWEEP_SECONDS", "300"))},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ACKS_LATE = True
@@ -330,6 +332,11 @@ EMEND_FACSIMILE_MAX_PIXELS = env_int("EMEND_FACSIMILE_MAX_PIXELS", 120_000_000)
 EMEND_FACSIMILE_DISPLAY_HEIGHT = env_int("EMEND_FACSIMILE_DISPLAY_HEIGHT", 1600)
 EMEND_FACSIMILE_THUMBNAIL_HEIGHT = env_int("EMEND_FACSIMILE_THUMBNAIL_HEIGHT", 200)
 EMEND_FACSIMILE_PDF_DPI = env_int("EMEND_FACSIMILE_PDF_DPI", 200)
+# An upload's page images, or a page's OCR, with no progress for this long is failed by the
+# periodic sweep (its worker crashed or its message was lost) and offered for a retry. Generous:
+# a page takes seconds, but a long OCR queue moves one page at a time (a queued read counts as
+# stuck only when no page of its edition was read within this time either).
+EMEND_STUCK_JOB_SECONDS = env_int("EMEND_STUCK_JOB_SECONDS", 2 * 3600)
 
 # Exports: builds older than this are pruned unless current (cited downloads keep working
 # meanwhile); a build whose worker shows no sign of life for STALE seconds is taken over; an

@@ -27,7 +27,8 @@ import io
 import math
 import os
 import uuid
-from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -40,7 +41,7 @@ from django.utils import timezone
 from PIL import Image, ImageChops, ImageOps, UnidentifiedImageError
 
 from . import tasks
-from .models import Edition, FacsimileUpload, PageImage
+from .models import Edition, FacsimileItem, FacsimileUpload, PageImage
 from .exporting.builds import request_export
 from .pages import pages, touch
 
@@ -57,23 +58,6 @@ class FacsimileError(Exception):
     def __init__(self, problems: list[str]):
         super().__init__("\n".join(problems))
         self.problems = problems
-
-
-@dataclass
-class Item:
-    """One page to make: the page row, the stored file it comes from, and for a PDF the
-    page's index in it (0-based). `done` once the row holds its images (or it failed)."""
-
-    page: int
-    name: str
-    index: int | None = None
-    label: str = ""
-    done: bool = False
-    error: str = ""
-
-    @classmethod
-    def read(cls, data: dict) -> Item:
-        return cls(**data)
 
 
 @dataclass
@@ -230,10 +214,12 @@ def store(result: Plan, *, by=None) -> FacsimileUpload:
                 edition=result.edition, created_by=by,
                 source_name=", ".join(p.name for p in dict.fromkeys(
                     path for path, _, _ in result.entries))[:500],
-                total=len(result.entries),
-                items=[asdict(Item(page=row.pk, name=names[path], index=index,
-                                   label=row.label))
-                       for path, row, index in result.entries])
+                total=len(result.entries))
+            FacsimileItem.objects.bulk_create(
+                [FacsimileItem(upload=upload, position=position, page=row.pk,
+                               name=names[path], index=index, label=row.label[:100])
+                 for position, (path, row, index) in enumerate(result.entries)],
+                batch_size=500)
     except BaseException:
         for name in stored:
             storage.delete(name)
@@ -257,13 +243,19 @@ def make(upload_id: int, start: int, stop: int) -> int:
     """Make the pages of items [start, stop) of an upload (the worker). Safe to run twice:
     a finished item is skipped. Returns the number made now."""
     upload = FacsimileUpload.objects.get(pk=upload_id)
+    now = timezone.now()
     FacsimileUpload.objects.filter(pk=upload_id, status=FacsimileUpload.Status.QUEUED).update(
-        status=FacsimileUpload.Status.RUNNING)
-    items = [Item.read(data) for data in upload.items[start:stop]]
+        status=FacsimileUpload.Status.RUNNING, progressed_at=now)
+    # A sign of life for the sweep (fail_stuck), whichever message of the upload this is.
+    FacsimileUpload.objects.filter(pk=upload_id, status=FacsimileUpload.Status.RUNNING).update(
+        progressed_at=now)
+    items = list(FacsimileItem.objects.filter(upload_id=upload_id, position__gte=start,
+                                              position__lt=stop).order_by("position"))
     made = 0
     pdf = None
     try:
-        for offset, item in enumerate(items, start):
+        for item in items:
+            offset = item.position
             if item.done:
                 continue
             try:
@@ -292,7 +284,7 @@ def _open_bytes(name: str) -> bytes:
         return handle.read()
 
 
-def _source(item: Item, pdf) -> tuple[Image.Image, str]:
+def _source(item: FacsimileItem, pdf) -> tuple[Image.Image, str]:
     """The page's full image and the MIME type it is stored as."""
     try:
         if item.index is not None:
@@ -343,7 +335,7 @@ def _scaled(image: Image.Image, height: int) -> Image.Image:
     return image.resize((width, height), Image.Resampling.LANCZOS)
 
 
-def _switch(upload: FacsimileUpload, item: Item, scan: Image.Image, mime: str) -> None:
+def _switch(upload: FacsimileUpload, item: FacsimileItem, scan: Image.Image, mime: str) -> None:
     """Store the page's derivatives and point its row at them (old files deleted after
     commit). The row's OCR was read off the old image: it is cleared (its boxes are in the
     old image's pixels), and the page is read again."""
@@ -374,6 +366,7 @@ def _switch(upload: FacsimileUpload, item: Item, scan: Image.Image, mime: str) -
             page.width, page.height = display.size
             page.mime_type = "image/png"  # of the display image, which every address serves
             page.ocr_status, page.ocr_words, page.ocr_error = PageImage.OCRStatus.QUEUED, [], ""
+            page.ocr_queued_at = timezone.now()
             page.ocr_engine, page.ocr_at, page.aligned = "", None, {}
             page.save()
             # The reading views show the new image: their pages stamp goes, after commit too.
@@ -397,28 +390,29 @@ def _forget(name: str) -> None:
 def _finish_item(upload_id: int, offset: int, *, error: str) -> None:
     """Mark an item finished (once: a task run twice counts nothing twice); the upload is
     done when every item is, failed if any failed. A PDF is deleted once all its pages are
-    made."""
+    made. Writes the one item and the upload's counters, whatever the upload's size."""
     with transaction.atomic():
+        # The upload's row first: two workers finishing its last pages take turns here.
         upload = FacsimileUpload.objects.select_for_update().get(pk=upload_id)
-        items = [Item.read(data) for data in upload.items]
-        item = items[offset]
-        if item.done:
+        if not FacsimileItem.objects.filter(upload_id=upload_id, position=offset,
+                                            done=False).update(
+                done=True, error=error, finished_at=timezone.now()):
             return
-        item.done, item.error = True, error
-        upload.items = [asdict(i) for i in items]
         if error:
             upload.failed = F("failed") + 1
             upload.error = "\n".join(filter(None, [upload.error, error]))[-5000:]
         else:
             upload.done = F("done") + 1
-        upload.save(update_fields=["items", "failed", "error", "done"])
+        upload.progressed_at = timezone.now()
+        upload.save(update_fields=["failed", "error", "done", "progressed_at"])
         upload.refresh_from_db(fields=["done", "failed"])
         if upload.done + upload.failed >= upload.total:
             upload.status = (FacsimileUpload.Status.FAILED if upload.failed
                              else FacsimileUpload.Status.DONE)
             upload.finished_at = timezone.now()
             upload.save(update_fields=["status", "finished_at"])
-            pdfs = {i.name for i in items if i.index is not None}
+            pdfs = set(FacsimileItem.objects.filter(upload_id=upload_id, index__isnull=False)
+                       .values_list("name", flat=True).distinct())
             transaction.on_commit(lambda: [default_storage.delete(n) for n in pdfs])
             # The volume TEI's <facsimile> lists the uploaded scans: build the exports again.
             request_export(upload.edition, f"Page images uploaded ({upload.source_name})")
@@ -429,3 +423,66 @@ def progress(upload: FacsimileUpload) -> int:
     if not upload.total:
         return 100
     return math.floor(100 * (upload.done + upload.failed) / upload.total)
+
+
+# -- uploads whose worker died ----------------------------------------------------------------
+
+
+def unfinished(upload: FacsimileUpload) -> int:
+    """Pages of the upload no worker finished (neither made nor failed)."""
+    return max(0, upload.total - upload.done - upload.failed)
+
+
+def fail_stuck(now=None) -> list[int]:
+    """Uploads queued or running with no progress for EMEND_STUCK_JOB_SECONDS: failed, saying
+    why and how many pages were not made (the periodic sweep). A late message of one still
+    finishes its pages, and the upload ends done or failed by its pages as usual."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.EMEND_STUCK_JOB_SECONDS)
+    failed = []
+    for pk in FacsimileUpload.objects.filter(
+            status__in=[FacsimileUpload.Status.QUEUED, FacsimileUpload.Status.RUNNING],
+            progressed_at__lt=cutoff).values_list("pk", flat=True):
+        with transaction.atomic():
+            upload = FacsimileUpload.objects.select_for_update().filter(
+                pk=pk, status__in=[FacsimileUpload.Status.QUEUED,
+                                   FacsimileUpload.Status.RUNNING],
+                progressed_at__lt=cutoff).defer("items").first()
+            if upload is None:  # progressed meanwhile
+                continue
+            left = unfinished(upload)
+            hours = settings.EMEND_STUCK_JOB_SECONDS / 3600
+            reason = (f"The worker stopped: no page was made for over {hours:g} hour"
+                      f"{'s' if hours != 1 else ''} (it may have crashed, or its message was "
+                      f"lost). {left} page{' was' if left == 1 else 's were'} not made; "
+                      "retry to make them.")
+            upload.status, upload.finished_at = FacsimileUpload.Status.FAILED, now
+            upload.error = "\n".join(filter(None, [upload.error, reason]))[-5000:]
+            upload.save(update_fields=["status", "finished_at", "error"])
+        failed.append(pk)
+    return failed
+
+
+def can_retry(upload: FacsimileUpload) -> bool:
+    return upload.status == FacsimileUpload.Status.FAILED and unfinished(upload) > 0
+
+
+def retry(upload_id: int) -> FacsimileUpload | None:
+    """Queue an upload's unfinished pages again (a failed upload: its worker stopped). Pages
+    that failed on their own (an unreadable scan) are not retried: they would fail again.
+    None when there is nothing to retry."""
+    with transaction.atomic():
+        upload = FacsimileUpload.objects.select_for_update().get(pk=upload_id)
+        if not can_retry(upload):
+            return None
+        items = list(upload.items.only("position", "done", "error").order_by("position"))
+        waiting = {item.position for item in items if not item.done}
+        upload.status, upload.finished_at = FacsimileUpload.Status.QUEUED, None
+        upload.progressed_at = timezone.now()
+        # The pages' own errors stay; the sweep's reason goes with the failure it explained.
+        upload.error = "\n".join(i.error for i in items if i.error)[-5000:]
+        upload.save(update_fields=["status", "finished_at", "progressed_at", "error"])
+        for start, stop in chunks(upload):
+            if any(start <= position < stop for position in waiting):
+                tasks.enqueue_on_commit(tasks.make_page_images, upload.pk, start, stop)
+    return upload

@@ -251,13 +251,19 @@ class Document(models.Model):
     class Meta:
         ordering = ["edition", "order"]
         # The contents of a volume of 50,000 (edition/contents.py): a matter's units in order,
-        # the containers in order, and the documents counted by parent from the index alone.
+        # the containers in order, and the documents counted by parent from the index alone;
+        # and search's date range.
         indexes = [
             models.Index(fields=["edition", "matter", "order"], name="document_matter_order"),
             models.Index(fields=["edition", "order"], condition=~Q(div_type="document"),
                          name="document_container_order"),
             models.Index(fields=["edition", "div_type", "parent", "matter"],
                          name="document_counts"),
+            # Search's date range (edition/search.py Filters): an edition's units whose span
+            # overlaps the range, date_min <= to and date_max >= from. date_min bounds the scan;
+            # date_max is checked from the index without reading the rows.
+            models.Index(fields=["edition", "date_min", "date_max"],
+                         name="document_edition_dates"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["edition", "xml_id"], name="document_id_unique"),
@@ -356,8 +362,9 @@ class Document(models.Model):
         # In the worker, never delaying this: the page just retired rendered again (its next
         # reader does not render it: edition/warming.py), then the checks re-run.
         tasks.enqueue_on_commit(tasks.after_revision, self.pk, revision.pk)
-        from .pages import page_breaks_moved  # imports this module
-        if page_breaks_moved(parent.tei, revision.tei):
+        from .pages import begins_on_own_page_moved, page_breaks_moved  # imports this module
+        if page_breaks_moved(parent.tei, revision.tei) or begins_on_own_page_moved(parent,
+                                                                                revision):
             # The page rows follow the pbs (a whole-volume walk, so in the worker); an
             # approval that leaves them alone costs one scan of the two TEI strings.
             tasks.enqueue_on_commit(tasks.sync_pages, self.edition_id)
@@ -787,21 +794,45 @@ class FacsimileUpload(models.Model):
                                    null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When a worker last took it up or finished a page: the periodic sweep fails an upload
+    # still queued or running with no progress for EMEND_STUCK_JOB_SECONDS (its worker died).
+    progressed_at = models.DateTimeField(default=timezone.now)
     source_name = models.CharField(max_length=500, help_text="The file(s) given")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     total = models.PositiveIntegerField(default=0, help_text="Pages to store")
     done = models.PositiveIntegerField(default=0, help_text="Pages stored with derivatives")
     failed = models.PositiveIntegerField(default=0, help_text="Pages the worker could not make")
     error = models.TextField(blank=True)
-    # What the worker makes, one entry per page (edition.facsimiles.Item, read and written
-    # there): the page, the stored file it comes from, the PDF page, whether it is finished.
-    items = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.edition.slug}: {self.source_name} ({self.status})"
+
+
+class FacsimileItem(models.Model):
+    """One page of an upload for the worker to make: the page row, the stored file it comes
+    from, for a PDF the page's index in it (0-based), and whether it is finished. A row per
+    page, so that finishing one writes only it: a list in the upload's row, written back whole
+    per page, made a volume's progress cost the square of its pages."""
+
+    upload = models.ForeignKey(FacsimileUpload, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveIntegerField(help_text="Its place in the upload, from 0")
+    # The PageImage's pk (not a key: a page that left the volume meanwhile fails the item).
+    page = models.IntegerField()
+    name = models.CharField(max_length=500, help_text="The stored file")
+    index = models.IntegerField(null=True, blank=True, help_text="The PDF page, from 0")
+    label = models.CharField(max_length=100, blank=True)
+    done = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    # When it was finished: the uploads panel's poll sends the rows finished since its last.
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["upload", "position"]
+        constraints = [models.UniqueConstraint(fields=["upload", "position"],
+                                               name="facsimile_item_position")]
 
 
 class PageImage(models.Model):
@@ -832,6 +863,10 @@ class PageImage(models.Model):
     # The order of the unit holding the pb, or of the last unit begun before it (-1: none):
     # the page in effect where a unit begins is the last one with a smaller unit_order.
     unit_order = models.IntegerField(default=-1)
+    # The pb stands at the very start of its unit's text (offset 0 of the text layer): the unit
+    # begins on this page, not on the one in effect before it (pages.spans says the same from
+    # the TEI). Kept by pages.sync, so that the volume's Ranges need no unit's TEI.
+    at_start = models.BooleanField(default=False)
     n = models.CharField(max_length=50, blank=True, help_text="pb/@n: the printed number")
     pb_id = models.CharField(max_length=100, blank=True, help_text="pb/@xml:id")
     facs = models.CharField(max_length=100, blank=True, help_text="pb/@facs")
@@ -851,6 +886,9 @@ class PageImage(models.Model):
     ocr_error = models.TextField(blank=True)
     ocr_engine = models.CharField(max_length=100, blank=True)
     ocr_at = models.DateTimeField(null=True, blank=True)
+    # When it was queued for OCR: a read queued past EMEND_STUCK_JOB_SECONDS while the
+    # edition's queue made no progress is failed by the periodic sweep (its worker died).
+    ocr_queued_at = models.DateTimeField(null=True, blank=True)
     # [[text, x, y, w, h, confidence, line], ...] in reading order, in the image's pixels.
     ocr_words = models.JSONField(default=list, blank=True)
     # {document pk: revision pk} the OCR was last aligned against: a page whose revisions

@@ -12,20 +12,25 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+from datetime import datetime, timedelta
 
 from django.contrib.auth.decorators import login_not_required
 from django.core.files.storage import default_storage
+from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from . import facsimiles, ocr, pages
-from .models import Edition, FacsimileUpload, PageImage
-from .params import has_nul
-from .roles import require_member
+from .models import Edition, FacsimileItem, FacsimileUpload, PageImage
+from .params import has_nul, positive_int
+from .ocr import record
+from .roles import REVIEWERS, require_member, require_reviewer
 
 PAGE_SIZE = 100  # pages listed per page of the list
 UPLOADS_SHOWN = 5
@@ -39,6 +44,7 @@ def page_images(request: HttpRequest, edition: str) -> HttpResponse:
     working page, the images themselves are public in the reading view."""
     edition = get_object_or_404(Edition.objects.without_tei(), slug=edition)
     require_member(request.user, edition)
+    since = timezone.now()  # before anything is read: the panel's poll asks what changed since
     number = request.GET.get("page", "1")
     page = Paginator(pages.pages(edition).select_related("document").only(
         *_ROW_FIELDS), PAGE_SIZE).get_page("1" if has_nul(number) else number)
@@ -49,7 +55,9 @@ def page_images(request: HttpRequest, edition: str) -> HttpResponse:
         rows.append((row, pages.image_urls(row)))
     return TemplateResponse(request, "edition/page_images.html", {
         "edition": edition, "page": page, "rows": rows, "ocr": ocr.available(),
-        **_uploads(edition)})
+        "ocr_failed": PageImage.objects.filter(
+            edition=edition, ocr_status=PageImage.OCRStatus.FAILED).count(),
+        **_uploads(edition, request.user, page.number, since)})
 
 
 _ROW_FIELDS = ("sequence", "n", "pb_id", "facs", "source", "url", "full_url", "image",
@@ -61,13 +69,82 @@ _ROW_FIELDS = ("sequence", "n", "pb_id", "facs", "source", "url", "full_url", "i
 
 @require_safe
 def upload_status(request: HttpRequest, edition: str) -> HttpResponse:
-    """The uploads panel (HTMX): it asks to be polled again only while an upload runs."""
+    """The uploads panel (HTMX): it asks to be polled again only while an upload runs. With
+    `since` and `page` (what the panel's last answer said) it also sends, out of band, the
+    rows of that page of the table that changed since then (a page made, a page read): never
+    the whole list, whose size is the volume's."""
     edition = get_object_or_404(Edition.objects.without_tei(), slug=edition)
     require_member(request.user, edition)
-    response = TemplateResponse(request, "edition/_page_uploads.html",
-                                {"edition": edition, **_uploads(edition)})
+    now = timezone.now()
+    table_page = positive_int(request.GET.get("page", "1")) or 1
+    since = _moment(request.GET.get("since", ""))
+    changed = _changed_rows(edition, table_page, since) if since is not None else []
+    response = TemplateResponse(request, "edition/_page_uploads.html", {
+        "edition": edition, "changed": changed,
+        **_uploads(edition, request.user, table_page, now)})
     patch_cache_control(response, no_store=True)
     return response
+
+
+# A row is sent again when it changed up to this long before the poll's `since`: a worker's
+# clock a little behind the web server's must not lose a row (sending one twice is harmless).
+CLOCK_SLACK = timedelta(seconds=10)
+
+
+def _moment(value: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value) if value and not has_nul(value) else None
+    except ValueError:
+        return None
+    return moment if moment is not None and timezone.is_aware(moment) else None
+
+
+def _table_rows(edition: Edition, table_page: int):
+    """The rows on page `table_page` of the Page images table: sequences are 0, 1, … in
+    volume order (pages.sync), so a page of the list is a range of them."""
+    first = (table_page - 1) * PAGE_SIZE
+    return pages.pages(edition).filter(sequence__gte=first, sequence__lt=first + PAGE_SIZE)
+
+
+def _changed_rows(edition: Edition, table_page: int, since: datetime) -> list:
+    since = since - CLOCK_SLACK
+    made = FacsimileItem.objects.filter(upload__edition=edition, finished_at__gte=since) \
+        .values_list("page", flat=True)
+    rows = list(_table_rows(edition, table_page).filter(Q(pk__in=made) | Q(ocr_at__gte=since))
+                .select_related("document").only(*_ROW_FIELDS))
+    for row in rows:
+        if row.document is not None:
+            row.document.edition = edition
+    return [(row, pages.image_urls(row)) for row in rows]
+
+
+@require_POST
+def retry_upload(request: HttpRequest, edition: str, upload: int) -> HttpResponse:
+    """Queue the pages of a failed upload that no worker finished (reviewers and admins: they
+    look after the edition's pages). 409 when it has none left to make."""
+    edition = get_object_or_404(Edition.objects.without_tei(), slug=edition)
+    require_reviewer(request.user, edition)
+    found = get_object_or_404(FacsimileUpload.objects.only("pk"), pk=upload, edition=edition)
+    retried = facsimiles.retry(found.pk)
+    if retried is None:
+        return HttpResponse("This upload has no unfinished page to retry.", status=409,
+                            content_type="text/plain; charset=utf-8")
+    messages.success(request, f"The unfinished pages of {retried.source_name} are queued "
+                              "again; progress shows below.")
+    return redirect("edition:page_images", edition.slug)
+
+
+@require_POST
+def retry_ocr(request: HttpRequest, edition: str) -> HttpResponse:
+    """Read again every page of the edition whose OCR failed (its worker stopped, or the
+    image could not be had then). Reviewers and admins."""
+    edition = get_object_or_404(Edition.objects.without_tei(), slug=edition)
+    require_reviewer(request.user, edition)
+    count = record.queue(PageImage.objects.filter(edition=edition,
+                                                  ocr_status=PageImage.OCRStatus.FAILED))
+    messages.success(request, f"{count} page{'s' if count != 1 else ''} queued to be read "
+                              "again." if count else "No page's reading had failed.")
+    return redirect("edition:page_images", edition.slug)
 
 
 @login_not_required
@@ -102,11 +179,13 @@ def page_file(request: HttpRequest, edition: str, page: int, variant: str, folde
     return response
 
 
-def _uploads(edition: Edition) -> dict:
-    uploads = list(FacsimileUpload.objects.filter(edition=edition).defer("items")
-                   [:UPLOADS_SHOWN])
+def _uploads(edition: Edition, user, table_page: int, since: datetime) -> dict:
+    uploads = list(FacsimileUpload.objects.filter(edition=edition)[:UPLOADS_SHOWN])
     for upload in uploads:
         upload.percent = facsimiles.progress(upload)
+        upload.retryable = facsimiles.can_retry(upload)
     busy = any(u.status in (FacsimileUpload.Status.QUEUED, FacsimileUpload.Status.RUNNING)
                for u in uploads)
-    return {"uploads": uploads, "busy": busy}
+    return {"uploads": uploads, "busy": busy, "table_page": table_page,
+            "since": since.isoformat(),
+            "can_retry": require_member(user, edition) in REVIEWERS}

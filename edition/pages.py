@@ -53,6 +53,7 @@ class Break:
     facs: str
     document_id: int | None
     unit_order: int  # the order of the unit holding it, or of the last unit begun before it
+    at_start: bool = False  # at offset 0 of its unit's text: the unit begins on this page
 
     @property
     def key(self) -> tuple[str, str]:
@@ -102,8 +103,9 @@ def breaks(edition: Edition) -> list[Break]:
             return
         placed.add(xml_id)
         last_order = document.order
+        first = first_break_at_start(document.current_revision)
         for pb in document.current_revision.element.iter("{*}pb"):
-            found.append(_break(pb, document.pk, document.order))
+            found.append(_break(pb, document.pk, document.order, at_start=pb is first))
 
     skeleton = etree.fromstring(edition.tei_skeleton.encode("utf-8"), parser=safe_parser()) \
         if edition.tei_skeleton else None
@@ -121,10 +123,26 @@ def breaks(edition: Edition) -> list[Break]:
     return found
 
 
-def _break(pb: etree._Element, document_id: int | None, unit_order: int) -> Break:
+def _break(pb: etree._Element, document_id: int | None, unit_order: int, *,
+           at_start: bool = False) -> Break:
     return Break(n=(pb.get("n") or "").strip(), pb_id=pb.get(XML_ID) or "",
                  facs=(pb.get("facs") or "").strip(), document_id=document_id,
-                 unit_order=unit_order)
+                 unit_order=unit_order, at_start=at_start)
+
+
+def first_break_at_start(revision: Revision) -> etree._Element | None:
+    """The revision's first `pb` when it stands at offset 0 of its text layer (no text before
+    it: the unit begins on that page), else None. No parse when the TEI has no `pb`."""
+    if not _PB_TAG.search(revision.tei):
+        return None
+    found = revision.layer.page_breaks
+    return found[0].element if found and found[0].offset == 0 else None
+
+
+def begins_on_own_page_moved(old: Revision, new: Revision) -> bool:
+    """Whether two revisions of a unit differ in beginning on their own first `pb`: text put
+    before it or taken away moves no `pb` tag, yet the pages the unit stands on change."""
+    return (first_break_at_start(old) is None) != (first_break_at_start(new) is None)
 
 
 def surfaces(edition: Edition) -> dict[tuple[str, str], Surface]:
@@ -200,6 +218,7 @@ def sync(edition: Edition) -> list[PageImage]:
             page.sequence = sequence
             page.n, page.pb_id, page.facs = item.n, item.pb_id, item.facs
             page.document_id, page.unit_order = item.document_id, item.unit_order
+            page.at_start = item.at_start
             if not page.image:
                 surface = by_surface.get(item.key) or by_surface.get(("id", item.pb_id))
                 if surface is not None:
@@ -233,8 +252,8 @@ def sync(edition: Edition) -> list[PageImage]:
 
 
 # What `sync` writes of a page: where its pb is and where its image comes from.
-_SYNCED = ["sequence", "n", "pb_id", "facs", "document", "unit_order", "source", "url",
-           "full_url", "width", "height", "mime_type"]
+_SYNCED = ["sequence", "n", "pb_id", "facs", "document", "unit_order", "at_start", "source",
+           "url", "full_url", "width", "height", "mime_type"]
 
 # Rows whose `pb` left the volume (kept for their upload) have _PARKED + pk as sequence.
 _PARKED = 1_000_000_000

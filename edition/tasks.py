@@ -148,6 +148,18 @@ def sweep_exports() -> list[tuple[int, str]]:
     return needed
 
 
+@shared_task(acks_late=True)
+def sweep_stuck_jobs() -> dict[str, list[int]]:
+    """Periodic (Celery beat): uploads' page images and pages' OCR whose worker died stay
+    "queued" or "running" forever otherwise; those with no progress for
+    EMEND_STUCK_JOB_SECONDS are failed with the reason, and the Page images page offers to
+    retry them."""
+    from . import facsimiles
+    from .ocr import record
+
+    return {"uploads": facsimiles.fail_stuck(), "pages": record.fail_stuck()}
+
+
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def ocr_page(page_id: int) -> int:
     """Read a page image with Tesseract and align it with the text (edition/ocr/record.py).

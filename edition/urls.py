@@ -43,6 +43,9 @@ urlpatterns = [
     # Page images (issue 11): the members' list, its uploads panel, uploaded files.
     path("<slug:edition>/pages/", page_views.page_images, name="page_images"),
     path("<slug:edition>/pages/uploads/", page_views.upload_status, name="page_uploads"),
+    path("<slug:edition>/pages/uploads/<num:upload>/retry/", page_views.retry_upload,
+         name="page_upload_retry"),
+    path("<slug:edition>/pages/ocr/retry/", page_views.retry_ocr, name="page_ocr_retry"),
     path("<slug:edition>/pages/<num:page>/<str:variant>/<str:folder>/<str:name>",
          page_views.page_file, name="page_file"),
     path("<slug:edition>/suggestions/", checks.edition_suggestions, name="suggestions"),

@@ -66,6 +66,13 @@ def api(methods: list[str], *, public: bool = False):
     """A DRF function view with the REST_FRAMEWORK defaults; `public` lets anonymous callers
     in. DRF authenticates by itself, so Django's login requirement is lifted."""
 
+    # HEAD answers as GET on every GET endpoint (RFC 9110 §9.3.2): DRF's api_view allows only the
+    # methods it is given (Django's View.setup adds head only to class-based views), so HEAD
+    # was a 405. The view runs as for GET and the server leaves the body out, so the headers
+    # (ETag, Cache-Control, Content-Length) are GET's own.
+    if "GET" in methods and "HEAD" not in methods:
+        methods = [*methods, "HEAD"]
+
     def decorate(view):
         @wraps(view)
         def checked(request: Request, *args, **kwargs) -> Response:
@@ -360,7 +367,7 @@ def proposals(request: Request) -> Response:
 def document_proposals(request: Request, edition: str, doc: str) -> Response:
     """GET: the document's proposals (members). POST: propose a change (editors and up)."""
     document = _document(edition, doc)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         require_member(request.user, document.edition)
         return _page(request, _filtered(request, _listing(request.user).filter(document=document)))
     check_propose(request.user, document)

@@ -23,9 +23,18 @@ def chromium_page():
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
+    from django.db import connections
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:
             yield browser.new_page()
         finally:
             browser.close()
+            # Playwright runs an asyncio loop in this thread, so while it is open Django's
+            # connection handler (asgiref's thread-critical Local) gives the test's code a
+            # context-local connection, not the thread's. pytest-django closes only the
+            # thread's: close this one here, while the loop still runs and it is the one
+            # `connections` names, or its session outlives the run and the test database
+            # cannot be dropped ("There is 1 other session using the database").
+            connections.close_all()

@@ -95,7 +95,8 @@ def document_manifest_url(document: Document) -> str:
 
 # The page fields a manifest reads: their values make its fingerprint.
 _PAGE_FIELDS = ("pk", "sequence", "n", "pb_id", "facs", "source", "url", "full_url", "image",
-                "display", "thumbnail", "width", "height", "mime_type", "document_id")
+                "display", "thumbnail", "width", "height", "mime_type", "document_id",
+                "at_start")
 
 
 def fingerprint(edition: Edition, origin: str, document: Document | None = None) -> str:
@@ -135,6 +136,9 @@ def has_page_images(document: Document) -> bool:
     found = pages.pages(document.edition).exclude(url="", image="", display="")
     if found.filter(document=document).exists():
         return True
+    first = pages.pages(document.edition).filter(document=document).first()
+    if first is not None and first.at_start:
+        return False  # it begins on its own first page, which has no image
     before = (pages.pages(document.edition).filter(unit_order__lt=document.order)
               .order_by("-sequence").first())
     return before is not None and before.has_image
@@ -143,7 +147,9 @@ def has_page_images(document: Document) -> bool:
 def unit_pages(edition: Edition, found: list[PageImage]) -> dict[int, list[PageImage]]:
     """Unit pk → the pages of `found` (the edition's, in volume order) it stands on: the page
     in effect where it begins (the one before its first own page, else the last page begun
-    before it) and its own. Units are those with a current revision, in volume order."""
+    before it; none when its first own pb stands at the very start of its text, as
+    pages.spans has it) and its own. Units are those with a current revision, in volume
+    order."""
     own: dict[int, list[PageImage]] = defaultdict(list)
     for page in found:
         if page.document_id is not None:
@@ -154,6 +160,9 @@ def unit_pages(edition: Edition, found: list[PageImage]) -> dict[int, list[PageI
     for unit_pk, order in (edition.documents.filter(current_revision__isnull=False)
                            .order_by("order").values_list("pk", "order")):
         mine = own.get(unit_pk, [])
+        if mine and mine[0].at_start:
+            result[unit_pk] = mine
+            continue
         before = place[mine[0].pk] - 1 if mine else bisect.bisect_left(unit_orders, order) - 1
         result[unit_pk] = ([found[before]] if before >= 0 else []) + mine
     return result

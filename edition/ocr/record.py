@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -212,8 +213,50 @@ def read_page(page: PageImage) -> list[Suggestion]:
 
 
 def _status(page: PageImage, status: str, error: str) -> None:
-    page.ocr_status, page.ocr_error = status, error
-    page.save(update_fields=["ocr_status", "ocr_error"])
+    # ocr_at: when the page was last tried, read or not; the sweep (fail_stuck) sees from it
+    # that the edition's queue moves.
+    page.ocr_status, page.ocr_error, page.ocr_at = status, error, timezone.now()
+    page.save(update_fields=["ocr_status", "ocr_error", "ocr_at"])
+
+
+def queue(found, *, on_commit: bool = True) -> int:
+    """Mark pages (a queryset) queued for OCR now and send a message for each: the `ocr`
+    command (`on_commit=False`: its update is committed already, send at once), and a
+    reviewer's retry (once its request commits). Returns how many."""
+    ids = list(found.values_list("pk", flat=True))
+    PageImage.objects.filter(pk__in=ids).update(
+        ocr_status=PageImage.OCRStatus.QUEUED, ocr_error="", ocr_queued_at=timezone.now())
+    from .. import tasks
+
+    for pk in ids:
+        if on_commit:
+            tasks.enqueue_on_commit(tasks.ocr_page, pk)
+        else:
+            tasks._send(tasks.ocr_page, (pk,), {})
+    return len(ids)
+
+
+def fail_stuck(now=None) -> list[int]:
+    """Pages queued for OCR longer than EMEND_STUCK_JOB_SECONDS, in editions where no page was
+    tried within that time either (a long queue that moves is not stuck): failed, saying why
+    (the periodic sweep). A late message still reads the page and marks it done."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.EMEND_STUCK_JOB_SECONDS)
+    late = PageImage.objects.filter(ocr_status=PageImage.OCRStatus.QUEUED).filter(
+        Q(ocr_queued_at__lt=cutoff) | Q(ocr_queued_at__isnull=True))
+    editions = set(late.values_list("edition_id", flat=True).distinct())
+    if not editions:
+        return []
+    moving = set(PageImage.objects.filter(edition_id__in=editions, ocr_at__gte=cutoff)
+                 .values_list("edition_id", flat=True).distinct())
+    ids = list(late.exclude(edition_id__in=moving).values_list("pk", flat=True))
+    hours = settings.EMEND_STUCK_JOB_SECONDS / 3600
+    PageImage.objects.filter(pk__in=ids, ocr_status=PageImage.OCRStatus.QUEUED).update(
+        ocr_status=PageImage.OCRStatus.FAILED, ocr_at=now,
+        ocr_error=f"The OCR worker did not finish reading this page within {hours:g} hour"
+                  f"{'s' if hours != 1 else ''} (it may have crashed, or its message was "
+                  "lost): retry it.")
+    return ids
 
 
 def align_page(page: PageImage) -> list[Suggestion]:

@@ -187,7 +187,7 @@ def test_a_page_the_worker_cannot_read_fails_alone(edition, tmp_path):
     upload = facsimiles.store(facsimiles.plan(
         edition, [scan(tmp_path / "0307.png"), scan(tmp_path / "279.png")]))
     # Damaged in storage after the command checked it.
-    broken = upload.items[1]["name"]
+    broken = upload.items.get(position=1).name
     Path(settings.MEDIA_ROOT, broken).write_bytes(b"\x89PNG\r\n\x1a\ntruncated")
     facsimiles.make(upload.pk, 0, 2)
     upload.refresh_from_db()
@@ -238,3 +238,24 @@ def test_an_upload_retires_the_reading_views_and_rebuilds_the_exports(edition, t
     # One request per group of formats (the volume TEI is in the text group).
     assert ExportRequest.objects.filter(edition=edition, group="text",
                                         reason="Page images uploaded (0307.png)").count() == 1
+
+
+def test_finishing_a_page_costs_the_same_in_a_long_upload(edition, tmp_path):
+    """Each page finished writes its own item, never the whole upload's list: writing the
+    list back per page made a volume's progress cost the square of its pages."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    path = scan(tmp_path / "0307.png")
+    page = PageImage.objects.get(edition=edition, facs="0307")
+
+    def written(n: int) -> int:
+        upload = facsimiles.store(facsimiles.Plan(edition, [(path, page, None)] * n))
+        with CaptureQueriesContext(connection) as queries:
+            facsimiles._finish_item(upload.pk, 1, error="")
+        upload.refresh_from_db()
+        assert upload.done == 1 and upload.status == "queued"
+        return sum(len(q["sql"]) for q in queries.captured_queries)
+
+    small, large = written(3), written(3000)
+    assert large < small * 1.2 + 200, (small, large)

@@ -250,3 +250,65 @@ def test_link_uses_the_views_list_of_pages_when_it_has_one(edition, django_asser
         assert iiif_manifest_url(d144, []) == ""
         assert iiif_manifest_url(d144, ["a page"]) == "/frus1958-60v18/d144/iiif/manifest.json"
     assert iiif_manifest_url(d144, "") == "/frus1958-60v18/d144/iiif/manifest.json"
+
+
+PB_279 = '<pb n="279" xml:id="pg_279" facs="0309"/>'
+
+
+def _begin_on_279(d144):
+    """d144 with its page break moved to the very start of its text (offset 0)."""
+    d144.refresh_from_db()
+    tei = d144.current_revision.tei.replace(PB_279, "", 1)
+    head = tei.index("<head")
+    return d144.add_revision(tei[:head] + PB_279 + tei[head:], by=None, summary="test")
+
+
+def _range_labels(client, xml_id):
+    _, manifest = get_json(client, "/frus1958-60v18/iiif/manifest.json")
+    labels = {c["id"]: c["label"]["none"][0] for c in manifest["items"]}
+    _, found = get_json(client, f"/frus1958-60v18/{xml_id}/iiif/range")
+    return [labels[ref["id"]] for ref in found["items"]]
+
+
+def test_range_of_a_unit_beginning_with_its_page_break(client, edition, settings,
+                                                       django_capture_on_commit_callbacks):
+    """A unit whose first pb is at offset 0 of its text begins on that page: its Range holds
+    exactly the canvases of its own pages, as its manifest and the reading view say, not the
+    page before it too."""
+    d144 = edition.documents.get(xml_id="d144")
+    assert _range_labels(client, "d144") == [s.page.label for s in pages.spans(d144)]
+    assert len(pages.spans(d144)) == 2  # the skeleton's page 277, then 279
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the worker's tasks run on commit, here
+    # The approval that puts the pb at the start has the pages synced (in the worker).
+    with django_capture_on_commit_callbacks(execute=True):
+        _begin_on_279(d144)
+    d144.refresh_from_db()
+    spans = pages.spans(d144)
+    assert [s.page.n for s in spans] == ["279"] and spans[0].start == 0
+    assert _range_labels(client, "d144") == [spans[0].page.label]
+    _, own = get_json(client, "/frus1958-60v18/d144/iiif/manifest.json")
+    assert [c["label"]["none"][0] for c in own["items"]] == [spans[0].page.label]
+    # And back: text before the pb again puts the page before it into the range.
+    with django_capture_on_commit_callbacks(execute=True):
+        revise(d144, PB_279 + "<head", "<head")
+    d144.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        revise(d144, "</list>", "</list>" + PB_279)
+    d144.refresh_from_db()
+    assert _range_labels(client, "d144") == [s.page.label for s in pages.spans(d144)]
+    assert len(pages.spans(d144)) == 2
+
+
+def test_migration_marks_existing_units_beginning_on_their_page(edition):
+    """Rows synced before `at_start` existed get it from the migration's pass."""
+    import importlib
+
+    from django.apps import apps
+
+    d144 = edition.documents.get(xml_id="d144")
+    _begin_on_279(d144)
+    pages.sync(edition)
+    assert list(PageImage.objects.filter(at_start=True).values_list("n", flat=True)) == ["279"]
+    PageImage.objects.update(at_start=False)
+    importlib.import_module("edition.migrations.0016_page_image_at_start").mark_starts(apps, None)
+    assert list(PageImage.objects.filter(at_start=True).values_list("n", flat=True)) == ["279"]

@@ -1,5 +1,6 @@
 """The Page images page, its uploads panel, and uploaded images served from storage."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,35 @@ def test_the_list_is_paged(edition, people, monkeypatch):
     last = client.get("/frus1958-60v18/pages/?page=2").content.decode()
     assert "[Page 279]" in last
     assert client.get("/frus1958-60v18/pages/?page=%00").status_code == 200
+
+
+def test_the_poll_sends_only_the_rows_that_changed(edition, people, tmp_path, monkeypatch):
+    """Each poll of the uploads panel carries, out of band, the rows of the table's page that
+    were made (or read) since the previous poll: never the whole list."""
+    from edition import page_views
+
+    for facs in ("0306", "0307"):
+        Image.new("L", (100, 100), "white").save(tmp_path / f"{facs}.png")
+    upload = facsimiles.store(facsimiles.plan(
+        edition, [tmp_path / "0306.png", tmp_path / "0307.png"]))
+    client = signed_in(people.reviewer)
+    html = client.get("/frus1958-60v18/pages/").content.decode()
+    poll = html.split('hx-get="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    assert poll.startswith("/frus1958-60v18/pages/uploads/?page=1&since=")
+    monkeypatch.setattr(page_views, "CLOCK_SLACK", page_views.timedelta(0))
+    nothing = client.get(poll).content.decode()
+    assert "hx-swap-oob" not in nothing and "0 of 2 pages ready" in nothing
+    facsimiles.make(upload.pk, 0, 1)
+    made = PageImage.objects.get(facs="0306")
+    answer = client.get(poll).content.decode()
+    assert answer.count('hx-swap-oob="true"') == 1
+    assert re.search(rf'<template>\s*<tr id="page-{made.pk}" hx-swap-oob="true">', answer)
+    assert "Uploaded scan" in answer and "1 of 2 pages ready" in answer
+    # The next poll asks from its own answer's time: the row is not sent again.
+    following = answer.split('hx-get="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    assert "hx-swap-oob" not in client.get(following).content.decode()
+    # A row on another page of the table is not sent; a bad `since` sends none.
+    monkeypatch.setattr(page_views, "PAGE_SIZE", 1)
+    assert "hx-swap-oob" not in client.get(poll.replace("page=1", "page=3")).content.decode()
+    assert "hx-swap-oob" not in client.get(
+        "/frus1958-60v18/pages/uploads/?since=yesterday%00").content.decode()

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from edition import pages, tasks
+from edition import pages
 from edition.models import Edition, PageImage
 from edition.ocr import available, record
 
@@ -32,14 +32,14 @@ class Command(BaseCommand):
         if not wanted:
             raise CommandError(f"{edition}: no page image to read (import_facsimile, or the "
                                "edition's image address)")
-        PageImage.objects.filter(pk__in=[p.pk for p in wanted]).update(
-            ocr_status=PageImage.OCRStatus.QUEUED, ocr_error="")
         if not now:
-            for page in wanted:
-                tasks._send(tasks.ocr_page, (page.pk,), {})
+            record.queue(PageImage.objects.filter(pk__in=[p.pk for p in wanted]),
+                         on_commit=False)
             self.stdout.write(f"{edition}: {len(wanted)} page(s) queued; workers will read "
                               f"them (see /{edition}/suggestions/).")
             return
+        PageImage.objects.filter(pk__in=[p.pk for p in wanted]).update(
+            ocr_status=PageImage.OCRStatus.QUEUED, ocr_error="")
         count, failed = 0, 0
         for page in wanted:
             page.edition = target
