@@ -34,6 +34,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("edition", "0014_export_fragments")]
+    dependencies = [("edition", "0018_facsimile_item_rows")]
 
     operations = [migrations.RunPython(forwards, backwards, elidable=True)]
