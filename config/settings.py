@@ -337,6 +337,10 @@ EMEND_FACSIMILE_PDF_DPI = env_int("EMEND_FACSIMILE_PDF_DPI", 200)
 # a page takes seconds, but a long OCR queue moves one page at a time (a queued read counts as
 # stuck only when no page of its edition was read within this time either).
 EMEND_STUCK_JOB_SECONDS = env_int("EMEND_STUCK_JOB_SECONDS", 2 * 3600)
+# A volume's render check (edition/gate.py check_rendering) not done this long after it was sent
+# is sent again by the same sweep: its message was lost or its worker died. A check run twice is
+# harmless; a long queue that is still moving gets one more message per interval.
+EMEND_RENDER_CHECK_RESEND_SECONDS = env_int("EMEND_RENDER_CHECK_RESEND_SECONDS", 15 * 60)
 
 # Exports: builds older than this are pruned unless current (cited downloads keep working
 # meanwhile); a build whose worker shows no sign of life for STALE seconds is taken over; an

@@ -447,7 +447,7 @@ def fail_stuck(now=None) -> list[int]:
             upload = FacsimileUpload.objects.select_for_update().filter(
                 pk=pk, status__in=[FacsimileUpload.Status.QUEUED,
                                    FacsimileUpload.Status.RUNNING],
-                progressed_at__lt=cutoff).defer("items").first()
+                progressed_at__lt=cutoff).first()
             if upload is None:  # progressed meanwhile
                 continue
             left = unfinished(upload)

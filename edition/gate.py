@@ -163,7 +163,7 @@ def check_rendering(revision_ids: list[int]) -> int:
     many revisions failed."""
     from django.db import transaction
 
-    from .models import Edition, Suggestion
+    from .models import Edition, PendingRenderCheck, Suggestion
     from .ownparts import forget
 
     editions: dict[int, Edition] = {}
@@ -188,6 +188,8 @@ def check_rendering(revision_ids: list[int]) -> int:
                 except GateError as exc:
                     found[document.pk] = (revision, f"{document.xml_id}: {exc.message}")
                 revision.release()
+            # Done (or no longer current: nothing left to check), in this chunk's transaction.
+            PendingRenderCheck.objects.filter(revision_id__in=chunk).delete()
             render = Suggestion.objects.filter(document__in=checked,
                                                check_name=Suggestion.Check.RENDER)
             settled = set(render.settled().values_list("revision_id", "explanation"))

@@ -29,7 +29,9 @@ from .checks import run as checks_run
 from .exporting import sources
 from .exporting.builds import request_export
 from .gate import GateError, check_candidate, render_stored as gate_render
-from .models import RESERVED_UNIT_IDS, Document, Edition, Revision, SearchEntry, Suggestion
+from .models import (
+    RESERVED_UNIT_IDS, Document, Edition, PendingRenderCheck, Revision, SearchEntry, Suggestion,
+)
 from .tei import TEI_NS, XML_ID, tei
 from .tei.fromtext import parse_plaintext
 from .tei.metadata import dateline_place, document_dates
@@ -345,6 +347,10 @@ class _Importer:
                     revision.release()
             return
         self.result.render_pending = len(self.render_ids)
+        # Rows in the import's transaction: the worker's check deletes them, the sweep re-sends
+        # what a lost message or a dead worker left (tasks.sweep_stuck_jobs).
+        PendingRenderCheck.objects.bulk_create(
+            PendingRenderCheck(revision_id=pk) for pk in self.render_ids)
         tasks.enqueue_on_commit(tasks.check_rendering, self.render_ids)
 
     def _acceptable_id(self, xml_id: str | None, line: int | None) -> bool:
@@ -533,31 +539,33 @@ def create_documents(edition, units: list[tuple[str, str, dict, int]], *, by,
                  for _id, tei_xml, _fields, _order in units]
     for revision in revisions:
         revision.derive()  # a bulk insert calls no save()
-    if bulk.reserve(Document, documents) and bulk.reserve(Revision, revisions):
-        # Each document written pointing at its revision, written next: the foreign keys
-        # are checked at the commit (Django makes them DEFERRABLE INITIALLY DEFERRED), so
-        # both in one transaction even when the caller has none (autocommit would check
-        # each statement).
-        for document, revision in zip(documents, revisions):
-            revision.document = document
-            document.current_revision = revision
-        with transaction.atomic():
+    # One transaction even when the caller has none: no document without its revision or
+    # its search entries.
+    with transaction.atomic():
+        if bulk.reserve(Document, documents) and bulk.reserve(Revision, revisions):
+            # Each document written pointing at its revision, written next: the foreign keys
+            # are checked at the commit (Django makes them DEFERRABLE INITIALLY DEFERRED), so
+            # both in one transaction even when the caller has none (autocommit would check
+            # each statement).
+            for document, revision in zip(documents, revisions):
+                revision.document = document
+                document.current_revision = revision
             bulk.insert(Document, documents)
             bulk.insert(Revision, revisions)
-    else:
-        Document.objects.bulk_create(documents)
-        for document, revision in zip(documents, revisions):
-            revision.document = document
-        Revision.objects.bulk_create(revisions)
-        for document, revision in zip(documents, revisions):
-            document.current_revision = revision
-        # Each new document's one revision, in one UPDATE whatever the batch (bulk_update
-        # would compile a CASE of a branch per document).
-        Document.objects.filter(pk__in=[d.pk for d in documents]).update(
-            current_revision=Subquery(Revision.objects.filter(document=OuterRef("pk"))
-                                      .values("pk")[:1]))
-    bulk.insert(SearchEntry, [entry for document, revision in zip(documents, revisions)
-                              for entry in search.entries(document, revision)])
+        else:
+            Document.objects.bulk_create(documents)
+            for document, revision in zip(documents, revisions):
+                revision.document = document
+            Revision.objects.bulk_create(revisions)
+            for document, revision in zip(documents, revisions):
+                document.current_revision = revision
+            # Each new document's one revision, in one UPDATE whatever the batch (bulk_update
+            # would compile a CASE of a branch per document).
+            Document.objects.filter(pk__in=[d.pk for d in documents]).update(
+                current_revision=Subquery(Revision.objects.filter(document=OuterRef("pk"))
+                                          .values("pk")[:1]))
+        bulk.insert(SearchEntry, [entry for document, revision in zip(documents, revisions)
+                                  for entry in search.entries(document, revision)])
     return documents
 
 

@@ -744,6 +744,21 @@ class ExportFragment(models.Model):
         return f"{self.format} {self.checksum[:12]}"
 
 
+class PendingRenderCheck(models.Model):
+    """A revision a volume's import stored without rendering it (gate.check_rendering runs in
+    the worker after the commit). The row is written in the import's transaction and deleted
+    by the check, so a lost message or a dead worker leaves it here for the periodic sweep to
+    send again (tasks.sweep_stuck_jobs): a unit that cannot be rendered is always reported."""
+
+    revision = models.OneToOneField(Revision, on_delete=models.CASCADE, primary_key=True,
+                                    related_name="+")
+    # When it was last sent: the sweep re-sends rows older than EMEND_RENDER_CHECK_RESEND_SECONDS.
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"render check of revision {self.revision_id}"
+
+
 class Instance(models.Model):
     """This database's identity: one row (pk 1), a random token made with the database
     (migration 0008). Every key of the shared cache holds it (edition/sharedcache.py), so a

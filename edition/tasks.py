@@ -157,7 +157,32 @@ def sweep_stuck_jobs() -> dict[str, list[int]]:
     from . import facsimiles
     from .ocr import record
 
-    return {"uploads": facsimiles.fail_stuck(), "pages": record.fail_stuck()}
+    return {"uploads": facsimiles.fail_stuck(), "pages": record.fail_stuck(),
+            "render_checks": resend_render_checks()}
+
+
+def resend_render_checks() -> list[int]:
+    """Send again the render checks of imported revisions (models.PendingRenderCheck) whose
+    message was lost or whose worker died: sent longer ago than
+    EMEND_RENDER_CHECK_RESEND_SECONDS and still not done. Each is marked sent now, so a long
+    queue that is still moving is re-sent at most once per that interval (a check run twice
+    is harmless)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from .models import PendingRenderCheck
+
+    now = timezone.now()
+    stale = PendingRenderCheck.objects.filter(
+        sent_at__lt=now - timedelta(seconds=settings.EMEND_RENDER_CHECK_RESEND_SECONDS))
+    ids = list(stale.order_by("revision_id").values_list("revision_id", flat=True))
+    if ids:
+        PendingRenderCheck.objects.filter(revision_id__in=ids).update(sent_at=now)
+        for start in range(0, len(ids), 5000):
+            _send(check_rendering, (ids[start:start + 5000],), {})
+    return ids
 
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)

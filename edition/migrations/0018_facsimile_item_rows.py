@@ -15,7 +15,10 @@ def to_rows(apps, schema_editor):
             [FacsimileItem(upload_id=pk, position=position,
                            **{name: data.get(name, default) for name, default in (
                                ("page", 0), ("name", ""), ("index", None), ("label", ""),
-                               ("done", False), ("error", ""))})
+                               ("done", False), ("error", ""))}
+                           # An old item's label could pass the column's 100 ("[Image …]" of
+                           # a 100-character facs); facsimiles.store cuts new ones there too.
+                           | {"label": (data.get("label") or "")[:100]})
              for position, data in enumerate(items or [])], batch_size=500)
 
 

@@ -38,3 +38,20 @@ def test_items_become_rows_and_back():
             pk=upload.pk).items == ITEMS
     finally:
         migrate(MigrationExecutor(connection).loader.graph.leaf_nodes("edition"))
+
+
+def test_a_label_longer_than_the_column_is_cut_not_refused():
+    # An old page label was "[Image {facs}]" with a facs of up to 100 characters: 108 in all.
+    # PostgreSQL refuses a value longer than the column, which would stop the deploy.
+    long = "[Image " + "f" * 100 + "]"
+    try:
+        apps = migrate(BEFORE)
+        edition = apps.get_model("edition", "Edition").objects.create(slug="m-long", title="M")
+        upload = apps.get_model("edition", "FacsimileUpload").objects.create(
+            edition=edition, source_name="a.pdf", total=1, items=[{**ITEMS[0], "label": long}])
+        apps = migrate(AFTER)
+        [label] = apps.get_model("edition", "FacsimileItem").objects.filter(
+            upload_id=upload.pk).values_list("label", flat=True)
+        assert label == long[:100]
+    finally:
+        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes("edition"))

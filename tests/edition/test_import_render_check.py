@@ -246,3 +246,30 @@ def test_a_document_created_outside_a_transaction_names_its_revision(sample_edit
     document.refresh_from_db()
     assert document.current_revision.tei == tei
     assert document.search_entries.exists()
+
+
+def test_a_lost_check_is_sent_again_by_the_sweep_until_it_is_done(
+        volume_sized, sent, django_capture_on_commit_callbacks, settings):
+    # The import's message is lost (a broker outage at the commit, a worker that died): the
+    # rows written in its transaction stay, and the periodic sweep sends the check again.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from edition.models import PendingRenderCheck
+
+    result = imported(django_capture_on_commit_callbacks)
+    ids = sorted(Revision.objects.filter(current_of__edition=result.edition)
+                 .values_list("pk", flat=True))
+    assert sorted(PendingRenderCheck.objects.values_list("revision_id", flat=True)) == ids
+    sent.clear()
+    assert tasks.sweep_stuck_jobs()["render_checks"] == []  # sent just now: left alone
+    assert sent == []
+    PendingRenderCheck.objects.update(sent_at=timezone.now() - timedelta(
+        seconds=settings.EMEND_RENDER_CHECK_RESEND_SECONDS + 1))
+    assert tasks.sweep_stuck_jobs()["render_checks"] == ids
+    assert [args[0] for name, args in sent if name == "check_rendering"] == [ids]
+    assert tasks.sweep_stuck_jobs()["render_checks"] == []  # marked sent: once per interval
+    assert tasks.check_rendering(ids) == 0
+    assert not PendingRenderCheck.objects.exists()  # done: nothing left for the sweep
+    assert ExportFragment.objects.filter(format="html").count() == len(ids)
