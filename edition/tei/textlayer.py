@@ -264,6 +264,13 @@ def text_of(element: etree._Element) -> str:
 def apply_change(
     element: etree._Element, start: int, end: int, replacement: str
 ) -> etree._Element:
+    """`changed(...)`'s tree alone."""
+    return changed(element, start, end, replacement)[0]
+
+
+def changed(
+    element: etree._Element, start: int, end: int, replacement: str
+) -> tuple[etree._Element, TextLayer]:
     """Return a copy of `element` whose text layer is `layer[:start] + replacement + layer[end:]`.
 
     Only the text nodes the change touches are rewritten, and in them only the characters it
@@ -277,6 +284,7 @@ def apply_change(
     Raises TextChangeError when the TEI cannot carry that text: a range outside the layer, a
     change that adds, removes or crosses a block boundary (that is a structural fix), or one
     whose result is not in normal form (doubled or edge spaces, line breaks, non-NFC text).
+    Returns the copy with its text layer (built to check it: the approval's gate reuses it).
     """
     # The copy's layer is the element's (a copy has the same text): built once, it checks the
     # change and serves the first mode's writing, instead of a layer of `element` as well.
@@ -292,8 +300,8 @@ def apply_change(
             built = None
             continue
         built = None
-        if (actual := build(tree).text) == expected:
-            return tree
+        if (actual := (layer := build(tree)).text) == expected:
+            return tree, layer
     raise TextChangeError(
         "the TEI cannot carry this change exactly (it would merge with neighbouring "
         f"whitespace or characters): expected {expected[max(start - 20, 0):start + 40]!r}, "
