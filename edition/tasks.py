@@ -137,11 +137,17 @@ def build_exports(self, edition_id: int, group: str = "text") -> str:
     # the burst settles; the requests stay pending rows meanwhile, so a lost message loses
     # nothing (the sweep re-sends). Run eagerly (no worker: tests, a demo), a countdown would
     # not be honoured, so it builds at once.
+    eager = self.request.is_eager
     wait = builds.settle_in(edition_id, group)
-    if wait > 0 and not self.request.is_eager:
+    if wait > 0 and not eager:
         _send(build_exports, (edition_id, group), {"countdown": wait})
         return DEFERRED
-    return builds.run(edition_id, group).status
+    status = builds.run(edition_id, group, settle=not eager).status
+    # What arrived during the builds and has not settled: built when it has, as above.
+    wait = 0 if eager else builds.settle_in(edition_id, group)
+    if wait > 0:
+        _send(build_exports, (edition_id, group), {"countdown": wait})
+    return status
 
 
 # What build_exports returns when it sent itself again for later instead of building.

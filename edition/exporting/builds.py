@@ -108,10 +108,12 @@ class Outcome:
     builds: list[ExportBuild]
 
 
-def run(edition_id: int, group: str | None = None) -> Outcome:
+def run(edition_id: int, group: str | None = None, *, settle: bool = False) -> Outcome:
     """Build the edition's exports of `group` (every group if None) while requests are
     pending. Idempotent: with nothing pending it does nothing, so a duplicate or redelivered
-    message is harmless."""
+    message is harmless. `settle` (the task): after a build, the requests that arrived during
+    it are built at once only if they have settled (`settle_in`); otherwise they are left
+    pending for the task to send itself again for then."""
     if group is None:
         outcomes = [run(edition_id, g) for g in formats.enabled_groups()]
         statuses = [o.status for o in outcomes]
@@ -124,6 +126,8 @@ def run(edition_id: int, group: str | None = None) -> Outcome:
         return Outcome(Result.IDLE, [])
     built: list[ExportBuild] = []
     while True:
+        if built and settle and settle_in(edition_id, group) > 0:
+            return Outcome(Result.BUILT, built)
         claim = _claim(edition_id, group)
         if isinstance(claim, Result):
             return Outcome(Result.BUILT if built and claim is Result.IDLE else claim, built)
