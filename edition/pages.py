@@ -36,7 +36,7 @@ from lxml import etree
 
 from .imports import CONTENT_PLACEHOLDER, PLACEHOLDER
 from .models import Document, Edition, PageImage, Revision
-from .tei import XML_ID, local_name
+from .tei import XML_ID, local_name, textlayer
 from .tei.parsing import safe_parser
 from .tei.render import page_anchor
 
@@ -135,8 +135,12 @@ def first_break_at_start(revision: Revision) -> etree._Element | None:
     it: the unit begins on that page), else None. No parse when the TEI has no `pb`."""
     if not _PB_TAG.search(revision.tei):
         return None
-    found = revision.layer.page_breaks
-    return found[0].element if found and found[0].offset == 0 else None
+    if "layer" in revision.__dict__:  # built already: read it
+        found = revision.layer.page_breaks
+        return found[0].element if found and found[0].offset == 0 else None
+    # Not the whole layer for this (an approval asks it of the parent, whose layer it does
+    # not otherwise build): only the start of the tree.
+    return textlayer.first_break_at_start(revision.element)
 
 
 def begins_on_own_page_moved(old: Revision, new: Revision) -> bool:

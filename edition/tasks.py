@@ -121,9 +121,9 @@ def sync_pages(edition_id: int) -> int:
     return len(pages.sync(edition)) if edition is not None else 0
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=(Exception,),
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, autoretry_for=(Exception,),
              retry_backoff=5, retry_backoff_max=300, retry_jitter=True, max_retries=8)
-def build_exports(edition_id: int, group: str = "text") -> str:
+def build_exports(self, edition_id: int, group: str = "text") -> str:
     """Rebuild the edition's exports if any request is pending (see exporting/builds.py).
 
     Safe to run twice or late: a message with nothing pending does nothing. A failure is
@@ -131,8 +131,27 @@ def build_exports(edition_id: int, group: str = "text") -> str:
     """
     from .exporting import builds
 
-    builds.settle(edition_id, group)  # let a burst of approvals finish arriving
-    return builds.run(edition_id, group).status
+    # Let a burst of approvals finish arriving, without sleeping in the worker: each approval
+    # sends two of these messages, and a process asleep for up to MAX_WAIT seconds is one
+    # that cannot warm the pages readers wait for. The message is sent again for the moment
+    # the burst settles; the requests stay pending rows meanwhile, so a lost message loses
+    # nothing (the sweep re-sends). Run eagerly (no worker: tests, a demo), a countdown would
+    # not be honoured, so it builds at once.
+    eager = self.request.is_eager
+    wait = builds.settle_in(edition_id, group)
+    if wait > 0 and not eager:
+        _send(build_exports, (edition_id, group), {"countdown": wait})
+        return DEFERRED
+    status = builds.run(edition_id, group, settle=not eager).status
+    # What arrived during the builds and has not settled: built when it has, as above.
+    wait = 0 if eager else builds.settle_in(edition_id, group)
+    if wait > 0:
+        _send(build_exports, (edition_id, group), {"countdown": wait})
+    return status
+
+
+# What build_exports returns when it sent itself again for later instead of building.
+DEFERRED = "deferred"
 
 
 @shared_task(acks_late=True)

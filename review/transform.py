@@ -30,6 +30,10 @@ class Applied:
     inserted_blocks: set[int] = field(default_factory=set)  # points of blocks inserted
     attributes: set[str] = field(default_factory=set)  # the div's attributes set or removed
     marked: set[tuple[int, int]] = field(default_factory=set)  # ranges whose markup changed
+    # The text layer of `element` when the last step built it (a text change checks its
+    # result's layer); None when any later step changed the tree. The approval's gate takes
+    # it for the candidate instead of building it again.
+    layer: textlayer.TextLayer | None = None
 
 
 def apply_changes(element: etree._Element, changes, *, text: str | None = None) -> Applied:
@@ -41,6 +45,7 @@ def apply_changes(element: etree._Element, changes, *, text: str | None = None) 
     result = Applied(element)
     ordered = sorted(changes, key=lambda c: (c.start, c.end), reverse=True)
     for change in ordered:
+        result.layer = None  # whatever this step does to the tree, the layer before is stale
         if change.kind == Kind.METADATA:  # the div's own attributes: no text, no step
             values = attributes_of(change.kind, change.content)
             result.element = set_attributes(result.element, values)
@@ -55,8 +60,8 @@ def apply_changes(element: etree._Element, changes, *, text: str | None = None) 
             continue
         note_id = image_of(change.note_id, result.renamed)
         if change.kind == Kind.TEXT:
-            result.element = textlayer.apply_change(result.element, change.start, change.end,
-                                                    change.content)
+            result.element, result.layer = textlayer.changed(result.element, change.start,
+                                                             change.end, change.content)
             result.steps.append(Step(change.start, change.end - change.start,
                                      len(change.content)))
             if text is not None:  # apply_change checked the new layer is exactly this

@@ -74,21 +74,23 @@ def request_export(edition: Edition, reason: str, *, full: bool = False) -> None
                           countdown=settings.EMEND_EXPORT_DEBOUNCE_SECONDS)
 
 
-def settle(edition_id: int, group: str) -> None:
-    """Wait while approvals keep arriving: until no request came for DEBOUNCE seconds, or the
-    oldest waiting one is MAX_WAIT old. A burst of approvals then makes a build every MAX_WAIT
-    seconds at most, however long it lasts; a lone approval waits DEBOUNCE seconds."""
+def settle_in(edition_id: int, group: str) -> float:
+    """Seconds to wait while approvals keep arriving (0: build now): until no request came for
+    DEBOUNCE seconds, or the oldest waiting one is MAX_WAIT old. A burst of approvals then
+    makes a build every MAX_WAIT seconds at most, however long it lasts; a lone approval waits
+    DEBOUNCE seconds. The task does not sleep that long (it would hold one of the worker's
+    processes, which warm the pages readers wait for): it sends itself again for then."""
     debounce = timedelta(seconds=settings.EMEND_EXPORT_DEBOUNCE_SECONDS)
     max_wait = timedelta(seconds=settings.EMEND_EXPORT_MAX_WAIT_SECONDS)
-    while True:
-        pending = ExportRequest.objects.filter(edition_id=edition_id, group=group, build=None)
-        span = pending.aggregate(oldest=Min("created_at"), newest=Max("created_at"))
-        now = timezone.now()
-        if span["newest"] is None or now - span["newest"] >= debounce \
-                or now - span["oldest"] >= max_wait:
-            return
-        time.sleep(min((span["newest"] + debounce - now).total_seconds(),
-                       (span["oldest"] + max_wait - now).total_seconds(), 1.0) + 0.01)
+    pending = ExportRequest.objects.filter(edition_id=edition_id, group=group, build=None)
+    span = pending.aggregate(oldest=Min("created_at"), newest=Max("created_at"))
+    now = timezone.now()
+    if span["newest"] is None or now - span["newest"] >= debounce \
+            or now - span["oldest"] >= max_wait:
+        return 0.0
+    # A little past the moment, so the message that arrives then finds it passed.
+    return min((span["newest"] + debounce - now).total_seconds(),
+               (span["oldest"] + max_wait - now).total_seconds()) + 0.01
 
 
 class Result(StrEnum):
@@ -106,10 +108,12 @@ class Outcome:
     builds: list[ExportBuild]
 
 
-def run(edition_id: int, group: str | None = None) -> Outcome:
+def run(edition_id: int, group: str | None = None, *, settle: bool = False) -> Outcome:
     """Build the edition's exports of `group` (every group if None) while requests are
     pending. Idempotent: with nothing pending it does nothing, so a duplicate or redelivered
-    message is harmless."""
+    message is harmless. `settle` (the task): after a build, the requests that arrived during
+    it are built at once only if they have settled (`settle_in`); otherwise they are left
+    pending for the task to send itself again for then."""
     if group is None:
         outcomes = [run(edition_id, g) for g in formats.enabled_groups()]
         statuses = [o.status for o in outcomes]
@@ -122,6 +126,8 @@ def run(edition_id: int, group: str | None = None) -> Outcome:
         return Outcome(Result.IDLE, [])
     built: list[ExportBuild] = []
     while True:
+        if built and settle and settle_in(edition_id, group) > 0:
+            return Outcome(Result.BUILT, built)
         claim = _claim(edition_id, group)
         if isinstance(claim, Result):
             return Outcome(Result.BUILT if built and claim is Result.IDLE else claim, built)

@@ -226,6 +226,37 @@ def _build(element: etree._Element) -> tuple[TextLayer, _Builder]:
     return builder.result(), builder
 
 
+class _Found(Exception):
+    pass
+
+
+class _FirstBreak(_Builder):
+    """Walks only as far as the first character or the first `pb`, whichever comes first."""
+
+    def add_text(self, raw, element, slot) -> None:
+        super().add_text(raw, element, slot)
+        if self.length:
+            raise _Found(None)
+
+    def add_anchor(self, anchors, element) -> None:
+        super().add_anchor(anchors, element)
+        if anchors is self.page_breaks:
+            raise _Found(element if self.length == 0 else None)
+
+
+def first_break_at_start(element: etree._Element) -> etree._Element | None:
+    """`build(element).page_breaks[0].element` when that first `pb` stands at offset 0 (no text
+    before it), else None, reading only the start of the tree. An anchor placed at offset 0
+    stays there (offsets only ever move back to the layer's length, never below it, and once
+    the layer has a character it can no longer be empty), so the first `pb` or the first
+    character decides."""
+    try:
+        _FirstBreak().walk(element, root=True)
+    except _Found as found:
+        return found.args[0]
+    return None
+
+
 def text_of(element: etree._Element) -> str:
     return build(element).text
 
@@ -233,6 +264,13 @@ def text_of(element: etree._Element) -> str:
 def apply_change(
     element: etree._Element, start: int, end: int, replacement: str
 ) -> etree._Element:
+    """`changed(...)`'s tree alone."""
+    return changed(element, start, end, replacement)[0]
+
+
+def changed(
+    element: etree._Element, start: int, end: int, replacement: str
+) -> tuple[etree._Element, TextLayer]:
     """Return a copy of `element` whose text layer is `layer[:start] + replacement + layer[end:]`.
 
     Only the text nodes the change touches are rewritten, and in them only the characters it
@@ -246,17 +284,24 @@ def apply_change(
     Raises TextChangeError when the TEI cannot carry that text: a range outside the layer, a
     change that adds, removes or crosses a block boundary (that is a structural fix), or one
     whose result is not in normal form (doubled or edge spaces, line breaks, non-NFC text).
+    Returns the copy with its text layer (built to check it: the approval's gate reuses it).
     """
-    layer = build(element)
-    expected = _check_change(layer, start, end, replacement)
+    # The copy's layer is the element's (a copy has the same text): built once, it checks the
+    # change and serves the first mode's writing, instead of a layer of `element` as well.
+    tree = copy.deepcopy(element)
+    built = _build(tree)
+    expected = _check_change(built[0], start, end, replacement)
     # Narrowest first: every touched node in place; those that cannot be, alone in normal form;
     # the whole block in normal form. Each is kept only if it gives exactly the expected layer.
     for mode in ("in place", "node", "block"):
-        tree = copy.deepcopy(element)
-        if not _write_change(tree, start, end, replacement, mode=mode):
+        if built is None:  # a mode before wrote into its copy (and its layer): a fresh one
+            tree = copy.deepcopy(element)
+        if not _write_change(tree, start, end, replacement, mode=mode, built=built):
+            built = None
             continue
-        if (actual := build(tree).text) == expected:
-            return tree
+        built = None
+        if (actual := (layer := build(tree)).text) == expected:
+            return tree, layer
     raise TextChangeError(
         "the TEI cannot carry this change exactly (it would merge with neighbouring "
         f"whitespace or characters): expected {expected[max(start - 20, 0):start + 40]!r}, "
@@ -265,10 +310,11 @@ def apply_change(
 
 
 def _write_change(tree: etree._Element, start: int, end: int, replacement: str, *,
-                  mode: str) -> bool:
+                  mode: str, built: tuple[TextLayer, _Builder] | None = None) -> bool:
     """Write the change into `tree` in `mode`; False when that mode cannot (a text node that
-    does not map onto its layer, for "in place")."""
-    layer, builder = _build(tree)
+    does not map onto its layer, for "in place"). `built`: `_build(tree)`, when the caller has
+    it (it is written into: used once)."""
+    layer, builder = built if built is not None else _build(tree)
     segments = _touched_segments(layer, start, end)
     if not segments:
         raise TextChangeError(

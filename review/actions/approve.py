@@ -89,8 +89,11 @@ def _apply(document: Document, proposal: Proposal, approvers: set[int]) -> Revis
         mark_conflicted(proposal, problem, anchored_on=head)
         return problem
     tei = etree.tostring(applied.element, encoding="unicode")
-    candidate = check_candidate(tei, document, number=head.number + 1, current=head.tei,
-                                keep=True)
+    candidate = check_candidate(
+        tei, document, number=head.number + 1, current=head.tei, keep=True,
+        # The layer apply_changes built to check the result serves the new revision: its
+        # tree, not a parse of it, is the candidate when the gate finds them the same.
+        source=(applied.element, applied.layer) if applied.layer is not None else None)
     revision = document.add_revision(
         tei, by=proposal.author, summary=proposal.rationale[:500], candidate=candidate,
         change=RevisionChange(

@@ -288,3 +288,43 @@ def test_a_date_without_its_offset_is_reported_not_compared(db, tmp_path):
     assert any("its date is left empty" in w for w in result.warnings)
     assert any(w.startswith(f"{xml_id}: frus:doc-dateTime-min: “1960-01-19T15:30:00” is not")
                for w in result.warnings)
+
+
+# -- a tree passed along (an approval's result) ----------------------------------------------
+
+def test_a_source_tree_is_taken_only_when_its_bytes_parse_back_to_it(d142):
+    from edition.tei.textlayer import build
+
+    source = d142_with(VALID["table"])
+    layer = build(source)
+    candidate = check_candidate(xml(source), d142, number=2, source=(source, layer))
+    assert candidate.element is source and candidate.layer is layer
+    # A tree that is not what the bytes say: the bytes' own tree is checked, its own layer.
+    other = copy.deepcopy(source)
+    other.find(tei("p")).text = "Other words."
+    candidate = check_candidate(xml(source), d142, number=2, source=(other, build(other)))
+    assert candidate.element is not other
+    assert candidate.layer.text == layer.text != build(other).text
+
+
+def too_deep() -> etree._Element:
+    """d142 with 300 nested `hi` in a tree made in memory: past the depth libxml2 parses."""
+    source = d142_with("<p>x</p>")
+    inner = source.findall(tei("p"))[-1]
+    for _ in range(300):
+        inner = etree.SubElement(inner, tei("hi"))
+    inner.text = "deep"
+    return source
+
+
+@pytest.mark.parametrize("case", [*INVALID, "deep-hi", "too-deep"])
+def test_the_verdict_on_a_source_tree_is_the_verdict_on_its_bytes(case, d142):
+    from edition.tei.textlayer import build
+
+    source = too_deep() if case == "too-deep" else d142_with(
+        DEEP_HI if case == "deep-hi" else INVALID[case])
+    with pytest.raises(GateError) as alone:
+        check_candidate(xml(source), d142, number=2)
+    with pytest.raises(GateError) as passed:
+        check_candidate(xml(source), d142, number=2, source=(source, build(source)))
+    assert (passed.value.code, passed.value.message) == (alone.value.code, alone.value.message)

@@ -287,3 +287,43 @@ def test_sequences_of_changes_stay_exact(data):
         # The serialised TEI, parsed again, still carries exactly this text.
         element = etree.fromstring(etree.tostring(element))
         assert text_of(element) == text
+
+
+class TestFirstBreakAtStart:
+    """`first_break_at_start` reads only the start of the tree and agrees with the layer."""
+
+    @staticmethod
+    def variants(xml_id):
+        plain = sample_document(xml_id)
+        yield plain
+        pb_first = sample_document(xml_id)
+        pb_first.insert(0, etree.Element(tei("pb"), n="1"))
+        yield pb_first
+        text_first = sample_document(xml_id)
+        text_first.text = " Words first "
+        yield text_first
+        in_empty_block = sample_document(xml_id)
+        p = etree.Element(tei("p"))
+        p.text = "  "
+        p.append(etree.Element(tei("pb"), n="2"))
+        in_empty_block.insert(0, p)
+        yield in_empty_block
+        after_note = sample_document(xml_id)
+        head = etree.Element(tei("head"))
+        note = etree.SubElement(head, tei("note"))
+        note.text, note.tail = "A note.", " "
+        etree.SubElement(head, tei("pb"), n="3")
+        after_note.insert(0, head)
+        yield after_note
+
+    @pytest.mark.parametrize("xml_id", ["d142", "d144"])
+    def test_agrees_with_the_whole_layer(self, xml_id):
+        from edition.tei.textlayer import first_break_at_start
+
+        seen = set()
+        for element in self.variants(xml_id):
+            found = build(element).page_breaks
+            expected = found[0].element if found and found[0].offset == 0 else None
+            assert first_break_at_start(element) is expected
+            seen.add(expected is None)
+        assert seen == {True, False}  # both answers were asked for

@@ -9,6 +9,7 @@ number of queries of an approval does not grow with the number of far-away propo
 import re
 
 import pytest
+from lxml import etree
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -708,3 +709,47 @@ class TestCost:
         many = self.approval_queries(sample_edition.documents.get(xml_id="d144"), people, 200)
         assert few == many, (few, many)
         assert Proposal.objects.filter(status=Status.CONFLICTED).count() == 2
+
+
+class TestOneApprovalsWork:
+    """Issue 14, item 5: the text layer built once per approval, no re-parse of the tree."""
+
+    def test_each_tree_has_its_layer_built_once(self, d142, people, monkeypatch):
+        from edition.tei import textlayer
+
+        built = []
+        original = textlayer._build
+
+        def counting(element):
+            if element.get(XML_ID) == "d142":  # a whole document's layer, not a note's
+                built.append(etree.tostring(element, encoding="unicode"))
+            return original(element)
+
+        monkeypatch.setattr(textlayer, "_build", counting)
+        proposal = propose(d142, people.editor, text(d142, "Seoul", "Pusan"))
+        before = head(d142)
+        built.clear()
+        revision = do_approve(proposal, by=people.reviewer)
+        # The head's layer, to place the change in its tree; the new revision's, which
+        # checked the change, served the gate, the renderers and the stored text column.
+        assert built == [before.tei, revision.tei]
+        assert Revision.objects.get(pk=revision.pk).text == textlayer.text_of(
+            Revision.objects.get(pk=revision.pk).element)
+
+    def test_the_revision_stored_is_the_tree_the_gate_checked(self, d142, people, monkeypatch):
+        from edition import gate
+
+        checked = []
+        original = gate._render
+
+        def recording(part, *, keep):
+            checked.append((part.revision.element, part.revision.tei))
+            return original(part, keep=keep)
+
+        monkeypatch.setattr(gate, "_render", recording)
+        proposal = propose(d142, people.editor, text(d142, "Seoul", "Pusan"))
+        checked.clear()  # proposing checks what it would make
+        revision = do_approve(proposal, by=people.reviewer)
+        [(element, tei)] = checked
+        assert tei == revision.tei == etree.tostring(element, encoding="unicode")
+        assert "Pusan" in revision.tei and "Pusan" in revision.text
