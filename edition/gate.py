@@ -42,8 +42,8 @@ log = logging.getLogger(__name__)
 
 class GateError(ValueError):
     """A revision that must not be stored, with a message for the reviewer and the author.
-    `code`: "invalid-tei" (TEI P5 or the frus: rules), "unrenderable" (a renderer fails on
-    it), "no-schema" (tei_all.rng is not installed: nothing can be checked)."""
+    `code`: "invalid-tei" (TEI P5 or the frus: rules), "too_deep" (nested past
+    EMEND_MAX_TEI_DEPTH), "unrenderable" (a renderer fails on it), "no-schema" (tei_all.rng is not installed: nothing can be checked)."""
 
     def __init__(self, message: str, code: str) -> None:
         super().__init__(message)
@@ -114,6 +114,9 @@ def _check(tei: str, document: Document, number: int, *, keep: bool,
         element = parse_document_div(tei) if element is None else element
     except TEIError as exc:
         raise GateError(str(exc), code="invalid-tei") from exc
+    too_deep = depth_problem(element)
+    if too_deep:
+        raise GateError(too_deep, code="too_deep")
     problems = frus_problems(element)
     if problems:
         raise GateError("; ".join(problems), code="invalid-tei")
@@ -126,6 +129,30 @@ def _check(tei: str, document: Document, number: int, *, keep: bool,
     part = Part.candidate(document, tei, number=number, element=element, like=like)
     _render(part, keep=keep)
     return part.revision
+
+
+def nesting_depth(element: etree._Element) -> int:
+    """How deep elements nest below `element` (its children are at depth 1), counted without
+    recursion: the check must not fail the way the renderers it protects would."""
+    depth = deepest = 0
+    for event, _ in etree.iterwalk(element, events=("start", "end")):
+        depth += 1 if event == "start" else -1
+        deepest = max(deepest, depth)
+    return deepest - 1  # the start of `element` itself counted one
+
+
+def depth_problem(element: etree._Element) -> str | None:
+    """The refusal of a unit nesting deeper than EMEND_MAX_TEI_DEPTH, or None. Checked before
+    anything renders it: the renderers and WeasyPrint recurse per level, and a unit the gate's
+    one-document render survives may still break the whole volume's PDF, where it sits deeper
+    (tests/edition/test_depth_limit.py proves every export builds up to the limit)."""
+    limit = settings.EMEND_MAX_TEI_DEPTH
+    depth = nesting_depth(element)
+    if depth <= limit:
+        return None
+    return (f"its elements nest {depth} levels deep, more than the {limit} every page and "
+            f"export is proven to handle (EMEND_MAX_TEI_DEPTH): flatten the nested markup "
+            f"(<hi> inside <hi>, lists or tables inside each other)")
 
 
 def _render(part: Part, *, keep: bool) -> None:

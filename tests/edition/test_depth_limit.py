@@ -1,0 +1,129 @@
+"""The depth limit (EMEND_MAX_TEI_DEPTH, edition/gate.py): a unit the gate accepts builds in
+every export format, alone and in the whole volume, and its reading page renders; one past it
+is refused with a message naming the limit, and a build leaves such a unit (imported: an import
+only warns) out and says so instead of failing the volume."""
+
+import pytest
+from django.conf import settings
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from edition.exporting import builds
+from edition.gate import GateError, check_candidate, nesting_depth
+from edition.models import ExportBuild, ExportFile
+from tests.edition.test_gate import d142_with, xml
+
+pytestmark = pytest.mark.django_db
+
+# Each wraps `inner` one or more levels deeper, as TEI P5 allows inside a paragraph.
+WRAPPERS = {
+    "hi": (1, lambda inner: f'<hi rend="italic">{inner}</hi>'),
+    "seg": (1, lambda inner: f"<seg>{inner}</seg>"),
+    "quote": (1, lambda inner: f"<quote>{inner}</quote>"),
+    "note": (2, lambda inner: f'<note><p>{inner}</p></note>'),
+    "list": (2, lambda inner: f"<list><item>{inner}</item></list>"),
+    "table": (3, lambda inner: f"<table><row><cell>{inner}</cell></row></table>"),
+}
+
+
+def nest(kinds: list[str]) -> tuple[str, int]:
+    """A paragraph holding the wrappers `kinds` (outermost first) around a word; its depth in
+    the unit (the <p> is at depth 1)."""
+    inner, depth = "deep", 1
+    for kind in reversed(kinds):
+        levels, wrap = WRAPPERS[kind]
+        inner, depth = wrap(inner), depth + levels
+    return f"<p>{inner}</p>", depth
+
+
+def d142(edition):
+    return edition.documents.select_related("edition", "current_revision").get(xml_id="d142")
+
+
+def build_everything(edition) -> list[ExportBuild]:
+    builds.request_export(edition, "test", full=True)
+    builds.run(edition.pk)
+    return list(ExportBuild.objects.filter(edition=edition, current=True))
+
+
+def approve(document, fragment: str):
+    """The gate as an approval runs it, then the revision it lets through."""
+    tei = xml(d142_with(fragment))
+    candidate = check_candidate(tei, document, number=document.current_revision.number + 1,
+                                keep=True, current=document.current_revision.tei)
+    return document.add_revision(tei, by=None, summary="test", candidate=candidate)
+
+
+def assert_everything_builds(edition, client, document) -> None:
+    current = build_everything(edition)
+    assert {b.group for b in current} == {"text", "print"}
+    for build in current:
+        assert build.status == ExportBuild.Status.COMPLETE and build.error == "", build.error
+    formats = set(ExportFile.objects.filter(build__in=current, document=document)
+                  .values_list("format", flat=True))
+    assert formats == {"tei", "html", "txt", "json", "epub", "pdf"}
+    assert set(ExportFile.objects.filter(build__in=current, document=None)
+               .values_list("format", flat=True)) == formats
+    page = client.get(f"/{edition.slug}/{document.xml_id}/")
+    assert page.status_code == 200 and "deep" in page.content.decode()
+
+
+def test_the_reported_case_238_nested_hi_is_refused_naming_the_limit(sample_volume):
+    with pytest.raises(GateError) as refused:
+        approve(d142(sample_volume), nest(["hi"] * 237)[0])
+    assert refused.value.code == "too_deep"
+    assert "nest 238 levels deep" in refused.value.message
+    assert "EMEND_MAX_TEI_DEPTH" in refused.value.message
+
+
+def test_nesting_depth_counts_without_recursion():
+    from lxml import etree
+    root = leaf = etree.Element("a")
+    for _ in range(5000):  # past both Python's recursion limit and libxml2's parsing depth
+        leaf = etree.SubElement(leaf, "b")
+    etree.SubElement(root, "c")
+    assert nesting_depth(root) == 5000
+
+
+def test_at_the_limit_every_export_builds_and_the_page_renders(sample_volume, client):
+    limit = settings.EMEND_MAX_TEI_DEPTH
+    document = d142(sample_volume)
+    fragment, depth = nest(["hi"] * (limit - 1))
+    assert depth == limit
+    approve(document, fragment)
+    assert_everything_builds(sample_volume, client, document)
+
+
+def test_a_unit_past_the_limit_is_left_out_of_the_build_and_reported(sample_volume):
+    document = d142(sample_volume)
+    # As an import stores it: the gate only warns.
+    document.add_revision(xml(d142_with(nest(["hi"] * 240)[0])), by=None, summary="import")
+    current = build_everything(sample_volume)
+    assert {b.status for b in current} == {ExportBuild.Status.COMPLETE}
+    for build in current:
+        assert build.error.startswith("Left out of this build")
+        assert "d142: its elements nest 241 levels deep" in build.error
+        assert not ExportFile.objects.filter(build=build, document=document).exists()
+        assert ExportFile.objects.filter(build=build, document=None).exists()  # the volume
+        assert ExportFile.objects.filter(build=build).exclude(document=None).exists()  # others
+
+
+@hsettings(max_examples=8, deadline=None,
+           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(kinds=st.lists(st.sampled_from(sorted(WRAPPERS)), min_size=1, max_size=150),
+       pad=st.integers(min_value=0, max_value=3))
+def test_gate_accepts_implies_every_export_builds(sample_volume, client, kinds, pad):
+    # Deep chains around the limit (100): mostly past it, some under, some exactly at it.
+    document = d142(sample_volume)
+    fragment, depth = nest(kinds + ["hi"] * pad)
+    try:
+        approve(document, fragment)
+    except GateError as refused:
+        assert depth > settings.EMEND_MAX_TEI_DEPTH, refused.message
+        assert refused.code == "too_deep"
+        return
+    assert depth <= settings.EMEND_MAX_TEI_DEPTH
+    try:
+        assert_everything_builds(sample_volume, client, d142(sample_volume))
+    finally:
+        revision = d142(sample_volume).current_revision
+        revision.document.add_revision(revision.parent.tei, by=None, summary="undo")
