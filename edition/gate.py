@@ -171,7 +171,11 @@ def _render(part: Part, *, keep: bool) -> None:
 
 def render_stored(document: Document, revision: Revision) -> None:
     """The gate's renderers on a stored revision (its TEI checked already), its pieces kept
-    for the builds; GateError("unrenderable") names the first that fails."""
+    for the builds; GateError("unrenderable") names the first that fails, ("too_deep") one
+    nested past EMEND_MAX_TEI_DEPTH, which a build leaves out whatever it renders."""
+    too_deep = depth_problem(revision.element)
+    if too_deep:
+        raise GateError(too_deep, code="too_deep")
     _render(Part(document, revision), keep=True)
 
 

@@ -150,3 +150,27 @@ def test_the_plain_text_of_an_imported_unit_past_the_limit_still_serves(sample_v
     for address in ("/", ".txt", ".xml"):
         response = client.get(f"/{sample_volume.slug}/d142{address}")
         assert response.status_code == 200 and b"deep" in response.content
+
+
+def test_an_import_warns_and_its_build_leaves_the_unit_out_saying_why(tmp_path, client):
+    from edition.imports import import_tei
+    from tests.helpers import document_tei, volume_tei
+
+    deep, depth = nest(["list", "hi", "table"] * 20)  # 121 levels
+    path = tmp_path / "vol1.xml"
+    path.write_text(volume_tei(document_tei(1) + document_tei(2, deep) + document_tei(3)))
+    result = import_tei(path)
+    [warning] = [w for w in result.warnings if w.startswith("d2: ")]
+    assert f"its elements nest {depth} levels deep" in warning
+    assert "EMEND_MAX_TEI_DEPTH" in warning
+    current = build_everything(result.edition)
+    assert {b.status for b in current} == {ExportBuild.Status.COMPLETE}
+    for build in current:
+        assert "d2: its elements nest" in build.error
+        assert set(ExportFile.objects.filter(build=build).exclude(document=None)
+                   .values_list("document__xml_id", flat=True)) == {"d1", "d3"}
+    from tests.helpers import make_member
+
+    client.force_login(make_member(result.edition, "reviewer", "reviewer"))  # who sees builds
+    page = client.get(f"/{result.edition.slug}/exports/").content.decode()
+    assert "Left out of this build (the rest of the volume is complete): d2: its elements" in page
