@@ -68,6 +68,18 @@ def check_candidate(tei: str, document: Document, *, number: int, current: str |
     except GateError as refusal:
         if current is None or refusal.code == "no-schema":
             raise
+        if refusal.code == "too_deep":
+            # A unit imported past the limit stays editable, and may be made shallower step by
+            # step: only a change nesting it deeper than it is now is refused.
+            try:
+                now = nesting_depth(parse_document_div(current))
+                after = nesting_depth(element if element is not None
+                                      else parse_document_div(tei))
+            except TEIError:
+                raise refusal from None
+            if after <= now:
+                return None
+            raise
         try:
             _check(current, document, number - 1, keep=False)
         except GateError as already:

@@ -174,3 +174,21 @@ def test_an_import_warns_and_its_build_leaves_the_unit_out_saying_why(tmp_path, 
     client.force_login(make_member(result.edition, "reviewer", "reviewer"))  # who sees builds
     page = client.get(f"/{result.edition.slug}/exports/").content.decode()
     assert "Left out of this build (the rest of the volume is complete): d2: its elements" in page
+
+
+def test_a_unit_imported_past_the_limit_stays_editable_but_gets_no_deeper(sample_volume):
+    document = d142(sample_volume)
+    imported = xml(d142_with(nest(["hi"] * 120)[0]))
+    document.add_revision(imported, by=None, summary="import")
+    current = document.current_revision.tei
+    number = document.current_revision.number + 1
+    # A correction elsewhere, and one making it shallower, pass; one making it deeper does not.
+    assert "The Prime Minister" in current
+    check_candidate(current.replace("The Prime Minister", "The prime minister", 1), document,
+                    number=number, current=current)
+    check_candidate(xml(d142_with(nest(["hi"] * 110)[0])), document, number=number,
+                    current=current)
+    with pytest.raises(GateError, match="nest 123 levels deep") as refused:
+        check_candidate(xml(d142_with(nest(["hi"] * 122)[0])), document, number=number,
+                        current=current)
+    assert refused.value.code == "too_deep"
