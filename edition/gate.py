@@ -43,7 +43,8 @@ log = logging.getLogger(__name__)
 class GateError(ValueError):
     """A revision that must not be stored, with a message for the reviewer and the author.
     `code`: "invalid-tei" (TEI P5 or the frus: rules), "too_deep" (nested past
-    EMEND_MAX_TEI_DEPTH), "unrenderable" (a renderer fails on it), "no-schema" (tei_all.rng is not installed: nothing can be checked)."""
+    EMEND_MAX_TEI_DEPTH), "unrenderable" (a renderer fails on it), "no-schema" (tei_all.rng
+    is not installed: nothing can be checked)."""
 
     def __init__(self, message: str, code: str) -> None:
         super().__init__(message)
@@ -52,7 +53,8 @@ class GateError(ValueError):
 
 def check_candidate(tei: str, document: Document, *, number: int, current: str | None = None,
                     keep: bool = False, element: etree._Element | None = None,
-                    like: Revision | None = None, render: bool = True) -> Revision | None:
+                    like: Revision | None = None, render: bool = True,
+                    limit_depth: bool = True) -> Revision | None:
     """Raise GateError unless `tei` may become revision `number` of `document` (which comes
     with its edition: no query is made). `current`: the TEI of the revision it replaces.
     `keep`: it is about to be stored; keep its rendered pieces for the exports. `element`:
@@ -61,27 +63,32 @@ def check_candidate(tei: str, document: Document, *, number: int, current: str |
     Returns the unsaved candidate revision with its parsed tree and text layer, for
     `Document.add_revision` to reuse (None when it failed the way the current revision already
     fails). `render=False`: the TEI checks only, none of the renderers (a volume's import,
-    whose rendering the worker checks after the commit: `check_rendering`); returns None."""
+    whose rendering the worker checks after the commit: `check_rendering`); returns None.
+    `limit_depth=False`: not held to EMEND_MAX_TEI_DEPTH (a change to a unit already past it
+    that nests it no deeper; set by this function itself)."""
     try:
         return _check(tei, document, number, keep=keep, element=element, like=like,
-                      render=render)
+                      render=render, limit_depth=limit_depth)
     except GateError as refusal:
         if current is None or refusal.code == "no-schema":
             raise
-        if refusal.code == "too_deep":
+        if refusal.code == "too_deep" and limit_depth:
             # A unit imported past the limit stays editable, and may be made shallower step by
-            # step: only a change nesting it deeper than it is now is refused.
+            # step: only a change nesting it deeper than it is now is refused. The rest of the
+            # gate still applies to it (and the builds leave it out while it is past the limit).
             try:
                 now = nesting_depth(parse_document_div(current))
                 after = nesting_depth(element if element is not None
                                       else parse_document_div(tei))
             except TEIError:
                 raise refusal from None
-            if after <= now:
-                return None
-            raise
+            if after > now:
+                raise
+            return check_candidate(tei, document, number=number, current=current, keep=keep,
+                                   element=element, like=like, render=render,
+                                   limit_depth=False)
         try:
-            _check(current, document, number - 1, keep=False)
+            _check(current, document, number - 1, keep=False, limit_depth=limit_depth)
         except GateError as already:
             if already.message == refusal.message:
                 return None  # the current revision fails the same way: not this change's doing
@@ -121,12 +128,12 @@ _READING_VIEW = "the reading view and the HTML export"  # both render_html
 
 def _check(tei: str, document: Document, number: int, *, keep: bool,
            element: etree._Element | None = None, like: Revision | None = None,
-           render: bool = True) -> Revision | None:
+           render: bool = True, limit_depth: bool = True) -> Revision | None:
     try:
         element = parse_document_div(tei) if element is None else element
     except TEIError as exc:
         raise GateError(str(exc), code="invalid-tei") from exc
-    too_deep = depth_problem(element)
+    too_deep = depth_problem(element) if limit_depth else None
     if too_deep:
         raise GateError(too_deep, code="too_deep")
     problems = frus_problems(element)

@@ -221,7 +221,9 @@ def _build(build: ExportBuild, *, full: bool) -> None:
                         log.warning("export build %s leaves out %s: its %s file fails: %r",
                                     build.pk, part.xml_id, fmt.name, exc,
                                     exc_info=not isinstance(exc, RecursionError))
-                        problem = f"its {fmt.label} file cannot be made: {_reason(exc)}"
+                        label = (fmt.label[0].lower() + fmt.label[1:]
+                                 if fmt.label[1:2].islower() else fmt.label)  # "plain text"
+                        problem = f"its {label} file cannot be made: {_reason(exc)}"
                 if problem is not None:
                     break
             if problem is None:
@@ -232,8 +234,9 @@ def _build(build: ExportBuild, *, full: bool) -> None:
                     files.append(written)
                 build.rendered += len(mine)
             else:
-                # Its files written already are not named by the build (it lists `files`).
                 left_out.append(f"{part.xml_id}: {problem}")
+                for written in mine:  # none of its files: a reader finds none rather than some
+                    storage().delete(written.name)
             part.release()  # its pieces are in the store now, for the volume's files
             beat()
         if left_out:

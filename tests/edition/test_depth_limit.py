@@ -192,6 +192,11 @@ def test_a_unit_imported_past_the_limit_stays_editable_but_gets_no_deeper(sample
         check_candidate(xml(d142_with(nest(["hi"] * 122)[0])), document, number=number,
                         current=current)
     assert refused.value.code == "too_deep"
+    # Let through the depth check, not the rest of the gate.
+    with pytest.raises(GateError, match="not valid TEI") as refused:
+        check_candidate(current.replace("</div>", "<p>a<p>b</p>c</p></div>"), document,
+                        number=number, current=current)
+    assert refused.value.code == "invalid-tei"
 
 
 def test_at_the_limit_a_build_needs_well_under_the_default_recursion_limit(sample_volume):
@@ -212,3 +217,27 @@ def test_at_the_limit_a_build_needs_well_under_the_default_recursion_limit(sampl
         sys.setrecursionlimit(before)
     assert len(current) == 2
     assert all(b.status == ExportBuild.Status.COMPLETE and b.error == "" for b in current)
+
+
+def test_a_unit_a_renderer_fails_on_is_left_out_with_none_of_its_files(sample_volume,
+                                                                        monkeypatch):
+    from django.core.files.storage import storages
+
+    from edition.exporting import text
+
+    real = text.document
+
+    def failing(vol, part):
+        if part.xml_id == "d142":
+            raise KeyError("boom")
+        return real(vol, part)
+
+    monkeypatch.setattr(text, "document", failing)  # after TEI and HTML were written
+    [build] = [b for b in build_everything(sample_volume) if b.group == "text"]
+    assert build.status == ExportBuild.Status.COMPLETE
+    assert build.error == ("Left out of this build (the rest of the volume is complete): "
+                           "d142: its plain text file cannot be made: KeyError: 'boom'")
+    assert not ExportFile.objects.filter(build=build, document__xml_id="d142").exists()
+    _, names = storages["exports"].listdir(f"{sample_volume.slug}/{build.pk}")
+    assert names and not [n for n in names if n.startswith("d142.")]
+    assert f"{sample_volume.slug}.txt" in names
