@@ -214,6 +214,12 @@ EMEND_IMPORT_RENDER_INLINE_UNITS = env_int("EMEND_IMPORT_RENDER_INLINE_UNITS", 5
 # applying a change is linear in its size; these keep that size sane.
 EMEND_MAX_FRAGMENT_BYTES = env_int("EMEND_MAX_FRAGMENT_BYTES", 1024 * 1024)
 EMEND_MAX_FRAGMENT_DEPTH = env_int("EMEND_MAX_FRAGMENT_DEPTH", 32)
+# How deep a unit's elements may nest (its <div>'s children are at depth 1), whoever writes it:
+# the gate refuses a revision past it (edition/gate.py: approvals; an import warns) and a build
+# leaves such a unit out, reported, rather than fail the volume. Renderers and WeasyPrint
+# recurse per level (WeasyPrint's style inheritance failed a volume's PDF from about 230
+# levels); tests/edition/test_depth_limit.py proves every export builds at the limit.
+EMEND_MAX_TEI_DEPTH = env_int("EMEND_MAX_TEI_DEPTH", 100)
 EMEND_MAX_PROPOSAL_CHANGES = env_int("EMEND_MAX_PROPOSAL_CHANGES", 100)
 EMEND_MAX_REPLACEMENT_CHARS = env_int("EMEND_MAX_REPLACEMENT_CHARS", 10_000)  # a text change
 EMEND_MAX_RATIONALE_CHARS = env_int("EMEND_MAX_RATIONALE_CHARS", 5_000)  # rationale, reason, comment

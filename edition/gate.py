@@ -43,8 +43,9 @@ log = logging.getLogger(__name__)
 
 class GateError(ValueError):
     """A revision that must not be stored, with a message for the reviewer and the author.
-    `code`: "invalid-tei" (TEI P5 or the frus: rules), "unrenderable" (a renderer fails on
-    it), "no-schema" (tei_all.rng is not installed: nothing can be checked)."""
+    `code`: "invalid-tei" (TEI P5 or the frus: rules), "too_deep" (nested past
+    EMEND_MAX_TEI_DEPTH), "unrenderable" (a renderer fails on it), "no-schema" (tei_all.rng
+    is not installed: nothing can be checked)."""
 
     def __init__(self, message: str, code: str) -> None:
         super().__init__(message)
@@ -54,8 +55,8 @@ class GateError(ValueError):
 def check_candidate(tei: str, document: Document, *, number: int, current: str | None = None,
                     keep: bool = False, element: etree._Element | None = None,
                     like: Revision | None = None, render: bool = True,
-                    source: tuple[etree._Element, TextLayer] | None = None
-                    ) -> Revision | None:
+                    source: tuple[etree._Element, TextLayer] | None = None,
+                    limit_depth: bool = True) -> Revision | None:
     """Raise GateError unless `tei` may become revision `number` of `document` (which comes
     with its edition: no query is made). `current`: the TEI of the revision it replaces.
     `keep`: it is about to be stored; keep its rendered pieces for the exports. `element`:
@@ -68,15 +69,32 @@ def check_candidate(tei: str, document: Document, *, number: int, current: str |
     `source`: the tree `tei` was serialised from and its text layer (an approval's result,
     whose layer checked the change): `tei` is still parsed, and the candidate takes `source`
     instead of the parsed tree only when both serialise to exactly `tei` (see `_check`), so
-    its layer is not built a second time."""
+    its layer is not built a second time.
+    `limit_depth=False`: not held to EMEND_MAX_TEI_DEPTH (a change to a unit already past it
+    that nests it no deeper; set by this function itself)."""
     try:
         return _check(tei, document, number, keep=keep, element=element, like=like,
-                      render=render, source=source)
+                      render=render, source=source, limit_depth=limit_depth)
     except GateError as refusal:
         if current is None or refusal.code == "no-schema":
             raise
+        if refusal.code == "too_deep" and limit_depth:
+            # A unit imported past the limit stays editable, and may be made shallower step by
+            # step: only a change nesting it deeper than it is now is refused. The rest of the
+            # gate still applies to it (and the builds leave it out while it is past the limit).
+            try:
+                now = nesting_depth(parse_document_div(current))
+                after = nesting_depth(element if element is not None
+                                      else parse_document_div(tei))
+            except TEIError:
+                raise refusal from None
+            if after > now:
+                raise
+            return check_candidate(tei, document, number=number, current=current, keep=keep,
+                                   element=element, like=like, render=render, source=source,
+                                   limit_depth=False)
         try:
-            _check(current, document, number - 1, keep=False)
+            _check(current, document, number - 1, keep=False, limit_depth=limit_depth)
         except GateError as already:
             if already.message == refusal.message:
                 return None  # the current revision fails the same way: not this change's doing
@@ -116,12 +134,15 @@ _READING_VIEW = "the reading view and the HTML export"  # both render_html
 
 def _check(tei: str, document: Document, number: int, *, keep: bool,
            element: etree._Element | None = None, like: Revision | None = None,
-           render: bool = True, source: tuple[etree._Element, TextLayer] | None = None
-           ) -> Revision | None:
+           render: bool = True, source: tuple[etree._Element, TextLayer] | None = None,
+           limit_depth: bool = True) -> Revision | None:
     try:
         element = parse_document_div(tei) if element is None else element
     except TEIError as exc:
         raise GateError(str(exc), code="invalid-tei") from exc
+    too_deep = depth_problem(element) if limit_depth else None
+    if too_deep:
+        raise GateError(too_deep, code="too_deep")
     layer = None
     if source is not None and etree.tostring(source[0], encoding="unicode") == tei \
             == etree.tostring(element, encoding="unicode"):
@@ -148,6 +169,30 @@ def _check(tei: str, document: Document, number: int, *, keep: bool,
     return part.revision
 
 
+def nesting_depth(element: etree._Element) -> int:
+    """How deep elements nest below `element` (its children are at depth 1), counted without
+    recursion: the check must not fail the way the renderers it protects would."""
+    depth = deepest = 0
+    for event, _ in etree.iterwalk(element, events=("start", "end")):
+        depth += 1 if event == "start" else -1
+        deepest = max(deepest, depth)
+    return deepest - 1  # the start of `element` itself counted one
+
+
+def depth_problem(element: etree._Element) -> str | None:
+    """The refusal of a unit nesting deeper than EMEND_MAX_TEI_DEPTH, or None. Checked before
+    anything renders it: the renderers and WeasyPrint recurse per level, and a unit the gate's
+    one-document render survives may still break the whole volume's PDF, where it sits deeper
+    (tests/edition/test_depth_limit.py proves every export builds up to the limit)."""
+    limit = settings.EMEND_MAX_TEI_DEPTH
+    depth = nesting_depth(element)
+    if depth <= limit:
+        return None
+    return (f"its elements nest {depth} levels deep, more than the {limit} every page and "
+            f"export is proven to handle (EMEND_MAX_TEI_DEPTH): flatten the nested markup "
+            f"(<hi> inside <hi>, lists or tables inside each other)")
+
+
 def _render(part: Part, *, keep: bool) -> None:
     with sources.keeping() if keep else sources.scratch():
         for name, render in renderers():
@@ -164,7 +209,11 @@ def _render(part: Part, *, keep: bool) -> None:
 
 def render_stored(document: Document, revision: Revision) -> None:
     """The gate's renderers on a stored revision (its TEI checked already), its pieces kept
-    for the builds; GateError("unrenderable") names the first that fails."""
+    for the builds; GateError("unrenderable") names the first that fails, ("too_deep") one
+    nested past EMEND_MAX_TEI_DEPTH, which a build leaves out whatever it renders."""
+    too_deep = depth_problem(revision.element)
+    if too_deep:
+        raise GateError(too_deep, code="too_deep")
     _render(Part(document, revision), keep=True)
 
 

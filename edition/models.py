@@ -672,6 +672,7 @@ class ExportBuild(models.Model):
     heartbeat_at = models.DateTimeField(auto_now_add=True,
                                         help_text="Last sign of life of the worker building it")
     finished_at = models.DateTimeField(null=True, blank=True)
+    # A failed build's error; a complete one's units left out, and why (exporting/builds.py).
     error = models.TextField(blank=True)
     # Document id → revision number: what every file of the build was made from.
     sources = models.JSONField(default=dict, blank=True)

@@ -198,25 +198,61 @@ def _build(build: ExportBuild, *, full: bool) -> None:
     # `full`: no file of the previous build is reused. The pieces are read from the fragment
     # store still: a stored piece's key holds everything it depends on, so it is the same
     # text a renderer would make (rebuild_exports --rerender empties the edition's store).
+    left_out: list[str] = []  # "d142: why", for the build's report
     with _Heartbeat(build) as beat, sources.storing(vol.parts):
         # Document by document, every format of it while its tree is parsed: each revision is
         # parsed (and its text layer built) once per build, not once per format.
+        kept: list[Part] = []
         for part in vol.parts:
+            mine: list[Written] = []
+            shared: list[int] = []
+            problem, checked = None, False
             for fmt, version in enabled:
                 old = previous.get((fmt.name, part.document.pk, part.revision.number, version))
                 if old is not None:
-                    reused.append(old)
-                    build.reused += 1
-                else:
+                    shared.append(old)
+                    continue
+                # One unit the gate would refuse (an import only warns) or that a renderer
+                # fails on is left out of this build and named in its report: it must not
+                # fail every file of the volume. Checked before rendering: past the limit,
+                # the volume's PDF may fail where the unit's own files did not.
+                if not checked:
+                    problem, checked = _too_deep(part), True
+                if problem is None:
                     single = Volume(edition, [part], built_at=vol.built_at, whole=False,
                                     urls=vol.urls)
-                    files.append(_write(build, fmt, version, part, fmt.document(single, part)))
-                    build.rendered += 1
+                    try:
+                        mine.append(_write(build, fmt, version, part, fmt.document(single, part)))
+                    except Exception as exc:  # RecursionError included: any renderer's failure
+                        log.warning("export build %s leaves out %s: its %s file fails: %r",
+                                    build.pk, part.xml_id, fmt.name, exc,
+                                    exc_info=not isinstance(exc, RecursionError))
+                        label = (fmt.label[0].lower() + fmt.label[1:]
+                                 if fmt.label[1:2].islower() else fmt.label)  # "plain text"
+                        problem = f"its {label} file cannot be made: {_reason(exc)}"
+                if problem is not None:
+                    break
+            if problem is None:
+                kept.append(part)
+                reused += shared
+                build.reused += len(shared)
+                for written in mine:
+                    files.append(written)
+                build.rendered += len(mine)
+            else:
+                left_out.append(f"{part.xml_id}: {problem}")
+                for written in mine:  # none of its files: a reader finds none rather than some
+                    storage().delete(written.name)
             part.release()  # its pieces are in the store now, for the volume's files
             beat()
+        if left_out:
+            log.warning("export build %s of %s leaves out %s", build.pk, edition.slug,
+                        "; ".join(left_out))
+            build.error = _left_out_report(left_out)
+            vol = Volume(edition, kept, built_at=vol.built_at, whole=vol.whole, urls=vol.urls)
         for fmt, version in enabled:
             old = previous.get((fmt.name, None, None, version))
-            if old is not None and previous_sources == build.sources:
+            if old is not None and previous_sources == build.sources and not left_out:
                 reused.append(old)
             else:
                 files.append(_write(build, fmt, version, None, fmt.volume_chunks(vol)))
@@ -226,10 +262,29 @@ def _build(build: ExportBuild, *, full: bool) -> None:
     _switch(build, files, reused)
 
 
+def _too_deep(part: Part) -> str | None:
+    from ..gate import depth_problem  # the gate imports the exports' modules
+
+    return depth_problem(part.revision.element)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "its markup is nested too deeply (RecursionError)"
+    return f"{type(exc).__name__}: {str(exc)[:300]}"
+
+
+def _left_out_report(left_out: list[str]) -> str:
+    return (f"Left out of this build (the rest of the volume is complete): "
+            f"{'; '.join(left_out)}")[:10_000]
+
+
 def _fingerprint(edition: Edition, group: str) -> str:
     """What the files depend on besides revisions: another value means nothing is reused."""
     pieces = [settings.EMEND_SITE_URL, edition.tei_header, edition.tei_skeleton,
               f"render:{RENDER_VERSION}",
+              # Which units a build leaves out (`_too_deep`) depends on it.
+              f"depth:{settings.EMEND_MAX_TEI_DEPTH}",
               *(f"{f.name}:{getattr(f.module, 'VERSION', 1)}" for f in formats.enabled(group)),
               # What a format reads besides its own code (html: the site's document.css).
               *(f.module.fingerprint() for f in formats.enabled(group)
@@ -497,7 +552,7 @@ def _switch(build: ExportBuild, files: _Spool, reused: list[int]) -> None:
                                                         superseded_at=timezone.now())
         ExportBuild.objects.filter(pk=build.pk).update(
             status=Status.COMPLETE, finished_at=timezone.now(), rendered=build.rendered,
-            reused=build.reused, current=True)
+            reused=build.reused, current=True, error=build.error)
         # The exports page shows the current builds (edition/pagecache.py, exports stamp).
         Document.retire([Edition.exports_key(build.edition.slug)])
     log.info("exports of %s: build %s complete (%d document files rendered, %d reused)",

@@ -168,7 +168,13 @@ class _PlainRenderer:
 
     def has_block(self, el: etree._Element) -> bool:
         if el not in self.block_cache:
-            self.block_cache[el] = any(self.is_block(c) for c in el)
+            # Without recursion (is_block asks has_block of each child): every element of the
+            # subtree after its descendants (document order reversed), so that each is_block
+            # below finds its child's answer cached. An imported unit nests up to libxml2's
+            # 256 levels; its plain-text page must not fail on Python's recursion limit.
+            for node in reversed(list(el.iter())):
+                if node not in self.block_cache:
+                    self.block_cache[node] = any(self.is_block(c) for c in node)
         return self.block_cache[el]
 
     def flow(self, el: etree._Element, *, in_note: bool = False) -> list[Block]:
@@ -201,29 +207,42 @@ class _PlainRenderer:
         return blocks
 
     def inline(self, el: etree._Element, lines: _Lines) -> None:
+        # An explicit stack rather than recursion per level (see has_block): an element, or a
+        # 1-tuple of the text (a child's tail) written once the child's own content is.
+        todo: list = [el]
+        while todo:
+            item = todo.pop()
+            if isinstance(item, tuple):
+                lines.text(item[0])
+            elif not self.inline_leaf(item, lines):
+                lines.text(item.text)
+                for child in reversed(item):
+                    todo.append((child.tail,))
+                    todo.append(child)
+
+    def inline_leaf(self, el: etree._Element, lines: _Lines) -> bool:
+        """Write `el` if it is written whole (a note's marker, a page break, a stand-in, or
+        nothing); whether it was."""
         name = local_name(el)
         if not name or name in SKIPPED:
-            return
+            return True
         if is_foreign(el):
             if not follows_foreign(el):  # one stand-in for a run of it
                 lines.text(f" {EMBEDDED_MEDIA} ")
-            return
+            return True
         if name == "note":
             if el in self.label_of:
                 lines.marker(self.label_of[el])
             else:  # a note inside a note: its words stay in the parent's body
                 lines.text(f" [{self.note_body(el)}]")
-            return
+            return True
         if name == "pb":
             lines.page(_page_label(el))
-            return
+            return True
         if name in ("lb", "cb"):
             lines.line_break()
-            return
-        lines.text(el.text)
-        for child in el:
-            self.inline(child, lines)
-            lines.text(child.tail)
+            return True
+        return False
 
     def note_body(self, note: etree._Element) -> str:
         blocks = self.flow(note, in_note=True)

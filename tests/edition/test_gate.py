@@ -197,9 +197,26 @@ def test_cell_cols_superscript_two_is_refused(d142):
         check(d142, d142_with(INVALID["cols-superscript-two"]))
 
 
-def test_250_nested_hi_is_refused_by_the_render_gate(d142):
+def test_250_nested_hi_is_refused_by_the_depth_limit(d142):
+    # Before any renderer runs: one unit's own render survived 232 levels where the whole
+    # volume's PDF did not (tests/edition/test_depth_limit.py).
     with pytest.raises(GateError) as refused:
         check(d142, d142_with(DEEP_HI))
+    assert refused.value.code == "too_deep"
+    assert refused.value.message.startswith(
+        "its elements nest 251 levels deep, more than the 100 every page and export is proven "
+        "to handle (EMEND_MAX_TEI_DEPTH)")
+
+
+def test_a_recursion_error_in_a_renderer_is_still_refused_as_unrenderable(d142, monkeypatch):
+    module, function = FORMATS["txt"].piece.rsplit(".", 1)
+
+    def too_deep(part):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(import_module(f"edition.exporting.{module}"), function, too_deep)
+    with pytest.raises(GateError) as refused:
+        check(d142, d142_with(VALID["paragraph"]))
     assert refused.value.code == "unrenderable"
     assert refused.value.message == ("the plain text export cannot be made from it: its markup "
                                      "is nested too deeply (RecursionError)")

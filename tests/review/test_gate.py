@@ -88,13 +88,13 @@ def test_250_nested_hi_is_refused_when_proposed(d142, editor):
     assert "EMEND_MAX_FRAGMENT_DEPTH" in body["message"]
 
 
-def test_250_nested_hi_past_a_raised_depth_limit_is_refused_by_the_render_gate(d142, editor,
-                                                                              settings):
+def test_250_nested_hi_past_a_raised_fragment_limit_is_refused_by_the_gate(d142, editor,
+                                                                           settings):
     settings.EMEND_MAX_FRAGMENT_DEPTH = 1000
     body = error(token_client(editor).post(PROPOSE, structural_fix(DEEP_HI, d142),
-                                           format="json"), 422, "unrenderable")
-    assert body["message"].endswith("the plain text export cannot be made from it: its markup "
-                                    "is nested too deeply (RecursionError)")
+                                           format="json"), 422, "too_deep")
+    assert "its elements nest 251 levels deep" in body["message"]
+    assert "(EMEND_MAX_TEI_DEPTH)" in body["message"]
 
 
 def test_the_form_shows_the_refusal(client, d142, editor):
@@ -148,7 +148,8 @@ def test_the_decision_panel_shows_the_refusal_to_the_reviewer(client, d142, edit
     response = client.post(f"/review/proposals/{proposal.pk}/approve/", **HTMX)
     assert response.status_code == 409
     content = response.content.decode()
-    assert 'role="alert"' in content and "nested too deeply (RecursionError)" in content
+    assert 'role="alert"' in content and "nest 251 levels deep" in content
+    assert "EMEND_MAX_TEI_DEPTH" in content
     assert revisions(d142) == 1
 
 
