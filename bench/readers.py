@@ -527,8 +527,8 @@ def _print_cpu(args, idle_cpu: dict, runs: list) -> None:
         [d["during"]["cpu"].get(k, 0.0) - (0.0 if k.startswith("approver") else
                                            d["idle"]["cpu"].get(k, 0.0)) for d in runs])
         for k in keys}
-    print(f"CPU ms per approval, by process (no readers: the approvals alone; with readers: "
-          f"CPU during minus CPU of the idle run of the same length, median of rounds)")
+    print("CPU ms per approval, by process (no readers: the approvals alone; with readers: "
+          "CPU during minus CPU of the idle run of the same length, median of rounds)")
     rows = [[k, f"{idle_cpu[k] * 1000 / n:.1f}", f"{extra[k] * 1000 / n:.1f}"] for k in keys]
     rows.append(["total (shared rows excluded)",
                  f"{sum(v for k, v in idle_cpu.items() if 'shared' not in k) * 1000 / n:.1f}",
