@@ -340,16 +340,24 @@ def forget_routes(**kwargs) -> None:
 setting_changed.connect(forget_routes)
 
 
+def plain_read(request) -> bool:
+    """A GET or HEAD with no credentials, not htmx's, and no precondition but If-None-Match and
+    If-Modified-Since: the only requests a fast path (this one, or signed-in readers':
+    edition/signedin.py) may answer without the normal stack."""
+    meta = request.META
+    return not (request.method not in ("GET", "HEAD") or "HTTP_AUTHORIZATION" in meta
+                or "HTTP_HX_REQUEST" in meta or "HTTP_IF_MATCH" in meta
+                or "HTTP_IF_UNMODIFIED_SINCE" in meta)
+
+
 def fast_route(request) -> tuple | None:
     """The route of a request the fast path may answer, or None: a GET or HEAD with no session or
     messages cookie, no credentials, not htmx's, no precondition but If-None-Match and
     If-Modified-Since, to a host `ALLOWED_HOSTS` allows. Whoever is signed in, or has
     messages, or asks through htmx, is always answered by the normal stack."""
-    meta = request.META
-    if (request.method not in ("GET", "HEAD") or "HTTP_AUTHORIZATION" in meta
-            or "HTTP_HX_REQUEST" in meta or "HTTP_IF_MATCH" in meta
-            or "HTTP_IF_UNMODIFIED_SINCE" in meta):
+    if not plain_read(request):
         return None
+    meta = request.META
     cookies = request.COOKIES
     if settings.SESSION_COOKIE_NAME in cookies or "messages" in cookies:
         return None

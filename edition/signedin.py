@@ -212,10 +212,7 @@ def _user_keys(user_id) -> list[str]:
 
 def answer(request) -> HttpResponse | None:
     """The normal stack's answer to a signed-in reader's page, from the cache; None: ask it."""
-    meta = request.META
-    if (request.method not in ("GET", "HEAD") or "HTTP_AUTHORIZATION" in meta
-            or "HTTP_HX_REQUEST" in meta or "HTTP_IF_MATCH" in meta
-            or "HTTP_IF_UNMODIFIED_SINCE" in meta):
+    if not pagecache.plain_read(request):
         return None
     cookies = request.COOKIES
     session_key = cookies.get(settings.SESSION_COOKIE_NAME)
