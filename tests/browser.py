@@ -38,3 +38,12 @@ def chromium_page():
             # `connections` names, or its session outlives the run and the test database
             # cannot be dropped ("There is 1 other session using the database").
             connections.close_all()
+
+
+def serious(page) -> list[str]:
+    """axe-core's serious and critical violations on the page, one line each (none: [])."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [f"{v['id']} ({len(v['nodes'])}): {v['nodes'][0]['target']}"
+            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]

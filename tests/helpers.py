@@ -102,3 +102,12 @@ def token_client(user):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
     return client
+
+
+def signed_in(user):
+    """A test client signed in as `user` (no password, no sign-in page)."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client

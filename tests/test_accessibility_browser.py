@@ -4,11 +4,10 @@ keyboard-only story (the proposer's half is tests/review/test_reading_browser.py
 find the proposal in the queue and approve it, never touching the mouse."""
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 
 from edition.models import Document, Revision
 from review.actions.propose import do_propose
-from tests.browser import chromium_page
+from tests.browser import chromium_page, serious
 from tests.helpers import revise, text_spec
 from tests.review.test_browser_story import sign_in
 
@@ -21,11 +20,6 @@ PUBLIC = ["/", "/frus1958-60v18/", "/frus1958-60v18/d142/", "/frus1958-60v18/com
 SIGNED_IN = ["/review/", "/review/queue/", "/review/mine/", "PROPOSAL",
              "/frus1958-60v18/d142/propose/"]
 
-
-def serious(page) -> list[str]:
-    results = Axe().run(page)
-    return [f"{v['id']} ({len(v['nodes'])}): {v['nodes'][0]['target']}"
-            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from PIL import Image
 
 from edition import facsimiles, pages
 from edition.models import FacsimileUpload, PageImage
+from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
 PATTERN = "https://static.history.state.gov/frus/{volume}/medium/{facs}.png"
@@ -22,10 +23,6 @@ def edition(sample_edition, people):
     return sample_edition
 
 
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def uploaded(edition, tmp_path, facs="0307") -> PageImage:

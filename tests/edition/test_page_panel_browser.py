@@ -3,12 +3,11 @@ reader past "[Page N]" markers, keyboard zoom and pan, 1280 and 390 px, axe-core
 JavaScript."""
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 
 from edition import pages
 from edition.models import Document
 from tests import pageimages
-from tests.browser import chromium_page
+from tests.browser import chromium_page, serious
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,11 +21,6 @@ def with_images(settings, tmp_path, sample_edition):
     pageimages.attach(Document.objects.get(xml_id="d144"))
     return settings.MEDIA_ROOT
 
-
-def serious(page) -> list[str]:
-    results = Axe().run(page)
-    return [f"{v['id']} ({len(v['nodes'])}): {v['nodes'][0]['target']}"
-            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
 
 
 def shown(page) -> str:

@@ -3,23 +3,17 @@ the uploads panel's poll (only the changed rows, out of band), without a reload 
 moving the keyboard focus; at 1280 and 390 px, with axe-core."""
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from PIL import Image
 from playwright.sync_api import expect
 
 from edition import facsimiles, pages, tasks
 from edition.models import FacsimileUpload, PageImage
-from tests.browser import chromium_page
+from tests.browser import chromium_page, serious
 from tests.review.test_browser_story import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PATTERN = "https://static.history.state.gov/frus/{volume}/medium/{facs}.png"
 
-
-def serious(page) -> list[str]:
-    results = Axe().run(page)
-    return [f"{v['id']} ({len(v['nodes'])}): {v['nodes'][0]['target']}"
-            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
 
 
 @pytest.mark.parametrize("width", [1280, 390])

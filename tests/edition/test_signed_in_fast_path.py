@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from edition import signedin
 from edition.models import Document, Membership
 from edition.roles import roles_key
-from tests.helpers import make_member, revise, text_spec
+from tests.helpers import make_member, revise, signed_in, text_spec
 
 pytestmark = pytest.mark.django_db
 
@@ -60,10 +60,6 @@ def propose(author, exact="restrained manner", replacement="calm manner", xml_id
                       changes=[text_spec(revision, exact, replacement)], rationale="fix")
 
 
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def warm(client, path=D142):

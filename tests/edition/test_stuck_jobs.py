@@ -5,12 +5,12 @@ failed, saying why, and the Page images page offers reviewers to retry them."""
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 from PIL import Image
 
 from edition import facsimiles, pages, tasks
 from edition.models import FacsimileUpload, PageImage
+from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
 PATTERN = "https://static.history.state.gov/frus/{volume}/medium/{facs}.png"
@@ -25,10 +25,6 @@ def edition(sample_edition, people, settings):
     return sample_edition
 
 
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def stored(edition, tmp_path, *facs: str) -> FacsimileUpload:

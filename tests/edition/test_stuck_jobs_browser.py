@@ -4,23 +4,17 @@ Page images page and retries them, with the keyboard, at 1280 and 390 px, with a
 from datetime import timedelta
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 from PIL import Image
 
 from edition import facsimiles, pages, tasks
 from edition.models import FacsimileUpload, PageImage
-from tests.browser import chromium_page
+from tests.browser import chromium_page, serious
 from tests.review.test_browser_story import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PATTERN = "https://static.history.state.gov/frus/{volume}/medium/{facs}.png"
 
-
-def serious(page) -> list[str]:
-    results = Axe().run(page)
-    return [f"{v['id']} ({len(v['nodes'])}): {v['nodes'][0]['target']}"
-            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
 
 
 @pytest.fixture

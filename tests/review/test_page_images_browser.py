@@ -4,24 +4,18 @@ sees the page image with the changed words outlined where the OCR found them, zo
 keyboard, and approves. At 1280 and 390 px, with axe-core."""
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 
 from edition import pages
 from edition.models import Document, PageImage
 from review.models import Proposal
 from tests import pageimages
-from tests.browser import chromium_page
+from tests.browser import chromium_page, serious
 from tests.review.test_browser_story import LISTEN, open_form, sign_in, sign_out, submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 D144 = "/frus1958-60v18/d144/"
 
-
-def serious(page) -> list[str]:
-    results = Axe().run(page)
-    return [f"{v['id']} ({len(v['nodes'])}): {v['nodes'][0]['target']}"
-            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
 
 
 # The client rectangle of the OCR box of `word` on the figure's image, as displayed now.
