@@ -59,10 +59,13 @@ def main() -> int:
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/14",
                         help="Redis database of the Celery worker run during the approvals "
                              "(flushed); 'none': no worker, as before")
-    parser.add_argument("--worker-nice", type=int, default=0,
-                        help="run the Celery worker under `nice -n N` (the README's deployment "
-                             "on a host it shares with the web processes: background work "
-                             "yields the CPU to readers)")
+    parser.add_argument("--worker-nice", type=int, default=None,
+                        help="run the Celery worker under `nice -n N` (EMEND_WORKER_NICE=0 "
+                             "beside it, so code with that setting is niced by N alone); "
+                             "default: as the code starts it (EMEND_WORKER_NICE's default)")
+    parser.add_argument("--before-worker-nice", type=int, default=None,
+                        help="the --before site's worker under `nice -n N` (default: as "
+                             "--worker-nice): two niceness side by side in one run")
     parser.add_argument("--gunicorn-class", default="sync",
                         help="gunicorn worker class (sync, gthread)")
     parser.add_argument("--gunicorn-threads", type=int, default=1)
@@ -335,7 +338,7 @@ def _readers_during_approvals(args, sites: list[tuple[str, dict]],
             lua.write_text(_LUA.replace("SLUG", slug).replace("N_DOCS", str(args.docs)))
             batches = [state["pending"][i * args.approvals:(i + 1) * args.approvals]
                        for i in range(args.approval_rounds + 1)]
-            worker = _celery(args, code, env, tmp / f"celery-{name}.log")
+            worker = _celery(args, code, env, tmp / f"celery-{name}.log", _nice(args, name))
             try:
                 if round_ == 0:  # latency without readers (the worker idle beside them)
                     before_cpu, backends = _cpu(site, worker), _Backends(site["db"])
@@ -568,7 +571,14 @@ def _approver(args, code: Path, env: dict, ids: list[int]) -> subprocess.Popen:
 READY = "BENCH-READY"
 
 
-def _celery(args, code: Path, env: dict, log: Path) -> subprocess.Popen | None:
+def _nice(args, name: str) -> int | None:
+    if name == "before" and args.before_worker_nice is not None:
+        return args.before_worker_nice
+    return args.worker_nice
+
+
+def _celery(args, code: Path, env: dict, log: Path,
+            nice: int | None = None) -> subprocess.Popen | None:
     """The site's Celery worker on the broker (emptied first), as the README's deployment
     runs it (prefork, one process per CPU), once it is ready; None without a broker."""
     if args.broker == "none":
@@ -577,8 +587,10 @@ def _celery(args, code: Path, env: dict, log: Path) -> subprocess.Popen | None:
 
     redis.Redis.from_url(args.broker).flushdb()
     log.unlink(missing_ok=True)
+    if nice is not None:  # this niceness alone, whatever the code's own setting
+        env = {**env, "EMEND_WORKER_NICE": "0"}
     process = subprocess.Popen(
-        [*(["nice", "-n", str(args.worker_nice)] if args.worker_nice else []),
+        [*(["nice", "-n", str(nice)] if nice else []),
          str(VENV / "celery"), "-A", "config", "worker", "-l", "INFO", "-Q", "celery",
          "--without-gossip", "--without-mingle", "--without-heartbeat", "-f", str(log)],
         cwd=code, env=env, start_new_session=True, stdout=subprocess.DEVNULL,

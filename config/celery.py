@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -25,3 +25,16 @@ def _connections_as_a_request(task=None, **kwargs) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@worker_init.connect
+def _yield_to_readers(**kwargs) -> None:
+    """Lower the worker's CPU priority by EMEND_WORKER_NICE before its pool starts (the pool's
+    processes inherit it): what a worker does is never waited for by a reader, while a web
+    process's page is, so where they share a host the scheduler should prefer the page. A
+    niceness cannot be raised back without privileges; the setting only ever lowers it."""
+    from django.conf import settings
+
+    step = getattr(settings, "EMEND_WORKER_NICE", 0)
+    if step > 0:
+        os.nice(step)

@@ -289,6 +289,10 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 # tasks; between, config/celery.py applies a web request's rules at each task's start and end
 # (CONN_MAX_AGE, CONN_HEALTH_CHECKS, a connection left broken or in a transaction is closed).
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 500)
+# Readers first: a worker on the web processes' host yields the CPU to them. Added to the
+# worker's niceness at its start (config/celery.py), so page warming, checks and builds wait a
+# few milliseconds while a reader's page does not; 0 leaves it as started.
+EMEND_WORKER_NICE = env_int("EMEND_WORKER_NICE", 10)
 
 # Sessions are written to the database and read from the cache (the database when the cache
 # misses or is down, edition/sessions.py): a signed-in page costs one query, its user.
