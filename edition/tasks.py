@@ -138,16 +138,56 @@ def build_exports(self, edition_id: int, group: str = "text") -> str:
     # nothing (the sweep re-sends). Run eagerly (no worker: tests, a demo), a countdown would
     # not be honoured, so it builds at once.
     eager = self.request.is_eager
+    if not eager:
+        # Before reading what is pending: a request committed after this finds no message
+        # scheduled and sends its own (`send_build_exports`).
+        _forget_scheduled(edition_id, group)
     wait = builds.settle_in(edition_id, group)
     if wait > 0 and not eager:
-        _send(build_exports, (edition_id, group), {"countdown": wait})
+        send_build_exports(edition_id, group, wait)
         return DEFERRED
     status = builds.run(edition_id, group, settle=not eager).status
     # What arrived during the builds and has not settled: built when it has, as above.
     wait = 0 if eager else builds.settle_in(edition_id, group)
     if wait > 0:
-        _send(build_exports, (edition_id, group), {"countdown": wait})
+        send_build_exports(edition_id, group, wait)
     return status
+
+
+def send_build_exports(edition_id: int, group: str, countdown: float) -> None:
+    """Send `build_exports` for `countdown` seconds from now, unless one is already scheduled
+    to run by then: a burst of 50 approvals sent 100 messages (one per group each), and each
+    that arrived before the burst settled sent itself again.
+
+    Safe: a message scheduled for T marks the cache for exactly until T (a cache rounding the
+    time down only clears it sooner), so a request that finds the mark committed before that
+    message runs, and the message, which clears the mark before reading what is pending,
+    sees it. A lost mark (the cache cleared, or a cache per process) only sends a message
+    more; a lost message is re-sent by the sweep, as before. Without a worker (tasks run at
+    once, eagerly) nothing is scheduled, so nothing is skipped."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    if countdown > 0 and not settings.CELERY_TASK_ALWAYS_EAGER:
+        try:
+            if not cache.add(_scheduled_key(edition_id, group), 1, countdown):
+                return  # the message scheduled will read this request
+        except Exception:  # the cache down: send, as without it
+            log.warning("export message not de-duplicated", exc_info=True)
+    _send(build_exports, (edition_id, group), {"countdown": countdown} if countdown else {})
+
+
+def _scheduled_key(edition_id: int, group: str) -> str:
+    return f"exports:scheduled:{edition_id}:{group}"
+
+
+def _forget_scheduled(edition_id: int, group: str) -> None:
+    from django.core.cache import cache
+
+    try:
+        cache.delete(_scheduled_key(edition_id, group))
+    except Exception:  # the cache down: its mark expires by itself when this message is due
+        log.warning("export message mark not cleared", exc_info=True)
 
 
 # What build_exports returns when it sent itself again for later instead of building.

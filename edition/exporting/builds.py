@@ -62,16 +62,19 @@ def storage():
 
 def request_export(edition: Edition, reason: str, *, full: bool = False) -> None:
     """Ask for the edition's exports to be rebuilt once the current transaction commits."""
-    from ..tasks import build_exports, enqueue_on_commit
+    from ..tasks import send_build_exports
 
     groups = formats.enabled_groups()
     ExportRequest.objects.bulk_create(  # one INSERT for every group
         ExportRequest(edition=edition, group=group, reason=reason[:300], full=full)
         for group in groups)
+    # The delay lets a burst of approvals land before the build starts: one build for all
+    # (and one message for all: `send_build_exports`). After the commit, so the task finds
+    # the request.
+    edition_id, countdown = edition.pk, settings.EMEND_EXPORT_DEBOUNCE_SECONDS
     for group in groups:
-        # The delay lets a burst of approvals land before the build starts: one build for all.
-        enqueue_on_commit(build_exports, edition.pk, group,
-                          countdown=settings.EMEND_EXPORT_DEBOUNCE_SECONDS)
+        transaction.on_commit(lambda group=group: send_build_exports(edition_id, group,
+                                                                     countdown))
 
 
 def settle_in(edition_id: int, group: str) -> float:
