@@ -241,6 +241,29 @@ def test_a_unit_left_out_leaves_valid_consistent_text_files(tmp_path, monkeypatc
     epubcheck(tmp_path / "volume.epub", tmp_path / "d1.epub")
 
 
+def test_the_exports_page_links_no_file_of_a_unit_left_out(tmp_path, monkeypatch, client):
+    edition = linked_volume(tmp_path)
+    fail_on(monkeypatch, text, "d2")
+    build(edition, "text")
+    build(edition, "print")
+    page = lxml.html.document_fromstring(
+        client.get(reverse("edition:exports", args=[edition.slug])).content.decode())
+    links = page.xpath("//a[@download]/@href")
+    for unit in UNITS:
+        for ext in ("xml", "html", "txt", "json", "epub"):
+            address = reverse("edition:export_file", args=[edition.slug, f"{unit}.{ext}"])
+            assert (address in links) == (unit != "d2"), address
+            assert client.get(address).status_code == (404 if unit == "d2" else 200), address
+        # The PDF of it was made: its group's build left nothing out.
+        assert reverse("edition:export_file", args=[edition.slug, f"{unit}.pdf"]) in links
+    [row] = page.xpath("//tr[td/a[text()='Document 2']]")
+    assert "not in the current build: read it on its page" in row.text_content()
+    assert row.xpath(".//td/a/@href") == [reverse("edition:document",
+                                                  args=[edition.slug, "d2"]),
+                                          reverse("edition:export_file",
+                                                  args=[edition.slug, "d2.pdf"])]
+
+
 @pytest.mark.parametrize("left_out", ["ch1", "d2"])
 def test_a_unit_left_out_leaves_a_pdf_with_an_outline_of_what_it_holds(tmp_path, monkeypatch,
                                                                        left_out):
