@@ -168,13 +168,18 @@ def send_build_exports(edition_id: int, group: str, countdown: float) -> None:
     from django.conf import settings
     from django.core.cache import cache
 
+    marked = False
     if countdown > 0 and not settings.CELERY_TASK_ALWAYS_EAGER:
         try:
             if not cache.add(_scheduled_key(edition_id, group), 1, countdown):
                 return  # the message scheduled will read this request
+            marked = True
         except Exception:  # the cache down: send, as without it
             log.warning("export message not de-duplicated", exc_info=True)
-    _send(build_exports, (edition_id, group), {"countdown": countdown} if countdown else {})
+    if not _send(build_exports, (edition_id, group),
+                 {"countdown": countdown} if countdown else {}) and marked:
+        # Not sent (the broker down): the next request must not count on it.
+        _forget_scheduled(edition_id, group)
 
 
 def _scheduled_key(edition_id: int, group: str) -> str:
@@ -275,8 +280,11 @@ def enqueue_on_commit(task, *args, countdown: float | None = None) -> None:
     transaction.on_commit(lambda: _send(task, args, {"countdown": countdown} if countdown else {}))
 
 
-def _send(task, args, options) -> None:
+def _send(task, args, options) -> bool:
+    """Send the message; False (logged) if the broker would not take it."""
     try:
         task.apply_async(args=args, retry=False, **options)
     except Exception:  # the broker's many failure types: connection, timeout, auth
         log.warning("could not enqueue %s; it will be done later", task.name, exc_info=True)
+        return False
+    return True
