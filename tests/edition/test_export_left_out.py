@@ -348,7 +348,7 @@ def test_a_volume_file_failing_fails_the_build_keeps_the_previous_and_is_retried
     assert "cannot be assembled" not in page and "up to date" in page
 
 
-def test_units_without_a_place_hold_no_xml_id_twice(tmp_path):
+def test_the_linked_volume_holds_every_unit_once(tmp_path):
     """The TEI volume of the linked volume, whole, holds every unit once (a sanity check of
     the volume these tests leave units out of)."""
     edition = linked_volume(tmp_path)
