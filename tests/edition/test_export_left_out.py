@@ -359,3 +359,25 @@ def test_the_linked_volume_holds_every_unit_once(tmp_path):
     assert len(ids) == len(set(ids))
     assert [i for i in ids if i in UNITS] == list(UNITS)
     assert root.get(XML_ID) == "linked"
+
+
+def test_units_of_a_unit_left_out_nest_under_the_nearest_unit_held():
+    """Chapter › compilation › documents, the compilation left out: its documents stand in
+    the chapter (the outline, and the JSON's `parent`, read `Volume.enclosing`)."""
+    from edition.exporting.sources import Part, Volume
+    from edition.models import Document
+
+    def unit(pk, parent):
+        return Part(Document(pk=pk, parent_id=parent, xml_id=f"u{pk}"), None)
+
+    chapter, compilation, first, second, after = (unit(1, None), unit(2, 1), unit(3, 2),
+                                                  unit(4, 2), unit(5, None))
+    whole = Volume(None, [chapter, compilation, first, second, after])
+    assert [e.depth for e in whole.outline] == [0, 1, 2, 2, 0]
+    held = Volume(None, [chapter, first, second, after], left_out=(compilation,))
+    assert [held.enclosing(p.document) for p in held.parts] == [None, 1, 1, None]
+    assert [(e.depth, e.encloses) for e in held.outline] == [(0, True), (1, False), (1, False),
+                                                            (0, False)]
+    both = Volume(None, [first, second, after], left_out=(chapter, compilation))
+    assert [e.depth for e in both.outline] == [0, 0, 0]
+    assert both.enclosing(first.document) is None
