@@ -138,16 +138,61 @@ def build_exports(self, edition_id: int, group: str = "text") -> str:
     # nothing (the sweep re-sends). Run eagerly (no worker: tests, a demo), a countdown would
     # not be honoured, so it builds at once.
     eager = self.request.is_eager
+    if not eager:
+        # Before reading what is pending: a request committed after this finds no message
+        # scheduled and sends its own (`send_build_exports`).
+        _forget_scheduled(edition_id, group)
     wait = builds.settle_in(edition_id, group)
     if wait > 0 and not eager:
-        _send(build_exports, (edition_id, group), {"countdown": wait})
+        send_build_exports(edition_id, group, wait)
         return DEFERRED
     status = builds.run(edition_id, group, settle=not eager).status
     # What arrived during the builds and has not settled: built when it has, as above.
     wait = 0 if eager else builds.settle_in(edition_id, group)
     if wait > 0:
-        _send(build_exports, (edition_id, group), {"countdown": wait})
+        send_build_exports(edition_id, group, wait)
     return status
+
+
+def send_build_exports(edition_id: int, group: str, countdown: float) -> None:
+    """Send `build_exports` for `countdown` seconds from now, unless one is already scheduled
+    to run by then: a burst of 50 approvals sent 100 messages (one per group each), and each
+    that arrived before the burst settled sent itself again.
+
+    Safe: a message scheduled for T marks the cache for exactly until T (a cache rounding the
+    time down only clears it sooner), so a request that finds the mark committed before that
+    message runs, and the message, which clears the mark before reading what is pending,
+    sees it. A lost mark (the cache cleared, or a cache per process) only sends a message
+    more; a lost message is re-sent by the sweep, as before. Without a worker (tasks run at
+    once, eagerly) nothing is scheduled, so nothing is skipped."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    marked = False
+    if countdown > 0 and not settings.CELERY_TASK_ALWAYS_EAGER:
+        try:
+            if not cache.add(_scheduled_key(edition_id, group), 1, countdown):
+                return  # the message scheduled will read this request
+            marked = True
+        except Exception:  # the cache down: send, as without it
+            log.warning("export message not de-duplicated", exc_info=True)
+    if not _send(build_exports, (edition_id, group),
+                 {"countdown": countdown} if countdown else {}) and marked:
+        # Not sent (the broker down): the next request must not count on it.
+        _forget_scheduled(edition_id, group)
+
+
+def _scheduled_key(edition_id: int, group: str) -> str:
+    return f"exports:scheduled:{edition_id}:{group}"
+
+
+def _forget_scheduled(edition_id: int, group: str) -> None:
+    from django.core.cache import cache
+
+    try:
+        cache.delete(_scheduled_key(edition_id, group))
+    except Exception:  # the cache down: its mark expires by itself when this message is due
+        log.warning("export message mark not cleared", exc_info=True)
 
 
 # What build_exports returns when it sent itself again for later instead of building.
@@ -235,8 +280,11 @@ def enqueue_on_commit(task, *args, countdown: float | None = None) -> None:
     transaction.on_commit(lambda: _send(task, args, {"countdown": countdown} if countdown else {}))
 
 
-def _send(task, args, options) -> None:
+def _send(task, args, options) -> bool:
+    """Send the message; False (logged) if the broker would not take it."""
     try:
         task.apply_async(args=args, retry=False, **options)
     except Exception:  # the broker's many failure types: connection, timeout, auth
         log.warning("could not enqueue %s; it will be done later", task.name, exc_info=True)
+        return False
+    return True

@@ -240,7 +240,8 @@ def _document_pieces(vol: Volume, part: Part, parents: dict[int, str], *,
     url = vol.site_url(part)
     doc = part.document
     head = _dumps({"id": part.xml_id, "number": doc.number, "title": doc.title,
-                   "type": doc.div_type, "matter": doc.matter, "parent": parents.get(doc.parent_id),
+                   "type": doc.div_type, "matter": doc.matter,
+                   "parent": parents.get(vol.enclosing(doc)),
                    "revision": part.revision.number, "checksum": part.revision.checksum,
                    "url": url})
     document = f"{head[:-1]}, {members}}}"

@@ -62,16 +62,19 @@ def storage():
 
 def request_export(edition: Edition, reason: str, *, full: bool = False) -> None:
     """Ask for the edition's exports to be rebuilt once the current transaction commits."""
-    from ..tasks import build_exports, enqueue_on_commit
+    from ..tasks import send_build_exports
 
     groups = formats.enabled_groups()
     ExportRequest.objects.bulk_create(  # one INSERT for every group
         ExportRequest(edition=edition, group=group, reason=reason[:300], full=full)
         for group in groups)
+    # The delay lets a burst of approvals land before the build starts: one build for all
+    # (and one message for all: `send_build_exports`). After the commit, so the task finds
+    # the request.
+    edition_id, countdown = edition.pk, settings.EMEND_EXPORT_DEBOUNCE_SECONDS
     for group in groups:
-        # The delay lets a burst of approvals land before the build starts: one build for all.
-        enqueue_on_commit(build_exports, edition.pk, group,
-                          countdown=settings.EMEND_EXPORT_DEBOUNCE_SECONDS)
+        transaction.on_commit(lambda group=group: send_build_exports(edition_id, group,
+                                                                     countdown))
 
 
 def settle_in(edition_id: int, group: str) -> float:
@@ -203,6 +206,7 @@ def _build(build: ExportBuild, *, full: bool) -> None:
         # Document by document, every format of it while its tree is parsed: each revision is
         # parsed (and its text layer built) once per build, not once per format.
         kept: list[Part] = []
+        dropped: list[Part] = []
         for part in vol.parts:
             mine: list[Written] = []
             shared: list[int] = []
@@ -241,6 +245,7 @@ def _build(build: ExportBuild, *, full: bool) -> None:
                 build.rendered += len(mine)
             else:
                 left_out.append(f"{part.xml_id}: {problem}")
+                dropped.append(part)
                 for written in mine:  # none of its files: a reader finds none rather than some
                     storage().delete(written.name)
             part.release()  # its pieces are in the store now, for the volume's files
@@ -249,7 +254,13 @@ def _build(build: ExportBuild, *, full: bool) -> None:
             log.warning("export build %s of %s leaves out %s", build.pk, edition.slug,
                         "; ".join(left_out))
             build.error = _left_out_report(left_out)
-            vol = Volume(edition, kept, built_at=vol.built_at, whole=vol.whole, urls=vol.urls)
+            vol = Volume(edition, kept, built_at=vol.built_at, whole=vol.whole, urls=vol.urls,
+                         left_out=tuple(dropped))
+            # What its downloads name as their sources is what they hold. It is also what the
+            # next build compares to reuse the volume's files: a unit left out this time and
+            # rendered the next (a passing failure) makes the volume's files anew.
+            build.sources = vol.sources()
+            build.save(update_fields=["sources"])
         for fmt, version in enabled:
             old = previous.get((fmt.name, None, None, version))
             if old is not None and previous_sources == build.sources and not left_out:

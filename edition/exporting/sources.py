@@ -157,10 +157,28 @@ class Volume:
     # The site's addresses reversed so far, by document (and revision): every file of a build
     # links to the site, and a build's single-document volumes share their volume's.
     urls: dict[tuple, str] = field(default_factory=dict)
+    # The units a build leaves out of it (builds.py: a renderer failed on them). Their units
+    # stay in it, under the nearest enclosing unit it holds (`enclosing`), and what pointed
+    # at them points at their pages on the site (`doc_href`; the TEI: `tei.volume_chunks`).
+    left_out: tuple[Part, ...] = ()
 
     @cached_property
     def xml_ids(self) -> frozenset[str]:
         return frozenset(p.xml_id for p in self.parts)
+
+    @cached_property
+    def _left_out_parents(self) -> dict[int, int | None]:
+        return {p.document.pk: p.document.parent_id for p in self.left_out}
+
+    def enclosing(self, document: Document) -> int | None:
+        """The pk of the unit enclosing `document` in this volume: its parent, or, when the
+        build left that out, the nearest unit around it the volume holds."""
+        parent = document.parent_id
+        skipped = self._left_out_parents
+        seen = 0
+        while parent in skipped and seen <= len(skipped):  # `seen`: a cycle cannot hang it
+            parent, seen = skipped[parent], seen + 1
+        return parent
 
     def doc_href(self, xml_id: str) -> str:
         """Where a `ref` to another document points: inside the file when it is there, else
@@ -193,7 +211,7 @@ class Volume:
         depths: list[int] = []
         open_units: list[int] = []  # the pks of the parts enclosing the current position
         for part in self.parts:
-            parent = part.document.parent_id
+            parent = self.enclosing(part.document)
             while open_units and open_units[-1] != parent:
                 open_units.pop()
             depths.append(len(open_units))

@@ -54,9 +54,11 @@ def volume_chunks(vol: Volume, *, record: bool = True) -> Iterator[bytes]:
     its last chunk, and memory holds the skeleton and one unit, never the volume's tree (tens
     of times the size of a 100 MB volume)."""
     by_id = {p.xml_id: p.revision.tei for p in vol.parts}
+    if vol.left_out:
+        by_id = _repointed(vol, by_id)
     skeleton = _with_sources(vol, record)
     placed = {m["unit"] or m["content"] for m in PLACEHOLDER_RE.finditer(skeleton)}
-    missing = "".join(p.revision.tei for p in vol.parts if p.xml_id not in placed)
+    missing = "".join(by_id[p.xml_id] for p in vol.parts if p.xml_id not in placed)
     checker = _WellFormed()
     position = 0
 
@@ -75,6 +77,46 @@ def volume_chunks(vol: Volume, *, record: bool = True) -> Iterator[bytes]:
         position = match.end()
     yield emit(_before_body_end(skeleton[position:], missing))
     checker.close()
+
+
+def _repointed(vol: Volume, by_id: dict[str, str]) -> dict[str, str]:
+    """The units' TEI with every pointer (`target="#d2"`, `corresp="#p1"`, any attribute's
+    `#id` token) at a unit the build left out, or at an id inside one, turned into the address
+    of that unit's page on the site (plus the `#id` of an element inside it), as the other
+    formats link to it: the file holds no pointer to an id it does not hold. Only a build
+    that leaves a unit out comes here; a unit that points at none of them is kept as stored."""
+    moved: dict[str, str] = {}
+    for part in vol.left_out:
+        page = vol.doc_href(part.xml_id)  # not in the volume: its page on the site
+        moved[part.xml_id] = page
+        try:
+            inside = part.revision.element.xpath("//@xml:id")
+        except (etree.XMLSyntaxError, RecursionError, ValueError):
+            inside = []  # its own id is what others point at most
+        for xml_id in inside:
+            moved.setdefault(str(xml_id), f"{page}#{xml_id}")
+    if not moved:
+        return by_id
+    tokens = tuple(f"#{xml_id}" for xml_id in moved)
+    result = {}
+    for xml_id, unit_tei in by_id.items():
+        if not any(token in unit_tei for token in tokens):  # most units: no parse
+            result[xml_id] = unit_tei
+            continue
+        element = etree.fromstring(unit_tei.encode("utf-8"), parser=safe_parser())
+        changed = False
+        for node in element.iter(etree.Element):
+            for name, value in node.attrib.items():
+                if "#" not in value:
+                    continue
+                parts = value.split()
+                repointed = [moved.get(p[1:], p) if p.startswith("#") else p for p in parts]
+                if repointed != parts:
+                    node.set(name, " ".join(repointed))
+                    changed = True
+        result[xml_id] = (etree.tostring(element, encoding="unicode") if changed
+                          else unit_tei)
+    return result
 
 
 def _before_body_end(text: str, missing: str) -> str:

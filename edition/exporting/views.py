@@ -53,6 +53,12 @@ def exports_page(request: HttpRequest, edition: str) -> HttpResponse:
                                                 "edition_id"))
         for document in documents:
             document.export_revision = text.sources.get(document.xml_id) if text else None
+            # A format's file of the document is linked only if its group's build holds it: a
+            # build that left the unit out (builds.py) has none of its files.
+            document.export_formats = [
+                (fmt, fmt.group not in current
+                 or document.xml_id in current[fmt.group].sources) for fmt in formats.enabled()]
+            document.left_out = any(not held for _, held in document.export_formats)
         for group, build in current.items():
             build.group_label = formats.GROUPS.get(group, group)
         reviewer = can_review(request.user, edition)
@@ -81,7 +87,7 @@ def exports_page(request: HttpRequest, edition: str) -> HttpResponse:
 
 
 # Part of the exports page's ETag and cache key: bump it when exports.html changes.
-EXPORTS_PAGE_VERSION = 1
+EXPORTS_PAGE_VERSION = 2
 
 
 @require_safe

@@ -58,3 +58,41 @@ def test_exports_page_fits_a_phone(live_server, sample_volume, settings):
         page.goto(f"{live_server.url}/{sample_volume.slug}/exports/")
         assert page.locator("table.exports").count() == 2
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_a_unit_left_out_on_the_exports_page_desktop_phone_keyboard_axe(
+        live_server, sample_volume, settings, people, monkeypatch, tmp_path):
+    """A build that left d143 out: its row says so and offers only the files that exist (the
+    PDF's build held it), reached by the keyboard in order; no serious axe finding, and the
+    page still fits a phone."""
+    from edition.exporting import text
+    from tests.browser import serious
+
+    settings.EMEND_EXPORT_FORMATS = ["tei", "html", "txt", "json", "epub", "pdf"]
+    real = text.document
+
+    def failing(vol, part):
+        if part.xml_id == "d143":
+            raise ValueError("a renderer fails on d143")
+        return real(vol, part)
+
+    monkeypatch.setattr(text, "document", failing)
+    builds.run(sample_volume.pk)
+    path = f"/{sample_volume.slug}/exports/"
+    with chromium_page() as page:
+        sign_in(page, live_server.url, "reviewer", path)
+        assert "Left out of this build" in page.locator("#export-status").inner_text()
+        row = page.locator("tr", has=page.get_by_role("link", name="Document 143", exact=True))
+        assert "not in the current build: read it on its page" in row.inner_text()
+        assert row.get_by_role("link").count() == 2  # its page, its PDF
+        row.get_by_role("link", name="Document 143", exact=True).focus()
+        page.keyboard.press("Tab")
+        focused = page.evaluate("document.activeElement.getAttribute('aria-label')")
+        assert focused == "pdf: Document 143 as PDF"
+        assert serious(page) == []
+        page.screenshot(path=str(tmp_path / "desktop.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 800})
+        page.reload()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert serious(page) == []
+        page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)

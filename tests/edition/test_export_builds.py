@@ -231,6 +231,94 @@ class TestBuild:
         assert ExportRequest.objects.filter(group="text", build=None).count() == 0
         assert len(sent) == 1
 
+    @pytest.mark.parametrize("gaps", [
+        [0.01] * 50,  # one burst, shorter than MAX_WAIT
+        [0.01] * 20 + [0.5] + [0.01] * 29,  # a pause past the debounce in the middle
+        [0.03] * 50,  # a burst longer than MAX_WAIT
+    ], ids=["burst", "pause", "long"])
+    def test_fifty_approvals_make_a_few_messages_and_builds_never_none(
+            self, sample_edition, settings, monkeypatch, django_capture_on_commit_callbacks,
+            gaps):
+        """The messages of a burst are de-duplicated (tasks.send_build_exports): 50 approvals
+        send a few, make a few builds, and every request is built. The broker is a queue of
+        (due, message) run by this test as a worker would, each message at its time."""
+        import time
+
+        from edition import tasks
+
+        settings.EMEND_EXPORT_FORMATS = ["txt"]
+        settings.EMEND_EXPORT_DEBOUNCE_SECONDS = 0.3
+        settings.EMEND_EXPORT_MAX_WAIT_SECONDS = 1.0
+        settings.CELERY_TASK_ALWAYS_EAGER = False  # as with a worker: the queue below is it
+        queue: list[tuple[float, tuple]] = []
+        sent = []
+
+        def send(args, retry, countdown=0, **options):
+            sent.append(countdown)
+            queue.append((time.monotonic() + countdown, args))
+
+        monkeypatch.setattr(tasks.build_exports, "apply_async", send)
+
+        def deliver(until: float) -> None:
+            """Run every message due before `until`, in the order they fall due."""
+            while queue:
+                queue.sort()
+                due, args = queue[0]
+                if due > until:
+                    return
+                time.sleep(max(0.0, due - time.monotonic()))
+                queue.pop(0)
+                tasks.build_exports.run(*args)
+
+        ExportRequest.objects.all().delete()
+        for n, gap in enumerate(gaps):
+            with django_capture_on_commit_callbacks(execute=True):
+                builds.request_export(sample_edition, f"approval {n}")
+            deliver(time.monotonic())
+            time.sleep(gap)
+        deliver(float("inf"))
+        made = ExportBuild.objects.filter(edition=sample_edition, group="text")
+        assert not ExportRequest.objects.filter(build=None).exists()  # every one built
+        assert ExportRequest.objects.filter(build__in=made).count() == 50
+        assert made.filter(status=ExportBuild.Status.COMPLETE).count() == made.count()
+        burst = sum(gaps)
+        # A build every MAX_WAIT at most while they come, one after each settling.
+        assert 1 <= made.count() <= 2 + int(burst // 1.0) + (1 if max(gaps) > 0.3 else 0), \
+            [b.requests.count() for b in made]
+        # Without the de-duplication 114 to 220 messages (each approval's, and each deferred
+        # once more every time it came early). With it, 5 to 20 measured: a few per debounce
+        # (an approval's, a deferred one's) and per build; the bound leaves room for a slow
+        # machine and stays well under the 50 approvals.
+        assert len(sent) <= 5 * (int(burst / 0.3) + 1) + 2 * made.count() < 50, sent
+
+    def test_a_scheduled_message_covers_later_requests_until_it_runs(
+            self, sample_edition, settings, monkeypatch, django_capture_on_commit_callbacks):
+        """A request finding a message scheduled sends none; once that message has run (or
+        the broker refused it) the next request sends its own."""
+        from edition import tasks
+
+        settings.CELERY_TASK_ALWAYS_EAGER = False
+        settings.EMEND_EXPORT_FORMATS = ["txt"]
+        settings.EMEND_EXPORT_DEBOUNCE_SECONDS = 30.0
+        sent, refuse = [], [True]
+
+        def send(args, retry, **options):
+            if refuse[0]:
+                raise ConnectionError("broker down")
+            sent.append(args)
+
+        monkeypatch.setattr(tasks.build_exports, "apply_async", send)
+        for n, expected in [(0, 0), (1, 1), (2, 1), (3, 1)]:
+            refuse[0] = n == 0  # the first is refused: its mark must not hold the next back
+            with django_capture_on_commit_callbacks(execute=True):
+                builds.request_export(sample_edition, f"approval {n}")
+            assert len(sent) == expected, n
+        ExportRequest.objects.update(created_at=timezone.now() - timedelta(seconds=60))
+        assert tasks.build_exports.run(sample_edition.pk, "text") == "built"
+        with django_capture_on_commit_callbacks(execute=True):
+            builds.request_export(sample_edition, "after the build")
+        assert len(sent) == 2
+
     def test_one_changed_document_rerenders_one_file(self, sample_edition):
         builds.run(sample_edition.pk)
         first = volume_file(sample_edition).build
