@@ -48,9 +48,9 @@ def rebase(document: Document, revision: Revision, applied: Applied, *, exclude:
     if applied.attributes:
         # The div's attributes have no place in the text: every pending metadata change is near.
         near_filter |= Q(kind=Kind.METADATA)
-    for lo, hi in applied.marked:
+    for first, last in applied.marked:  # not lo, hi: the shift below reads the steps' `hi`
         # Markup adds no text, so no step covers it: every change over those words is near.
-        near_filter |= Q(start__lte=hi, end__gte=lo)
+        near_filter |= Q(start__lte=last, end__gte=first)
     for point in applied.added_note_points | applied.touched_note_points:
         # A footnote change adds no text, so no step covers it: every change around it is near.
         near_filter |= Q(start__lte=point, end__gte=point)
@@ -66,7 +66,11 @@ def rebase(document: Document, revision: Revision, applied: Applied, *, exclude:
     carried: list[int] = []
     flagged: list[int] = []  # carried, and told the first time that the text around changed
     moved: list[Change] = []
-    for proposal in Proposal.objects.filter(pk__in=near_ids).prefetch_related("changes"):
+    # Each statement below is built only when it has rows to touch: a query the ORM compiles
+    # to find nothing costs the approval as much CPU as one that runs.
+    nearby = Proposal.objects.filter(pk__in=near_ids).prefetch_related("changes") \
+        if near_ids else ()
+    for proposal in nearby:
         conflict, updates, changed = _rebase_one(proposal, revision, text, applied)
         if conflict:
             # Its offsets were true on the revision before this approval.
@@ -78,8 +82,11 @@ def rebase(document: Document, revision: Revision, applied: Applied, *, exclude:
             flagged.append(proposal.pk)
     # The nearby proposals in a few statements, however many there are: one UPDATE for their
     # changes, one or two for the proposals, one INSERT for their events.
-    Change.objects.bulk_update(moved, ["start", "end", "prefix", "suffix", "note_id"])
-    Proposal.objects.filter(pk__in=carried).update(revision=revision, updated_at=timezone.now())
+    if moved:
+        Change.objects.bulk_update(moved, ["start", "end", "prefix", "suffix", "note_id"])
+    if carried:
+        Proposal.objects.filter(pk__in=carried).update(revision=revision,
+                                                       updated_at=timezone.now())
     if flagged:
         Proposal.objects.filter(pk__in=flagged).update(context_changed=True)
         Event.objects.bulk_create(

@@ -44,7 +44,7 @@ def do_approve(proposal: Proposal, *, by) -> Revision | None:
     """
     try:
         with transaction.atomic():
-            document, proposal = lock(proposal)
+            document, proposal = lock(proposal, applying=True)
             approvers = proposal.approvers()
             check_approve(by, proposal, approvers=approvers)
             Event.objects.create(proposal=proposal, actor=by, kind=Event.Kind.APPROVED)
@@ -70,10 +70,9 @@ def do_approve(proposal: Proposal, *, by) -> Revision | None:
 def _apply(document: Document, proposal: Proposal, approvers: set[int]) -> Revision | str:
     """Apply and rebase; or mark the proposal conflicted and return the reason. Raises
     GateError when the result fails the gate."""
-    head = Revision.objects.get(pk=document.current_revision_id)
-    # The locked row's current revision: `add_revision` takes it as the parent instead of
-    # loading it (TEI and text) a second time.
-    document.current_revision = head
+    # The locked row's current revision, read with it (`lock`): `add_revision` takes it as the
+    # parent instead of loading it (TEI and text) a second time.
+    head = document.current_revision
     changes = list(proposal.changes.all())
     problem = ""
     # Open proposals are anchored on the head (Proposal.anchor_revision): check the quotes.
