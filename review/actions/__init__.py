@@ -56,16 +56,21 @@ def refusal(check: Callable[..., None], *args, **kwargs) -> str:
 def lock(proposal: Proposal, *, applying: bool = False) -> tuple[Document, Proposal]:
     """Lock the proposal's document, then the proposal; return both, fresh. Call inside a
     transaction. The document comes with its edition (neither locked). `applying`: also with
-    its current revision and the proposal's author (not locked), read in the same two
-    statements, as applying the proposal needs them."""
-    documents = (Document.objects.select_for_update(of=("self",), no_key=True)
-                 .select_related("edition")
-                 .defer("edition__tei_skeleton", "edition__tei_header"))
+    its current revision, the edition's header (the gate's TEI export frames the unit in it)
+    and the proposal's author (not locked), read in the same two statements, as applying the
+    proposal needs them all."""
+    documents = Document.objects.select_for_update(of=("self",), no_key=True)
     proposals = Proposal.objects.select_for_update(of=("self",))
     if applying:
-        documents = documents.select_related("current_revision")
+        documents = (documents.select_related("edition", "current_revision")
+                     .defer("edition__tei_skeleton"))
         proposals = proposals.select_related("author")
+    else:
+        documents = (documents.select_related("edition")
+                     .defer("edition__tei_skeleton", "edition__tei_header"))
     document = documents.get(pk=proposal.document_id)
+    if applying:
+        document.settle_current_revision()  # an approval that committed while we waited
     proposal = proposals.get(pk=proposal.pk)
     proposal.document = document
     return document, proposal
