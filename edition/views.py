@@ -14,7 +14,7 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.messages import get_messages
 from django.contrib.auth.decorators import login_not_required
-from django.db.models import Count, Max, Min, Q, Subquery
+from django.db.models import Count, Max, Min, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
@@ -169,7 +169,7 @@ def _shared_parts(request: HttpRequest, document: Document, revision: Revision) 
     revision.document = document  # spare a query: rendering reaches the edition through it
     edition = document.edition
     is_current = revision.pk == document.current_revision_id
-    previous, following = neighbours(document)
+    siblings = edition.documents.only("xml_id", "number", "title", "order", "edition_id")
     children, children_page = ((), None) if document.is_document else contents.children(
         document, request.GET.get("page"))
     context = {
@@ -185,8 +185,8 @@ def _shared_parts(request: HttpRequest, document: Document, revision: Revision) 
         # The page images beside the text (part of the cached page: the pages stamp moves
         # with them).
         "page_images": pages.shown(document, revision),
-        "previous": previous,
-        "next": following,
+        "previous": siblings.filter(order__lt=document.order).order_by("-order").first(),
+        "next": siblings.filter(order__gt=document.order).order_by("order").first(),
         "permalink": request.build_absolute_uri(revision.get_absolute_url()),
         # Without the query string: `?hl=` (a search's words, marked by static JS) is the
         # same page, and these parts are shared by every reader of it.
@@ -203,18 +203,6 @@ def _shared_parts(request: HttpRequest, document: Document, revision: Revision) 
     return SharedParts(parts, edition.pk, document.pk,
                        (revision.pk, revision.checksum, document.current_revision_id),
                        last_modified)
-
-
-def neighbours(document: Document) -> tuple[Document | None, Document | None]:
-    """The units just before and just after `document` in its volume (None at either end),
-    in one statement: the two orders found by subqueries (an edition's orders are unique)."""
-    siblings = document.edition.documents  # each unit found comes with the same edition
-    before = siblings.filter(order__lt=document.order).order_by("-order").values("order")[:1]
-    after = siblings.filter(order__gt=document.order).order_by("order").values("order")[:1]
-    found = {unit.order < document.order: unit for unit in
-             siblings.filter(Q(order=Subquery(before)) | Q(order=Subquery(after)))
-             .only("xml_id", "number", "title", "order", "edition_id").order_by()}
-    return found.get(True), found.get(False)
 
 
 @functools.cache
