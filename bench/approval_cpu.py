@@ -13,7 +13,8 @@ builds are counted, not run (bench/exports.py measures them). The PostgreSQL bac
 (from /proc) is read around each piece, and the SQL statements each sends are counted. `--celery-close` closes the database
 connection before each piece, as Celery's Django fixup did before every task without
 `CELERY_DB_REUSE_MAX`: a new connection and backend each (that backend's CPU counted whole).
-`--profile DIR` writes a cProfile (CPU time) of each piece there; `--sql DIR` the statements
+`--profile DIR` writes a cProfile (CPU time) of each piece there and prints the Python function
+calls of each (a count no other load on the machine disturbs); `--sql DIR` the statements
 of the last approval's pieces. `--code PATH` measures another checkout's code (its apps and
 settings) with this script, for a before/after in one sitting. readers.py measures the same
 approvals across processes, beside readers.
@@ -79,6 +80,9 @@ def main() -> int:
         f"{k} {v * 1000 / n:.1f}" for k, v in result["backend"].items()))
     print("SQL statements per approval: " + ", ".join(
         f"{k} {v / n:.1f}" for k, v in result["statements"].items()))
+    if result["calls"]:  # the same on every run: a measure no other load disturbs
+        print("Python function calls per approval: " + ", ".join(
+            f"{k} {v / n:,.0f}" for k, v in result["calls"].items()))
     total = sum(result["cpu"].values()) + sum(result["backend"].values())
     print(f"total CPU ms per approval (processes and backend): {total * 1000 / n:.1f}")
     if args.json:
@@ -177,15 +181,19 @@ def worker(args) -> dict:
                     timed("checks", tasks.run_checks, [task_args[0]])
                 elif task.name.endswith("sync_pages"):
                     timed("sync_pages", tasks.sync_pages, *task_args)
+        calls = {}
         for piece, profile in profiles.items():
             args.profile.mkdir(parents=True, exist_ok=True)
             profile.dump_stats(str(args.profile / f"{piece}.pstats"))
+            import pstats
+
+            calls[piece] = pstats.Stats(profile).total_calls
         if args.sql:
             args.sql.mkdir(parents=True, exist_ok=True)
             for piece, sqls in logged.items():
                 (args.sql / f"{piece}.sql").write_text("".join(f"{x};\n" for x in sqls))
         return {"approvals": len(pending) - 1, "cpu": cpu, "backend": backend,
-                "statements": statements, "sent": counts}
+                "statements": statements, "calls": calls, "sent": counts}
 
 
 if __name__ == "__main__":
