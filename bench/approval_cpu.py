@@ -187,7 +187,7 @@ def worker(args) -> dict:
             profile.dump_stats(str(args.profile / f"{piece}.pstats"))
             import pstats
 
-            calls[piece] = pstats.Stats(profile).total_calls
+            calls[piece] = pstats.Stats(str(args.profile / f"{piece}.pstats")).total_calls
         if args.sql:
             args.sql.mkdir(parents=True, exist_ok=True)
             for piece, sqls in logged.items():
