@@ -187,7 +187,10 @@ def worker(args) -> dict:
             profile.dump_stats(str(args.profile / f"{piece}.pstats"))
             import pstats
 
-            calls[piece] = pstats.Stats(str(args.profile / f"{piece}.pstats")).total_calls
+            try:
+                calls[piece] = pstats.Stats(str(args.profile / f"{piece}.pstats")).total_calls
+            except TypeError:  # a piece that never ran (sync_pages, mostly) has no stats
+                calls[piece] = 0
         if args.sql:
             args.sql.mkdir(parents=True, exist_ok=True)
             for piece, sqls in logged.items():
