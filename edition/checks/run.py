@@ -93,11 +93,13 @@ def run_documents(document_ids: Iterable[int]) -> int:
         with transaction.atomic():
             # The edition without its header and skeleton (a volume's skeleton passes a
             # megabyte): the checks read its numbers and registers through their own queries.
+            # Not filtered on the current revision: the join would turn inner, and a unit
+            # whose revision changed while the lock was awaited would not be found at all.
             locked = (Document.objects.select_for_update(of=("self",), no_key=True)
                       .select_related("edition", "current_revision")
                       .defer("edition__tei_skeleton", "edition__tei_header")
-                      .filter(pk=pk, current_revision__isnull=False).first())
-            if locked is None:
+                      .filter(pk=pk).first())
+            if locked is None or locked.current_revision_id is None:
                 continue
             if locked.edition_id not in known:
                 known[locked.edition_id] = facts(locked.edition)
