@@ -1,7 +1,7 @@
 """What one approval costs in SQL statements: the approving request, then the worker's message
-after it (the page warmed, the checks run). Issue 14 halved an approval's CPU largely by
-sending fewer statements (each one the ORM compiles costs about as much CPU as PostgreSQL
-spends running it); these ceilings keep a gain from regressing silently. Counted on an
+after it (the page warmed, the checks run). Each statement the ORM compiles costs the
+process about as much CPU as PostgreSQL spends running it, so issue 14's work cut them (20, 9
+and 7 before it); these ceilings keep the gain from regressing silently. Counted on an
 approval with no other open proposal on the unit: test_rebase.py's TestCost shows the count
 does not grow with far-away ones."""
 
@@ -22,8 +22,7 @@ from tests.helpers import text_spec
 
 pytestmark = pytest.mark.django_db
 
-# PostgreSQL's counts (SQLite's own differ a little: no RETURNING of bulk inserts' ids for
-# some, savepoints the same). Before issue 14's work: 20, 9 and 7.
+# Per database, as measured (savepoints not counted).
 APPROVAL = {"postgresql": 16, "sqlite": 17}
 WARMING = {"postgresql": 9, "sqlite": 9}
 CHECKS = {"postgresql": 5, "sqlite": 5}
