@@ -122,11 +122,9 @@ def _record(locked: Document, known: Facts, previous: int | None) -> list[Sugges
     retired = [pk for pk, is_open, *_ in rows if is_open]
     if retired:
         Suggestion.objects.filter(pk__in=retired).delete()
-    recorded = Suggestion.objects.bulk_create(
+    forget([locked.pk])  # bulk_create sends no signal: a proposer's cached parts
+    return Suggestion.objects.bulk_create(
         _row(locked, revision, f) for f in found if not _was_dismissed(f, dismissed))
-    if retired or recorded:
-        forget([locked.pk])  # bulk_create sends no signal: a proposer's cached parts
-    return recorded
 
 
 def run_edition(edition: Edition, xml_ids: Iterable[str] | None = None) -> int:
