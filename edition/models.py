@@ -295,6 +295,16 @@ class Document(models.Model):
     def is_document(self) -> bool:
         return self.div_type == "document"
 
+    def settle_current_revision(self) -> None:
+        """After a locking read that joined the current revision (`select_for_update` with
+        `select_related("current_revision")`): read it on its own when the join missed it.
+        A row changed by another transaction while the lock was awaited is read as that
+        transaction left it, but the rows joined to it are read as they were when the
+        statement began, before its new revision existed (PostgreSQL's READ COMMITTED)."""
+        wanted = self.current_revision_id
+        if wanted is not None and getattr(self.current_revision, "pk", None) != wanted:
+            self.current_revision = Revision.objects.get(pk=wanted)
+
     @staticmethod
     def stamp_key(slug: str, xml_id: str) -> str:
         """Cache key of the unit's stamp (edition/pagecache.py keys its page by it)."""
@@ -485,15 +495,23 @@ class Revision(models.Model):
         return self.document.current_revision_id == self.pk
 
 
+# A suggestion neither dismissed nor made into a proposal: still waiting for an editor.
+_OPEN = Q(dismissed_at__isnull=True, proposed_at__isnull=True)
+
+
 class SuggestionQuerySet(models.QuerySet):
     def open(self) -> SuggestionQuerySet:
         """Neither dismissed nor made into a proposal: still waiting for an editor."""
-        return self.filter(dismissed_at__isnull=True, proposed_at__isnull=True)
+        return self.filter(_OPEN)
 
     def settled(self) -> SuggestionQuerySet:
         """Dismissed or proposed: remembered, so that a run of the checks never records the
         same finding again (the proposal's review decides it now)."""
-        return self.exclude(dismissed_at__isnull=True, proposed_at__isnull=True)
+        return self.exclude(_OPEN)
+
+    def with_is_open(self) -> SuggestionQuerySet:
+        """Each row with `is_open` (as `open()` selects them): both kinds in one read."""
+        return self.annotate(is_open=_OPEN)
 
     def of_checks(self) -> SuggestionQuerySet:
         """The checks' suggestions (edition/checks/), not the plain-text import's."""

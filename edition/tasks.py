@@ -79,17 +79,8 @@ def run_checks(document_ids: list[int]) -> int:
     revision, or a run asked for by `run_checks`. Safe to run twice or late: each run
     replaces the open check suggestions with what the current text shows."""
     from .checks import run
-    from .models import Document
 
-    count, known = 0, {}
-    # The edition without its header and skeleton (a volume's skeleton passes a megabyte):
-    # the checks read its numbers and registers through their own queries.
-    for document in (Document.objects.filter(pk__in=document_ids).select_related("edition")
-                     .defer("edition__tei_skeleton", "edition__tei_header")):
-        if document.edition_id not in known:
-            known[document.edition_id] = run.facts(document.edition)
-        count += len(run.run_document(document, known[document.edition_id]))
-    return count
+    return run.run_documents(document_ids)
 
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)

@@ -36,7 +36,9 @@ def warm_pages(revision_id: int) -> int:
     """The reading page of the document whose current revision is `revision_id`, requested
     once per known origin (each stores it in the page cache when it is not there). Returns
     the number of pages requested."""
-    row = (Document.objects.filter(current_revision_id=revision_id)
+    # One unit at most is current at a revision: ordered by its key, not the Meta ordering's
+    # join and sort.
+    row = (Document.objects.filter(current_revision_id=revision_id).order_by("pk")
            .values_list("edition__slug", "xml_id").first())
     if row is None:  # superseded (or gone): the newer revision's task warms its page
         return 0

@@ -40,7 +40,8 @@ class Facts:
 
 
 def facts(edition: Edition) -> Facts:
-    numbers = frozenset(edition.documents.filter(number__isnull=False)
+    # Unordered: the Meta ordering would join the edition to sort a set.
+    numbers = frozenset(edition.documents.filter(number__isnull=False).order_by()
                         .values_list("number", flat=True))
     persons = {e.id: e.name for e in registers.entries(edition, "persons")}
     return Facts(edition, numbers, persons)
@@ -79,16 +80,51 @@ def run_document(document: Document, known: Facts | None = None, *,
     with transaction.atomic():
         locked = (Document.objects.select_for_update(of=("self",), no_key=True)
                   .select_related("current_revision").get(pk=document.pk))
-        revision = locked.current_revision
-        found = find(revision.element, known.volume(previous),
-                     disabled=known.edition.disabled_checks or [])
-        mine = locked.suggestions.of_checks()
-        dismissed = list(mine.settled()
-                         .values_list("check_name", "note_id", "exact", "prefix", "suffix"))
-        mine.open().delete()
-        forget([locked.pk])  # bulk_create sends no signal: a proposer's cached parts
-        return Suggestion.objects.bulk_create(
-            _row(locked, revision, f) for f in found if not _was_dismissed(f, dismissed))
+        return _record(locked, known, previous)
+
+
+def run_documents(document_ids: Iterable[int]) -> int:
+    """`run_document` on each of these units (after a new revision: the worker's
+    `run_checks`), each locked and read with its edition and current revision in one
+    statement, its facts and previous page read under that lock; units gone are skipped.
+    Returns how many suggestions were recorded."""
+    count, known = 0, {}
+    for pk in document_ids:
+        with transaction.atomic():
+            # The edition without its header and skeleton (a volume's skeleton passes a
+            # megabyte): the checks read its numbers and registers through their own queries.
+            # Not filtered on the current revision: the join would turn inner, and a unit
+            # whose revision changed while the lock was awaited would not be found at all.
+            locked = (Document.objects.select_for_update(of=("self",), no_key=True)
+                      .select_related("edition", "current_revision")
+                      .defer("edition__tei_skeleton", "edition__tei_header")
+                      .filter(pk=pk).first())
+            if locked is None or locked.current_revision_id is None:
+                continue
+            if locked.edition_id not in known:
+                known[locked.edition_id] = facts(locked.edition)
+            count += len(_record(locked, known[locked.edition_id], previous_page(locked)))
+    return count
+
+
+def _record(locked: Document, known: Facts, previous: int | None) -> list[Suggestion]:
+    """Check `locked`'s current revision and replace its open check suggestions: the unit's
+    row lock held, its current revision loaded."""
+    locked.settle_current_revision()  # a revision that committed while the lock was awaited
+    revision = locked.current_revision
+    found = find(revision.element, known.volume(previous),
+                 disabled=known.edition.disabled_checks or [])
+    # The unit's check suggestions read once, open and settled together (ordered by nothing:
+    # the Meta ordering would join the edition to sort them).
+    rows = list(locked.suggestions.of_checks().with_is_open().order_by().values_list(
+        "pk", "is_open", "check_name", "note_id", "exact", "prefix", "suffix"))
+    dismissed = [quote for _, is_open, *quote in rows if not is_open]
+    retired = [pk for pk, is_open, *_ in rows if is_open]
+    if retired:
+        Suggestion.objects.filter(pk__in=retired).delete()
+    forget([locked.pk])  # bulk_create sends no signal: a proposer's cached parts
+    return Suggestion.objects.bulk_create(
+        _row(locked, revision, f) for f in found if not _was_dismissed(f, dismissed))
 
 
 def run_edition(edition: Edition, xml_ids: Iterable[str] | None = None) -> int:

@@ -53,14 +53,25 @@ def refusal(check: Callable[..., None], *args, **kwargs) -> str:
     return ""
 
 
-def lock(proposal: Proposal) -> tuple[Document, Proposal]:
+def lock(proposal: Proposal, *, applying: bool = False) -> tuple[Document, Proposal]:
     """Lock the proposal's document, then the proposal; return both, fresh. Call inside a
-    transaction. The document comes with its edition (not locked)."""
-    document = (Document.objects.select_for_update(of=("self",), no_key=True)
-                .select_related("edition")
-                .defer("edition__tei_skeleton", "edition__tei_header")
-                .get(pk=proposal.document_id))
-    proposal = Proposal.objects.select_for_update(of=("self",)).get(pk=proposal.pk)
+    transaction. The document comes with its edition (neither locked). `applying`: also with
+    its current revision, the edition's header (the gate's TEI export frames the unit in it)
+    and the proposal's author (not locked), read in the same two statements, as applying the
+    proposal needs them all."""
+    documents = Document.objects.select_for_update(of=("self",), no_key=True)
+    proposals = Proposal.objects.select_for_update(of=("self",))
+    if applying:
+        documents = (documents.select_related("edition", "current_revision")
+                     .defer("edition__tei_skeleton"))
+        proposals = proposals.select_related("author")
+    else:
+        documents = (documents.select_related("edition")
+                     .defer("edition__tei_skeleton", "edition__tei_header"))
+    document = documents.get(pk=proposal.document_id)
+    if applying:
+        document.settle_current_revision()  # an approval that committed while we waited
+    proposal = proposals.get(pk=proposal.pk)
     proposal.document = document
     return document, proposal
 

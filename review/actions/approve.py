@@ -44,14 +44,15 @@ def do_approve(proposal: Proposal, *, by) -> Revision | None:
     """
     try:
         with transaction.atomic():
-            document, proposal = lock(proposal)
+            document, proposal = lock(proposal, applying=True)
             approvers = proposal.approvers()
             check_approve(by, proposal, approvers=approvers)
-            Event.objects.create(proposal=proposal, actor=by, kind=Event.Kind.APPROVED)
+            approved = Event(proposal=proposal, actor=by, kind=Event.Kind.APPROVED)
             approvers.add(by.pk)
             if len(approvers) < document.edition.required_approvals:
+                approved.save()
                 return None
-            outcome = _apply(document, proposal, approvers)
+            outcome = _apply(document, proposal, approvers, approved)
     except GateError as exc:  # rolled back, this approval's event included
         if exc.code == "no-schema":
             raise ProposalError(exc.message, code=exc.code) from exc
@@ -67,13 +68,14 @@ def do_approve(proposal: Proposal, *, by) -> Revision | None:
     return outcome
 
 
-def _apply(document: Document, proposal: Proposal, approvers: set[int]) -> Revision | str:
+def _apply(document: Document, proposal: Proposal, approvers: set[int],
+           approved: Event) -> Revision | str:
     """Apply and rebase; or mark the proposal conflicted and return the reason. Raises
-    GateError when the result fails the gate."""
-    head = Revision.objects.get(pk=document.current_revision_id)
-    # The locked row's current revision: `add_revision` takes it as the parent instead of
-    # loading it (TEI and text) a second time.
-    document.current_revision = head
+    GateError when the result fails the gate. `approved`: this approval's event, unsaved,
+    written here before the outcome's (with it, in one statement, when it applies)."""
+    # The locked row's current revision, read with it (`lock`): `add_revision` takes it as the
+    # parent instead of loading it (TEI and text) a second time.
+    head = document.current_revision
     changes = list(proposal.changes.all())
     problem = ""
     # Open proposals are anchored on the head (Proposal.anchor_revision): check the quotes.
@@ -86,6 +88,7 @@ def _apply(document: Document, proposal: Proposal, approvers: set[int]) -> Revis
     except (ValueError, TEIError) as exc:
         problem = str(exc)
     if problem:
+        approved.save()
         mark_conflicted(proposal, problem, anchored_on=head)
         return problem
     tei = etree.tostring(applied.element, encoding="unicode")
@@ -111,8 +114,9 @@ def _apply(document: Document, proposal: Proposal, approvers: set[int]) -> Revis
     proposal.status_reason = ""
     proposal.save(update_fields=["status", "applied_revision", "decided_at", "status_reason",
                                  "updated_at"])
-    Event.objects.create(proposal=proposal, kind=Event.Kind.APPLIED,
-                         body=f"Revision {revision.number}")
+    # In timeline order: ids and creation times follow the list.
+    Event.objects.bulk_create([approved, Event(proposal=proposal, kind=Event.Kind.APPLIED,
+                                               body=f"Revision {revision.number}")])
     rebase(document, revision, applied, exclude=proposal)
     # The outbox row commits with the revision: the exports catch up even if the broker is down.
     request_export(document.edition, f"{document.xml_id} revision {revision.number} "

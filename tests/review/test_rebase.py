@@ -753,3 +753,29 @@ class TestOneApprovalsWork:
         [(element, tei)] = checked
         assert tei == revision.tei == etree.tostring(element, encoding="unicode")
         assert "Pusan" in revision.tei and "Pusan" in revision.text
+
+
+class TestMarkupWithText:
+    def test_a_far_proposal_between_new_markup_and_a_later_edit_stays_where_it_is(
+            self, d142, people):
+        """One approval marking words early in the text and shortening a word late in it: a
+        pending change between the two, far from both, keeps its offsets (the shift applies
+        past the edit only, never past the marked words)."""
+        from edition.tei.markup import Markup
+
+        t = head(d142).text
+        words = [m for m in re.finditer(r"\b[a-z]{6,}\b", t)]
+        early = words[2]
+        late = next(m for m in reversed(words) if t.count(m[0]) == 1)
+        middle = next(m for m in words if early.end() + 2 * CONTEXT < m.start()
+                      and m.end() + 2 * CONTEXT < late.start() and t.count(m[0]) == 1)
+        pending = propose(d142, people.editor2, text(d142, middle[0], middle[0].upper()))
+        marking = text_spec(head(d142), early[0], "", occurrence=t[:early.start()].count(
+            early[0]), kind=Change.Kind.MARKUP)
+        marking.content = Markup("wrap", "hi", {"rend": "italic"}).to_content()
+        approved = propose(d142, people.editor, marking, text(d142, late[0], late[0][:-2]))
+
+        assert do_approve(approved, by=people.reviewer) is not None
+        assert reload(pending).status == Status.PENDING
+        assert head(d142).text[only_change(pending).start:only_change(pending).end] == middle[0]
+        assert_invariant(d142)
