@@ -461,37 +461,26 @@ def _read(key: str) -> str | None:
 
 def _write(rows: list[_Row]) -> None:
     """Insert the rows; a key stored meanwhile (another build, a concurrent approval) is the
-    same text, so a conflict is nothing to update. On PostgreSQL as plain multi-row INSERTs,
-    one statement per few megabytes: `bulk_create` sends its rows as arrays, which psycopg
-    quotes in Python, a character at a time (two seconds for the 15 MB of pieces of a
-    400-document volume), and an approval's few pieces take one round trip."""
+    same text, so a conflict is nothing to update. On PostgreSQL one prepared INSERT per row,
+    its values bound by the server and the rows sent in one pipeline (psycopg's
+    `executemany`): Django's cursor binds on the client, and quoting the 12 MB of pieces of a
+    400-document volume into the statements' text, then the server parsing them back, took
+    three times as long (bench/README.md, "Cold export")."""
     if connection.vendor != "postgresql":
         ExportFragment.objects.bulk_create([ExportFragment(**row._asdict()) for row in rows],
                                            ignore_conflicts=True, batch_size=100)
         return
+    import psycopg  # the PostgreSQL backend's driver: present whenever the vendor is
+
     table = connection.ops.quote_name(ExportFragment._meta.db_table)
     # In key order: concurrent writers of the same keys wait for each other, never deadlock.
     rows = sorted(rows, key=lambda row: row.key)
-    with connection.cursor() as cursor:
-        for batch in _batches(rows, 4_000_000):
-            cursor.execute(
-                f"INSERT INTO {table} (key, edition_id, checksum, format, text, created_at) "
-                f"VALUES {', '.join(['(%s, %s, %s, %s, %s, now())'] * len(batch))} "
-                "ON CONFLICT (key) DO NOTHING",
-                [value for row in batch
-                 for value in (row.key, row.edition_id, row.checksum, row.format, row.text)])
-
-
-def _batches(rows: list[_Row], chars: int) -> Iterator[list[_Row]]:
-    batch, size = [], 0
-    for row in rows:
-        batch.append(row)
-        size += len(row.text)
-        if size >= chars or len(batch) >= 500:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
+    connection.ensure_connection()
+    # Django's errors (DatabaseError, which `flush` catches), as its own cursors raise them.
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} (key, edition_id, checksum, format, text, created_at) "
+            "VALUES (%s, %s, %s, %s, %s, now()) ON CONFLICT (key) DO NOTHING", rows)
 
 
 # PostgreSQL's text cannot hold U+0000, which the HTML pieces use as their link tokens (XML
