@@ -523,7 +523,8 @@ def _write(rows: list[_Row]) -> None:
     its values bound by the server and the rows sent in one pipeline (psycopg's
     `executemany`): Django's cursor binds on the client, and quoting the 12 MB of pieces of a
     400-document volume into the statements' text, then the server parsing them back, took
-    three times as long (bench/README.md, "Cold export")."""
+    half as long again, twice the CPU (bench/README.md, "The cold export, where its time
+    goes")."""
     if connection.vendor != "postgresql":
         ExportFragment.objects.bulk_create([ExportFragment(**row._asdict()) for row in rows],
                                            ignore_conflicts=True, batch_size=100)
