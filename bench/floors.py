@@ -103,7 +103,8 @@ def main() -> int:
         volume.write_bytes(synthetic_volume(args.docs))
         for part in [p for p in args.parts.split(",") if p]:
             for side, code in sides:
-                dbname = f"emend_bench_floors_{part}{args.db_suffix}{side}"
+                # The suffix last, with `--before` too: a session's databases end with it.
+                dbname = f"emend_bench_floors_{part}{'_' + side if side else ''}{args.db_suffix}"
                 runs.setdefault(f"{side} {part}".strip(), []).append(
                     _run_part(args, part, code, dbname, tmp, volume, side))
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
@@ -179,15 +180,23 @@ def nesting_depth(element: etree._Element) -> int:
     return deepest - 1  # the start of `element` itself counted one
 
 
+@lru_cache(maxsize=4)
+def _below(depth: int) -> etree.XPath:
+    """The elements `depth` levels below the one it is asked of (its children are at 1), as
+    `nesting_depth` counts them: elements only, never comments or processing instructions.
+    No recursion in libxml2 either: it evaluates a location path one step after another."""
+    return etree.XPath("/".join(["*"] * depth))
+
+
 def depth_problem(element: etree._Element) -> str | None:
     """The refusal of a unit nesting deeper than EMEND_MAX_TEI_DEPTH, or None. Checked before
     anything renders it: the renderers and WeasyPrint recurse per level, and a unit the gate's
     one-document render survives may still break the whole volume's PDF, where it sits deeper
     (tests/edition/test_depth_limit.py proves every export builds up to the limit)."""
     limit = settings.EMEND_MAX_TEI_DEPTH
+    if not _below(limit + 1)(element):
+        return None  # nothing that deep: asked of libxml2, not walked in Python per element
     depth = nesting_depth(element)
-    if depth <= limit:
-        return None
     return (f"its elements nest {depth} levels deep, more than the {limit} every page and "
             f"export is proven to handle (EMEND_MAX_TEI_DEPTH): flatten the nested markup "
             f"(<hi> inside <hi>, lists or tables inside each other)")

@@ -199,7 +199,7 @@ def _notes_html(part: Part, footnotes) -> dict[str, str]:
     (cached) article: no second renderer, and the same markup readers see. Links are made
     absolute: other documents and this document's anchors on the public site."""
     article = html_export.article(part)
-    public = Volume(part.document.edition, [], whole=False).doc_href  # public URLs only
+    public = sources.public_volume(part.document.edition).doc_href  # public URLs only
     hrefs: dict[str, str] = {}
 
     def site(xml_id: str) -> str:

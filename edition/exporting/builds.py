@@ -202,7 +202,7 @@ def _build(build: ExportBuild, *, full: bool) -> None:
     # store still: a stored piece's key holds everything it depends on, so it is the same
     # text a renderer would make (rebuild_exports --rerender empties the edition's store).
     left_out: list[str] = []  # "d142: why", for the build's report
-    with _Heartbeat(build) as beat, sources.storing(vol.parts):
+    with _Heartbeat(build) as beat, sources.storing(vol.parts, apart=True):
         # Document by document, every format of it while its tree is parsed: each revision is
         # parsed (and its text layer built) once per build, not once per format.
         kept: list[Part] = []

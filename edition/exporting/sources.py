@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -55,20 +56,26 @@ def scratch() -> Iterator[None]:
 
 
 @contextmanager
-def storing(parts: list[Part] | None = None) -> Iterator[None]:
+def storing(parts: list[Part] | None = None, *, apart: bool = False) -> Iterator[None]:
     """Within it, `fragment` reads the store a window of `parts` at a time (one query for the
     pieces of a format of the next WINDOW parts, not one per piece) and writes what it renders
     in batches, the last when it ends. A build runs in one; so does an import, whose gate
-    stores every unit's pieces. Nested: the outer one serves."""
+    stores every unit's pieces. Nested: the outer one serves.
+
+    `apart` (a build): outside a transaction, on PostgreSQL, each batch is written on a thread
+    of its own with its own connection while the build goes on (the database's work on its
+    own processor, not added to the build's time); every write is over when it ends. Inside
+    a transaction (an approval, an import, a test) the writes are the transaction's own."""
     if _store.get() is not None:
         yield
         return
-    store = _Store(parts or [])
+    store = _Store(parts or [], apart=apart)
     token = _store.set(store)
     try:
         yield
         store.flush()
     finally:
+        store.wait()  # whatever happened: no write outlives the build that rendered it
         _store.reset(token)
 
 
@@ -242,6 +249,26 @@ class Volume:
         return ", ".join(f"{p.xml_id} revision {p.revision.number}" for p in self.parts)
 
 
+# The public site's addresses of documents, shared by every `public_volume` of the same site,
+# edition, script prefix and URLconf (what `site_path` depends on).
+_public_urls: dict[tuple, dict[tuple, str]] = {}
+
+
+def public_volume(edition: Edition) -> Volume:
+    """A volume holding no part, whose links all go to the public site: what a piece linking
+    to other documents outside any file resolves them with (the JSON notes). Its addresses are
+    kept across calls: a build's pieces link to the same few hundred documents, and reversing
+    one (the script prefix and URLconf read each time) cost more than the piece's own work."""
+    key = (settings.EMEND_SITE_URL, edition.slug, get_script_prefix(),
+           get_urlconf() or settings.ROOT_URLCONF)
+    urls = _public_urls.get(key)
+    if urls is None or len(urls) > 100_000:  # bounded: a worker lives long
+        if len(_public_urls) >= 16:
+            _public_urls.clear()
+        urls = _public_urls[key] = {}
+    return Volume(edition, [], whole=False, urls=urls)
+
+
 # An id `reverse` writes as it is into a path: ASCII word characters, dots and hyphens are
 # never percent-encoded, and the `docid` converter accepts them (it starts with a letter or _).
 _PLAIN_DOC_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
@@ -413,8 +440,10 @@ class _Store:
     MEMO_CHARS = 64_000_000  # then forgotten: a 50,000-unit volume's pieces do not fit
     BATCH_CHARS = 8_000_000  # rendered pieces written together, at most
 
-    def __init__(self, parts: list[Part]) -> None:
+    def __init__(self, parts: list[Part], *, apart: bool = False) -> None:
         self.parts = parts
+        self.apart = apart
+        self.writer: threading.Thread | None = None  # the batch being written apart
         self.position = {p.xml_id: i for i, p in enumerate(parts)}
         self.memo: dict[str, str | None] = {}  # None: known not to be stored
         self.memo_chars = 0
@@ -457,19 +486,48 @@ class _Store:
         if not self.pending:
             return
         rows, self.pending, self.pending_chars = self.pending, [], 0
-        try:
-            with transaction.atomic():
-                _write(rows)
-        except DatabaseError:
-            log.warning("%d rendered pieces not stored", len(rows), exc_info=True)
+        self.wait()  # one batch at a time, in order
+        if (self.apart and connection.vendor == "postgresql"
+                and not connection.in_atomic_block):
+            self.writer = threading.Thread(target=_write_apart, args=(rows,), daemon=True,
+                                           name="export-fragments")
+            self.writer.start()
+            return
+        _write_logged(rows)
+
+    def wait(self) -> None:
+        """Until the batch being written apart is written (or given up)."""
+        if self.writer is not None:
+            self.writer.join()
+            self.writer = None
 
     def _remember(self, key: str, value: str | None) -> None:
         if self.memo_chars >= self.MEMO_CHARS:
             self.flush()  # what it rendered is read back from the store once forgotten here
+            self.wait()
             self.memo.clear()
             self.memo_chars = 0
         self.memo[key] = value
         self.memo_chars += len(value) if value else 0
+
+
+def _write_logged(rows: list[_Row]) -> None:
+    try:
+        with transaction.atomic():
+            _write(rows)
+    except DatabaseError:
+        log.warning("%d rendered pieces not stored", len(rows), exc_info=True)
+
+
+def _write_apart(rows: list[_Row]) -> None:
+    """`_write_logged` on a thread of the build's: Django gives the thread a connection of its
+    own, closed when done. Nobody waits for its answer, so any failure is logged, not raised."""
+    try:
+        _write_logged(rows)
+    except Exception:
+        log.warning("%d rendered pieces not stored", len(rows), exc_info=True)
+    finally:
+        connection.close()
 
 
 def _read(key: str) -> str | None:
@@ -479,37 +537,27 @@ def _read(key: str) -> str | None:
 
 def _write(rows: list[_Row]) -> None:
     """Insert the rows; a key stored meanwhile (another build, a concurrent approval) is the
-    same text, so a conflict is nothing to update. On PostgreSQL as plain multi-row INSERTs,
-    one statement per few megabytes: `bulk_create` sends its rows as arrays, which psycopg
-    quotes in Python, a character at a time (two seconds for the 15 MB of pieces of a
-    400-document volume), and an approval's few pieces take one round trip."""
+    same text, so a conflict is nothing to update. On PostgreSQL one prepared INSERT per row,
+    its values bound by the server and the rows sent in one pipeline (psycopg's
+    `executemany`): Django's cursor binds on the client, and quoting the 12 MB of pieces of a
+    400-document volume into the statements' text, then the server parsing them back, took
+    half as long again, twice the CPU (bench/README.md, "The cold export, where its time
+    goes")."""
     if connection.vendor != "postgresql":
         ExportFragment.objects.bulk_create([ExportFragment(**row._asdict()) for row in rows],
                                            ignore_conflicts=True, batch_size=100)
         return
+    import psycopg  # the PostgreSQL backend's driver: present whenever the vendor is
+
     table = connection.ops.quote_name(ExportFragment._meta.db_table)
     # In key order: concurrent writers of the same keys wait for each other, never deadlock.
     rows = sorted(rows, key=lambda row: row.key)
-    with connection.cursor() as cursor:
-        for batch in _batches(rows, 4_000_000):
-            cursor.execute(
-                f"INSERT INTO {table} (key, edition_id, checksum, format, text, created_at) "
-                f"VALUES {', '.join(['(%s, %s, %s, %s, %s, now())'] * len(batch))} "
-                "ON CONFLICT (key) DO NOTHING",
-                [value for row in batch
-                 for value in (row.key, row.edition_id, row.checksum, row.format, row.text)])
-
-
-def _batches(rows: list[_Row], chars: int) -> Iterator[list[_Row]]:
-    batch, size = [], 0
-    for row in rows:
-        batch.append(row)
-        size += len(row.text)
-        if size >= chars or len(batch) >= 500:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
+    connection.ensure_connection()
+    # Django's errors (DatabaseError, which `flush` catches), as its own cursors raise them.
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} (key, edition_id, checksum, format, text, created_at) "
+            "VALUES (%s, %s, %s, %s, %s, now()) ON CONFLICT (key) DO NOTHING", rows)
 
 
 # PostgreSQL's text cannot hold U+0000, which the HTML pieces use as their link tokens (XML

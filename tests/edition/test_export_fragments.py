@@ -308,3 +308,67 @@ def _edition():
 
     return Edition.objects.create(slug="lz4", title="LZ4", tei_header="<x/>",
                                   tei_skeleton="<x/>")
+
+
+def _writes_apart(monkeypatch) -> list[str]:
+    """The threads `_write_apart` ran on, one name a batch."""
+    import threading
+
+    threads = []
+    real = sources._write_apart
+
+    def spy(rows):
+        threads.append(threading.current_thread().name)
+        real(rows)
+
+    monkeypatch.setattr(sources, "_write_apart", spy)
+    return threads
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_build_outside_a_transaction_stores_its_pieces_apart(sample_volume, monkeypatch):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("written apart on PostgreSQL only")
+    threads = _writes_apart(monkeypatch)
+    # A batch a piece: the batches go one at a time, each waiting for the one before.
+    monkeypatch.setattr(sources._Store, "BATCH_CHARS", 1)
+    units = sample_volume.documents.count()
+    files = cold(sample_volume)
+    assert len(threads) == units * len(FORMATS)  # one batch a piece, each apart
+    assert set(threads) == {"export-fragments"}
+    # Every piece is stored when the build ends (its thread waited), and makes the same files.
+    assert ExportFragment.objects.count() == units * len(FORMATS)
+    rendered = counting(monkeypatch)
+    assert build_files(sample_volume) == files
+    assert rendered == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_apart_that_fails_breaks_nothing(sample_volume, monkeypatch, caplog):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("written apart on PostgreSQL only")
+    threads = _writes_apart(monkeypatch)
+    expected = cold(sample_volume)
+    ExportFragment.objects.all().delete()
+
+    def failing(rows):
+        raise RuntimeError("the server went away")  # not even a DatabaseError
+
+    monkeypatch.setattr(sources, "_write", failing)
+    assert build_files(sample_volume) == expected  # every piece rendered, none stored
+    assert threads
+    assert not ExportFragment.objects.exists()
+    assert "rendered pieces not stored" in caplog.text
+
+
+def test_a_build_inside_a_transaction_writes_its_pieces_itself(sample_volume, monkeypatch):
+    # A test's transaction, an import's: another connection could not see its rows.
+    threads = _writes_apart(monkeypatch)
+    cold(sample_volume)
+    assert threads == []
+    assert ExportFragment.objects.filter(format="html").count() == \
+        sample_volume.documents.count()
