@@ -290,9 +290,10 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 # (CONN_MAX_AGE, CONN_HEALTH_CHECKS, a connection left broken or in a transaction is closed).
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 500)
 # Readers first: a worker on the web processes' host yields the CPU to them. Added to the
-# worker's niceness at its start (config/celery.py), so page warming, checks and builds wait a
-# few milliseconds while a reader's page does not; 0 leaves it as started.
-EMEND_WORKER_NICE = env_int("EMEND_WORKER_NICE", 10)
+# worker's niceness at its start (config/celery.py), so page warming, checks and builds run on
+# what readers leave of the processors, and a reader's page never waits behind them; 0 leaves
+# the worker as started (a host of its own). 19 measured best (bench/README.md, readers.py).
+EMEND_WORKER_NICE = env_int("EMEND_WORKER_NICE", 19)
 
 # Sessions are written to the database and read from the cache (the database when the cache
 # misses or is down, edition/sessions.py): a signed-in page costs one query, its user.
