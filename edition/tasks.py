@@ -161,11 +161,14 @@ def send_build_exports(edition_id: int, group: str, countdown: float) -> None:
 
     marked = False
     if countdown > 0 and not settings.CELERY_TASK_ALWAYS_EAGER:
+        key = _scheduled_key(edition_id, group)
         try:
-            if not cache.add(_scheduled_key(edition_id, group), 1, countdown):
+            marked = cache.add(key, 1, countdown)
+            # Not added: a mark is there, or the cache is unreachable (Emend's cache answers
+            # a failed `add` with False, never an error): only a mark read back is trusted.
+            if not marked and cache.get(key) is not None:
                 return  # the message scheduled will read this request
-            marked = True
-        except Exception:  # the cache down: send, as without it
+        except Exception:  # a cache that raises: send, as without it
             log.warning("export message not de-duplicated", exc_info=True)
     if not _send(build_exports, (edition_id, group),
                  {"countdown": countdown} if countdown else {}) and marked:

@@ -72,48 +72,72 @@ def run_document(document: Document, known: Facts | None = None, *,
                  previous=_LOOK_UP) -> list[Suggestion]:
     """Check the document's current revision and replace its open check suggestions.
 
-    Locks the document row (FOR NO KEY UPDATE), as proposing does, so two runs on one
-    document never interleave their delete and insert. Returns the suggestions recorded."""
+    Records under the document row's lock (FOR NO KEY UPDATE), as proposing does, so two runs
+    on one document never interleave their delete and insert; the checks themselves run before
+    it (`_check`). Returns the suggestions recorded."""
     known = known or facts(document.edition)
     if previous is _LOOK_UP:
         previous = previous_page(document)
-    with transaction.atomic():
-        locked = (Document.objects.select_for_update(of=("self",), no_key=True)
-                  .select_related("current_revision").get(pk=document.pk))
-        return _record(locked, known, previous)
+    return _check(document.pk, lambda unit: known, previous) or []
 
 
 def run_documents(document_ids: Iterable[int]) -> int:
     """`run_document` on each of these units (after a new revision: the worker's
-    `run_checks`), each locked and read with its edition and current revision in one
-    statement, its facts and previous page read under that lock; units gone are skipped.
-    Returns how many suggestions were recorded."""
+    `run_checks`); units gone are skipped. Returns how many suggestions were recorded."""
     count, known = 0, {}
+
+    def facts_of(unit: Document) -> Facts:
+        if unit.edition_id not in known:
+            known[unit.edition_id] = facts(unit.edition)
+        return known[unit.edition_id]
+
     for pk in document_ids:
-        with transaction.atomic():
-            # The edition without its header and skeleton (a volume's skeleton passes a
-            # megabyte): the checks read its numbers and registers through their own queries.
-            # Not filtered on the current revision: the join would turn inner, and a unit
-            # whose revision changed while the lock was awaited would not be found at all.
-            locked = (Document.objects.select_for_update(of=("self",), no_key=True)
-                      .select_related("edition", "current_revision")
-                      .defer("edition__tei_skeleton", "edition__tei_header")
-                      .filter(pk=pk).first())
-            if locked is None or locked.current_revision_id is None:
-                continue
-            if locked.edition_id not in known:
-                known[locked.edition_id] = facts(locked.edition)
-            count += len(_record(locked, known[locked.edition_id], previous_page(locked)))
+        count += len(_check(pk, facts_of, _LOOK_UP) or [])
     return count
 
 
-def _record(locked: Document, known: Facts, previous: int | None) -> list[Suggestion]:
-    """Check `locked`'s current revision and replace its open check suggestions: the unit's
-    row lock held, its current revision loaded."""
+def _check(pk: int, facts_of, previous) -> list[Suggestion] | None:
+    """The checks run before the unit is locked, on its current revision (read with its
+    edition in one statement); then the unit is locked and, if that revision is still current,
+    what they found replaces its open suggestions. The worker runs at the lowest CPU priority
+    (`EMEND_WORKER_NICE`): holding the unit's row while the checks take their CPU would make
+    an approval of the same unit wait for a process every reader comes before. A revision
+    that committed meanwhile is checked again under the lock (`_record`). None: no such unit,
+    or no revision."""
+    # The edition without its header and skeleton (a volume's skeleton passes a megabyte): the
+    # checks read its numbers and registers through their own queries.
+    units = (Document.objects.select_related("edition", "current_revision")
+             .defer("edition__tei_skeleton", "edition__tei_header"))
+    unit = units.filter(pk=pk).first()
+    if unit is None or unit.current_revision_id is None:
+        return None
+    known = facts_of(unit)
+    if previous is _LOOK_UP:
+        previous = previous_page(unit)
+    found = _find(unit.current_revision, known, previous)
+    with transaction.atomic():
+        current = (Document.objects.select_for_update(of=("self",), no_key=True)
+                   .filter(pk=pk).values_list("current_revision_id", flat=True).first())
+        if current is None:
+            return None
+        if current != unit.current_revision_id:  # a new revision committed meanwhile
+            unit, found = units.get(pk=pk), None
+        return _record(unit, known, previous, found)
+
+
+def _find(revision: Revision, known: Facts, previous: int | None) -> tuple[int, list[Finding]]:
+    return revision.pk, find(revision.element, known.volume(previous),
+                             disabled=known.edition.disabled_checks or [])
+
+
+def _record(locked: Document, known: Facts, previous: int | None,
+            found: tuple[int, list[Finding]] | None = None) -> list[Suggestion]:
+    """Replace `locked`'s open check suggestions with what the checks find on its current
+    revision (`found`, when they already ran on it): the unit's row lock held."""
     locked.settle_current_revision()  # a revision that committed while the lock was awaited
     revision = locked.current_revision
-    found = find(revision.element, known.volume(previous),
-                 disabled=known.edition.disabled_checks or [])
+    if found is None or found[0] != revision.pk:
+        found = _find(revision, known, previous)
     # The unit's check suggestions read once, open and settled together (ordered by nothing:
     # the Meta ordering would join the edition to sort them).
     rows = list(locked.suggestions.of_checks().with_is_open().order_by().values_list(
@@ -124,7 +148,7 @@ def _record(locked: Document, known: Facts, previous: int | None) -> list[Sugges
         Suggestion.objects.filter(pk__in=retired).delete()
     forget([locked.pk])  # bulk_create sends no signal: a proposer's cached parts
     return Suggestion.objects.bulk_create(
-        _row(locked, revision, f) for f in found if not _was_dismissed(f, dismissed))
+        _row(locked, revision, f) for f in found[1] if not _was_dismissed(f, dismissed))
 
 
 def run_edition(edition: Edition, xml_ids: Iterable[str] | None = None) -> int:

@@ -54,9 +54,9 @@ def volume_chunks(vol: Volume, *, record: bool = True) -> Iterator[bytes]:
     its last chunk, and memory holds the skeleton and one unit, never the volume's tree (tens
     of times the size of a 100 MB volume)."""
     by_id = {p.xml_id: p.revision.tei for p in vol.parts}
-    if vol.left_out:
-        by_id = _repointed(vol, by_id)
-    skeleton = _with_sources(vol, record)
+    moved = _moved(vol) if vol.left_out else {}
+    by_id = _repointed(by_id, moved)
+    skeleton = _with_sources(vol, record, moved)
     placed = {m["unit"] or m["content"] for m in PLACEHOLDER_RE.finditer(skeleton)}
     missing = "".join(by_id[p.xml_id] for p in vol.parts if p.xml_id not in placed)
     checker = _WellFormed()
@@ -79,12 +79,10 @@ def volume_chunks(vol: Volume, *, record: bool = True) -> Iterator[bytes]:
     checker.close()
 
 
-def _repointed(vol: Volume, by_id: dict[str, str]) -> dict[str, str]:
-    """The units' TEI with every pointer (`target="#d2"`, `corresp="#p1"`, any attribute's
-    `#id` token) at a unit the build left out, or at an id inside one, turned into the address
-    of that unit's page on the site (plus the `#id` of an element inside it), as the other
-    formats link to it: the file holds no pointer to an id it does not hold. Only a build
-    that leaves a unit out comes here; a unit that points at none of them is kept as stored."""
+def _moved(vol: Volume) -> dict[str, str]:
+    """What a pointer at a unit the build left out, or at an id inside one, is turned into:
+    the address of that unit's page on the site (plus the `#id` of an element inside it), as
+    the other formats link to it."""
     moved: dict[str, str] = {}
     for part in vol.left_out:
         page = vol.doc_href(part.xml_id)  # not in the volume: its page on the site
@@ -95,6 +93,31 @@ def _repointed(vol: Volume, by_id: dict[str, str]) -> dict[str, str]:
             inside = []  # its own id is what others point at most
         for xml_id in inside:
             moved.setdefault(str(xml_id), f"{page}#{xml_id}")
+    return moved
+
+
+def _repoint(element: etree._Element, moved: dict[str, str]) -> bool:
+    """Every `#id` token of every attribute under `element` that `moved` names, replaced;
+    whether any was."""
+    changed = False
+    for node in element.iter(etree.Element):
+        for name, value in node.attrib.items():
+            if "#" not in value:
+                continue
+            parts = value.split()
+            repointed = [moved.get(p[1:], p) if p.startswith("#") else p for p in parts]
+            if repointed != parts:
+                node.set(name, " ".join(repointed))
+                changed = True
+    return changed
+
+
+def _repointed(by_id: dict[str, str], moved: dict[str, str]) -> dict[str, str]:
+    """The units' TEI with every pointer (`target="#d2"`, `corresp="#p1"`, any attribute's
+    `#id` token) that `moved` names repointed (`_moved`); with the skeleton's own
+    (`_with_sources`: a page image's `surface start="#pb…"`), the file holds no pointer to an
+    id it does not hold. Only a build that leaves a unit out comes here; a unit that points at
+    none of them is kept as stored."""
     if not moved:
         return by_id
     tokens = tuple(f"#{xml_id}" for xml_id in moved)
@@ -104,18 +127,8 @@ def _repointed(vol: Volume, by_id: dict[str, str]) -> dict[str, str]:
             result[xml_id] = unit_tei
             continue
         element = etree.fromstring(unit_tei.encode("utf-8"), parser=safe_parser())
-        changed = False
-        for node in element.iter(etree.Element):
-            for name, value in node.attrib.items():
-                if "#" not in value:
-                    continue
-                parts = value.split()
-                repointed = [moved.get(p[1:], p) if p.startswith("#") else p for p in parts]
-                if repointed != parts:
-                    node.set(name, " ".join(repointed))
-                    changed = True
-        result[xml_id] = (etree.tostring(element, encoding="unicode") if changed
-                          else unit_tei)
+        result[xml_id] = (etree.tostring(element, encoding="unicode")
+                          if _repoint(element, moved) else unit_tei)
     return result
 
 
@@ -126,9 +139,10 @@ def _before_body_end(text: str, missing: str) -> str:
     return text
 
 
-def _with_sources(vol: Volume, record: bool = True) -> str:
+def _with_sources(vol: Volume, record: bool = True, moved: dict[str, str] | None = None) -> str:
     """The skeleton, its header naming the revisions the file is built from (the edition's
-    header if the skeleton has none), without the XML declaration."""
+    header if the skeleton has none), without the XML declaration; its pointers at what the
+    build left out repointed as the units' are (`moved`)."""
     root = etree.fromstring(vol.edition.tei_skeleton.encode("utf-8"), parser=safe_parser())
     header = root.find(tei("teiHeader"))
     if header is None:
@@ -141,6 +155,8 @@ def _with_sources(vol: Volume, record: bool = True) -> str:
         facsimile = uploaded_facsimile(vol.edition)
         if facsimile is not None:
             _place_facsimile(root, header, facsimile)
+    if moved:
+        _repoint(root, moved)
     return etree.tostring(root, encoding="unicode")
 
 

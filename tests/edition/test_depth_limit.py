@@ -84,6 +84,24 @@ def test_nesting_depth_counts_without_recursion():
     assert nesting_depth(root) == 5000
 
 
+@pytest.mark.parametrize("limit", [3, 999, 5000])
+def test_the_depth_check_agrees_with_the_count_whatever_the_limit(settings, limit):
+    """Asked of libxml2 up to XPATH_STEPS, walked beyond (a path of ~5,000 steps is refused
+    by libxml2 itself): either way a tree at the limit passes and one past it is refused."""
+    from lxml import etree
+
+    from edition.gate import depth_problem
+    settings.EMEND_MAX_TEI_DEPTH = limit
+    for depth, refused in [(limit, False), (limit + 1, True)]:
+        root = leaf = etree.Element("div")
+        for _ in range(depth):
+            leaf = etree.SubElement(leaf, "hi")
+        problem = depth_problem(root)
+        assert (problem is not None) == refused, (limit, depth)
+        if refused:
+            assert f"nest {depth} levels deep" in problem
+
+
 def test_at_the_limit_every_export_builds_and_the_page_renders(sample_volume, client):
     limit = settings.EMEND_MAX_TEI_DEPTH
     document = d142(sample_volume)

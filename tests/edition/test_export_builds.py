@@ -291,6 +291,26 @@ class TestBuild:
         # machine and stays well under the 50 approvals.
         assert len(sent) <= 5 * (int(burst / 0.3) + 1) + 2 * made.count() < 50, sent
 
+    def test_an_unreachable_cache_never_holds_a_message_back(
+            self, sample_edition, settings, monkeypatch, django_capture_on_commit_callbacks):
+        """Emend's cache answers a failed `add` with False, as if a mark were there: with the
+        cache unreachable every request still sends its message."""
+        from edition import sharedcache, tasks
+        from tests.edition.test_shared_cache import DEAD_REDIS
+
+        settings.CELERY_TASK_ALWAYS_EAGER = False
+        settings.EMEND_EXPORT_FORMATS = ["txt"]
+        settings.EMEND_EXPORT_DEBOUNCE_SECONDS = 30.0
+        sent = []
+        monkeypatch.setattr(tasks.build_exports, "apply_async",
+                            lambda args, retry, **options: sent.append(args))
+        settings.CACHES = DEAD_REDIS
+        sharedcache._down_until.clear()
+        for n in range(3):
+            with django_capture_on_commit_callbacks(execute=True):
+                builds.request_export(sample_edition, f"approval {n}")
+        assert len(sent) == 3
+
     def test_a_scheduled_message_covers_later_requests_until_it_runs(
             self, sample_edition, settings, monkeypatch, django_capture_on_commit_callbacks):
         """A request finding a message scheduled sends none; once that message has run (or

@@ -381,3 +381,32 @@ def test_units_of_a_unit_left_out_nest_under_the_nearest_unit_held():
     both = Volume(None, [first, second, after], left_out=(chapter, compilation))
     assert [e.depth for e in both.outline] == [0, 0, 0]
     assert both.enclosing(first.document) is None
+
+
+def test_a_page_image_inside_a_unit_left_out_is_not_pointed_at(settings, tmp_path, monkeypatch,
+                                                               tei_all):
+    """The skeleton's own pointers are repointed too: an uploaded scan's surface points at its
+    `pb` by `start`, and a `pb` inside the unit left out is reached at that unit's page."""
+    from edition import pages
+    from edition.models import PageImage
+    from tests.page_images import upload
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    path = tmp_path / "paged.xml"
+    path.write_text(volume_tei(document_tei(1, '<pb n="1" xml:id="pg_1"/><p>One.</p>')
+                               + document_tei(2, '<pb n="2" xml:id="pg_2"/><p>Two.</p>'),
+                               slug="paged"), encoding="utf-8")
+    edition = import_tei(path).edition
+    pages.sync(edition)
+    for pb_id in ("pg_1", "pg_2"):
+        upload(PageImage.objects.get(edition=edition, pb_id=pb_id), size=(600, 900))
+    fail_on(monkeypatch, tei, "d2")
+    files = files_of(build(edition, "text"))
+    root = etree.fromstring(files[("tei", None)])
+    ids = set(root.xpath("//@xml:id"))
+    starts = root.xpath("//t:surface/@start", namespaces={"t": TEI_NS})
+    assert "#pg_1" in starts and "d2" not in ids
+    assert [s for s in starts if s.startswith("#")] == ["#pg_1"]
+    [elsewhere] = [s for s in starts if not s.startswith("#")]
+    assert elsewhere.endswith("#pg_2") and "/d2/" in elsewhere  # the unit's page on the site
+    assert tei_all.validate(without_frus(root)), tei_all.error_log.last_error

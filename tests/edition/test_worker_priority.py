@@ -54,8 +54,10 @@ def _worker_niceness(tmp_path: Path, step: str) -> tuple[int, list[int]]:
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux's /proc")
 def test_the_worker_and_its_pool_run_niced_by_the_setting(tmp_path):
     ours = os.getpriority(os.PRIO_PROCESS, 0)
+    if ours > 12:
+        pytest.skip("run niced past 12: 7 more would be capped at 19 and prove nothing")
     main, pool = _worker_niceness(tmp_path / "niced", "7")
-    assert main == min(ours + 7, 19)
+    assert main == ours + 7
     assert len(pool) == 2 and set(pool) == {main}
 
 
