@@ -11,7 +11,7 @@ from edition.imports import create_document
 from edition.models import Document
 from edition.tei import TEI_NS
 from review.models import Change, Proposal
-from tests.browser import chromium_page
+from tests.browser import chromium_page, serious
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -95,6 +95,8 @@ def test_propose_review_and_publish_d143(live_server, tmp_path, sample_volume, p
         body.fill(body.input_value().replace("139142", "139–142").replace("144146", "144–146"))
         page.screenshot(path=str(tmp_path / "1-footnote-edit.png"), full_page=True)
         note_edit = submit(page, form, "The ranges lost their en-dashes in the scrape.")
+        # The dialog, now saying what was submitted, is still named (by that line).
+        assert serious(page) == []
 
         # 2. An editorial footnote after "tantamount to recognition."
         form = open_form(page, "article.tei-document", "tantamount to recognition.", "after",
@@ -132,6 +134,7 @@ def test_propose_review_and_publish_d143(live_server, tmp_path, sample_volume, p
             row.get_by_role("button", name="Approve").click()
             page.locator(f"#proposal-{pk} .outcome").wait_for(state="visible")
             assert "Approved and applied as revision" in page.locator(f"#proposal-{pk} .outcome").inner_text()
+        assert serious(page) == []  # a decided row's muted text keeps its contrast
         row = page.locator(f"#proposal-{note_add}")
         row.locator("details.row-reject summary").click()
         row.locator("textarea[name=reason]").fill("Footnote 1 already describes the incident.")
