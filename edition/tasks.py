@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from celery import shared_task
 from django.db import transaction
@@ -150,10 +151,11 @@ def send_build_exports(edition_id: int, group: str, countdown: float) -> None:
     to run by then: a burst of 50 approvals sent 100 messages (one per group each), and each
     that arrived before the burst settled sent itself again.
 
-    Safe: a message scheduled for T marks the cache for exactly until T (a cache rounding the
-    time down only clears it sooner), so a request that finds the mark committed before that
-    message runs, and the message, which clears the mark before reading what is pending,
-    sees it. A lost mark (the cache cleared, or a cache per process) only sends a message
+    Safe: a message scheduled for T marks the cache until T, rounded up to a whole second
+    (Redis keeps whole seconds: rounded down, a mark for less than one would not be kept at
+    all), so a request that finds the mark committed before that message runs, and the
+    message, which clears the mark as it starts, before reading what is pending, sees it; a
+    mark outliving T only stands for a message that has not started yet. A lost mark (the cache cleared, or a cache per process) only sends a message
     more; a lost message is re-sent by the sweep, as before. Without a worker (tasks run at
     once, eagerly) nothing is scheduled, so nothing is skipped."""
     from django.conf import settings
@@ -163,7 +165,7 @@ def send_build_exports(edition_id: int, group: str, countdown: float) -> None:
     if countdown > 0 and not settings.CELERY_TASK_ALWAYS_EAGER:
         key = _scheduled_key(edition_id, group)
         try:
-            marked = cache.add(key, 1, countdown)
+            marked = cache.add(key, 1, math.ceil(countdown))
             # Not added: a mark is there, or the cache is unreachable (Emend's cache answers
             # a failed `add` with False, never an error): only a mark read back is trusted.
             if not marked and cache.get(key) is not None:
