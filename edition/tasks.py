@@ -155,9 +155,10 @@ def send_build_exports(edition_id: int, group: str, countdown: float) -> None:
     (Redis keeps whole seconds: rounded down, a mark for less than one would not be kept at
     all), so a request that finds the mark committed before that message runs, and the
     message, which clears the mark as it starts, before reading what is pending, sees it; a
-    mark outliving T only stands for a message that has not started yet. A lost mark (the cache cleared, or a cache per process) only sends a message
-    more; a lost message is re-sent by the sweep, as before. Without a worker (tasks run at
-    once, eagerly) nothing is scheduled, so nothing is skipped."""
+    mark outliving T only stands for a message that has not started yet. A lost mark (the
+    cache cleared, or a cache per process) only sends a message more; a lost message is
+    re-sent by the sweep, as before. Without a worker (tasks run at once, eagerly) nothing is
+    scheduled, so nothing is skipped."""
     from django.conf import settings
     from django.core.cache import cache
 

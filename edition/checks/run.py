@@ -125,18 +125,18 @@ def _check(pk: int, facts_of, previous) -> list[Suggestion] | None:
         return _record(unit, known, previous, found)
 
 
-def _find(revision: Revision, known: Facts, previous: int | None) -> tuple[int, list[Finding]]:
-    return revision.pk, find(revision.element, known.volume(previous),
-                             disabled=known.edition.disabled_checks or [])
+def _find(revision: Revision, known: Facts, previous: int | None) -> list[Finding]:
+    return find(revision.element, known.volume(previous),
+                disabled=known.edition.disabled_checks or [])
 
 
 def _record(locked: Document, known: Facts, previous: int | None,
-            found: tuple[int, list[Finding]] | None = None) -> list[Suggestion]:
+            found: list[Finding] | None = None) -> list[Suggestion]:
     """Replace `locked`'s open check suggestions with what the checks find on its current
-    revision (`found`, when they already ran on it): the unit's row lock held."""
-    locked.settle_current_revision()  # a revision that committed while the lock was awaited
+    revision (`found`, when they already ran on it): the unit's row lock held, the unit and
+    its revision read when it was (`_check`: no join went stale awaiting it)."""
     revision = locked.current_revision
-    if found is None or found[0] != revision.pk:
+    if found is None:
         found = _find(revision, known, previous)
     # The unit's check suggestions read once, open and settled together (ordered by nothing:
     # the Meta ordering would join the edition to sort them).
@@ -148,7 +148,7 @@ def _record(locked: Document, known: Facts, previous: int | None,
         Suggestion.objects.filter(pk__in=retired).delete()
     forget([locked.pk])  # bulk_create sends no signal: a proposer's cached parts
     return Suggestion.objects.bulk_create(
-        _row(locked, revision, f) for f in found[1] if not _was_dismissed(f, dismissed))
+        _row(locked, revision, f) for f in found if not _was_dismissed(f, dismissed))
 
 
 def run_edition(edition: Edition, xml_ids: Iterable[str] | None = None) -> int:
