@@ -66,6 +66,11 @@ def main() -> int:
     parser.add_argument("--before-worker-nice", type=int, default=None,
                         help="the --before site's worker under `nice -n N` (default: as "
                              "--worker-nice): two niceness side by side in one run")
+    parser.add_argument("--worker-concurrency", type=int, default=None,
+                        help="the Celery worker's pool size (default: Celery's, one process "
+                             "per CPU)")
+    parser.add_argument("--before-worker-concurrency", type=int, default=None,
+                        help="the --before site's (default: as --worker-concurrency)")
     parser.add_argument("--gunicorn-class", default="sync",
                         help="gunicorn worker class (sync, gthread)")
     parser.add_argument("--gunicorn-threads", type=int, default=1)
@@ -338,7 +343,8 @@ def _readers_during_approvals(args, sites: list[tuple[str, dict]],
             lua.write_text(_LUA.replace("SLUG", slug).replace("N_DOCS", str(args.docs)))
             batches = [state["pending"][i * args.approvals:(i + 1) * args.approvals]
                        for i in range(args.approval_rounds + 1)]
-            worker = _celery(args, code, env, tmp / f"celery-{name}.log", _nice(args, name))
+            worker = _celery(args, code, env, tmp / f"celery-{name}.log", _nice(args, name),
+                             _concurrency(args, name))
             try:
                 if round_ == 0:  # latency without readers (the worker idle beside them)
                     before_cpu, backends = _cpu(site, worker), _Backends(site["db"])
@@ -577,8 +583,14 @@ def _nice(args, name: str) -> int | None:
     return args.worker_nice
 
 
-def _celery(args, code: Path, env: dict, log: Path,
-            nice: int | None = None) -> subprocess.Popen | None:
+def _concurrency(args, name: str) -> int | None:
+    if name == "before" and args.before_worker_concurrency is not None:
+        return args.before_worker_concurrency
+    return args.worker_concurrency
+
+
+def _celery(args, code: Path, env: dict, log: Path, nice: int | None = None,
+            concurrency: int | None = None) -> subprocess.Popen | None:
     """The site's Celery worker on the broker (emptied first), as the README's deployment
     runs it (prefork, one process per CPU), once it is ready; None without a broker."""
     if args.broker == "none":
@@ -592,7 +604,8 @@ def _celery(args, code: Path, env: dict, log: Path,
     process = subprocess.Popen(
         [*(["nice", "-n", str(nice)] if nice else []),
          str(VENV / "celery"), "-A", "config", "worker", "-l", "INFO", "-Q", "celery",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-f", str(log)],
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-f", str(log),
+         *([f"--concurrency={concurrency}"] if concurrency else [])],
         cwd=code, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
     for _ in range(300):
