@@ -106,12 +106,25 @@ def conditional(request: HttpRequest, *parts, last_modified,
     client has it already. `last_modified` None: the page has no time of its own (it moves
     with changes that leave no time where it could be read cheaply), so none is sent and an
     If-Modified-Since alone is never answered 304."""
-    viewer = request.user.pk if request.user.is_authenticated else "-"
     etag = '"%s"' % hashlib.sha256(
-        "|".join(map(str, (*parts, viewer, version))).encode()
+        "|".join(map(str, (*parts, _viewer(request), version))).encode()
     ).hexdigest()[:32]
     timestamp = None if last_modified is None else int(last_modified.timestamp())
     return etag, get_conditional_response(request, etag=etag, last_modified=timestamp)
+
+
+def _viewer(request: HttpRequest) -> object:
+    """The reader's part of an ETag: "-" for anyone signed out (their pages are shared). A
+    signed-in page's header shows their name, the Queue link when they review somewhere, and
+    a token of their CSRF secret (the sign-out form, htmx), which signing in again renews: a
+    copy kept from before any of these changed must not be answered 304 (its token would be
+    refused). Without a secret, the one the page's token will be made from is made now."""
+    user = request.user
+    if not user.is_authenticated:
+        return "-"
+    if "CSRF_COOKIE" not in request.META:
+        get_token(request)
+    return (user.pk, user.get_username(), reviews_somewhere(user), request.META["CSRF_COOKIE"])
 
 
 def _finish(request: HttpRequest, response: HttpResponse, etag: str, last_modified) -> HttpResponse:
