@@ -353,13 +353,18 @@ def plain_read(request) -> bool:
 def fast_route(request) -> tuple | None:
     """The route of a request the fast path may answer, or None: a GET or HEAD with no session or
     messages cookie, no credentials, not htmx's, no precondition but If-None-Match and
-    If-Modified-Since, to a host `ALLOWED_HOSTS` allows. Whoever is signed in, or has
+    If-Modified-Since, from a user agent CommonMiddleware does not refuse, to a host
+    `ALLOWED_HOSTS` allows. Whoever is signed in, or has
     messages, or asks through htmx, is always answered by the normal stack."""
     if not plain_read(request):
         return None
     meta = request.META
     cookies = request.COOKIES
     if settings.SESSION_COOKIE_NAME in cookies or "messages" in cookies:
+        return None
+    if settings.DISALLOWED_USER_AGENTS and any(  # CommonMiddleware's 403 for them
+            pattern.search(meta.get("HTTP_USER_AGENT", ""))
+            for pattern in settings.DISALLOWED_USER_AGENTS):
         return None
     try:
         origin = _origin(request)

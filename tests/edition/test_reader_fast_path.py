@@ -2,6 +2,8 @@
 an anonymous reader of a cached page is answered before the middleware stack, with exactly the
 bytes the stack gives, and never once the page has changed; everyone else goes through it."""
 
+import re
+
 import pytest
 from django.core.cache import cache
 from django.test import Client
@@ -191,6 +193,15 @@ def test_head_is_answered_fast_with_the_same_headers(client, edited, url):
 def test_a_disallowed_host_is_still_a_400(client, edited):
     fast_after_learning(client, DOC)
     assert client.get(DOC, HTTP_HOST="evil.example").status_code == 400
+
+
+def test_a_refused_user_agent_is_still_a_403(client, edited, settings):
+    """CommonMiddleware refuses DISALLOWED_USER_AGENTS, whatever route the page was learned on."""
+    settings.DISALLOWED_USER_AGENTS = [re.compile("BadBot")]
+    fast_after_learning(client, DOC)
+    refused = client.get(DOC, HTTP_USER_AGENT="BadBot/1.0")
+    assert refused.status_code == 403 and not fast(refused)
+    assert fast(client.get(DOC, HTTP_USER_AGENT="Mozilla/5.0"))
 
 
 def test_another_host_is_another_route(client, edited, settings):
