@@ -454,3 +454,12 @@ def test_a_copy_with_an_old_name_or_header_is_not_answered_304(sample_volume, pe
     warm(client)
     queue = client.get(D142, HTTP_IF_NONE_MATCH=renamed["ETag"])
     assert queue.status_code == 200 and b'href="/review/queue/"' in queue.content
+
+
+def test_a_download_sets_no_csrf_cookie(sample_volume, people):
+    """A file has no header: its ETag is the reader's alone, and no CSRF secret is made."""
+    client = signed_in(people.stranger)
+    download = client.get("/frus1958-60v18/d142.xml")
+    assert download.status_code == 200 and not download.cookies
+    assert client.get("/frus1958-60v18/d142.xml",
+                      HTTP_IF_NONE_MATCH=download["ETag"]).status_code == 304
