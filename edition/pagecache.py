@@ -182,8 +182,9 @@ def serve(request, name: str, version: int, stamps: list[Stamp],
           params: tuple[str, ...] = ()) -> HttpResponse:
     """The page `name` for this request: from the cache when it may be shared and is current,
     else `render(values)` (which sets an ETag made from the values), stored when it is a 200
-    or 400 to an anonymous reader. `headers` adds the view's caching headers to a response
-    made from the cache."""
+    or 400 to an anonymous reader and `render` did not mark it `kept = False` (a page that
+    shows another's content: a page number past the last). `headers` adds the view's caching
+    headers to a response made from the cache."""
     if not cacheable(request, params):
         return render(current(stamps))
     entry_key = (head_key if _conditional(request) else page_key)(request, name, version)
@@ -208,7 +209,8 @@ def serve(request, name: str, version: int, stamps: list[Stamp],
                                     status=head.status)
             return _with_head(headers(response), head)
     response = render(values)
-    if response.status_code in (200, 400) and response.has_header("ETag"):
+    if response.status_code in (200, 400) and response.has_header("ETag") \
+            and getattr(response, "kept", True):
         if hasattr(response, "render"):
             response.render()
         head = CachedHead(values, response["ETag"], response.get("Last-Modified"),

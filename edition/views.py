@@ -77,9 +77,13 @@ def toc(request: HttpRequest, edition: str) -> HttpResponse:
                                          last_modified=None, version=TOC_VERSION)
         if not_modified is not None:
             return _finish(request, not_modified, etag, None)
+        shown = contents.contents(edition, page)
         response = TemplateResponse(request, "edition/toc.html", {
-            "edition": edition, "contents": contents.contents(edition, page),
+            "edition": edition, "contents": shown,
         })
+        # A number past the last page shows the last: kept under every such number, a loop
+        # of requests would fill the cache (pagecache.serve).
+        response.kept = shown.page.number == number
         return _finish(request, response, etag, None)
 
     # Only a page number as written ("2", not "02" or "x") is a page of its own in the cache.
