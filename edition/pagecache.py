@@ -33,6 +33,7 @@ renders the unit's page again under each (edition/warming.py).
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -315,6 +316,7 @@ class Learned:
     # Length, the CSP, X-Frame-Options…), in their order; the outer middleware (security
     # headers) adds its own to the fast answer as it does to the normal one.
     headers: tuple[tuple[str, str], ...]
+    until: float  # `time.monotonic()` after which the headers may no longer be the stack's
 
 
 # Routes learned by this process, most recently used last; bounded (a route is a few hundred
@@ -388,7 +390,8 @@ def answer_fast(request, route: tuple) -> HttpResponse | None:
     entry = found.get(learned.entry_key)
     head = entry.head if isinstance(entry, CachedPage) else entry
     if head != learned.head or tuple(
-            found.get(key) for key in learned.stamp_keys) != learned.head.stamps:
+            found.get(key) for key in learned.stamp_keys) != learned.head.stamps \
+            or time.monotonic() >= learned.until:
         return None
     if learned.length is None:  # learned from a 304
         if get_conditional_response(
@@ -402,6 +405,20 @@ def answer_fast(request, route: tuple) -> HttpResponse | None:
         response = HttpResponse(entry.content, status=head.status)
     response.headers = ResponseHeaders(dict(learned.headers))
     return response
+
+
+def _headers_until(request) -> float:
+    """How long the stack's headers for this request stay as they are: a page that shows page
+    images has the edition's image origins in its CSP (edition.middleware.CSPMiddleware),
+    which each process remembers for a while (`pages.image_origins`) and then reads again,
+    seeing another process's change without any stamp moving."""
+    from .middleware import IMAGE_PAGES
+    from .pages import image_origins_until
+
+    match = getattr(request, "resolver_match", None)
+    if match is None or (match.namespace, match.url_name) not in IMAGE_PAGES:
+        return float("inf")
+    return image_origins_until(match.kwargs.get("edition", ""))
 
 
 def learn(request, route: tuple, response: HttpResponse) -> None:
@@ -424,7 +441,8 @@ def learn(request, route: tuple, response: HttpResponse) -> None:
     with _routes_lock:
         _routes[route] = Learned(
             served.stamp_keys, served.entry_key, served.head,
-            None if served.content is None else len(served.content), tuple(response.items()))
+            None if served.content is None else len(served.content), tuple(response.items()),
+            _headers_until(request))
         _routes.move_to_end(route)
         while len(_routes) > FAST_ROUTES:
             _routes.popitem(last=False)
