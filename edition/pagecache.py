@@ -33,6 +33,7 @@ renders the unit's page again under each (edition/warming.py).
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -182,8 +183,9 @@ def serve(request, name: str, version: int, stamps: list[Stamp],
           params: tuple[str, ...] = ()) -> HttpResponse:
     """The page `name` for this request: from the cache when it may be shared and is current,
     else `render(values)` (which sets an ETag made from the values), stored when it is a 200
-    or 400 to an anonymous reader. `headers` adds the view's caching headers to a response
-    made from the cache."""
+    or 400 to an anonymous reader and `render` did not mark it `kept = False` (a page that
+    shows another's content: a page number past the last). `headers` adds the view's caching
+    headers to a response made from the cache."""
     if not cacheable(request, params):
         return render(current(stamps))
     entry_key = (head_key if _conditional(request) else page_key)(request, name, version)
@@ -208,7 +210,8 @@ def serve(request, name: str, version: int, stamps: list[Stamp],
                                     status=head.status)
             return _with_head(headers(response), head)
     response = render(values)
-    if response.status_code in (200, 400) and response.has_header("ETag"):
+    if response.status_code in (200, 400) and response.has_header("ETag") \
+            and getattr(response, "kept", True):
         if hasattr(response, "render"):
             response.render()
         head = CachedHead(values, response["ETag"], response.get("Last-Modified"),
@@ -313,6 +316,7 @@ class Learned:
     # Length, the CSP, X-Frame-Options…), in their order; the outer middleware (security
     # headers) adds its own to the fast answer as it does to the normal one.
     headers: tuple[tuple[str, str], ...]
+    until: float  # `time.monotonic()` after which the headers may no longer be the stack's
 
 
 # Routes learned by this process, most recently used last; bounded (a route is a few hundred
@@ -353,13 +357,18 @@ def plain_read(request) -> bool:
 def fast_route(request) -> tuple | None:
     """The route of a request the fast path may answer, or None: a GET or HEAD with no session or
     messages cookie, no credentials, not htmx's, no precondition but If-None-Match and
-    If-Modified-Since, to a host `ALLOWED_HOSTS` allows. Whoever is signed in, or has
+    If-Modified-Since, from a user agent CommonMiddleware does not refuse, to a host
+    `ALLOWED_HOSTS` allows. Whoever is signed in, or has
     messages, or asks through htmx, is always answered by the normal stack."""
     if not plain_read(request):
         return None
     meta = request.META
     cookies = request.COOKIES
     if settings.SESSION_COOKIE_NAME in cookies or "messages" in cookies:
+        return None
+    if settings.DISALLOWED_USER_AGENTS and any(  # CommonMiddleware's 403 for them
+            pattern.search(meta.get("HTTP_USER_AGENT", ""))
+            for pattern in settings.DISALLOWED_USER_AGENTS):
         return None
     try:
         origin = _origin(request)
@@ -381,7 +390,8 @@ def answer_fast(request, route: tuple) -> HttpResponse | None:
     entry = found.get(learned.entry_key)
     head = entry.head if isinstance(entry, CachedPage) else entry
     if head != learned.head or tuple(
-            found.get(key) for key in learned.stamp_keys) != learned.head.stamps:
+            found.get(key) for key in learned.stamp_keys) != learned.head.stamps \
+            or time.monotonic() >= learned.until:
         return None
     if learned.length is None:  # learned from a 304
         if get_conditional_response(
@@ -395,6 +405,20 @@ def answer_fast(request, route: tuple) -> HttpResponse | None:
         response = HttpResponse(entry.content, status=head.status)
     response.headers = ResponseHeaders(dict(learned.headers))
     return response
+
+
+def _headers_until(request) -> float:
+    """How long the stack's headers for this request stay as they are: a page that shows page
+    images has the edition's image origins in its CSP (edition.middleware.CSPMiddleware),
+    which each process remembers for a while (`pages.image_origins`) and then reads again,
+    seeing another process's change without any stamp moving."""
+    from .middleware import IMAGE_PAGES
+    from .pages import image_origins_until
+
+    match = getattr(request, "resolver_match", None)
+    if match is None or (match.namespace, match.url_name) not in IMAGE_PAGES:
+        return float("inf")
+    return image_origins_until(match.kwargs.get("edition", ""))
 
 
 def learn(request, route: tuple, response: HttpResponse) -> None:
@@ -417,7 +441,8 @@ def learn(request, route: tuple, response: HttpResponse) -> None:
     with _routes_lock:
         _routes[route] = Learned(
             served.stamp_keys, served.entry_key, served.head,
-            None if served.content is None else len(served.content), tuple(response.items()))
+            None if served.content is None else len(served.content), tuple(response.items()),
+            _headers_until(request))
         _routes.move_to_end(route)
         while len(_routes) > FAST_ROUTES:
             _routes.popitem(last=False)

@@ -477,6 +477,13 @@ def image_origins(slug: str) -> tuple[str, ...]:
     return origins
 
 
+def image_origins_until(slug: str) -> float:
+    """Until when (`time.monotonic()`) `image_origins(slug)` gives what it gives now without
+    reading the database again; infinity when it has not read it."""
+    found = _origins.get(slug)
+    return float("inf") if found is None else found[0]
+
+
 def forget_origins(slug: str | None = None) -> None:
     if slug is None:
         _origins.clear()

@@ -311,6 +311,12 @@ def _respond(request, match, user, values, shared, own, secret) -> HttpResponse 
     request.user = user
     request.resolver_match = match
 
+    # The request's CSRF secret, which the ETag names (views._viewer), or a new one set in
+    # the cookie, as `get_token` makes it.
+    if secret is None:
+        secret = _get_new_csrf_string()
+        request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
+    request.META["CSRF_COOKIE"] = secret
     # The ETag `_own_page` or `_reading_view` gives (a reader who may not propose: no offers,
     # no proposer state).
     etag_parts = own.etag_parts if own is not None else ([], [])
@@ -322,11 +328,8 @@ def _respond(request, match, user, values, shared, own, secret) -> HttpResponse 
         pieces = pageframe.frame(match.view_name, reviews_somewhere(user), own is not None)
         if pieces is None:
             return None
-        # As `get_token` when the page asks for the token (a 304 does not): the request's
-        # secret, or a new one without a cookie; the cookie set (renewed) on the answer.
-        if secret is None:
-            secret = _get_new_csrf_string()
-        request.META["CSRF_COOKIE"] = secret
+        # As `get_token` when the page asks for the token (a 304 does not): the cookie set
+        # (renewed) on the answer.
         request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
         token = _mask(secret)
         parts = None if own is None else {

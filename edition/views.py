@@ -77,9 +77,13 @@ def toc(request: HttpRequest, edition: str) -> HttpResponse:
                                          last_modified=None, version=TOC_VERSION)
         if not_modified is not None:
             return _finish(request, not_modified, etag, None)
+        shown = contents.contents(edition, page)
         response = TemplateResponse(request, "edition/toc.html", {
-            "edition": edition, "contents": contents.contents(edition, page),
+            "edition": edition, "contents": shown,
         })
+        # A number past the last page shows the last: kept under every such number, a loop
+        # of requests would fill the cache (pagecache.serve).
+        response.kept = shown.page.number == number
         return _finish(request, response, etag, None)
 
     # Only a page number as written ("2", not "02" or "x") is a page of its own in the cache.
@@ -100,18 +104,34 @@ def document_or_404(edition: str, doc: str) -> Document:
         raise Http404(f"No document {doc} in edition {edition}") from None
 
 
-def conditional(request: HttpRequest, *parts, last_modified,
-                version: int = RENDER_VERSION) -> tuple[str, HttpResponse | None]:
+def conditional(request: HttpRequest, *parts, last_modified, version: int = RENDER_VERSION,
+                header: bool = True) -> tuple[str, HttpResponse | None]:
     """An ETag over `parts`, the viewer and the page `version`, and a 304 response if the
     client has it already. `last_modified` None: the page has no time of its own (it moves
     with changes that leave no time where it could be read cheaply), so none is sent and an
-    If-Modified-Since alone is never answered 304."""
-    viewer = request.user.pk if request.user.is_authenticated else "-"
+    If-Modified-Since alone is never answered 304. `header`: a page with the site's header
+    (the API's JSON and the downloads have none)."""
+    viewer = _viewer(request) if header else (
+        request.user.pk if request.user.is_authenticated else "-")
     etag = '"%s"' % hashlib.sha256(
         "|".join(map(str, (*parts, viewer, version))).encode()
     ).hexdigest()[:32]
     timestamp = None if last_modified is None else int(last_modified.timestamp())
     return etag, get_conditional_response(request, etag=etag, last_modified=timestamp)
+
+
+def _viewer(request: HttpRequest) -> object:
+    """The reader's part of a page's ETag: "-" for anyone signed out (their pages are shared).
+    A signed-in page's header shows their name, the Queue link when they review somewhere, and
+    a token of their CSRF secret (the sign-out form, htmx), which signing in again renews: a
+    copy kept from before any of these changed must not be answered 304 (its token would be
+    refused). Without a secret, the one the page's token will be made from is made now."""
+    user = request.user
+    if not user.is_authenticated:
+        return "-"
+    if "CSRF_COOKIE" not in request.META:
+        get_token(request)
+    return (user.pk, user.get_username(), reviews_somewhere(user), request.META["CSRF_COOKIE"])
 
 
 def _finish(request: HttpRequest, response: HttpResponse, etag: str, last_modified) -> HttpResponse:
@@ -400,7 +420,7 @@ def _download(request: HttpRequest, edition: str, doc: str, suffix: str, content
     document = document_or_404(edition, doc)
     revision = document.current_revision
     etag, not_modified = conditional(request, suffix, revision.checksum,
-                                      last_modified=revision.created_at)
+                                      last_modified=revision.created_at, header=False)
     if not_modified is not None:
         return _finish(request, not_modified, etag, revision.created_at)
     response = HttpResponse(body(document, revision), content_type=content_type)

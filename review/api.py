@@ -191,7 +191,8 @@ def document(request: Request, edition: str, doc: str) -> HttpResponse:
         revision = document.current_revision if number is None else get_object_or_404(
             Revision, document=document, number=number)
         etag, not_modified = conditional(request, "api", stamps, revision.pk,
-                                         last_modified=None, version=API_DOCUMENT_VERSION)
+                                         last_modified=None, version=API_DOCUMENT_VERSION,
+                                         header=False)
         if not_modified is None:
             # Revisions are immutable: the payload of one is cached forever, keyed by its id.
             key = f"emend:api:revision:{revision.pk}"

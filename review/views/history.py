@@ -236,6 +236,8 @@ def edition_corrections(request: HttpRequest, edition: str) -> HttpResponse:
             "entries": corrections.corrections(page.object_list),
         }
         response = TemplateResponse(request, "review/corrections_edition.html", context)
+        # A number past the last page shows the last: not kept under it (edition.views.toc).
+        response.kept = page.number == number
         return _finish(request, response, etag, last_modified)
 
     # Only a page number as written ("2", not "02") is a page of its own in the cache.

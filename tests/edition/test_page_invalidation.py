@@ -225,3 +225,13 @@ class TestContents:
         assert not served_from_cache(client, "/frus1958-60v18/?page=01")
         assert not served_from_cache(client, "/frus1958-60v18/?page=1&x=2")
         assert client.get("/frus1958-60v18/?page=%00").status_code == 200
+
+    def test_a_page_number_past_the_last_is_not_kept(self, client, sample_edition):
+        """It shows the last page: kept under its own number, any number (up to 2^31) would
+        be an entry of its own for a day, and a loop of requests would fill the cache."""
+        last = client.get("/frus1958-60v18/?page=1")
+        for number in ("2", "2147483647"):
+            past = client.get(f"/frus1958-60v18/?page={number}")
+            assert past.status_code == 200 and past.content == last.content
+            assert not served_from_cache(client, f"/frus1958-60v18/?page={number}")
+        assert served_from_cache(client, "/frus1958-60v18/?page=1")

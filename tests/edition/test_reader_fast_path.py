@@ -2,14 +2,17 @@
 an anonymous reader of a cached page is answered before the middleware stack, with exactly the
 bytes the stack gives, and never once the page has changed; everyone else goes through it."""
 
+import re
+import time
+
 import pytest
 from django.core.cache import cache
 from django.test import Client
 from rest_framework.test import APIClient
 
-from edition import pagecache
+from edition import pagecache, pages
 from edition.exporting import builds
-from edition.models import Document
+from edition.models import Document, Edition
 from tests.helpers import revise
 
 pytestmark = pytest.mark.django_db
@@ -141,6 +144,32 @@ def test_an_evicted_page_goes_through_the_stack(client, edited):
     assert not fast(response) and response.content == slow.content
 
 
+def test_the_image_origins_in_the_csp_are_the_stacks_once_it_reads_them_again(client, edited,
+                                                                             monkeypatch):
+    """A reading page's CSP names the edition's image origins, which each process remembers
+    for `pages.ORIGINS_TTL`: another process's change reaches this one's stack after that
+    time, and its fast answers too (they replay the headers the stack gave)."""
+    old, new = "https://old.example", "https://new.example"
+    edited.facsimile_url = old + "/{volume}/{facs}.png"
+    edited.save()
+    pages.sync(edited)
+    _, quick = fast_after_learning(client, DOC)
+    assert old in quick["Content-Security-Policy"]
+    # Another process moves the images: the pages stamp is dropped, but this process still
+    # remembers the old origins for the rest of their time.
+    Edition.objects.filter(pk=edited.pk).update(facsimile_url=new + "/{volume}/{facs}.png")
+    pages.sync(Edition.objects.get(pk=edited.pk))
+    pages._origins[edited.slug] = (time.monotonic() + pages.ORIGINS_TTL, (old,))
+    _, quick = fast_after_learning(client, DOC)
+    assert old in quick["Content-Security-Policy"]  # as the stack answers, for now
+    now = time.monotonic()
+    monkeypatch.setattr(time, "monotonic", lambda: now + pages.ORIGINS_TTL)  # their time is up
+    response = client.get(DOC)
+    assert new in response["Content-Security-Policy"] and not fast(response)
+    assert new in client.get(DOC)["Content-Security-Policy"]
+    assert fast(client.get(DOC))
+
+
 def test_signed_in_readers_never_take_it(client, edited, people):
     fast_after_learning(client, DOC)
     client.force_login(people.stranger)
@@ -191,6 +220,15 @@ def test_head_is_answered_fast_with_the_same_headers(client, edited, url):
 def test_a_disallowed_host_is_still_a_400(client, edited):
     fast_after_learning(client, DOC)
     assert client.get(DOC, HTTP_HOST="evil.example").status_code == 400
+
+
+def test_a_refused_user_agent_is_still_a_403(client, edited, settings):
+    """CommonMiddleware refuses DISALLOWED_USER_AGENTS, whatever route the page was learned on."""
+    settings.DISALLOWED_USER_AGENTS = [re.compile("BadBot")]
+    fast_after_learning(client, DOC)
+    refused = client.get(DOC, HTTP_USER_AGENT="BadBot/1.0")
+    assert refused.status_code == 403 and not fast(refused)
+    assert fast(client.get(DOC, HTTP_USER_AGENT="Mozilla/5.0"))
 
 
 def test_another_host_is_another_route(client, edited, settings):

@@ -14,7 +14,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from edition import signedin
-from edition.models import Document, Membership
+from edition.models import Document, Edition, Membership
 from edition.roles import roles_key
 from tests.helpers import make_member, revise, signed_in, text_spec
 
@@ -403,3 +403,63 @@ def test_signing_in_rotates_the_token_the_fast_page_uses(sample_volume, people):
     assert fast(page)
     found = tokens(page.content)[0]
     assert _does_token_match(found, after) and not _does_token_match(found, before)
+
+
+def sign_in_with_the_form(client, username):
+    client.get("/accounts/login/")
+    response = client.post("/accounts/login/", {
+        "username": username, "password": f"pw-{username * 2}",
+        "csrfmiddlewaretoken": client.cookies["csrftoken"].value})
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_a_copy_from_before_signing_in_again_is_not_answered_304(sample_volume, people,
+                                                                  settings, fast_path):
+    """The page carries a token of the reader's CSRF secret, which signing in renews: the copy
+    a browser kept from the session before (the same reader, the same page) must not be
+    answered 304, or its sign-out form and htmx requests are refused."""
+    settings.EMEND_SIGNED_IN_FAST_PATH = fast_path
+    client = Client(enforce_csrf_checks=True)
+    sign_in_with_the_form(client, "stranger")
+    warm(client)
+    page = client.get(D142)
+    assert fast(page) is fast_path
+    old_token = tokens(page.content)[0]
+    assert client.post("/accounts/logout/", {"csrfmiddlewaretoken": old_token}).status_code == 302
+    sign_in_with_the_form(client, "stranger")
+    warm(client)
+    again = client.get(D142, HTTP_IF_NONE_MATCH=page["ETag"])
+    assert again.status_code == 200 and fast(again) is fast_path
+    assert _does_token_match(tokens(again.content)[0], client.cookies["csrftoken"].value)
+    # The same copy is still a 304 while nothing it shows has changed.
+    assert client.get(D142, HTTP_IF_NONE_MATCH=again["ETag"]).status_code == 304
+
+
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_a_copy_with_an_old_name_or_header_is_not_answered_304(sample_volume, people,
+                                                               settings, fast_path):
+    """The header names the reader and links the Queue when they review somewhere."""
+    settings.EMEND_SIGNED_IN_FAST_PATH = fast_path
+    client = signed_in(people.stranger)
+    warm(client)
+    etag = client.get(D142)["ETag"]
+    people.stranger.username = "someone else"
+    people.stranger.save()
+    renamed = client.get(D142, HTTP_IF_NONE_MATCH=etag)
+    assert renamed.status_code == 200 and b"someone else" in renamed.content
+    # A reviewer's role in another edition: the header links the Queue.
+    another = Edition.objects.create(slug="another", title="Another", tei_header="")
+    Membership.objects.create(user=people.stranger, edition=another, role="reviewer")
+    warm(client)
+    queue = client.get(D142, HTTP_IF_NONE_MATCH=renamed["ETag"])
+    assert queue.status_code == 200 and b'href="/review/queue/"' in queue.content
+
+
+def test_a_download_sets_no_csrf_cookie(sample_volume, people):
+    """A file has no header: its ETag is the reader's alone, and no CSRF secret is made."""
+    client = signed_in(people.stranger)
+    download = client.get("/frus1958-60v18/d142.xml")
+    assert download.status_code == 200 and not download.cookies
+    assert client.get("/frus1958-60v18/d142.xml",
+                      HTTP_IF_NONE_MATCH=download["ETag"]).status_code == 304

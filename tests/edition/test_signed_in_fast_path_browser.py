@@ -75,3 +75,20 @@ def test_an_editor_proposes_from_a_fast_page(live_server, sample_volume, people,
         assert f"Proposal {number}" in page.content() and answered == [PATH]
         page.reload()
         assert f"Proposal {number}" in page.content() and answered == [PATH, PATH]
+
+
+def test_signing_out_works_on_a_page_revalidated_after_signing_in_again(live_server,
+                                                                        sample_volume, people):
+    """Chromium revalidates its copy from the session before (If-None-Match, despite `Vary:
+    Cookie`): answered 304, that copy's token, made from the secret signing in replaced, was
+    refused (403) when the reader signed out."""
+    with chromium_page() as page:
+        sign_in(page, live_server.url, "stranger", PATH)
+        page.reload()
+        sign_out(page)
+        sign_in(page, live_server.url, "stranger", PATH)
+        page.goto(live_server.url + PATH)
+        page.wait_for_load_state()
+        sign_out(page)
+        assert "/accounts/logout/" not in page.url
+        assert page.get_by_role("link", name="Sign in").count() >= 1

@@ -59,6 +59,16 @@ def test_since_and_signed_in_readers_are_rendered_each_time(client, people):
     assert queries(client, LOG)[0] > 0
 
 
+def test_a_page_number_past_the_last_is_not_kept(client, people):
+    """It shows the last page; kept, any number would be an entry of its own for a day."""
+    approve(people, "Secretary Herter", "Mr. Herter")
+    client.get(EDITION_LOG + "?page=1")
+    assert queries(client, EDITION_LOG + "?page=1")[0] == 0
+    client.get(EDITION_LOG + "?page=99")
+    count, past = queries(client, EDITION_LOG + "?page=99")
+    assert count > 0 and past.status_code == 200 and "Mr. Herter" in words(past)
+
+
 def test_each_entry_is_derived_once(client, people, monkeypatch):
     """Before → after of a revision never changes: a log page derives only the new entries
     (and reads only their text layers), whatever else changed."""

@@ -134,6 +134,9 @@ class TestApiDocument:
         count, response = queries_for(api, API)
         assert count > 0 and response.status_code == 200
         assert "private" in response["Cache-Control"]
+        # JSON shows nothing of the page's header: no CSRF secret is made, no cookie set.
+        assert not response.cookies
+        assert api.get(API, HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
 
 
 class TestExports:
