@@ -16,6 +16,9 @@ A page is keyed by *stamps*, small values in the cache that stand for what it sh
   (the edition's corrections log lists them).
 - the edition's **exports stamp** (`Edition.exports_key`): its current export builds, dropped
   when a build becomes current (the exports page lists their files and sources).
+- the **page images' stamps** (edition/pages.py): the edition's panels stamp (an upload drops
+  it) and each unit's panel stamp, which a sync of the page rows drops for the units whose
+  panel of page images it changed, never for the others.
 
 Each page is stored twice under keys without stamps: the *head* (its stamps, ETag,
 Last-Modified, content type) and the *page* (the same with its body). A read asks for the

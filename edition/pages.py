@@ -211,6 +211,11 @@ def sync(edition: Edition) -> list[PageImage]:
         existing = {_key(p.facs, p.pb_id, p.n): p
                     for p in PageImage.objects.select_for_update().filter(edition=edition)
                     .defer("ocr_words", "aligned")}
+        # Each unit's panel as it is, before the loop below moves the rows: the panels that
+        # differ afterwards are the pages retired (`touch`).
+        units = list(edition.documents.order_by().values_list("pk", "xml_id", "order"))
+        panels = _panels([_panel_row(p) for p in existing.values() if p.sequence < _PARKED],
+                         units)
         # Move the rows in use out of the way of the unique sequence first (distinct values
         # below those of parked rows, which are _PARKED + pk).
         PageImage.objects.filter(edition=edition, sequence__lt=_PARKED).update(
@@ -250,7 +255,8 @@ def sync(edition: Edition) -> list[PageImage]:
         PageImage.objects.bulk_update([p for p in gone if p.image], ["sequence", "document"],
                                       batch_size=500)
         PageImage.objects.filter(pk__in=[p.pk for p in gone if not p.image]).delete()
-        touch(edition)
+        now = _panels([_panel_row(p) for p in kept], units)
+        touch(edition, [xml_id for xml_id, digest in now.items() if panels.get(xml_id) != digest])
     forget_origins(edition.slug)
     return kept
 
@@ -349,10 +355,123 @@ def stamp_value(slug: str) -> str:
     return hashlib.sha256(repr(list(rows)).encode()).hexdigest()[:16]
 
 
-def touch(edition: Edition) -> None:
-    """The edition's page images changed (a sync, an upload): drop the stamp, so that the
-    reading views cached with the old images are not served again."""
-    Document.retire([stamp_key(edition.slug)])
+def touch(edition: Edition, units: list[str] | None = None) -> None:
+    """The edition's page images changed: drop the edition's pages stamp (the exports page's)
+    and the reading views' panel stamps, so that no page cached with the old images is served
+    again: those of `units` (xml:ids: a sync, which knows whose panel it changed), or every
+    unit's (None: an upload)."""
+    slug = edition.slug
+    keys = [stamp_key(slug)]
+    keys += [panels_key(slug)] if units is None else [unit_panel_key(slug, x) for x in units]
+    Document.retire(keys)
+
+
+# Each unit's page-images panel has a stamp of its own (`unit_panel_key`, beside the edition's
+# `panels_key`, which an upload drops): an approval that adds, removes or renumbers a `pb`
+# makes the worker sync the rows, and that sync retires the reading pages of the units whose
+# panel it changed (the unit itself, the one after it whose first page it is) — not all of
+# them, each of which every reader would then render cold.
+def panels_key(slug: str) -> str:
+    return f"emend:pagepanels:{slug}"
+
+
+def unit_panel_key(slug: str, xml_id: str) -> str:
+    return f"emend:pagepanel:{slug}:{xml_id}"
+
+
+def panels_value(slug: str) -> str:
+    """The edition's panels stamp from the database: what an upload changes (the rows' own
+    images), never what a sync does, so that it does not move when the stamp is read again
+    after a sync (`STAMP_TTL`) and retire every page after all."""
+    rows = (PageImage.objects.filter(edition__slug=slug).exclude(image="", display="")
+            .order_by("pk").values_list("pk", "source", "image", "display", "thumbnail",
+                                        "width", "height"))
+    return hashlib.sha256(repr(list(rows)).encode()).hexdigest()[:16]
+
+
+# What a panel shows of a row, and more: a superset is safe (a change it sees that the panel
+# does not show only retires a page for nothing).
+_PANEL_FIELDS = ("pk", "sequence", "document_id", "unit_order", "at_start", "n", "pb_id",
+                 "facs", "source", "url", "full_url", "image", "display", "thumbnail", "width",
+                 "height", "mime_type")
+
+
+def unit_panel_value(slug: str, xml_id: str) -> str:
+    """A unit's panel stamp from the database: a digest of the rows `spans` reads for it (its
+    own, and those that may be the page in effect where it begins)."""
+    unit = (Document.objects.filter(edition__slug=slug, xml_id=xml_id)
+            .values_list("pk", "order", "edition_id").first())
+    if unit is None:
+        return "-"  # no such unit: its page is a 404 (the unit's own stamp says so)
+    pk, order, edition_id = unit
+    live = PageImage.objects.filter(edition_id=edition_id, sequence__lt=_PARKED)
+    own = list(live.filter(document_id=pk).order_by("sequence").values_list(*_PANEL_FIELDS))
+    before_first = (live.filter(sequence__lt=own[0][1]).order_by("-sequence")
+                    .values_list(*_PANEL_FIELDS).first()) if own else None
+    before_unit = (live.filter(unit_order__lt=order).order_by("-sequence")
+                   .values_list(*_PANEL_FIELDS).first())
+    return _panel_digest(before_first, before_unit, own)
+
+
+def _panel_digest(before_first, before_unit, own: list) -> str:
+    # The two rows `spans` may take as the page in effect where the unit begins: the last
+    # before its own first row, and the last of the units before it. Without their sequence
+    # (the second field), which orders them but is not shown: a page put in one unit moves
+    # the sequence of every page after it, and must not retire those pages.
+    picked = [row and row[:1] + row[2:] for row in (before_first, before_unit, *own)]
+    return hashlib.sha256(repr(picked).encode()).hexdigest()[:16]
+
+
+def _panel_row(page: PageImage) -> tuple:
+    return tuple(_plain(getattr(page, f)) for f in _PANEL_FIELDS)
+
+
+def _plain(value):
+    """A field's value as the database gives it back, so that a row read and the same row as
+    `sync` sets it in memory compare equal: a file's name, a choice's string."""
+    if hasattr(value, "field"):  # a FieldFile
+        return value.name or ""
+    return str(value) if isinstance(value, str) else value
+
+
+def _panels(rows: list[tuple], units: list[tuple[int, str, int]]) -> dict[str, str]:
+    """Every unit's panel digest as `unit_panel_value` makes it from the database, from the
+    edition's live rows (`_panel_row`) in memory: `units` are (pk, xml_id, order)."""
+    return {xml_id: _panel_digest(*picked) for xml_id, picked in _picked(rows, units).items()}
+
+
+def units_showing(page: PageImage) -> list[str]:
+    """The xml:ids of the units whose panel shows `page` (its own, and those it is the page in
+    effect at the start of: the units after it up to the next `pb`, several short documents
+    on one printed page): whose pages to retire when only this row changed (its size, read
+    by the OCR)."""
+    live = PageImage.objects.filter(edition_id=page.edition_id, sequence__lt=_PARKED)
+    rows = list(live.values_list(*_PANEL_FIELDS))
+    units = list(Document.objects.filter(edition_id=page.edition_id).order_by()
+                 .values_list("pk", "xml_id", "order"))
+    return [xml_id for xml_id, (before_first, before_unit, own) in _picked(rows, units).items()
+            if page.pk in {row[0] for row in (before_first, before_unit, *own) if row}]
+
+
+def _picked(rows: list[tuple], units: list[tuple[int, str, int]]) -> dict[str, tuple]:
+    """Each unit's (before_first, before_unit, own rows), as `unit_panel_value` reads them."""
+    rows = sorted(rows, key=lambda row: row[1])  # by sequence
+    position = {id(row): index for index, row in enumerate(rows)}
+    own: dict[int, list[tuple]] = {}
+    for row in rows:
+        own.setdefault(row[2], []).append(row)
+    by_unit_order = sorted(rows, key=lambda row: row[3])
+    picked, before_unit, taken = {}, None, 0
+    for pk, xml_id, order in sorted(units, key=lambda unit: unit[2]):
+        while taken < len(by_unit_order) and by_unit_order[taken][3] < order:
+            row = by_unit_order[taken]
+            if before_unit is None or row[1] > before_unit[1]:
+                before_unit = row
+            taken += 1
+        mine = own.get(pk, [])
+        first = position[id(mine[0])] if mine else 0
+        picked[xml_id] = (rows[first - 1] if first > 0 else None, before_unit, mine)
+    return picked
 
 
 @dataclass(frozen=True)
@@ -373,7 +492,7 @@ def shown(document: Document, revision: Revision | None = None) -> list[Shown]:
 
     Cheap where it matters: one query when no page of the unit can have an image (the text
     layer is not read); otherwise the spans are kept in the cache per revision, under the
-    pages stamp they were computed with, so a signed-in reader's page does not derive the
+    unit's panel stamp they were computed with, so a signed-in reader's page does not derive the
     text layer each time."""
     revision = revision or document.current_revision
     imaged = (Q(url__gt="") | Q(image__gt="") | Q(display__gt=""))
@@ -381,10 +500,10 @@ def shown(document: Document, revision: Revision | None = None) -> list[Shown]:
             .filter(Q(document=document) | Q(unit_order__lt=document.order)).filter(imaged)
             .exists()):
         return []
-    slug = document.edition.slug
+    panel = unit_panel_key(document.edition.slug, document.xml_id)
     key = f"emend:pagespans:{revision.pk}"
-    found = cache.get_many([stamp_key(slug), key])
-    stamp, kept = found.get(stamp_key(slug)), found.get(key)
+    found = cache.get_many([panel, key])
+    stamp, kept = found.get(panel), found.get(key)
     if stamp is not None and kept is not None and kept[0] == stamp:
         rows = PageImage.objects.in_bulk([pk for pk, _, _ in kept[1]])
         placed = [PageSpan(rows[pk], start, end) for pk, start, end in kept[1] if pk in rows]

@@ -163,10 +163,13 @@ def cache_headers(request: HttpRequest, response: HttpResponse) -> HttpResponse:
 
 def reading_stamps(slug: str, doc: str) -> list[pagecache.Stamp]:
     """What a unit's page shows, as stamps: the edition's (metadata, numbers, titles), the
-    unit's own (its revision; a chapter's, its children's dates) and the edition's page images
-    (the panel beside the text; `pages.touch` drops it)."""
+    unit's own (its revision; a chapter's, its children's dates) and its page-images panel's
+    (the images beside the text: the edition's, which an upload drops, and the unit's own,
+    which a sync drops when it changes that unit's pages; `pages.touch`)."""
     return [pagecache.edition_stamp(slug), pagecache.unit_stamp(slug, doc),
-            pagecache.Stamp(pages.stamp_key(slug), lambda: pages.stamp_value(slug))]
+            pagecache.Stamp(pages.panels_key(slug), lambda: pages.panels_value(slug)),
+            pagecache.Stamp(pages.unit_panel_key(slug, doc),
+                            lambda: pages.unit_panel_value(slug, doc))]
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from .. import pages as page_layout
 from ..models import Document, PageImage, Suggestion
 from ..ownparts import forget
 from ..tei.selectors import selector
@@ -198,6 +199,7 @@ def read_page(page: PageImage) -> list[Suggestion]:
     except engine.OCRError as exc:
         _status(page, PageImage.OCRStatus.FAILED, str(exc))
         return []
+    size = page.width, page.height
     page.ocr_words, page.width, page.height = words, width, height
     page.ocr_engine, page.ocr_at = engine.engine_name(), timezone.now()
     page.ocr_status, page.ocr_error = PageImage.OCRStatus.DONE, ""
@@ -209,6 +211,10 @@ def read_page(page: PageImage) -> list[Suggestion]:
         **{name: getattr(page, name) for name in fields})
     if not stored:
         return []
+    if size != (width, height):
+        # The reading pages that show this page give the viewer its size (a remote image's
+        # is known once it has been read): theirs are retired, the others kept.
+        page_layout.touch(page.edition, page_layout.units_showing(page))
     return align_page(page)
 
 

@@ -82,16 +82,21 @@ def test_the_cached_page_changes_when_the_page_images_do(client, synced, media):
 
 def test_a_lost_stamp_is_read_again_from_the_database(client, synced, media):
     client.get(D144)
-    cache.delete(pages.stamp_key(synced.slug))
     PageImage.objects.filter(n="279").update(url="https://example.org/279.png")  # no touch
-    cache.delete(pages.stamp_key(synced.slug))  # as after STAMP_TTL
+    cache.delete(pages.unit_panel_key(synced.slug, "d144"))  # as after STAMP_TTL
     assert b"https://example.org/279.png" in client.get(D144).content
 
 
-def test_sync_drops_the_stamp(synced):
-    cache.set(pages.stamp_key(synced.slug), "old")
-    pages.sync(synced)
-    assert cache.get(pages.stamp_key(synced.slug)) is None
+def test_sync_drops_the_stamps_of_what_it_changed(synced):
+    slug = synced.slug
+    keys = [pages.stamp_key(slug), pages.panels_key(slug), pages.unit_panel_key(slug, "d142"),
+            pages.unit_panel_key(slug, "d144")]
+    cache.set_many({key: "old" for key in keys})
+    pages.sync(synced)  # nothing moved: only the edition's pages stamp (the exports page's)
+    assert [cache.get(key) for key in keys] == [None, "old", "old", "old"]
+    PageImage.objects.filter(edition=synced).delete()
+    pages.sync(synced)  # every row made again: every unit's panel
+    assert [cache.get(key) for key in keys] == [None, "old", None, None]
 
 
 def test_an_old_revision_shows_its_own_pages(client, synced, media):
@@ -108,10 +113,11 @@ def test_without_images_one_query_and_no_text_layer(synced, django_assert_num_qu
     assert "layer" not in d144.current_revision.__dict__
 
 
-def test_the_spans_are_kept_under_the_pages_stamp(synced, media, monkeypatch):
+def test_the_spans_are_kept_under_the_units_panel_stamp(synced, media, monkeypatch):
     d144 = Document.objects.with_current().get(xml_id="d144")
     pageimages.attach(d144)
-    cache.set(pages.stamp_key(synced.slug), pages.stamp_value(synced.slug))
+    panel = pages.unit_panel_key(synced.slug, "d144")
+    cache.set(panel, pages.unit_panel_value(synced.slug, "d144"))
     first = pages.shown(d144)
 
     def no(*args, **kwargs):
@@ -120,7 +126,7 @@ def test_the_spans_are_kept_under_the_pages_stamp(synced, media, monkeypatch):
     again = Document.objects.with_current().get(xml_id="d144")
     assert [(s.page.pk, s.start, s.end, s.anchor) for s in pages.shown(again)] == [
         (s.page.pk, s.start, s.end, s.anchor) for s in first]
-    pages.touch(synced)  # the pages changed: derived again
-    cache.set(pages.stamp_key(synced.slug), "another")
+    pages.touch(synced, ["d144"])  # its pages changed: derived again
+    cache.set(panel, "another")
     with pytest.raises(AssertionError, match="derived again"):
         pages.shown(again)
