@@ -205,7 +205,12 @@ def sync(edition: Edition) -> list[PageImage]:
     by_surface = surfaces(edition)
     with transaction.atomic():
         # Two syncs of one edition wait for each other (each would add the same new rows).
-        Edition.objects.select_for_update().filter(pk=edition.pk).values_list("pk").first()
+        # FOR NO KEY UPDATE, not FOR UPDATE: an approval meanwhile inserts rows referencing
+        # the edition (its export request), whose foreign key check takes FOR KEY SHARE on
+        # this row, which FOR UPDATE would make wait for the whole sync (in the worker, at
+        # the lowest CPU priority: EMEND_WORKER_NICE).
+        Edition.objects.select_for_update(no_key=True).filter(pk=edition.pk).values_list(
+            "pk").first()
         # Without the OCR's words: a page's reading is never touched here, and a volume's
         # would be megabytes read and written back for nothing.
         existing = {_key(p.facs, p.pb_id, p.n): p

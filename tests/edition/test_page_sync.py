@@ -197,3 +197,42 @@ def test_sync_keeps_the_size_measured_of_the_same_image(sample_edition):
     page.refresh_from_db()
     assert (page.url, page.width, page.height) == (
         "https://images.example.org/0309-new.png", None, None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_approval_does_not_wait_for_a_sync_in_progress(sample_edition, monkeypatch):
+    """While a sync holds the edition's row (in the worker, niced), an approval's rows that
+    reference the edition (its export request: a foreign key check) go in at once."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from edition.exporting.builds import request_export
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are PostgreSQL's (SQLite locks the whole database)")
+    holding, release = threading.Event(), threading.Event()
+    touch = pages.touch
+
+    def held(edition, units=None):  # inside the sync's transaction, its locks taken
+        holding.set()
+        release.wait(10)
+        touch(edition, units)
+    monkeypatch.setattr(pages, "touch", held)
+
+    def sync():
+        try:
+            pages.sync(sample_edition)
+        finally:
+            connection.close()
+    worker = threading.Thread(target=sync)
+    worker.start()
+    try:
+        assert holding.wait(10)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
+            request_export(sample_edition, "an approval")  # raises if it had to wait
+    finally:
+        release.set()
+        worker.join(10)
