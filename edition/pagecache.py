@@ -40,6 +40,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
@@ -150,13 +151,29 @@ def same_for_all(request, params: tuple[str, ...] = ()) -> bool:
 
 
 def cacheable(request, params: tuple[str, ...] = ()) -> bool:
-    """Anonymous GETs and HEADs without pending messages that are `same_for_all`: the whole
-    page is the same for all of them."""
+    """Anonymous GETs and HEADs without pending messages that are `same_for_all`, to a host
+    spelt as hosts are (`_plain_host`): the whole page is the same for all of them."""
     return (
         not request.user.is_authenticated
         and "messages" not in request.COOKIES
         and same_for_all(request, params)
+        and _plain_host(request)
     )
+
+
+def _plain_host(request) -> bool:
+    """Whether the Host header is in lower case with no trailing dot. `ALLOWED_HOSTS` lets
+    `EXAMPLE.org` and `example.org.` through as the same host, but each would be an origin
+    of its own here: pages cached again under every spelling, and enough spellings would
+    push the site's own origin out of those the worker warms (`origins`). Such a request is
+    answered, rendered, and not kept. (A proxy in front normally passes the host as it
+    serves it: README, "Deployment".)"""
+    try:
+        host = request.get_host()
+    except DisallowedHost:  # the stack's own answer says so
+        return False
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    return name == name.lower() and not name.endswith(".")
 
 
 def _conditional(request) -> bool:
@@ -236,11 +253,22 @@ MAX_ORIGINS = 4
 
 def _remember_origin(origin: str) -> None:
     """Note that pages are cached under `origin` (`origins`). Paid on a miss only, beside the
-    render it follows: one more cache read, and a write the first time an origin is seen."""
+    render it follows: one more cache read, and a write the first time an origin is seen.
+    The site's own origin (EMEND_SITE_URL's), once seen, is never the one dropped to make
+    room: requests naming other hosts (another port `ALLOWED_HOSTS` lets through) cannot push
+    it out and leave its pages unwarmed."""
     known = cache.get(ORIGINS_KEY) or ()
     if origin not in known:
-        cache.set(ORIGINS_KEY, (origin, *(o for o in known if o != origin))[:MAX_ORIGINS],
-                  PAGE_TTL)
+        kept = [origin, *known]
+        site = _site_origin()
+        while len(kept) > MAX_ORIGINS:
+            kept.remove(next(o for o in reversed(kept) if o != site))
+        cache.set(ORIGINS_KEY, tuple(kept), PAGE_TTL)
+
+
+def _site_origin() -> str:
+    parts = urlsplit(settings.EMEND_SITE_URL)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def origins() -> tuple[str, ...]:

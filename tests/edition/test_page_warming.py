@@ -128,3 +128,26 @@ def test_origins_are_a_few_most_recent(client, sample_edition, settings):
     known = pagecache.origins()
     assert len(known) == pagecache.MAX_ORIGINS
     assert known[0] == f"http://h{pagecache.MAX_ORIGINS + 1}.example.org"
+
+
+def test_other_hosts_never_push_the_sites_own_origin_out(client, sample_edition, settings):
+    """Another port, which ALLOWED_HOSTS lets through, is an origin of its own: however many
+    arrive, the site's origin (EMEND_SITE_URL's) stays among those warmed."""
+    settings.EMEND_SITE_URL = "https://emend.example.org/"
+    settings.ALLOWED_HOSTS = ["emend.example.org"]
+    client.get(D142, HTTP_HOST="emend.example.org", secure=True)
+    for port in range(1, pagecache.MAX_ORIGINS + 3):
+        client.get(D142, HTTP_HOST=f"emend.example.org:{port}", secure=True)
+    known = pagecache.origins()
+    assert len(known) == pagecache.MAX_ORIGINS and "https://emend.example.org" in known
+    assert known[0] == f"https://emend.example.org:{pagecache.MAX_ORIGINS + 2}"
+
+
+def test_a_host_spelt_otherwise_is_answered_and_not_kept(client, sample_edition, settings):
+    settings.ALLOWED_HOSTS = ["emend.example.org"]
+    for host in ("EMEND.example.org", "emend.example.org."):
+        response = client.get(D142, HTTP_HOST=host)
+        assert response.status_code == 200 and b"Memorandum of Conversation" in response.content
+    assert pagecache.origins() == ()
+    client.get(D142, HTTP_HOST="emend.example.org")
+    assert pagecache.origins() == ("http://emend.example.org",)
