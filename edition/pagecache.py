@@ -25,7 +25,9 @@ Last-Modified, content type) and the *page* (the same with its body). A read ask
 stamps and one of the two in a single round trip (`get_many`): a conditional GET asks for the
 head only, so a 304 never fetches the body. An entry whose stamps are not the current ones is a
 miss. Stamps missing from the cache are read from the database and cached for `STAMP_TTL`,
-which bounds how long a drop lost to an unreachable cache can leave a page stale. A page's
+which bounds how long a drop lost to an unreachable cache can leave a page stale; read again
+once stored, and taken back if they moved (a change committed in between, whose drop came
+before the write). A page's
 ETag is made from its stamps (and what else the view puts in it), whether it comes from the
 cache or not, so the two paths agree.
 
@@ -184,11 +186,22 @@ def _conditional(request) -> bool:
 def _values(stamps: list[Stamp], found: dict) -> tuple[str, ...] | None:
     """The stamps' current values: from `found` (one get_many), the missing ones from the
     database (and cached). Raises Http404 when a stamp says there is no such thing."""
-    missing = {s.key: s.derive() for s in stamps if s.key not in found}
+    derive = {s.key: s.derive for s in stamps if s.key not in found}
+    missing = {key: value() for key, value in derive.items()}
     if missing:
         if any(value is None for value in missing.values()):
             raise Http404("No such page")
         cache.set_many(missing, STAMP_TTL)
+        # Read again once stored: a change that committed between the read and the write has
+        # dropped its stamp already (on commit), and what was just stored would stand for the
+        # page before it until STAMP_TTL. One more small query, on a stamp's miss only.
+        again = {key: value() for key, value in derive.items()}
+        moved = [key for key in missing if again[key] != missing[key]]
+        if moved:
+            cache.delete_many(moved)
+            missing = again
+            if any(value is None for value in missing.values()):
+                raise Http404("No such page")
     return tuple(found[s.key] if s.key in found else missing[s.key] for s in stamps)
 
 

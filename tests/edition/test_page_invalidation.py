@@ -235,3 +235,21 @@ class TestContents:
             assert past.status_code == 200 and past.content == last.content
             assert not served_from_cache(client, f"/frus1958-60v18/?page={number}")
         assert served_from_cache(client, "/frus1958-60v18/?page=1")
+
+
+def test_a_stamp_read_before_a_change_and_stored_after_its_drop_is_taken_back(db):
+    """A reader reads a stamp from the database, a change commits and drops it (on commit),
+    then the reader stores what it read: without the second read, the page from before the
+    change would stand until STAMP_TTL."""
+    reads = iter(["before", "after"])
+    stamp = pagecache.Stamp("emend:test:stamp", lambda: next(reads))
+    cache.delete(stamp.key)
+    assert pagecache.current([stamp]) == ("after",)
+    assert cache.get(stamp.key) is None  # the next reader reads it again
+
+
+def test_a_stamp_that_did_not_move_stays_stored(db):
+    stamp = pagecache.Stamp("emend:test:stamp", lambda: "same")
+    cache.delete(stamp.key)
+    assert pagecache.current([stamp]) == ("same",)
+    assert cache.get(stamp.key) == "same"

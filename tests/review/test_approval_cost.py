@@ -24,7 +24,9 @@ pytestmark = pytest.mark.django_db
 
 # Per database, as measured (savepoints not counted).
 APPROVAL = {"postgresql": 16, "sqlite": 17}
-WARMING = {"postgresql": 9, "sqlite": 9}
+# The warming: one more than 9 since a stamp read from the database is read again once stored
+# (edition/pagecache.py `_values`: a change committed in between has dropped it already).
+WARMING = {"postgresql": 10, "sqlite": 10}
 # The checks: one more than the 5 of a locking read, since they run before the lock (only
 # the revision's id is read under it: an approval never waits for the low-priority worker).
 CHECKS = {"postgresql": 6, "sqlite": 6}
