@@ -59,10 +59,21 @@ def shown_roles(user) -> dict[int, str]:
         key = roles_key(user.pk)
         roles = cache.get(key)
         if not isinstance(roles, dict):
-            roles = dict(Membership.objects.filter(user=user).values_list("edition_id", "role"))
+            roles = _memberships(user)
             cache.set(key, roles, ROLES_TTL)
+            # Read again once stored (as page stamps are, edition/pagecache.py `_values`): a
+            # change committed between the read and the write dropped the key before the
+            # write, and the old roles would be shown until ROLES_TTL.
+            again = _memberships(user)
+            if again != roles:
+                cache.delete(key)
+                roles = again
         user.__dict__["_emend_shown_roles"] = roles
     return roles
+
+
+def _memberships(user) -> dict[int, str]:
+    return dict(Membership.objects.filter(user=user).values_list("edition_id", "role"))
 
 
 def prime_shown_roles(user, roles) -> None:

@@ -90,3 +90,19 @@ def test_a_row_read_before_a_change_is_not_put_back_after_its_drop(client, reade
     assert CachedModelBackend().get_user(reader.pk).is_active  # what that request read
     monkeypatch.undo()
     assert "Sign in" in header(client.get(D142))
+
+
+def test_roles_read_before_a_change_and_stored_after_its_drop_are_taken_back(db, monkeypatch):
+    """A page reads a person's roles, their membership changes and drops the cached roles (on
+    commit), then the page stores what it read: the second read takes it back."""
+    from django.contrib.auth import get_user_model
+    from django.core.cache import cache
+
+    from edition import roles
+
+    user = get_user_model().objects.create_user("reader", password="x")
+    reads = iter([{1: "editor"}, {}])
+    monkeypatch.setattr(roles, "_memberships", lambda person: next(reads))
+    cache.delete(roles.roles_key(user.pk))
+    assert roles.shown_roles(user) == {}
+    assert cache.get(roles.roles_key(user.pk)) is None
