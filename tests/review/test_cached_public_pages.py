@@ -7,13 +7,15 @@ import json
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from lxml import html
+from lxml import etree, html
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from edition.exporting import builds
+from edition.imports import import_tei
 from edition.models import Document
-from tests.helpers import revise
+from edition.tei import XML_ID
+from tests.helpers import EXCERPT, revise
 
 pytestmark = pytest.mark.django_db
 
@@ -121,6 +123,19 @@ class TestApiDocument:
         # An earlier revision's payload names the new current one too.
         again = json.loads(api.get(API + "?revision=1").content)
         assert again["current_revision"] == 3 and again["text"] == old["text"]
+
+    def test_a_unit_moved_by_a_reimport_names_its_new_parent(self, sample_edition, tmp_path):
+        """A re-import may move a unit out of its compilation without changing its TEI (no
+        new revision): its payload names the unit's place now, not where it stood."""
+        api, address = APIClient(), "/api/editions/frus1958-60v18/documents/d144/"
+        assert json.loads(api.get(address).content)["parent"] == "comp1"
+        root = etree.parse(str(EXCERPT)).getroot()
+        d144 = next(d for d in root.iter("{*}div") if d.get(XML_ID) == "d144")
+        d144.getparent().addnext(d144)  # after its compilation
+        moved = tmp_path / "moved.xml"
+        moved.write_bytes(etree.tostring(root))
+        assert "d144" in import_tei(moved, update=True).unchanged
+        assert json.loads(api.get(address).content)["parent"] is None
 
     def test_a_bad_revision_is_still_a_400(self, edited):
         response = APIClient().get(API + "?revision=x")
