@@ -3,9 +3,11 @@ pages, the exports page and the API's document JSON are served to anonymous read
 query, and never outlive the change that affects them (never by time alone)."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from django.test.utils import CaptureQueriesContext
 from lxml import etree, html
 from rest_framework.authtoken.models import Token
@@ -32,6 +34,12 @@ def queries_for(client, url, **extra) -> tuple[int, object]:
 
 def text(response) -> str:
     return " ".join(html.fromstring(response.content).text_content().split())
+
+
+def later(monkeypatch, seconds: int = 5) -> None:
+    """What is saved from now on is saved `seconds` later (HTTP dates count whole seconds)."""
+    now = timezone.now
+    monkeypatch.setattr(timezone, "now", lambda: now() + timedelta(seconds=seconds))
 
 
 def d142() -> Document:
@@ -93,6 +101,31 @@ class TestDiff:
         edited.touch()
         count, response = queries_for(client, DIFF)
         assert count > 0 and "A Shorter Title" in text(response)
+
+    def test_the_editions_title_moves_its_last_modified(self, client, edited, monkeypatch):
+        before = client.get(DIFF)
+        later(monkeypatch)
+        edited.volume_title = "A Shorter Title"
+        edited.save()
+        edited.touch()
+        again = client.get(DIFF, HTTP_IF_MODIFIED_SINCE=before["Last-Modified"])
+        assert again.status_code == 200 and "A Shorter Title" in text(again)
+
+    def test_a_unit_renamed_by_a_reimport_is_not_the_copy_revalidated(
+            self, client, sample_edition, tmp_path, monkeypatch):
+        """The diff names its unit (a chapter by its title), which a re-import may change."""
+        revise(Document.objects.get(xml_id="comp1"), "<head>Japan", "<head>Japan.")
+        address = f"{ED}/comp1/diff/1/2/"
+        before = client.get(address)
+        later(monkeypatch)
+        renamed = tmp_path / "renamed.xml"
+        renamed.write_text(EXCERPT.read_text().replace(
+            "<head>Japan</head>", "<head>Japan and Korea</head>", 1))
+        import_tei(renamed, update=True)
+        for validator in ({"HTTP_IF_NONE_MATCH": before["ETag"]},
+                          {"HTTP_IF_MODIFIED_SINCE": before["Last-Modified"]}):
+            again = client.get(address, **validator)
+            assert again.status_code == 200 and "Japan and Korea" in text(again), validator
 
     def test_a_missing_revision_is_a_404_and_not_kept(self, client, edited):
         assert client.get(f"{ED}/d142/diff/1/3/").status_code == 404
