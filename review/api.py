@@ -9,6 +9,7 @@ defaults (config/settings.py). Every error is `{"error": {"code": …, "message"
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import wraps
@@ -194,8 +195,10 @@ def document(request: Request, edition: str, doc: str) -> HttpResponse:
                                          last_modified=None, version=API_DOCUMENT_VERSION,
                                          header=False)
         if not_modified is None:
-            # Revisions are immutable: the payload of one is cached forever, keyed by its id.
-            key = f"emend:api:revision:{revision.pk}"
+            # Revisions are immutable: the payload of one is cached forever, keyed by its id,
+            # and by what it shows of the unit's row, which is not: a re-import may move a
+            # unit to another parent without changing its TEI (no new revision).
+            key = f"emend:api:revision:{revision.pk}:{_row_digest(document)}"
             data = cache.get(key)
             if data is None:
                 data = document_json(document, revision)
@@ -215,6 +218,13 @@ def document(request: Request, edition: str, doc: str) -> HttpResponse:
     return pagecache.serve(request, f"api:{edition}:{doc}:{number or 0}", API_DOCUMENT_VERSION,
                            reading_stamps(edition, doc), render,
                            lambda response: cache_headers(request, response), params)
+
+
+def _row_digest(document: Document) -> str:
+    """What `document_json` reads of the unit's row (its ids and edition never change)."""
+    row = (document.parent_id, document.number, document.title, document.matter,
+           document.div_type)
+    return hashlib.sha256(repr(row).encode()).hexdigest()[:16]
 
 
 # Part of the document payload's ETag and cache key: bump it when document_json changes.

@@ -105,10 +105,12 @@ def revision_diff(request: HttpRequest, edition: str, doc: str, a: int, b: int) 
         if pair is None:
             raise Http404(f"{document.label} has no revision {a} or {b}")
         old, new = pair
-        last_modified = max(old.created_at, new.created_at)
-        # Immutable revisions: only the edition's title (breadcrumbs) could change this page.
+        # Immutable revisions, but the page names the edition (its title) and the unit (its
+        # label: a chapter's title, a document's number), which an admin's edit or a
+        # re-import changes: both move the edition's time.
+        last_modified = max(old.created_at, new.created_at, document.edition.updated_at)
         etag, not_modified = _conditional(request, old.checksum, new.checksum, edition, doc,
-                                          document.edition.short_title,
+                                          document.edition.short_title, document.label,
                                           last_modified=last_modified)
         if not_modified is not None:
             return not_modified

@@ -3,17 +3,21 @@ pages, the exports page and the API's document JSON are served to anonymous read
 query, and never outlive the change that affects them (never by time alone)."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from django.test.utils import CaptureQueriesContext
-from lxml import html
+from lxml import etree, html
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from edition.exporting import builds
+from edition.imports import import_tei
 from edition.models import Document
-from tests.helpers import revise
+from edition.tei import XML_ID
+from tests.helpers import EXCERPT, revise
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +34,12 @@ def queries_for(client, url, **extra) -> tuple[int, object]:
 
 def text(response) -> str:
     return " ".join(html.fromstring(response.content).text_content().split())
+
+
+def later(monkeypatch, seconds: int = 5) -> None:
+    """What is saved from now on is saved `seconds` later (HTTP dates count whole seconds)."""
+    now = timezone.now
+    monkeypatch.setattr(timezone, "now", lambda: now() + timedelta(seconds=seconds))
 
 
 def d142() -> Document:
@@ -92,6 +102,31 @@ class TestDiff:
         count, response = queries_for(client, DIFF)
         assert count > 0 and "A Shorter Title" in text(response)
 
+    def test_the_editions_title_moves_its_last_modified(self, client, edited, monkeypatch):
+        before = client.get(DIFF)
+        later(monkeypatch)
+        edited.volume_title = "A Shorter Title"
+        edited.save()
+        edited.touch()
+        again = client.get(DIFF, HTTP_IF_MODIFIED_SINCE=before["Last-Modified"])
+        assert again.status_code == 200 and "A Shorter Title" in text(again)
+
+    def test_a_unit_renamed_by_a_reimport_is_not_the_copy_revalidated(
+            self, client, sample_edition, tmp_path, monkeypatch):
+        """The diff names its unit (a chapter by its title), which a re-import may change."""
+        revise(Document.objects.get(xml_id="comp1"), "<head>Japan", "<head>Japan.")
+        address = f"{ED}/comp1/diff/1/2/"
+        before = client.get(address)
+        later(monkeypatch)
+        renamed = tmp_path / "renamed.xml"
+        renamed.write_text(EXCERPT.read_text().replace(
+            "<head>Japan</head>", "<head>Japan and Korea</head>", 1))
+        import_tei(renamed, update=True)
+        for validator in ({"HTTP_IF_NONE_MATCH": before["ETag"]},
+                          {"HTTP_IF_MODIFIED_SINCE": before["Last-Modified"]}):
+            again = client.get(address, **validator)
+            assert again.status_code == 200 and "Japan and Korea" in text(again), validator
+
     def test_a_missing_revision_is_a_404_and_not_kept(self, client, edited):
         assert client.get(f"{ED}/d142/diff/1/3/").status_code == 404
         revise(d142(), "calm manner", "quiet manner")
@@ -121,6 +156,19 @@ class TestApiDocument:
         # An earlier revision's payload names the new current one too.
         again = json.loads(api.get(API + "?revision=1").content)
         assert again["current_revision"] == 3 and again["text"] == old["text"]
+
+    def test_a_unit_moved_by_a_reimport_names_its_new_parent(self, sample_edition, tmp_path):
+        """A re-import may move a unit out of its compilation without changing its TEI (no
+        new revision): its payload names the unit's place now, not where it stood."""
+        api, address = APIClient(), "/api/editions/frus1958-60v18/documents/d144/"
+        assert json.loads(api.get(address).content)["parent"] == "comp1"
+        root = etree.parse(str(EXCERPT)).getroot()
+        d144 = next(d for d in root.iter("{*}div") if d.get(XML_ID) == "d144")
+        d144.getparent().addnext(d144)  # after its compilation
+        moved = tmp_path / "moved.xml"
+        moved.write_bytes(etree.tostring(root))
+        assert "d144" in import_tei(moved, update=True).unchanged
+        assert json.loads(api.get(address).content)["parent"] is None
 
     def test_a_bad_revision_is_still_a_400(self, edited):
         response = APIClient().get(API + "?revision=x")
