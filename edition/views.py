@@ -193,6 +193,7 @@ def _shared_parts(request: HttpRequest, document: Document, revision: Revision) 
     edition = document.edition
     is_current = revision.pk == document.current_revision_id
     siblings = edition.documents.only("xml_id", "number", "title", "order", "edition_id")
+    page_images = pages.shown(document, revision)
     children, children_page = ((), None) if document.is_document else contents.children(
         document, request.GET.get("page"))
     context = {
@@ -205,9 +206,9 @@ def _shared_parts(request: HttpRequest, document: Document, revision: Revision) 
         "is_current": is_current,
         "current": document.current_revision,
         "html": rendered_html(revision),
-        # The page images beside the text (part of the cached page: the pages stamp moves
+        # The page images beside the text (part of the cached page: the panel stamps move
         # with them).
-        "page_images": pages.shown(document, revision),
+        "page_images": page_images,
         "previous": siblings.filter(order__lt=document.order).order_by("-order").first(),
         "next": siblings.filter(order__gt=document.order).order_by("order").first(),
         "permalink": request.build_absolute_uri(revision.get_absolute_url()),
@@ -221,8 +222,12 @@ def _shared_parts(request: HttpRequest, document: Document, revision: Revision) 
     parts = {name: template.render(Context(context))
              for name, template in _part_templates().items()}
     # A chapter's list shows its children's dates, which move without touching it: no time.
-    last_modified = max(revision.created_at, edition.updated_at) if document.is_document \
-        else None
+    # Nor a page showing page images: a sync moves them (another unit's new pb, an address
+    # pattern) and no time is kept of it, so an If-Modified-Since would be answered 304 over
+    # a changed panel. (A client holds no date of such a page, so none is answered wrongly
+    # when the images come or go.)
+    last_modified = max(revision.created_at, edition.updated_at) \
+        if document.is_document and not page_images else None
     return SharedParts(parts, edition.pk, document.pk,
                        (revision.pk, revision.checksum, document.current_revision_id),
                        last_modified)

@@ -29,6 +29,7 @@ from hypothesis import HealthCheck, example, given, settings as hsettings, strat
 from lxml import etree
 
 from edition import pagecache, registers, rendering
+from edition import pages as edition_pages
 from edition.exporting import builds
 from edition.imports import import_tei, import_text
 from edition.models import Document, Edition
@@ -196,6 +197,17 @@ def reimport(world, variant):
     import_tei(world.variants[variant], update=True)
 
 
+def page_images(world, pattern):
+    """The admin sets (or clears) the address pattern of the page images; the page rows
+    follow when the worker syncs them (the next action)."""
+    edit_edition(world, "facsimile_url", pattern)
+
+
+def sync_pages(world):
+    """The worker's `tasks.sync_pages`, later than the change that queued it."""
+    edition_pages.sync(Edition.objects.get(pk=world.edition.pk))
+
+
 def build_exports(world):
     builds.request_export(world.edition, "test")
     builds.run(world.edition.pk)
@@ -206,6 +218,7 @@ ACTIONS = {
     "footnote": approve_footnote, "persons": approve_persons_entry, "revert": revert_newest,
     "propose": propose_only, "reject": reject_oldest, "admin": edit_edition,
     "new unit": import_new_unit, "reimport": reimport, "exports": build_exports,
+    "page images": page_images, "sync": sync_pages,
 }
 EDITED = st.sampled_from(sorted(WORDS))
 DATED = st.sampled_from(sorted(HEADS))
@@ -225,6 +238,9 @@ STEP = st.one_of(
     st.tuples(st.just("new unit")),
     st.tuples(st.just("reimport"), st.sampled_from(["as is", "retitled", "moved"])),
     st.tuples(st.just("exports")),
+    st.tuples(st.just("page images"), st.sampled_from([
+        "", "https://images.example.org/{volume}/{facs}.png"])),
+    st.tuples(st.just("sync")),
 )
 
 
@@ -406,6 +422,9 @@ def readers(world) -> dict:
 @example(steps=[("reimport", "moved")])
 @example(steps=[("text", "comp1"), ("reimport", "retitled")])
 @example(steps=[("text", "d142"), ("admin", "volume_title", "Korea")])
+# A panel of page images comes and goes with the address pattern, under Last-Modified's eye.
+@example(steps=[("page images", "https://images.example.org/{volume}/{facs}.png"), ("sync",),
+                ("text", "d144"), ("page images", ""), ("sync",)])
 @given(steps=st.lists(STEP, min_size=1, max_size=5))
 def test_every_cached_page_is_the_page_rendered_now(world, readers, clock, steps):
     with transaction.atomic():  # each example from the same imported volume
