@@ -415,7 +415,9 @@ def readers(world) -> dict:
             "stranger": signed_in(make_member(world.edition, "stranger", None))}
 
 
-@hsettings(max_examples=15, deadline=None,
+# Ten drawn examples beside the explicit ones (fifteen took 89 s of CI's run, on PostgreSQL
+# and Redis): longer explorations (150 examples of up to 8 steps) found nothing more.
+@hsettings(max_examples=10, deadline=None,
            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 # What it found: the API's payload of a unit moved by a re-import named its old parent; a diff
 # kept its validators when a re-import renamed its unit or the admin retitled the edition.
