@@ -320,10 +320,11 @@ def _respond(request, match, user, values, shared, own, secret) -> HttpResponse 
     # The ETag `_own_page` or `_reading_view` gives (a reader who may not propose: no offers,
     # no proposer state).
     etag_parts = own.etag_parts if own is not None else ([], [])
+    # No Last-Modified for a signed-in reader (`views._page_time`): the ETag alone.
     etag, not_modified = conditional(request, *shared.ident, values, own is not None,
-                                     *etag_parts, last_modified=shared.last_modified)
+                                     *etag_parts, last_modified=None)
     if not_modified is not None:
-        response = _finish(request, not_modified, etag, shared.last_modified)
+        response = _finish(request, not_modified, etag, None)
     else:
         pieces = pageframe.frame(match.view_name, reviews_somewhere(user), own is not None)
         if pieces is None:
@@ -336,7 +337,7 @@ def _respond(request, match, user, values, shared, own, secret) -> HttpResponse 
             "bar": own.bar, "tools": own.tools,
             "suggestions": own.suggestions.replace(ownparts.token_marker(), token)}
         page = pageframe.fill(pieces, shared.parts, user.get_username(), token, parts)
-        response = _finish(request, HttpResponse(page), etag, shared.last_modified)
+        response = _finish(request, HttpResponse(page), etag, None)
     return _through_the_stack(request, response)
 
 

@@ -275,22 +275,22 @@ def _reading_view(request: HttpRequest, document: Document | None, revision: Rev
     etag_parts = ([o.suggestion.pk for o in offers], extra)
     etag, not_modified = conditional(
         request, *shared.ident, stamps, proposer, *etag_parts,
-        last_modified=shared.last_modified,
+        last_modified=_page_time(request, shared),
     )
     if not_modified is not None:
-        return _finish(request, not_modified, etag, shared.last_modified)
+        return _finish(request, not_modified, etag, _page_time(request, shared))
     if request.user.is_authenticated:
         own = None
         if proposer:
             own = _proposer_parts(request, document, revision, offers, etag_parts, own_stamps)
         page = _framed(request, shared, own)
         if page is not None:
-            return _finish(request, HttpResponse(page), etag, shared.last_modified)
+            return _finish(request, HttpResponse(page), etag, _page_time(request, shared))
     context = {"parts": shared.parts, "can_propose": proposer, "offers": offers}
     if document is not None:
         context |= {"edition": document.edition, "document": document, "revision": revision}
     response = TemplateResponse(request, "edition/document_detail.html", context)
-    return _finish(request, response, etag, shared.last_modified)
+    return _finish(request, response, etag, _page_time(request, shared))
 
 
 def _own_page(request: HttpRequest, stamps: tuple, shared: SharedParts,
@@ -298,12 +298,19 @@ def _own_page(request: HttpRequest, stamps: tuple, shared: SharedParts,
     """A proposer's page from the cache alone: the shared parts and their own
     (edition/ownparts.py), with the ETag `_reading_view` gives it. None: render it."""
     etag, not_modified = conditional(request, *shared.ident, stamps, True, *own.etag_parts,
-                                     last_modified=shared.last_modified)
+                                     last_modified=_page_time(request, shared))
     if not_modified is not None:
-        return _finish(request, not_modified, etag, shared.last_modified)
+        return _finish(request, not_modified, etag, _page_time(request, shared))
     page = _framed(request, shared, own)
     return None if page is None else _finish(request, HttpResponse(page), etag,
-                                             shared.last_modified)
+                                             _page_time(request, shared))
+
+
+def _page_time(request: HttpRequest, shared: SharedParts):
+    """The reading page's Last-Modified: none for a signed-in reader, whose page also shows
+    their own parts (an editor's open proposals, their name in the header) that move with no
+    time of their own; the ETag, which names them, is what their browser revalidates with."""
+    return None if request.user.is_authenticated else shared.last_modified
 
 
 def _framed(request: HttpRequest, shared: SharedParts, own: ownparts.Own | None) -> str | None:

@@ -115,6 +115,19 @@ class TestOwnParts:
         client.force_login(people.editor)
         assert client.get(D142, HTTP_IF_NONE_MATCH=mine).status_code == 200
 
+    def test_a_signed_in_page_has_no_time_to_revalidate_by(self, client, sample_edition,
+                                                            people):
+        """An editor's page moves with their own open proposals and everyone's with their name,
+        none of which has a time: the ETag alone, so If-Modified-Since is never answered 304
+        (an anonymous reader's page keeps its Last-Modified)."""
+        since = client.get(D142)["Last-Modified"]
+        for person in (people.stranger, people.editor):
+            client.force_login(person)
+            for _ in range(2):  # rendered, then from the cached parts (the fast path)
+                response = client.get(D142)
+                assert response.status_code == 200 and not response.has_header("Last-Modified")
+            assert client.get(D142, HTTP_IF_MODIFIED_SINCE=since).status_code == 200
+
 
 class TestSharedParts:
     def test_the_words_a_search_marks_stay_out_of_the_shared_parts(
